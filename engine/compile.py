@@ -1,0 +1,312 @@
+"""Compile a drawn workflow into an execution plan of nested DAGs.
+
+Rules:
+* A loop node (`flow.foreach`, `flow.while`) owns a *body*: every node reachable from its
+  `item`/`body` output without passing through the loop node again. The body ends in an edge
+  back into the loop's `result`/`next` input (the *back edge*). Bodies nest; two loops' bodies
+  either nest or are disjoint.
+* Values may flow into a body from outside it; a body node may not feed a node outside its loop
+  (results leave a loop through `results`/`done`). A `flow.output` cannot sit in a loop body.
+* With back edges set aside, each scope (the top level and each body) must be a DAG; any other
+  cycle is an error listing its nodes. Each scope becomes one `Plan` over a `networkx.DiGraph`.
+* A loop waits, in its own scope, for every outside node its body reads (an implied edge).
+* Nodes with no edges at all, in a workflow of several nodes, are warnings.
+All problems are collected and raised together as one CompileError.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from engine.errors import CompileError, Problem
+from engine.model import Edge, Workflow
+from engine.nodetype import NodeType
+from engine.registry import Registry
+from engine.validate import check_workflow, node_ports
+
+LOOP_PORTS = {"foreach": ("item", "result"), "while": ("body", "next")}
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 3
+    backoff_s: float = 1.0
+    factor: float = 2.0
+
+    @classmethod
+    def from_setting(cls, setting: dict[str, Any] | None) -> RetryPolicy | None:
+        if not setting:
+            return None
+        return cls(**{k: setting[k] for k in ("max_attempts", "backoff_s", "factor")
+                      if k in setting})
+
+    def delay(self, failed_attempt: int) -> float:
+        """The base delay before the next attempt (jitter is added by the executor)."""
+        return self.backoff_s * self.factor ** (failed_attempt - 1)
+
+
+@dataclass(slots=True, eq=False)
+class PlanNode:
+    id: str
+    label: str
+    impl: NodeType
+    kind: str
+    mode: str  # async | thread | inline
+    # (port, ((source id, source port), ...), multi, type) for each connected input port
+    in_ports: tuple[tuple[str, tuple[tuple[str, str], ...], bool, str], ...]
+    out_ports: tuple[str, ...]
+    consumers: list[PlanNode] = field(default_factory=list)  # one entry per edge / implied edge
+    retry: RetryPolicy | None = None
+    timeout_s: float | None = None
+    on_error: str = "fail"
+    merge_first: bool = False
+    body: Plan | None = None
+    back_source: tuple[str, str] | None = None  # what feeds the loop's result/next
+
+    @property
+    def runs_inline(self) -> bool:
+        return (self.mode == "inline" and self.retry is None and self.timeout_s is None
+                and self.body is None)
+
+
+@dataclass(slots=True, eq=False)
+class Plan:
+    loop_id: str | None
+    graph: nx.DiGraph
+    nodes: dict[str, PlanNode]
+    indegree: dict[str, int]
+    sources: tuple[str, ...]
+
+
+@dataclass(slots=True, eq=False)
+class Compiled:
+    workflow: Workflow
+    plan: Plan
+    scope_of: dict[str, str | None]  # node id -> id of the loop whose body holds it
+    nodes: dict[str, PlanNode]
+    warnings: list[Problem]
+
+
+def compile_workflow(workflow: Workflow, registry: Registry) -> Compiled:
+    problems = check_workflow(workflow, registry)
+    if any(p.is_error for p in problems):
+        raise CompileError(problems)
+    warnings = [p for p in problems if not p.is_error]
+    types = {nid: registry.get(n.type) for nid, n in workflow.nodes.items()}
+    scope_of, loop_problems = _find_loop_scopes(workflow, types)
+    problems = loop_problems
+    if not problems:
+        problems += _check_scope_crossings(workflow, types, scope_of)
+    if problems:
+        raise CompileError(problems + warnings)
+    graphs = _scope_graphs(workflow, types, scope_of)
+    for graph in graphs.values():
+        problems += _cycle_problems(graph)
+    nodes, build_problems = _instantiate(workflow, types)
+    problems += build_problems
+    if problems:
+        raise CompileError(problems + warnings)
+    if len(workflow.nodes) > 1:
+        linked = {e.source for e in workflow.edges} | {e.target for e in workflow.edges}
+        warnings += [Problem("is not connected to anything", node_id=nid, severity="warning")
+                     for nid in workflow.nodes if nid not in linked]
+    plans = {key: _make_plan(key, graph, nodes) for key, graph in graphs.items()}
+    for loop_id, plan in plans.items():
+        if loop_id is not None:
+            nodes[loop_id].body = plan
+    return Compiled(workflow, plans[None], scope_of, nodes, warnings)
+
+
+def _find_loop_scopes(workflow: Workflow,
+                      types: dict[str, type[NodeType]]) -> tuple[dict[str, str | None],
+                                                                  list[Problem]]:
+    problems: list[Problem] = []
+    succ: dict[str, list[Edge]] = {nid: [] for nid in workflow.nodes}
+    for e in workflow.edges:
+        succ[e.source].append(e)
+    bodies: dict[str, set[str]] = {}
+    for loop_id, node_type in types.items():
+        if node_type.kind not in LOOP_PORTS:
+            continue
+        out_port, back_port = LOOP_PORTS[node_type.kind]
+        body: set[str] = set()
+        queue = deque(e.target for e in succ[loop_id] if e.source_port == out_port)
+        while queue:
+            nid = queue.popleft()
+            if nid == loop_id or nid in body:
+                continue
+            body.add(nid)
+            for e in succ[nid]:
+                if e.target == loop_id:
+                    if e.target_port != back_port:
+                        problems.append(Problem(
+                            f"body node {e.source!r} feeds the loop's own input "
+                            f"{e.target_port!r}, which makes a cycle; wire the body's end into "
+                            f"{back_port!r}", node_id=loop_id, edge=e.key()))
+                else:
+                    queue.append(e.target)
+        bodies[loop_id] = body
+        for e in workflow.edges:
+            if e.target == loop_id and e.target_port == back_port and e.source not in body:
+                problems.append(Problem(
+                    f"input {back_port!r} must be wired from the loop's body (reachable from "
+                    f"{out_port!r}), but {e.source!r} is not in it", node_id=loop_id,
+                    edge=e.key()))
+            if (e.source == loop_id and e.source_port != out_port and e.target in body):
+                problems.append(Problem(
+                    f"node {e.target!r} is in the loop's body but also fed by its "
+                    f"{e.source_port!r} output, which only exists after the loop ends",
+                    node_id=loop_id, edge=e.key()))
+    scope_of: dict[str, str | None] = {nid: None for nid in workflow.nodes}
+    containing: dict[str, list[str]] = {}
+    for loop_id, body in bodies.items():
+        for nid in body:
+            containing.setdefault(nid, []).append(loop_id)
+    for nid, loops in containing.items():
+        loops.sort(key=lambda lid: len(bodies[lid]))
+        for inner, outer in zip(loops, loops[1:]):
+            if not bodies[inner] <= bodies[outer] or inner not in bodies[outer]:
+                problems.append(Problem(
+                    f"is in the bodies of both {inner!r} and {outer!r}, which are not nested; "
+                    f"a node belongs to one loop (and the loops that contain it)", node_id=nid))
+                break
+        scope_of[nid] = loops[0]
+    for nid, loop_id in scope_of.items():
+        if loop_id is not None and types[nid].kind == "output":
+            problems.append(Problem(f"a flow.output cannot be inside the body of loop "
+                                    f"{loop_id!r}; take the loop's results out first",
+                                    node_id=nid))
+    return scope_of, problems
+
+
+def _ancestors(scope: str | None, scope_of: dict[str, str | None]) -> list[str | None]:
+    """The chain of scopes from `scope` outwards, ending with None (the top level)."""
+    chain: list[str | None] = []
+    while scope is not None:
+        chain.append(scope)
+        scope = scope_of[scope]
+    chain.append(None)
+    return chain
+
+
+def _is_back_edge(e: Edge, types: dict[str, type[NodeType]]) -> bool:
+    kind = types[e.target].kind
+    return kind in LOOP_PORTS and e.target_port == LOOP_PORTS[kind][1]
+
+
+def _check_scope_crossings(workflow: Workflow, types: dict[str, type[NodeType]],
+                           scope_of: dict[str, str | None]) -> list[Problem]:
+    problems = []
+    for e in workflow.edges:
+        source_scope, target_scope = scope_of[e.source], scope_of[e.target]
+        if _is_back_edge(e, types):
+            if source_scope != e.target:
+                where = "outside it" if source_scope is None else f"in loop {source_scope!r}"
+                problems.append(Problem(
+                    f"the back edge into loop {e.target!r} must come from its own body, not "
+                    f"from a node {where}", edge=e.key()))
+            continue
+        if source_scope not in _ancestors(target_scope, scope_of):
+            problems.append(Problem(
+                f"node {e.source!r} is inside the body of loop {source_scope!r} but feeds "
+                f"{e.target!r} outside it; values leave a loop through its results/done port",
+                node_id=e.source, edge=e.key()))
+    return problems
+
+
+def _scope_graphs(workflow: Workflow, types: dict[str, type[NodeType]],
+                  scope_of: dict[str, str | None]) -> dict[str | None, nx.DiGraph]:
+    graphs: dict[str | None, nx.DiGraph] = {None: nx.DiGraph()}
+    for nid, node_type in types.items():
+        if node_type.kind in LOOP_PORTS:
+            graphs[nid] = nx.DiGraph(loop=nid)
+    for nid in workflow.nodes:
+        graphs[scope_of[nid]].add_node(nid)
+    for e in workflow.edges:
+        if _is_back_edge(e, types):
+            continue
+        source_scope, target_scope = scope_of[e.source], scope_of[e.target]
+        if source_scope == target_scope:
+            _add_edge(graphs[source_scope], e.source, e.target, e)
+            continue
+        # A value entering a body: the outermost loop around the target that sits in the
+        # source's scope must wait for the source.
+        holder = e.target
+        while scope_of[holder] != source_scope:
+            holder = scope_of[holder]  # type: ignore[assignment]
+        if holder != e.source:
+            _add_edge(graphs[source_scope], e.source, holder, None)
+    return graphs
+
+
+def _add_edge(graph: nx.DiGraph, u: str, v: str, edge: Edge | None) -> None:
+    if graph.has_edge(u, v):
+        graph[u][v]["edges"].append(edge)
+    else:
+        graph.add_edge(u, v, edges=[edge])
+
+
+def _cycle_problems(graph: nx.DiGraph) -> list[Problem]:
+    problems = []
+    for component in nx.strongly_connected_components(graph):
+        if len(component) < 2:
+            continue
+        cycle = nx.find_cycle(graph.subgraph(component))
+        path = " -> ".join([u for u, _ in cycle] + [cycle[0][0]])
+        problems.append(Problem(
+            f"cycle with no loop node: {path}; repeat work with flow.foreach or flow.while",
+            node_id=sorted(component)[0]))
+    return problems
+
+
+def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]]
+                 ) -> tuple[dict[str, PlanNode], list[Problem]]:
+    problems: list[Problem] = []
+    inputs_of: dict[str, dict[str, list[tuple[str, str]]]] = {nid: {} for nid in workflow.nodes}
+    for e in workflow.edges:
+        inputs_of[e.target].setdefault(e.target_port, []).append((e.source, e.source_port))
+    nodes: dict[str, PlanNode] = {}
+    for nid, node in workflow.nodes.items():
+        node_type = types[nid]
+        params = node_type.with_defaults(node.params)
+        try:
+            impl = node_type(params, nid)
+        except Exception as exc:  # setup() rejecting its params
+            problems.append(Problem(f"cannot be set up: {exc}", node_id=nid))
+            continue
+        in_spec, out_spec = node_ports(node, node_type)
+        in_ports = []
+        back_source = None
+        loop_ports = LOOP_PORTS.get(node_type.kind)
+        for port_name, port in in_spec.items():
+            sources = inputs_of[nid].get(port_name)
+            if not sources:
+                continue
+            if loop_ports is not None and port_name == loop_ports[1]:
+                back_source = sources[0]
+                continue
+            in_ports.append((port_name, tuple(sources), port.multi, port.type))
+        nodes[nid] = PlanNode(
+            id=nid, label=node.label(), impl=impl, kind=node_type.kind,
+            mode=node_type.run_mode(), in_ports=tuple(in_ports), out_ports=tuple(out_spec),
+            retry=RetryPolicy.from_setting(node.retry), timeout_s=node.timeout_s,
+            on_error=node.error_mode,
+            merge_first=node_type.kind == "merge" and params.get("mode") == "first",
+            back_source=back_source,
+        )
+    return nodes, problems
+
+
+def _make_plan(loop_id: str | None, graph: nx.DiGraph, nodes: dict[str, PlanNode]) -> Plan:
+    members = {nid: nodes[nid] for nid in nx.topological_sort(graph)}
+    indegree = dict.fromkeys(members, 0)
+    for u, v, data in graph.edges(data=True):
+        for _ in data["edges"]:
+            members[u].consumers.append(members[v])
+            indegree[v] += 1
+    sources = tuple(nid for nid, count in indegree.items() if count == 0)
+    return Plan(loop_id, graph, members, indegree, sources)

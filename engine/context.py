@@ -1,0 +1,134 @@
+"""What a running node sees: `ctx` (progress, logs, HTTP, credentials, threads, approvals).
+
+`Services` is what the host (CLI, editor, tests) plugs into a run: how to read a credential,
+how to ask a person for a decision, where relative paths start. The engine itself never reaches
+for a keyring, a terminal or a dialog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import NodeFailure
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import httpx
+
+    from engine.executor import Run
+
+LEVELS = ("debug", "info", "warning", "error")
+REDACTED = "••••••"
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequest:
+    run_id: str
+    node_id: str
+    title: str
+    value: Any
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    approved: bool
+    comment: str = ""
+    by: str = ""
+
+
+@dataclass
+class Services:
+    """Hooks a host gives a run. Every field is optional."""
+
+    secrets: Callable[[str], str | None] | None = None
+    approver: Callable[[ApprovalRequest], Awaitable[Decision]] | None = None
+    http_client: Callable[[], httpx.AsyncClient] | None = None
+    base_dir: Path | None = None  # folder of the workflow file; relative paths start here
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class NodeContext:
+    """Handed to `NodeType.run`. Safe to call from the node's worker thread too."""
+
+    __slots__ = ("node_id", "iteration", "attempt", "_run")
+
+    def __init__(self, run: Run, node_id: str, iteration: tuple[int, ...], attempt: int) -> None:
+        self._run = run
+        self.node_id = node_id
+        self.iteration = iteration
+        self.attempt = attempt
+
+    # --- reporting ------------------------------------------------------------------------
+    def progress(self, fraction: float | None = None, message: str = "") -> None:
+        if fraction is not None:
+            fraction = min(1.0, max(0.0, float(fraction)))
+        self._call(self._run.node_progressed, self.node_id, self.iteration, fraction,
+                   self._run.redact(str(message)))
+
+    def log(self, level: str, message: str) -> None:
+        if level not in LEVELS:
+            level = "info"
+        self._call(self._run.node_logged, self.node_id, self.iteration, level,
+                   self._run.redact(str(message)))
+
+    def info(self, message: str) -> None:
+        self.log("info", message)
+
+    def warning(self, message: str) -> None:
+        self.log("warning", message)
+
+    def _call(self, fn: Callable[..., None], *args: Any) -> None:
+        run = self._run
+        if threading.get_ident() == run.loop_thread:
+            fn(*args)
+        else:
+            run.loop.call_soon_threadsafe(fn, *args)
+
+    # --- resources ------------------------------------------------------------------------
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The run's shared HTTP client (closed when the run ends)."""
+        return self._run.http_client()
+
+    @property
+    def run_id(self) -> str:
+        return self._run.run_id
+
+    @property
+    def run_inputs(self) -> dict[str, Any]:
+        return self._run.inputs
+
+    @property
+    def services(self) -> Services:
+        return self._run.services
+
+    @property
+    def base_dir(self) -> Path:
+        return self._run.services.base_dir or Path.cwd()
+
+    def secret(self, name: str) -> str:
+        """The value of a named credential; fails the node (naming it) when it is not set."""
+        return self._run.secret(name)
+
+    async def to_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run blocking code in a worker thread. If the node is cancelled, the result is dropped."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def ask(self, value: Any, message: str = "", title: str = "") -> Decision:
+        """Ask a person to approve or reject `value`; waits only this branch of the run."""
+        approver = self._run.services.approver
+        if approver is None:
+            raise NodeFailure("this run has no way to ask a person for approval "
+                              "(run it in the editor, or pass --approve-all / --reject-all)")
+        request = ApprovalRequest(self._run.run_id, self.node_id, title or self.node_id,
+                                  value, message)
+        return await approver(request)
+
+    def set_output(self, name: str, value: Any) -> None:
+        """Record a workflow output (used by flow.output)."""
+        self._run.outputs[name] = value

@@ -1,0 +1,133 @@
+"""Run events: small frozen dataclasses, named in the past tense, emitted on the loop thread.
+
+Every node event carries the node id and `iteration`: the loop-iteration path of the run of the
+node (`()` outside loops, `(2,)` in the third iteration of the loop around it, `(2, 0)` nested).
+`t` is `time.monotonic()`. A run always ends with exactly one `RunFinished`.
+"""
+
+from __future__ import annotations
+
+import reprlib
+from dataclasses import dataclass
+from typing import Any
+
+_repr = reprlib.Repr()
+_repr.maxstring = 60
+_repr.maxother = 60
+_repr.maxlist = 6
+_repr.maxdict = 6
+_repr.maxlevel = 2
+
+
+def summarise(value: Any) -> str:
+    """A short, bounded one-line preview of a value."""
+    return _repr.repr(value)
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    run_id: str
+    workflow: str
+    node_count: int
+    inputs: dict[str, Any]
+    t: float
+    wall_time: float  # time.time(), for history records
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStarted:
+    node_id: str
+    iteration: tuple[int, ...]
+    attempt: int
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class NodeProgressed:
+    node_id: str
+    iteration: tuple[int, ...]
+    fraction: float | None  # 0..1, or None when only the message changed
+    message: str
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class NodeLogged:
+    node_id: str
+    iteration: tuple[int, ...]
+    level: str  # "debug" | "info" | "warning" | "error"
+    message: str
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRetrying:
+    node_id: str
+    iteration: tuple[int, ...]
+    attempt: int  # the attempt that failed
+    delay_s: float
+    error: str
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class NodeFinished:
+    node_id: str
+    iteration: tuple[int, ...]
+    duration_s: float
+    outputs: dict[str, Any]
+    t: float
+
+    @property
+    def summary(self) -> str:
+        if len(self.outputs) == 1:
+            return summarise(next(iter(self.outputs.values())))
+        return summarise(self.outputs)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeFailed:
+    node_id: str
+    iteration: tuple[int, ...]
+    duration_s: float
+    error: str
+    attempts: int
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSkipped:
+    node_id: str
+    iteration: tuple[int, ...]
+    reason: str
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class NodeCancelled:
+    node_id: str
+    iteration: tuple[int, ...]
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class LoopIterated:
+    node_id: str
+    iteration: tuple[int, ...]  # the loop node's own iteration path
+    index: int  # the iteration that just ended (0-based)
+    total: int | None  # number of items for foreach; None for while
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    run_id: str
+    status: str  # "succeeded" | "failed" | "cancelled"
+    outputs: dict[str, Any]
+    error: str | None
+    duration_s: float
+    t: float
+
+
+Event = (RunStarted | NodeStarted | NodeProgressed | NodeLogged | NodeRetrying | NodeFinished
+         | NodeFailed | NodeSkipped | NodeCancelled | LoopIterated | RunFinished)

@@ -1,0 +1,329 @@
+"""Reading and writing `.loom.json` workflow files — the only module that does either.
+
+Reading: text -> JSON (one clear sentence if it is not JSON or not a workflow) -> version check
+-> migration chain (MIGRATIONS[n] turns a version-n document into version n+1) -> records ->
+`Workflow`. Entries that cannot be read (a node without an id, a duplicate id, an edge that is
+not an object) are reported as problems while the rest loads; semantic checks (node types,
+ports, params) are engine/validate.py's job and are added by `load()` when a registry is given.
+
+Writing is canonical, so a file written by Flowloom and loaded again is written back byte for
+byte: known keys in a fixed order, unknown keys (kept, never dropped) after them in sorted order,
+parameters sorted by name, 2-space indentation, and a container that holds only scalars on one
+line when it fits in 100 columns. Saves are atomic: temp file in the same folder, fsync, rename.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import Problem, WorkflowFileError
+from engine.model import Edge, Node, Workflow
+from engine.validate import check_workflow
+
+FORMAT = "flowloom.workflow"
+VERSION = 1
+SUFFIX = ".loom.json"
+
+# version n -> function turning a version-n document into a version-(n+1) one.
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+MIGRATIONS: dict[int, Migration] = {}
+
+_DOC_KEYS = ("format", "version", "name", "description", "nodes", "edges")
+_NODE_KEYS = ("id", "type", "title", "params", "position", "retry", "timeout_s", "on_error")
+_EDGE_KEYS = ("source", "source_port", "target", "target_port")
+_LINE_WIDTH = 100
+
+
+@dataclass
+class Loaded:
+    workflow: Workflow
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+
+# --- reading ------------------------------------------------------------------------------
+def parse(text: str, source: str = "the workflow") -> dict[str, Any]:
+    """JSON text -> a migrated document of the current version, or WorkflowFileError."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise WorkflowFileError(
+            f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+        ) from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise WorkflowFileError(
+            f"{source} is not a Flowloom workflow: expected a JSON object with "
+            f'"format": "{FORMAT}".'
+        )
+    return migrate(doc, source=source)
+
+
+def migrate(doc: dict[str, Any], migrations: dict[int, Migration] | None = None,
+            target: int = VERSION, source: str = "the workflow") -> dict[str, Any]:
+    """Run the migration chain from the document's version up to `target`."""
+    chain = MIGRATIONS if migrations is None else migrations
+    version = doc.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise WorkflowFileError(f"{source} has no valid \"version\" (got {version!r}).")
+    if version > target:
+        raise WorkflowFileError(
+            f"{source} was written by a newer Flowloom (format version {version}); "
+            f"this version reads versions up to {target}."
+        )
+    while version < target:
+        step = chain.get(version)
+        if step is None:
+            raise WorkflowFileError(f"{source} is format version {version}, which cannot be "
+                                    f"migrated to {target}.")
+        doc = step(dict(doc))
+        version += 1
+        doc["version"] = version
+    return doc
+
+
+def _number_pair(value: Any) -> bool:
+    return (isinstance(value, list) and len(value) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                    and math.isfinite(v) for v in value))
+
+
+def _read_node(raw: Any, index: int, problems: list[Problem]) -> Node | None:
+    where = f"node #{index + 1}"
+    if not isinstance(raw, dict):
+        problems.append(Problem(f"{where} is not a JSON object; it was left out"))
+        return None
+    node_id = raw.get("id")
+    if not isinstance(node_id, str) or not node_id:
+        problems.append(Problem(f'{where} has no "id" string; it was left out'))
+        return None
+    node_type = raw.get("type")
+    if not isinstance(node_type, str) or not node_type:
+        problems.append(Problem('has no "type" string; it was left out', node_id=node_id))
+        return None
+    node = Node(id=node_id, type=node_type,
+                extra={k: v for k, v in raw.items() if k not in _NODE_KEYS})
+    title = raw.get("title", "")
+    if isinstance(title, str):
+        node.title = title
+    else:
+        problems.append(Problem('"title" must be a string', node_id=node_id))
+    params = raw.get("params", {})
+    if isinstance(params, dict):
+        node.params = params
+    else:
+        problems.append(Problem('"params" must be an object', node_id=node_id))
+    position = raw.get("position", [0, 0])
+    if _number_pair(position):
+        node.position = (position[0], position[1])
+    else:
+        problems.append(Problem('"position" must be [x, y] numbers', node_id=node_id))
+    if "retry" in raw:
+        node.retry = raw["retry"]  # shape checked by validate.py, kept as written
+    if "timeout_s" in raw:
+        node.timeout_s = raw["timeout_s"]
+    if "on_error" in raw:
+        node.on_error = raw["on_error"]
+    return node
+
+
+def _read_edge(raw: Any, index: int, problems: list[Problem]) -> Edge | None:
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) and raw.get(k)
+                                            for k in _EDGE_KEYS):
+        problems.append(Problem(
+            f"edge #{index + 1} must be an object with string fields source, source_port, "
+            f"target, target_port; it was left out"))
+        return None
+    return Edge(raw["source"], raw["source_port"], raw["target"], raw["target_port"],
+                extra={k: v for k, v in raw.items() if k not in _EDGE_KEYS})
+
+
+def from_document(doc: dict[str, Any]) -> Loaded:
+    """A current-version document -> Workflow, with the problems of entries left out."""
+    problems: list[Problem] = []
+    name = doc.get("name", "")
+    description = doc.get("description", "")
+    if not isinstance(name, str):
+        problems.append(Problem('"name" must be a string'))
+        name = str(name)
+    if not isinstance(description, str):
+        problems.append(Problem('"description" must be a string'))
+        description = str(description)
+    raw_nodes = doc.get("nodes", [])
+    raw_edges = doc.get("edges", [])
+    if not isinstance(raw_nodes, list):
+        problems.append(Problem('"nodes" must be a list'))
+        raw_nodes = []
+    if not isinstance(raw_edges, list):
+        problems.append(Problem('"edges" must be a list'))
+        raw_edges = []
+    nodes: dict[str, Node] = {}
+    for index, raw in enumerate(raw_nodes):
+        node = _read_node(raw, index, problems)
+        if node is None:
+            continue
+        if node.id in nodes:
+            problems.append(Problem(f"duplicate node id (node #{index + 1} repeats it); "
+                                    f"the repeat was left out", node_id=node.id))
+            continue
+        nodes[node.id] = node
+    edges: list[Edge] = []
+    seen: set[tuple[str, str, str, str]] = set()
+    for index, raw in enumerate(raw_edges):
+        edge = _read_edge(raw, index, problems)
+        if edge is None:
+            continue
+        if edge.key() in seen:
+            problems.append(Problem("the same edge is listed twice; the repeat was left out",
+                                    edge=edge.key()))
+            continue
+        seen.add(edge.key())
+        edges.append(edge)
+    extra = {k: v for k, v in doc.items() if k not in _DOC_KEYS}
+    workflow = Workflow(name=name, description=description, nodes=nodes.values(),
+                        edges=edges, extra=extra)
+    return Loaded(workflow, problems)
+
+
+def loads(text: str, registry: Any = None, source: str = "the workflow") -> Loaded:
+    """Parse workflow text. With a registry, node types, ports and params are checked too."""
+    loaded = from_document(parse(text, source))
+    if registry is not None:
+        loaded.problems.extend(check_workflow(loaded.workflow, registry))
+    return loaded
+
+
+def load(path: str | os.PathLike[str], registry: Any = None) -> Loaded:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkflowFileError(f"{path} does not exist.") from None
+    except IsADirectoryError:
+        raise WorkflowFileError(f"{path} is a folder, not a workflow file.") from None
+    except UnicodeDecodeError:
+        raise WorkflowFileError(f"{path} is not UTF-8 text.") from None
+    except OSError as exc:
+        raise WorkflowFileError(f"{path} cannot be read: {exc.strerror}.") from None
+    return loads(text, registry, source=str(path))
+
+
+# --- writing ------------------------------------------------------------------------------
+def _position(value: float) -> int | float:
+    value = round(float(value), 2)
+    return int(value) if value.is_integer() else value
+
+
+def to_document(workflow: Workflow) -> dict[str, Any]:
+    nodes = []
+    for node in workflow.nodes.values():
+        entry: dict[str, Any] = {
+            "id": node.id, "type": node.type, "title": node.title,
+            "params": {k: node.params[k] for k in sorted(node.params)},
+            "position": [_position(node.position[0]), _position(node.position[1])],
+        }
+        if node.retry is not None:
+            entry["retry"] = ({k: node.retry[k] for k in sorted(node.retry)}
+                              if isinstance(node.retry, dict) else node.retry)
+        if node.timeout_s is not None:
+            entry["timeout_s"] = node.timeout_s
+        if node.on_error is not None:
+            entry["on_error"] = node.on_error
+        for key in sorted(node.extra):
+            entry[key] = node.extra[key]
+        nodes.append(entry)
+    edges = []
+    for edge in workflow.edges:
+        entry = {"source": edge.source, "source_port": edge.source_port,
+                 "target": edge.target, "target_port": edge.target_port}
+        for key in sorted(edge.extra):
+            entry[key] = edge.extra[key]
+        edges.append(entry)
+    doc: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": workflow.name,
+                           "description": workflow.description, "nodes": nodes, "edges": edges}
+    for key in sorted(workflow.extra):
+        doc[key] = workflow.extra[key]
+    return doc
+
+
+def _scalar(value: Any) -> bool:
+    return not isinstance(value, (dict, list)) or not value
+
+
+def _render(value: Any, indent: int) -> str:
+    if isinstance(value, dict) and value:
+        items = [(json.dumps(k, ensure_ascii=False), v) for k, v in value.items()]
+        if all(_scalar(v) for _, v in items):
+            line = "{" + ", ".join(f"{k}: {_render(v, 0)}" for k, v in items) + "}"
+            if indent + len(line) <= _LINE_WIDTH:
+                return line
+        pad = " " * (indent + 2)
+        body = ",\n".join(f"{pad}{k}: {_render(v, indent + 2)}" for k, v in items)
+        return "{\n" + body + "\n" + " " * indent + "}"
+    if isinstance(value, list) and value:
+        if all(_scalar(v) for v in value):
+            line = "[" + ", ".join(_render(v, 0) for v in value) + "]"
+            if indent + len(line) <= _LINE_WIDTH:
+                return line
+        pad = " " * (indent + 2)
+        body = ",\n".join(pad + _render(v, indent + 2) for v in value)
+        return "[\n" + body + "\n" + " " * indent + "]"
+    if isinstance(value, dict):
+        return "{}"
+    if isinstance(value, list):
+        return "[]"
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        raise WorkflowFileError(f"cannot write {value!r:.60}: not a JSON value") from None
+
+
+def dumps(workflow: Workflow) -> str:
+    return _render(to_document(workflow), 0) + "\n"
+
+
+def save(workflow: Workflow, path: str | os.PathLike[str]) -> None:
+    """Write atomically: the file at `path` is either the old one or the complete new one."""
+    path = Path(path)
+    text = dumps(workflow)  # render first: a value that cannot be written never touches disk
+    write_atomic(path, text)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.chmod(tmp_name, os.stat(path).st_mode & 0o7777)
+        except FileNotFoundError:
+            os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)

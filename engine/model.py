@@ -1,0 +1,217 @@
+"""The workflow model: what a `.loom.json` file holds, as plain Python objects.
+
+`Workflow` owns its nodes (by id, in file order) and its edges (each stored once, by node id and
+port name). Every change goes through its methods, which notify plain-Python subscribers
+(`node_added`, `node_removed`, `node_changed`, `edge_added`, `edge_removed`, `meta_changed`), so
+the editor's scene can follow the model without owning any of its state. Run state never lives
+here (see engine/runstate.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+NODE_FIELDS = ("title", "params", "position", "retry", "timeout_s", "on_error", "extra")
+
+
+class Topic:
+    """A list of callbacks with subscribe/unsubscribe; the model's notification channel."""
+
+    __slots__ = ("_subscribers",)
+
+    def __init__(self) -> None:
+        self._subscribers: list[Callable[..., Any]] = []
+
+    def subscribe(self, callback: Callable[..., Any]) -> Callable[[], None]:
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def emit(self, *args: Any) -> None:
+        for callback in list(self._subscribers):
+            callback(*args)
+
+    def __len__(self) -> int:
+        return len(self._subscribers)
+
+
+@dataclass
+class Node:
+    id: str
+    type: str
+    title: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    position: tuple[float, float] = (0.0, 0.0)
+    retry: dict[str, Any] | None = None  # {"max_attempts", "backoff_s", "factor"}, as written
+    timeout_s: float | None = None
+    on_error: str | None = None  # None means the default, "fail"
+    extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know; kept
+
+    @property
+    def error_mode(self) -> str:
+        return self.on_error or "fail"
+
+    def label(self) -> str:
+        """How messages name the node: its id, and its title when it has one."""
+        return f"{self.id} ({self.title})" if self.title else self.id
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    source_port: str
+    target: str
+    target_port: str
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.source, self.source_port, self.target, self.target_port)
+
+    def __str__(self) -> str:
+        return f"{self.source}.{self.source_port} -> {self.target}.{self.target_port}"
+
+
+_ID_NUMBER = re.compile(r"^(.*?)(\d+)$")
+
+
+class Workflow:
+    def __init__(self, name: str = "", description: str = "",
+                 nodes: Iterable[Node] = (), edges: Iterable[Edge] = (),
+                 extra: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.description = description
+        self.nodes: dict[str, Node] = {}
+        self.edges: list[Edge] = []
+        self.extra: dict[str, Any] = dict(extra or {})
+        for node in nodes:
+            if node.id in self.nodes:
+                raise ValueError(f"duplicate node id {node.id!r}")
+            self.nodes[node.id] = node
+        self.edges.extend(edges)
+        self.node_added = Topic()     # (node, index)
+        self.node_removed = Topic()   # (node, index)
+        self.node_changed = Topic()   # (node, changed field names)
+        self.edge_added = Topic()     # (edge, index)
+        self.edge_removed = Topic()   # (edge, index)
+        self.meta_changed = Topic()   # (changed field names)
+
+    # --- nodes ----------------------------------------------------------------------------
+    def node(self, node_id: str) -> Node:
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            raise KeyError(f"no node with id {node_id!r}") from None
+
+    def add_node(self, node: Node, index: int | None = None) -> None:
+        if node.id in self.nodes:
+            raise ValueError(f"a node with id {node.id!r} already exists")
+        items = list(self.nodes.items())
+        index = len(items) if index is None else max(0, min(index, len(items)))
+        items.insert(index, (node.id, node))
+        self.nodes = dict(items)
+        self.node_added.emit(node, index)
+
+    def remove_node(self, node_id: str) -> tuple[Node, int, list[tuple[Edge, int]]]:
+        """Remove a node and the edges attached to it (edges first, each notified).
+
+        Returns the node, its index, and the removed edges with the indices they had, in the
+        order that re-inserting them restores the list.
+        """
+        node = self.node(node_id)
+        removed_edges: list[tuple[Edge, int]] = []
+        for edge in [e for e in self.edges if e.source == node_id or e.target == node_id]:
+            removed_edges.append((edge, self.remove_edge(edge)))
+        removed_edges.reverse()
+        index = list(self.nodes).index(node_id)
+        del self.nodes[node_id]
+        self.node_removed.emit(node, index)
+        return node, index, removed_edges
+
+    def update_node(self, node_id: str, **changes: Any) -> dict[str, Any]:
+        """Change fields of a node; returns the previous values of the changed fields."""
+        node = self.node(node_id)
+        unknown = set(changes) - set(NODE_FIELDS)
+        if unknown:
+            raise ValueError(f"cannot change {sorted(unknown)} of a node")
+        before = {name: getattr(node, name) for name in changes}
+        for name, value in changes.items():
+            if name == "position":
+                value = (float(value[0]), float(value[1]))
+            setattr(node, name, value)
+        self.node_changed.emit(node, tuple(changes))
+        return before
+
+    def set_param(self, node_id: str, name: str, value: Any) -> Any:
+        """Set one parameter (None removes it); returns the previous value (None if unset)."""
+        node = self.node(node_id)
+        params = dict(node.params)
+        previous = params.get(name)
+        if value is None:
+            params.pop(name, None)
+        else:
+            params[name] = value
+        self.update_node(node_id, params=params)
+        return previous
+
+    def new_node_id(self, prefix: str = "n") -> str:
+        """A short id not used in this workflow: prefix + the next free number."""
+        highest = 0
+        for node_id in self.nodes:
+            m = _ID_NUMBER.match(node_id)
+            if m and m.group(1) == prefix:
+                highest = max(highest, int(m.group(2)))
+        return f"{prefix}{highest + 1}"
+
+    # --- edges ----------------------------------------------------------------------------
+    def add_edge(self, edge: Edge, index: int | None = None) -> int:
+        if any(e.key() == edge.key() for e in self.edges):
+            raise ValueError(f"edge {edge} already exists")
+        index = len(self.edges) if index is None else max(0, min(index, len(self.edges)))
+        self.edges.insert(index, edge)
+        self.edge_added.emit(edge, index)
+        return index
+
+    def remove_edge(self, edge: Edge) -> int:
+        for index, existing in enumerate(self.edges):
+            if existing.key() == edge.key():
+                del self.edges[index]
+                self.edge_removed.emit(existing, index)
+                return index
+        raise ValueError(f"no edge {edge}")
+
+    def edges_into(self, node_id: str, port: str | None = None) -> list[Edge]:
+        return [e for e in self.edges
+                if e.target == node_id and (port is None or e.target_port == port)]
+
+    def edges_from(self, node_id: str, port: str | None = None) -> list[Edge]:
+        return [e for e in self.edges
+                if e.source == node_id and (port is None or e.source_port == port)]
+
+    # --- metadata -------------------------------------------------------------------------
+    def set_meta(self, **changes: Any) -> dict[str, Any]:
+        allowed = {"name", "description", "extra"}
+        if set(changes) - allowed:
+            raise ValueError(f"cannot change {sorted(set(changes) - allowed)} of a workflow")
+        before = {k: getattr(self, k) for k in changes}
+        for k, v in changes.items():
+            setattr(self, k, v)
+        self.meta_changed.emit(tuple(changes))
+        return before
+
+    def copy(self) -> Workflow:
+        """A deep, independent copy with no subscribers."""
+        return Workflow(
+            name=self.name, description=self.description,
+            nodes=[replace(n, params=copy.deepcopy(n.params), retry=copy.deepcopy(n.retry),
+                           extra=copy.deepcopy(n.extra)) for n in self.nodes.values()],
+            edges=[replace(e, extra=copy.deepcopy(e.extra)) for e in self.edges],
+            extra=copy.deepcopy(self.extra),
+        )

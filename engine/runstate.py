@@ -1,0 +1,60 @@
+"""Per-run state, keyed by node id, kept apart from the model (which holds only what is saved)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED, CANCELLED = (
+    "pending", "running", "succeeded", "failed", "skipped", "cancelled")
+TERMINAL = (SUCCEEDED, FAILED, SKIPPED, CANCELLED)
+
+
+@dataclass(slots=True)
+class NodeRun:
+    """What happened to one node in one run, summed over its loop iterations."""
+
+    node_id: str
+    status: str = PENDING
+    attempts: int = 0
+    runs: int = 0  # completed executions (more than one inside loops)
+    duration_s: float = 0.0
+    started_t: float | None = None
+    ended_t: float | None = None
+    error: str | None = None
+    reason: str | None = None  # why it was skipped
+    outputs: dict[str, Any] | None = None  # of the last execution
+    inputs: dict[str, Any] | None = None  # of the last execution
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"status": self.status, "attempts": self.attempts,
+                                "duration_s": round(self.duration_s, 6)}
+        if self.error is not None:
+            data["error"] = self.error
+        if self.reason is not None:
+            data["reason"] = self.reason
+        if self.runs > 1:
+            data["runs"] = self.runs
+        return data
+
+
+@dataclass(slots=True)
+class RunResult:
+    run_id: str
+    status: str  # "succeeded" | "failed" | "cancelled"
+    outputs: dict[str, Any]
+    nodes: dict[str, NodeRun]
+    error: str | None = None
+    duration_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == SUCCEEDED
+
+    def to_json(self) -> dict[str, Any]:
+        data = {"status": self.status, "outputs": self.outputs,
+                "nodes": {nid: nr.to_json() for nid, nr in self.nodes.items()}}
+        if self.error is not None:
+            data["error"] = self.error
+        return data

@@ -1,0 +1,203 @@
+"""Static checks of a workflow against a registry: types, params, ports and edges.
+
+Everything found is returned at once as `Problem`s naming the node or edge. Graph-level checks
+(cycles, loop bodies, reachability) are in engine/compile.py, which runs these first.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from engine.errors import Problem, RegistryError
+from engine.expressions import check_syntax
+from engine.model import Edge, Node, Workflow
+from engine.nodetype import NodeType, Port
+from engine.porttypes import compatible
+from engine.registry import Registry
+
+ERROR_PORT = Port("error", "dict", help="the error, as data, when on_error is 'continue'")
+ON_ERROR_MODES = ("fail", "continue")
+RETRY_KEYS = {"max_attempts": int, "backoff_s": (int, float), "factor": (int, float)}
+
+
+def node_ports(node: Node, node_type: type[NodeType]) -> tuple[dict[str, Port], dict[str, Port]]:
+    """The input and output ports of one node, by name (the error port included when on)."""
+    params = node_type.with_defaults(node.params)
+    try:
+        inputs = {p.name: p for p in node_type.input_ports(params)}
+        outputs = {p.name: p for p in node_type.output_ports(params)}
+    except Exception:  # a dynamic-port function choking on bad params: the params check says why
+        inputs = {p.name: p for p in node_type.inputs}
+        outputs = {p.name: p for p in node_type.outputs}
+    if node.on_error == "continue":
+        outputs["error"] = ERROR_PORT
+    return inputs, outputs
+
+
+def _check_settings(node: Node) -> list[Problem]:
+    problems = []
+    if node.on_error is not None and node.on_error not in ON_ERROR_MODES:
+        problems.append(Problem(f'"on_error" must be "fail" or "continue", got {node.on_error!r}',
+                                node_id=node.id))
+    t = node.timeout_s
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float))
+                          or not math.isfinite(t) or t <= 0):
+        problems.append(Problem(f'"timeout_s" must be a positive number of seconds, got {t!r}',
+                                node_id=node.id))
+    retry = node.retry
+    if retry is not None:
+        if not isinstance(retry, dict):
+            problems.append(Problem('"retry" must be an object like {"max_attempts": 3, '
+                                    '"backoff_s": 1, "factor": 2}', node_id=node.id))
+        else:
+            for key, value in retry.items():
+                expected = RETRY_KEYS.get(key)
+                if expected is None:
+                    problems.append(Problem(f'"retry" has unknown key {key!r} (known: '
+                                            f'{", ".join(RETRY_KEYS)})', node_id=node.id))
+                elif isinstance(value, bool) or not isinstance(value, expected) or value < 0:
+                    problems.append(Problem(f'"retry.{key}" must be a non-negative number, '
+                                            f"got {value!r}", node_id=node.id))
+            if retry.get("max_attempts", 1) == 0:
+                problems.append(Problem('"retry.max_attempts" must be at least 1',
+                                        node_id=node.id))
+    return problems
+
+
+def check_params(node: Node, node_type: type[NodeType]) -> list[Problem]:
+    problems = []
+    declared = {p.name: p for p in node_type.parameters}
+    for name in node.params:
+        if name not in declared:
+            problems.append(Problem(f"unknown parameter {name!r} for {node.type} (it is kept but "
+                                    f"not used)", node_id=node.id, severity="warning"))
+    params = node_type.with_defaults(node.params)
+    bad = False
+    for spec in node_type.parameters:
+        value = params.get(spec.name)
+        message = spec.check(value)
+        if message is not None:
+            bad = True
+            problems.append(Problem(f"parameter {spec.name!r} {message}", node_id=node.id))
+        elif spec.type == "expression" and value is not None:
+            syntax = check_syntax(value)
+            if syntax is not None:
+                bad = True
+                problems.append(Problem(f"parameter {spec.name!r}: {syntax}", node_id=node.id))
+    if not bad:
+        try:
+            extra = node_type.check_params(params)
+        except Exception as exc:  # a plugin's checker must not break loading
+            extra = [f"its parameter check failed: {type(exc).__name__}: {exc}"]
+        problems.extend(Problem(message, node_id=node.id) for message in extra)
+    return problems
+
+
+def check_workflow(workflow: Workflow, registry: Registry) -> list[Problem]:
+    """Every problem with node types, params, settings, ports and edges."""
+    problems: list[Problem] = []
+    types: dict[str, type[NodeType]] = {}
+    ports: dict[str, tuple[dict[str, Port], dict[str, Port]]] = {}
+    output_names: dict[str, str] = {}
+    starts: list[str] = []
+    for node in workflow.nodes.values():
+        problems.extend(_check_settings(node))
+        try:
+            node_type = registry.get(node.type)
+        except RegistryError:
+            problems.append(Problem(f"unknown node type {node.type!r} (is a plugin missing?)",
+                                    node_id=node.id))
+            continue
+        types[node.id] = node_type
+        ports[node.id] = node_ports(node, node_type)
+        problems.extend(check_params(node, node_type))
+        if node.type == "flow.start":
+            starts.append(node.id)
+        if node_type.kind == "output":
+            name = node_type.with_defaults(node.params).get("name")
+            if isinstance(name, str) and name in output_names:
+                problems.append(Problem(f"output name {name!r} is also used by node "
+                                        f"{output_names[name]!r}", node_id=node.id))
+            elif isinstance(name, str):
+                output_names[name] = node.id
+    if len(starts) > 1:
+        problems.append(Problem(f"a workflow has at most one flow.start node; found "
+                                f"{', '.join(starts)}", node_id=starts[1]))
+
+    wired: dict[tuple[str, str], list[Edge]] = {}
+    for edge in workflow.edges:
+        problems.extend(_check_edge(edge, workflow, ports, wired))
+    for (target, port_name), edges in wired.items():
+        port = ports[target][0].get(port_name)
+        if port is not None and not port.multi and len(edges) > 1:
+            sources = ", ".join(f"{e.source}.{e.source_port}" for e in edges)
+            problems.append(Problem(f"input {port_name!r} takes one edge but has {len(edges)} "
+                                    f"({sources}); use a flow.merge node to join branches",
+                                    node_id=target))
+    for node_id, (inputs, _) in ports.items():
+        for port in inputs.values():
+            if port.required and (node_id, port.name) not in wired:
+                problems.append(Problem(f"required input {port.name!r} is not connected",
+                                        node_id=node_id))
+    return problems
+
+
+def _check_edge(edge: Edge, workflow: Workflow,
+                ports: dict[str, tuple[dict[str, Port], dict[str, Port]]],
+                wired: dict[tuple[str, str], list[Edge]]) -> list[Problem]:
+    problems = []
+    key = edge.key()
+    for end in (edge.source, edge.target):
+        if end not in workflow.nodes:
+            problems.append(Problem(f"node {end!r} does not exist", edge=key))
+    if problems or edge.source not in ports or edge.target not in ports:
+        return problems  # unknown types were reported on the node
+    if edge.source == edge.target:
+        return [Problem("an edge cannot connect a node to itself", edge=key)]
+    source_port = ports[edge.source][1].get(edge.source_port)
+    target_port = ports[edge.target][0].get(edge.target_port)
+    if source_port is None:
+        known = ", ".join(ports[edge.source][1]) or "none"
+        problems.append(Problem(f"node {edge.source!r} has no output {edge.source_port!r} "
+                                f"(outputs: {known})", edge=key))
+    if target_port is None:
+        known = ", ".join(ports[edge.target][0]) or "none"
+        problems.append(Problem(f"node {edge.target!r} has no input {edge.target_port!r} "
+                                f"(inputs: {known})", edge=key))
+    if source_port is not None and target_port is not None:
+        if not compatible(source_port.type, target_port.type):
+            problems.append(Problem(
+                f"type mismatch: output {edge.source_port!r} gives {source_port.type} but input "
+                f"{edge.target_port!r} of {edge.target!r} takes {target_port.type}", edge=key))
+        wired.setdefault((edge.target, edge.target_port), []).append(edge)
+    return problems
+
+
+def connection_problem(workflow: Workflow, registry: Registry, edge: Edge) -> str | None:
+    """Why the editor should refuse to draw `edge`, or None if it may. One sentence."""
+    nodes = workflow.nodes
+    if edge.source not in nodes or edge.target not in nodes:
+        return "both ends must be existing nodes"
+    if edge.source == edge.target:
+        return "a node cannot be wired to itself"
+    try:
+        source = node_ports(nodes[edge.source], registry.get(nodes[edge.source].type))[1]
+        target = node_ports(nodes[edge.target], registry.get(nodes[edge.target].type))[0]
+    except RegistryError as exc:
+        return str(exc)
+    sp, tp = source.get(edge.source_port), target.get(edge.target_port)
+    if sp is None or tp is None:
+        return "no such port"
+    if not compatible(sp.type, tp.type):
+        return f"{edge.source_port} gives {sp.type}, {edge.target_port} takes {tp.type}"
+    if any(e.key() == edge.key() for e in workflow.edges):
+        return "these ports are already connected"
+    return None
+
+
+def port_types(workflow: Workflow, registry: Registry, node_id: str) -> dict[str, Any]:
+    """{'inputs': {name: Port}, 'outputs': {name: Port}} of a node, for the editor."""
+    node = workflow.node(node_id)
+    inputs, outputs = node_ports(node, registry.get(node.type))
+    return {"inputs": inputs, "outputs": outputs}
