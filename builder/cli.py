@@ -1,126 +1,313 @@
 """The `flowloom` command. Headless subcommands never import Qt, so they start fast.
 
-    flowloom                      open the editor (on a machine with no display: say so, and
-                                  run the hello example in the terminal instead)
-    flowloom run FILE [--input NAME=JSON ...] [--json]
-    flowloom validate FILE
-    flowloom nodes
+    flowloom [FILE] [--screenshot OUT.png]   open the editor (with no display: say so, and run
+                                             the workflow, or the hello example, headless)
+    flowloom run FILE [--input NAME=JSON ...] [--json] [--concurrency N] [--quiet]
+    flowloom validate FILE [--json]
+    flowloom nodes [--json]
+
+Exit codes: 0 success, 1 the run failed, 2 the file is invalid / bad inputs / bad usage,
+130 the run was cancelled (Ctrl+C). Progress and problems go to stderr; results to stdout.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import importlib
+import importlib.util
 import json
+import math
+import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, TextIO
 
-from engine import CompileError, InputError, Run, WorkflowFileError, compile_workflow, load
+from builder.progress import TerminalProgress
+from engine import (
+    Compiled,
+    CompileError,
+    InputError,
+    Problem,
+    Run,
+    RunResult,
+    WorkflowFileError,
+    compile_workflow,
+    load,
+)
 from engine.context import Services
+from engine.registry import Registry
 from nodes import default_registry
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
+EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
+HELLO = EXAMPLES / "hello.loom.json"
+COMMANDS = ("run", "validate", "nodes")
 
 
-def _parse_inputs(pairs: list[str]) -> dict:
-    inputs = {}
+# --- shared -------------------------------------------------------------------------------
+def _say(text: str, stream: TextIO | None = None) -> None:
+    print(text, file=stream or sys.stderr)
+
+
+def jsonable(value: Any) -> Any:
+    """`value` as strict JSON data: unknown objects become their repr, NaN/inf strings."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return repr(value)
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(jsonable(value), indent=2, ensure_ascii=False)
+
+
+def parse_inputs(pairs: list[str]) -> dict[str, Any]:
+    """`NAME=JSON` pairs -> dict. A value that is not JSON is taken as a plain string."""
+    inputs: dict[str, Any] = {}
     for pair in pairs:
         name, sep, raw = pair.partition("=")
-        if not sep or not name:
-            raise InputError(f"--input {pair!r}: expected NAME=JSON")
+        if not sep or not name.strip():
+            raise InputError(f"--input {pair!r}: expected NAME=JSON, e.g. --input n=5")
         try:
-            inputs[name] = json.loads(raw)
+            inputs[name.strip()] = json.loads(raw)
         except json.JSONDecodeError:
-            inputs[name] = raw  # a bare word is taken as a string
+            inputs[name.strip()] = raw  # a bare word is taken as a string
     return inputs
 
 
+def _problem_lines(source: str, problems: list[Problem]) -> list[str]:
+    errors = [p for p in problems if p.is_error]
+    warnings = [p for p in problems if not p.is_error]
+    return [f"{source}: {p}" for p in errors + warnings]
+
+
+def check_file(path: str, registry: Registry) -> tuple[Compiled | None, list[Problem]]:
+    """Load, check and compile `path`: (the compiled plan or None, every problem found).
+
+    Raises WorkflowFileError when the file cannot be read as a workflow at all.
+    """
+    loaded = load(path, registry)
+    if loaded.errors:
+        return None, loaded.problems
+    try:
+        compiled = compile_workflow(loaded.workflow, registry)
+    except CompileError as exc:
+        return None, exc.problems
+    return compiled, list(compiled.warnings)
+
+
+# --- run ----------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     registry = default_registry()
     try:
-        loaded = load(args.file, registry)
-        if loaded.errors:
-            raise CompileError(loaded.problems)
-        compiled = compile_workflow(loaded.workflow, registry)
-        run = Run(compiled, _parse_inputs(args.input),
-                  services=Services(base_dir=Path(args.file).resolve().parent))
-    except (WorkflowFileError, CompileError, InputError) as exc:
-        print(f"flowloom: {exc}", file=sys.stderr)
+        compiled, problems = check_file(args.file, registry)
+    except WorkflowFileError as exc:
+        _say(f"flowloom: {exc}")
         return EXIT_INVALID
-    if not args.json:
-        run.subscribe(lambda e: _print_event(e, sys.stderr))
+    for line in _problem_lines(args.file, problems):
+        _say(line)
+    if compiled is None:
+        return EXIT_INVALID
     try:
-        result = asyncio.run(run.execute())
-    except KeyboardInterrupt:
-        print("flowloom: cancelled", file=sys.stderr)
+        run = Run(compiled, parse_inputs(args.input), concurrency=args.concurrency,
+                  services=Services(base_dir=Path(args.file).resolve().parent))
+    except InputError as exc:
+        _say(f"{args.file}: {exc}")
+        return EXIT_INVALID
+    progress = None
+    if not args.quiet:
+        live = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+        progress = TerminalProgress(sys.stderr, compiled.workflow, live=live,
+                                    color=live and "NO_COLOR" not in os.environ)
+        progress.attach(run)
+    try:
+        result = asyncio.run(_execute(run, progress))
+    except KeyboardInterrupt:  # Ctrl+C before the loop's own handler was in place
+        _say("flowloom: cancelled")
         return EXIT_CANCELLED
     if args.json:
-        print(json.dumps(result.to_json(), indent=2, default=repr))
+        print(json.dumps(jsonable(result.to_json()), indent=2, ensure_ascii=False))
     else:
-        print(json.dumps(result.outputs, indent=2, default=repr))
+        print(_dump(result.outputs))
         if result.error:
-            print(f"flowloom: {result.error}", file=sys.stderr)
+            _say(f"flowloom: {result.error}")
+    return exit_code(result)
+
+
+def exit_code(result: RunResult) -> int:
     return {"succeeded": EXIT_OK, "failed": EXIT_FAILED}.get(result.status, EXIT_CANCELLED)
 
 
-def _print_event(event: object, out) -> None:
-    name = type(event).__name__
-    node = getattr(event, "node_id", None)
-    if name == "NodeFinished":
-        print(f"  done    {node} ({event.duration_s * 1000:.1f} ms)", file=out)
-    elif name == "NodeFailed":
-        print(f"  FAILED  {node}: {event.error}", file=out)
-    elif name == "NodeSkipped":
-        print(f"  skipped {node}: {event.reason}", file=out)
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    registry = default_registry()
+async def _execute(run: Run, progress: TerminalProgress | None) -> RunResult:
+    loop = asyncio.get_running_loop()
+    if progress is not None:
+        progress.start_ticker(loop)
     try:
-        loaded = load(args.file, registry)
-        problems = list(loaded.problems)
-        if not loaded.errors:
-            try:
-                problems += compile_workflow(loaded.workflow, registry).warnings
-            except CompileError as exc:
-                problems = exc.problems
+        with _cancel_on_sigint(run, loop):
+            return await run.execute()
+    finally:
+        if progress is not None:
+            progress.stop_ticker()
+
+
+@contextlib.contextmanager
+def _cancel_on_sigint(run: Run, loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+    """First Ctrl+C cancels the run cleanly; a second one exits at once."""
+    presses = 0
+
+    def on_sigint() -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            _say("flowloom: cancelling the run (press Ctrl+C again to stop at once)")
+            run.cancel()
+        else:
+            _say("flowloom: stopped")
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_CANCELLED)
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        installed = "loop"
+    except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+        try:
+            previous = signal.signal(signal.SIGINT,
+                                     lambda *_: loop.call_soon_threadsafe(on_sigint))
+            installed = "signal"
+        except ValueError:
+            installed = ""
+    try:
+        yield
+    finally:
+        if installed == "loop":
+            loop.remove_signal_handler(signal.SIGINT)
+        elif installed == "signal":
+            signal.signal(signal.SIGINT, previous)
+
+
+# --- validate / nodes ---------------------------------------------------------------------
+def cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        _, problems = check_file(args.file, default_registry())
     except WorkflowFileError as exc:
-        print(f"flowloom: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    for problem in problems:
-        print(problem, file=sys.stderr if problem.is_error else sys.stdout)
+        problems = [Problem(str(exc))]
     errors = [p for p in problems if p.is_error]
-    if errors:
-        return EXIT_INVALID
-    print(f"{args.file}: ok")
-    return EXIT_OK
+    if args.json:
+        print(_dump({"ok": not errors, "problems": [_problem_json(p) for p in problems]}))
+    else:
+        for line in _problem_lines(args.file, problems):
+            print(line)
+        warnings = len(problems) - len(errors)
+        verdict = "ok" if not errors else f"{len(errors)} error{'s' * (len(errors) != 1)}"
+        print(f"{args.file}: {verdict}, {warnings} warning{'s' * (warnings != 1)}")
+    return EXIT_INVALID if errors else EXIT_OK
+
+
+def _problem_json(problem: Problem) -> dict[str, Any]:
+    return {"severity": problem.severity, "node": problem.node_id,
+            "edge": list(problem.edge) if problem.edge else None,
+            "message": problem.message, "text": str(problem)}
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:
-    for node_type in default_registry():
-        print(f"{node_type.type_id:20} {node_type.title:14} {node_type.description}")
+    registry = default_registry()
+    if args.json:
+        print(_dump([node_type.spec().to_dict() for node_type in registry]))
+        return EXIT_OK
+    rows = [(t.type_id, t.title or t.type_id, t.category, t.description) for t in registry]
+    widths = [max(len(r[i]) for r in rows + [("TYPE", "TITLE", "CATEGORY", "")])
+              for i in range(3)]
+    print(f"{'TYPE':<{widths[0]}}  {'TITLE':<{widths[1]}}  {'CATEGORY':<{widths[2]}}  "
+          "DESCRIPTION")
+    for type_id, title, category, description in rows:
+        print(f"{type_id:<{widths[0]}}  {title:<{widths[1]}}  {category:<{widths[2]}}  "
+              f"{description}")
+    for name, reason in registry.load_problems:
+        _say(f"flowloom: plugin {name!r} was not loaded: {reason}")
     return EXIT_OK
 
 
+# --- the editor ---------------------------------------------------------------------------
+def has_display(environ: dict[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"))
+
+
+def open_editor(path: str | None, screenshot: str | None) -> int:
+    """Open the Qt editor (imported only here, so headless commands never load Qt)."""
+    if not has_display():
+        target = path or str(HELLO)
+        _say("flowloom: there is no display (DISPLAY, WAYLAND_DISPLAY and QT_QPA_PLATFORM are "
+             "unset), so the editor cannot open. Run workflows headless with "
+             f"`flowloom run {path or 'resources/examples/hello.loom.json'}`, or set "
+             "QT_QPA_PLATFORM=offscreen to render the editor off screen (e.g. for "
+             f"--screenshot). Running {Path(target).name} headless now:")
+        return main(["run", target])
+    if importlib.util.find_spec("builder.app") is None:
+        _say("flowloom: the editor is not part of this build yet; run a workflow headless "
+             "with `flowloom run FILE` (e.g. resources/examples/hello.loom.json).")
+        return EXIT_INVALID
+    app = importlib.import_module("builder.app")
+    return int(app.main(path, screenshot) or 0)
+
+
+# --- entry point --------------------------------------------------------------------------
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="flowloom", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command")
+    parser = argparse.ArgumentParser(
+        prog="flowloom", description="Flowloom: draw a workflow, run it, watch it live.",
+        epilog="With no command, opens the editor (on FILE if given).")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="run a workflow headless")
-    run.add_argument("file")
-    run.add_argument("--input", action="append", default=[], metavar="NAME=JSON")
-    run.add_argument("--json", action="store_true", help="print one JSON object with the result")
+    run.add_argument("file", metavar="FILE")
+    run.add_argument("--input", action="append", default=[], metavar="NAME=JSON",
+                     help="set a workflow input (repeatable); a non-JSON value is a string")
+    run.add_argument("--json", action="store_true",
+                     help="print one JSON object with status, outputs and every node")
+    run.add_argument("--concurrency", type=_positive, default=None, metavar="N",
+                     help="run at most N nodes at once")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check a workflow and list every problem")
-    validate.add_argument("file")
+    validate.add_argument("file", metavar="FILE")
+    validate.add_argument("--json", action="store_true", help="print the problems as JSON")
     validate.set_defaults(func=cmd_validate)
-    nodes = sub.add_parser("nodes", help="list node types")
+    nodes = sub.add_parser("nodes", help="list the node types")
+    nodes.add_argument("--json", action="store_true", help="print every node type's spec")
     nodes.set_defaults(func=cmd_nodes)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command is None:
-        print("flowloom: the editor is not built yet; try `flowloom run FILE`.", file=sys.stderr)
-        return EXIT_INVALID
-    return args.func(args)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    try:
+        if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help")):
+            args = parser.parse_args(argv)
+        else:  # no command: the editor, on FILE if given
+            editor = argparse.ArgumentParser(prog="flowloom", add_help=False)
+            editor.add_argument("file", nargs="?", default=None)
+            editor.add_argument("--screenshot", metavar="OUT.png", default=None)
+            known = editor.parse_args(argv)
+            return open_editor(known.file, known.screenshot)
+    except SystemExit as exc:  # argparse exits 2 on bad usage; keep it a return value
+        return int(exc.code or 0)
+    return int(args.func(args))

@@ -1,0 +1,163 @@
+"""Terminal progress for `flowloom run`: per-node lines, plus a live bar when stderr is a TTY.
+
+`TerminalProgress` is a batched run-event subscriber (no Qt, no asyncio tasks of its own). On a
+terminal it keeps one bar line at the bottom (done/total nodes, elapsed time, the running nodes
+and loop counters) and prints finished/failed/skipped/retrying lines above it. Anywhere else it
+prints plain lines only, started lines included, so logs read as a story.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from typing import Any, TextIO
+
+from engine import events as ev
+from engine.model import Workflow
+
+BAR_WIDTH = 24
+TICK_S = 0.1  # how often the bar's clock is redrawn while nothing else happens
+_COLORS = {"done": "32", "failed": "31", "skipped": "33", "retrying": "35", "cancelled": "31"}
+
+
+class TerminalProgress:
+    """Renders run events on `stream`; call `attach(run)` before executing the run."""
+
+    def __init__(self, stream: TextIO, workflow: Workflow, *, live: bool,
+                 color: bool = False) -> None:
+        self.stream = stream
+        self.workflow = workflow
+        self.live = live
+        self.color = color
+        self.total = len(workflow.nodes)
+        self.settled: set[str] = set()
+        self.running: dict[str, int] = {}  # node id -> how many of its runs are in flight
+        self.loops: dict[str, str] = {}  # loop node id -> "3/10" (or "3" for while)
+        self.t0 = time.monotonic()
+        self._bar_shown = False
+        self._tick: asyncio.TimerHandle | None = None
+
+    # --- wiring ---------------------------------------------------------------------------
+    def attach(self, run: Any) -> None:
+        run.subscribe(self.handle_batch, batched=True)
+
+    def start_ticker(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Keep the bar's clock moving during long waits (a timer, not a task)."""
+        if self.live:
+            self._tick = loop.call_later(TICK_S, self._on_tick, loop)
+
+    def stop_ticker(self) -> None:
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
+
+    def _on_tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._draw_bar()
+        self._tick = loop.call_later(TICK_S, self._on_tick, loop)
+
+    # --- events ---------------------------------------------------------------------------
+    def handle_batch(self, batch: list[Any]) -> None:
+        for event in batch:
+            self.handle(event)
+        if self.live and self._tick is not None:
+            self._draw_bar()
+
+    def handle(self, event: Any) -> None:
+        if isinstance(event, ev.RunStarted):
+            self.t0 = event.t
+            self.total = event.node_count
+            self._line(f"run {event.workflow or 'workflow'!r}: {event.node_count} nodes")
+        elif isinstance(event, ev.NodeStarted):
+            self.running[event.node_id] = self.running.get(event.node_id, 0) + 1
+            if not self.live:
+                attempt = f" (attempt {event.attempt})" if event.attempt > 1 else ""
+                self._node_line("started", event, attempt, t=event.t)
+        elif isinstance(event, ev.NodeFinished):
+            self._settle(event.node_id)
+            self._node_line("done", event, f" {_ms(event.duration_s)} -> {event.summary}")
+        elif isinstance(event, ev.NodeFailed):
+            self._settle(event.node_id)
+            tries = f" after {event.attempts} attempts" if event.attempts > 1 else ""
+            self._node_line("failed", event, f"{tries}: {event.error}")
+        elif isinstance(event, ev.NodeSkipped):
+            self._settle(event.node_id)
+            self._node_line("skipped", event, f": {event.reason}")
+        elif isinstance(event, ev.NodeRetrying):
+            self._node_line("retrying", event, f": attempt {event.attempt} failed "
+                            f"({event.error}); next try in {event.delay_s:.2f} s")
+        elif isinstance(event, ev.NodeCancelled):
+            self._settle(event.node_id)
+            self._node_line("cancelled", event, "")
+        elif isinstance(event, ev.LoopIterated):
+            count = f"{event.index + 1}/{event.total}" if event.total else f"{event.index + 1}"
+            self.loops[event.node_id] = count
+        elif isinstance(event, ev.NodeLogged) and event.level in ("warning", "error"):
+            self._node_line(event.level, event, f": {event.message}")
+        elif isinstance(event, ev.RunFinished):
+            self.stop_ticker()
+            self._clear_bar()
+            tail = f": {event.error}" if event.error else ""
+            self._line(f"run {event.status} in {event.duration_s:.3f} s{tail}", t=event.t)
+
+    def _settle(self, node_id: str) -> None:
+        left = self.running.get(node_id, 0) - 1
+        if left > 0:
+            self.running[node_id] = left
+        else:
+            self.running.pop(node_id, None)
+        self.settled.add(node_id)
+
+    # --- output ---------------------------------------------------------------------------
+    def _label(self, node_id: str, iteration: tuple[int, ...]) -> str:
+        node = self.workflow.nodes.get(node_id)
+        label = node.label() if node is not None else node_id
+        if iteration:
+            label += "[" + ".".join(map(str, iteration)) + "]"
+        return label
+
+    def _node_line(self, verb: str, event: Any, tail: str, t: float | None = None) -> None:
+        word = f"{verb:<9}"
+        if self.color and verb in _COLORS:
+            word = f"\x1b[{_COLORS[verb]}m{word}\x1b[0m"
+        self._line(f"{word}{self._label(event.node_id, event.iteration)}{tail}",
+                   t=event.t if t is None else t)
+
+    def _line(self, text: str, t: float | None = None) -> None:
+        stamp = (t if t is not None else time.monotonic()) - self.t0
+        self._clear_bar()
+        self.stream.write(f"[{stamp:8.3f}s] {text}\n")
+        self.stream.flush()
+
+    def _clear_bar(self) -> None:
+        if self._bar_shown:
+            self.stream.write("\r\x1b[K")
+            self._bar_shown = False
+
+    def bar_text(self) -> str:
+        """The bar line: done/total, elapsed time, and what is running now."""
+        done = min(len(self.settled - set(self.running)), self.total)
+        filled = BAR_WIDTH * done // self.total if self.total else BAR_WIDTH
+        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+        names = []
+        for nid in self.running:
+            name = self._label(nid, ())
+            if nid in self.loops:
+                name += f" [{self.loops[nid]}]"
+            names.append(name)
+        running = f"  running: {', '.join(names)}" if names else ""
+        elapsed = time.monotonic() - self.t0
+        return f"[{bar}] {done}/{self.total} nodes  {elapsed:6.1f}s{running}"
+
+    def _draw_bar(self) -> None:
+        width = shutil.get_terminal_size((100, 24)).columns - 1
+        text = self.bar_text()
+        if len(text) > width:
+            text = text[: max(0, width - 3)] + "..."
+        self.stream.write("\r\x1b[K" + text)
+        self.stream.flush()
+        self._bar_shown = True
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
