@@ -60,6 +60,9 @@ def parse(text: str, source: str = "the workflow") -> dict[str, Any]:
         raise WorkflowFileError(
             f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
         ) from None
+    except RecursionError:
+        raise WorkflowFileError(f"{source} is not a workflow: its JSON is nested too deeply "
+                                f"to read.") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise WorkflowFileError(
             f"{source} is not a Flowloom workflow: expected a JSON object with "
@@ -261,6 +264,10 @@ def _scalar(value: Any) -> bool:
 
 def _render(value: Any, indent: int) -> str:
     if isinstance(value, dict) and value:
+        for key in value:
+            if not isinstance(key, str):  # json would write `{1: ...}`, which is not JSON
+                raise WorkflowFileError(f"cannot write the key {key!r:.60}: JSON object keys "
+                                        f"must be strings")
         items = [(json.dumps(k, ensure_ascii=False), v) for k, v in value.items()]
         if all(_scalar(v) for _, v in items):
             line = "{" + ", ".join(f"{k}: {_render(v, 0)}" for k, v in items) + "}"
