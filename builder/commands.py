@@ -1,0 +1,420 @@
+"""Undo commands: one QUndoCommand per user action on the workflow.
+
+Each command changes only the model, through `Workflow`'s public methods; the canvas items follow
+the model's notifications. Pushing a command onto a QUndoStack performs it. Removals record list
+positions so undo restores node and edge order exactly (the saved form is byte-identical).
+
+Frames live in `workflow.extra["frames"]` as `{"id", "title", "color", "nodes"}` dicts; every frame
+change replaces `extra` through `workflow.set_meta(extra=...)` so `meta_changed` fires.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtGui import QUndoCommand
+
+from engine.model import Edge, Node, Workflow
+from engine.validate import node_ports
+
+FRAMES_KEY = "frames"
+NODE_SETTINGS = ("title", "retry", "timeout_s", "on_error")
+
+_MOVE_ID = 1001
+_PARAM_ID = 1002
+_FIELD_ID = 1003
+
+
+# --- frame helpers (plain functions over the model) ------------------------------------------
+def frames_of(workflow: Workflow) -> list[dict[str, Any]]:
+    """The workflow's frames (a list of dicts; empty when it has none or the entry is malformed)."""
+    value = workflow.extra.get(FRAMES_KEY)
+    if not isinstance(value, list):
+        return []
+    return [f for f in value if isinstance(f, dict) and isinstance(f.get("id"), str)]
+
+
+def new_frame_id(workflow: Workflow) -> str:
+    taken = {f["id"] for f in frames_of(workflow)}
+    number = 1
+    while f"f{number}" in taken:
+        number += 1
+    return f"f{number}"
+
+
+def _with_frames(extra: dict[str, Any], frames: list[dict[str, Any]]) -> dict[str, Any]:
+    result = copy.deepcopy(extra)
+    if frames:
+        result[FRAMES_KEY] = frames
+    else:
+        result.pop(FRAMES_KEY, None)
+    return result
+
+
+def _node_name(workflow: Workflow, node_id: str) -> str:
+    node = workflow.nodes.get(node_id)
+    return (node.title or node.id) if node is not None else node_id
+
+
+# --- nodes ------------------------------------------------------------------------------------
+class AddNodeCommand(QUndoCommand):
+    def __init__(self, workflow: Workflow, node: Node, index: int | None = None) -> None:
+        super().__init__(f"Add node {node.title or node.id}")
+        self.workflow, self.node, self.index = workflow, node, index
+
+    def redo(self) -> None:
+        self.workflow.add_node(self.node, self.index)
+
+    def undo(self) -> None:
+        self.workflow.remove_node(self.node.id)
+
+
+class RemoveNodesCommand(QUndoCommand):
+    """Removes nodes, their edges and their frame memberships (frames left empty go too)."""
+
+    def __init__(self, workflow: Workflow, node_ids: list[str]) -> None:
+        names = ", ".join(_node_name(workflow, n) for n in node_ids[:3])
+        more = f" and {len(node_ids) - 3} more" if len(node_ids) > 3 else ""
+        super().__init__(f"Delete {names}{more}")
+        self.workflow = workflow
+        self.node_ids = list(dict.fromkeys(node_ids))
+        self._removed: list[tuple[Node, int, list[tuple[Edge, int]]]] = []
+        self._extra_before: dict[str, Any] | None = None
+
+    def redo(self) -> None:
+        wf = self.workflow
+        gone = set(self.node_ids)
+        self._removed = [wf.remove_node(node_id) for node_id in self.node_ids]
+        self._extra_before = None
+        frames = frames_of(wf)
+        if any(gone & set(f.get("nodes", [])) for f in frames):
+            self._extra_before = copy.deepcopy(wf.extra)
+            kept = []
+            for frame in frames:
+                members = [n for n in frame.get("nodes", []) if n not in gone]
+                if members:
+                    kept.append({**copy.deepcopy(frame), "nodes": members})
+            wf.set_meta(extra=_with_frames(wf.extra, kept))
+
+    def undo(self) -> None:
+        wf = self.workflow
+        if self._extra_before is not None:
+            wf.set_meta(extra=copy.deepcopy(self._extra_before))
+        for node, index, edges in reversed(self._removed):
+            wf.add_node(node, index)
+            for edge, edge_index in edges:
+                wf.add_edge(edge, edge_index)
+
+
+class MoveNodesCommand(QUndoCommand):
+    """Moves nodes: `moves` maps node id -> (old position, new position).
+
+    Commands built with the same non-None `merge_key` merge into one entry (e.g. arrow-key nudges
+    or a drag that pushes while it continues); a merged move that ends where it began is dropped.
+    """
+
+    def __init__(self, workflow: Workflow,
+                 moves: dict[str, tuple[tuple[float, float], tuple[float, float]]],
+                 merge_key: object | None = None, text: str = "") -> None:
+        count = len(moves)
+        label = _node_name(workflow, next(iter(moves))) if count == 1 else f"{count} nodes"
+        super().__init__(text or f"Move {label}")
+        self.workflow = workflow
+        self.moves = {k: ((float(o[0]), float(o[1])), (float(n[0]), float(n[1])))
+                      for k, (o, n) in moves.items()}
+        self.merge_key = merge_key
+
+    def redo(self) -> None:
+        for node_id, (_, new) in self.moves.items():
+            self.workflow.update_node(node_id, position=new)
+
+    def undo(self) -> None:
+        for node_id, (old, _) in self.moves.items():
+            self.workflow.update_node(node_id, position=old)
+
+    def id(self) -> int:
+        return _MOVE_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if (not isinstance(other, MoveNodesCommand) or self.merge_key is None
+                or other.merge_key != self.merge_key or other.workflow is not self.workflow):
+            return False
+        for node_id, (old, new) in other.moves.items():
+            first = self.moves.get(node_id, (old, new))[0]
+            self.moves[node_id] = (first, new)
+        self.setObsolete(all(old == new for old, new in self.moves.values()))
+        return True
+
+
+def align_moves(rects: dict[str, tuple[float, float, float, float]], edge: str
+                ) -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
+    """Moves lining up node rectangles (x, y, w, h; position = top-left) along `edge`."""
+    if not rects:
+        return {}
+    boxes = rects.values()
+    targets: dict[str, Callable[[tuple[float, float, float, float]], tuple[float, float]]]
+    left = min(x for x, _, _, _ in boxes)
+    right = max(x + w for x, _, w, _ in boxes)
+    top = min(y for _, y, _, _ in boxes)
+    bottom = max(y + h for _, y, _, h in boxes)
+    hmid = (left + right) / 2
+    vmid = (top + bottom) / 2
+    targets = {
+        "left": lambda r: (left, r[1]),
+        "right": lambda r: (right - r[2], r[1]),
+        "hcenter": lambda r: (hmid - r[2] / 2, r[1]),
+        "top": lambda r: (r[0], top),
+        "bottom": lambda r: (r[0], bottom - r[3]),
+        "vcenter": lambda r: (r[0], vmid - r[3] / 2),
+    }
+    if edge not in targets:
+        raise ValueError(f"cannot align to {edge!r}; use one of {', '.join(targets)}")
+    return {k: ((r[0], r[1]), targets[edge](r)) for k, r in rects.items()}
+
+
+def distribute_moves(rects: dict[str, tuple[float, float, float, float]], axis: str
+                     ) -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
+    """Moves spacing node rectangles with equal gaps along axis "h" or "v" (ends stay put)."""
+    if axis not in ("h", "v"):
+        raise ValueError(f"cannot distribute along {axis!r}; use 'h' or 'v'")
+    pos, size = (0, 2) if axis == "h" else (1, 3)
+    order = sorted(rects, key=lambda k: (rects[k][pos], k))
+    if len(order) < 3:
+        return {k: ((r[0], r[1]), (r[0], r[1])) for k, r in rects.items()}
+    first, last = rects[order[0]], rects[order[-1]]
+    span = last[pos] + last[size] - first[pos]
+    gap = (span - sum(rects[k][size] for k in order)) / (len(order) - 1)
+    moves = {}
+    cursor = first[pos]
+    for key in order:
+        r = rects[key]
+        new = (cursor, r[1]) if axis == "h" else (r[0], cursor)
+        moves[key] = ((r[0], r[1]), new)
+        cursor += r[size] + gap
+    return moves
+
+
+class AlignNodesCommand(MoveNodesCommand):
+    """Aligns nodes; `rects` gives each node's (x, y, width, height) as drawn."""
+
+    def __init__(self, workflow: Workflow, rects: dict[str, tuple[float, float, float, float]],
+                 edge: str) -> None:
+        super().__init__(workflow, align_moves(rects, edge), text=f"Align {len(rects)} nodes "
+                         f"({edge})")
+
+
+class DistributeNodesCommand(MoveNodesCommand):
+    def __init__(self, workflow: Workflow, rects: dict[str, tuple[float, float, float, float]],
+                 axis: str) -> None:
+        word = "horizontally" if axis == "h" else "vertically"
+        super().__init__(workflow, distribute_moves(rects, axis),
+                         text=f"Distribute {len(rects)} nodes {word}")
+
+
+# --- edges ------------------------------------------------------------------------------------
+class ConnectPortsCommand(QUndoCommand):
+    """Adds an edge. With a `registry`, a wire already in a single (non-multi) target input is
+    replaced as part of the same command; without one, nothing is replaced."""
+
+    def __init__(self, workflow: Workflow, edge: Edge, registry: Any = None) -> None:
+        super().__init__(f"Connect {edge.source}.{edge.source_port} to "
+                         f"{edge.target}.{edge.target_port}")
+        self.workflow, self.edge, self.registry = workflow, edge, registry
+        self._replaced: list[tuple[Edge, int]] = []
+
+    def _target_is_single(self) -> bool:
+        if self.registry is None:
+            return False
+        node = self.workflow.node(self.edge.target)
+        try:
+            inputs, _ = node_ports(node, self.registry.get(node.type))
+        except Exception:  # unknown type: the problems panel says so; replace nothing
+            return False
+        port = inputs.get(self.edge.target_port)
+        return port is not None and not port.multi
+
+    def redo(self) -> None:
+        wf = self.workflow
+        self._replaced = []
+        if self._target_is_single():
+            for old in wf.edges_into(self.edge.target, self.edge.target_port):
+                if old.key() != self.edge.key():
+                    self._replaced.append((old, wf.remove_edge(old)))
+        wf.add_edge(self.edge)
+
+    def undo(self) -> None:
+        wf = self.workflow
+        wf.remove_edge(self.edge)
+        for old, index in reversed(self._replaced):
+            wf.add_edge(old, index)
+
+
+class DisconnectCommand(QUndoCommand):
+    def __init__(self, workflow: Workflow, edges: list[Edge]) -> None:
+        text = f"Disconnect {edges[0]}" if len(edges) == 1 else f"Disconnect {len(edges)} wires"
+        super().__init__(text)
+        self.workflow, self.edges = workflow, list(edges)
+        self._removed: list[tuple[Edge, int]] = []
+
+    def redo(self) -> None:
+        self._removed = [(e, self.workflow.remove_edge(e)) for e in self.edges]
+
+    def undo(self) -> None:
+        for edge, index in reversed(self._removed):
+            self.workflow.add_edge(edge, index)
+
+
+# --- node contents ----------------------------------------------------------------------------
+class SetParamCommand(QUndoCommand):
+    """Sets one parameter (None removes it); consecutive edits of the same parameter merge."""
+
+    def __init__(self, workflow: Workflow, node_id: str, name: str, value: Any) -> None:
+        super().__init__(f"Set {name} of {_node_name(workflow, node_id)}")
+        self.workflow, self.node_id, self.name, self.value = workflow, node_id, name, value
+        self._before: dict[str, Any] | None = None
+
+    def redo(self) -> None:
+        node = self.workflow.node(self.node_id)
+        if self._before is None:
+            self._before = copy.deepcopy(node.params)
+        self.workflow.set_param(self.node_id, self.name, copy.deepcopy(self.value))
+
+    def undo(self) -> None:
+        self.workflow.update_node(self.node_id, params=copy.deepcopy(self._before))
+
+    def id(self) -> int:
+        return _PARAM_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not (isinstance(other, SetParamCommand) and other.workflow is self.workflow
+                and other.node_id == self.node_id and other.name == self.name):
+            return False
+        self.value = other.value
+        self.setObsolete(self.workflow.node(self.node_id).params == self._before)
+        return True
+
+
+class SetNodeFieldCommand(QUndoCommand):
+    """Sets one node setting (title, retry, timeout_s, on_error); repeated edits merge."""
+
+    def __init__(self, workflow: Workflow, node_id: str, field: str, value: Any) -> None:
+        if field not in NODE_SETTINGS:
+            settable = ", ".join(NODE_SETTINGS)
+            raise ValueError(f"cannot set {field!r} of a node; settable: {settable}")
+        super().__init__(f"Set {field} of {_node_name(workflow, node_id)}")
+        self.workflow, self.node_id, self.field, self.value = workflow, node_id, field, value
+        self._before: Any = None
+        self._captured = False
+
+    def redo(self) -> None:
+        before = self.workflow.update_node(self.node_id, **{self.field: copy.deepcopy(self.value)})
+        if not self._captured:
+            self._before, self._captured = before[self.field], True
+
+    def undo(self) -> None:
+        self.workflow.update_node(self.node_id, **{self.field: copy.deepcopy(self._before)})
+
+    def id(self) -> int:
+        return _FIELD_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not (isinstance(other, SetNodeFieldCommand) and other.workflow is self.workflow
+                and other.node_id == self.node_id and other.field == self.field):
+            return False
+        self.value = other.value
+        self.setObsolete(getattr(self.workflow.node(self.node_id), self.field) == self._before)
+        return True
+
+
+# --- paste and frames -------------------------------------------------------------------------
+class _SetExtraCommand(QUndoCommand):
+    """Base of commands that replace `workflow.extra`: `change(extra)` returns the new extra."""
+
+    def __init__(self, workflow: Workflow, text: str) -> None:
+        super().__init__(text)
+        self.workflow = workflow
+        self._before: dict[str, Any] | None = None
+        self._after: dict[str, Any] | None = None
+
+    def change(self, extra: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def redo(self) -> None:
+        if self._after is None:
+            self._before = copy.deepcopy(self.workflow.extra)
+            self._after = self.change(copy.deepcopy(self.workflow.extra))
+        self.workflow.set_meta(extra=copy.deepcopy(self._after))
+
+    def undo(self) -> None:
+        self.workflow.set_meta(extra=copy.deepcopy(self._before))
+
+
+class AddFrameCommand(_SetExtraCommand):
+    def __init__(self, workflow: Workflow, frame: dict[str, Any]) -> None:
+        super().__init__(workflow, f"Add frame {frame.get('title') or frame.get('id')}")
+        self.frame = copy.deepcopy(frame)
+
+    def change(self, extra: dict[str, Any]) -> dict[str, Any]:
+        return _with_frames(extra, frames_of(self.workflow) + [copy.deepcopy(self.frame)])
+
+
+class RemoveFrameCommand(_SetExtraCommand):
+    """Removes a frame (its nodes stay)."""
+
+    def __init__(self, workflow: Workflow, frame_id: str) -> None:
+        super().__init__(workflow, f"Remove frame {frame_id}")
+        self.frame_id = frame_id
+
+    def change(self, extra: dict[str, Any]) -> dict[str, Any]:
+        frames = [f for f in frames_of(self.workflow) if f["id"] != self.frame_id]
+        return _with_frames(extra, copy.deepcopy(frames))
+
+
+class EditFrameCommand(_SetExtraCommand):
+    """Changes a frame's fields (title, color, nodes)."""
+
+    def __init__(self, workflow: Workflow, frame_id: str, **changes: Any) -> None:
+        unknown = set(changes) - {"title", "color", "nodes"}
+        if unknown:
+            raise ValueError(f"cannot change {sorted(unknown)} of a frame")
+        super().__init__(workflow, f"Edit frame {', '.join(changes)}")
+        self.frame_id, self.changes = frame_id, copy.deepcopy(changes)
+
+    def change(self, extra: dict[str, Any]) -> dict[str, Any]:
+        frames = copy.deepcopy(frames_of(self.workflow))
+        for frame in frames:
+            if frame["id"] == self.frame_id:
+                frame.update(copy.deepcopy(self.changes))
+        return _with_frames(extra, frames)
+
+
+class PasteCommand(QUndoCommand):
+    """Adds pasted nodes (ids already fresh), the edges among them and their frames."""
+
+    def __init__(self, workflow: Workflow, nodes: list[Node], edges: list[Edge],
+                 frames: list[dict[str, Any]] | None = None, text: str = "") -> None:
+        super().__init__(text or f"Paste {len(nodes)} node{'s' if len(nodes) != 1 else ''}")
+        self.workflow, self.nodes, self.edges = workflow, list(nodes), list(edges)
+        self.frames = copy.deepcopy(frames or [])
+        self._extra_before: dict[str, Any] | None = None
+
+    def redo(self) -> None:
+        wf = self.workflow
+        for node in self.nodes:
+            wf.add_node(node)
+        for edge in self.edges:
+            wf.add_edge(edge)
+        if self.frames:
+            self._extra_before = copy.deepcopy(wf.extra)
+            wf.set_meta(extra=_with_frames(wf.extra, frames_of(wf) + copy.deepcopy(self.frames)))
+
+    def undo(self) -> None:
+        wf = self.workflow
+        if self._extra_before is not None:
+            wf.set_meta(extra=copy.deepcopy(self._extra_before))
+        for edge in reversed(self.edges):
+            wf.remove_edge(edge)
+        for node in reversed(self.nodes):
+            wf.remove_node(node.id)
