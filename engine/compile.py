@@ -150,6 +150,17 @@ def _find_loop_scopes(workflow: Workflow,
                 else:
                     queue.append(e.target)
         bodies[loop_id] = body
+        # Nodes that run after the loop (fed, directly or not, by its results/done output):
+        # a body node feeding one of them is wired out of the loop.
+        after = _reachable(succ, [e.target for e in succ[loop_id] if e.source_port != out_port],
+                           loop_id)
+        for nid in body - after:
+            for e in succ[nid]:
+                if e.target in after:
+                    problems.append(Problem(
+                        f"is in the body of loop {loop_id!r} but feeds {e.target!r}, which runs "
+                        f"after the loop; values leave a loop only through the loop node",
+                        node_id=nid, edge=e.key()))
         for e in workflow.edges:
             if e.target == loop_id and e.target_port == back_port and e.source not in body:
                 problems.append(Problem(
@@ -181,6 +192,19 @@ def _find_loop_scopes(workflow: Workflow,
                                     f"{loop_id!r}; take the loop's results out first",
                                     node_id=nid))
     return scope_of, problems
+
+
+def _reachable(succ: dict[str, list[Edge]], starts: list[str], stop: str) -> set[str]:
+    """Every node reachable from `starts` without passing through `stop`."""
+    seen: set[str] = set()
+    queue = deque(starts)
+    while queue:
+        nid = queue.popleft()
+        if nid == stop or nid in seen:
+            continue
+        seen.add(nid)
+        queue.extend(e.target for e in succ[nid])
+    return seen
 
 
 def _ancestors(scope: str | None, scope_of: dict[str, str | None]) -> list[str | None]:
