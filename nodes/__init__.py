@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from engine.corenodes import register_core
 from engine.registry import Registry
+from nodes.builtin import register_builtins
+from nodes.plugins import load_plugins
 
 
 def default_registry(plugins: bool = True) -> Registry:
-    registry = register_core(Registry())
+    """Engine core types + the built-in library (+ plugins unless `plugins=False`)."""
+    registry = register_builtins(register_core(Registry()))
+    if plugins:
+        load_plugins(registry)
     return registry

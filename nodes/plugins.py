@@ -1,0 +1,171 @@
+"""Finding and loading plugin node types, without ever letting a broken plugin crash the app.
+
+Two sources, in this order:
+* installed packages declaring entry points in the group `flowloom.nodes`; the entry point names
+  a NodeType subclass, a sequence of them, or a module with `TYPES` (else every NodeType subclass
+  defined in the module);
+* `*.py` files in the user's node folder: `platformdirs.user_data_dir("flowloom")/nodes`, or
+  the folder in the environment variable `FLOWLOOM_NODES_DIR`.
+A plugin loads whole or not at all: if it fails to import, defines no node type, or has a type
+with a bad declaration or an id that is already taken, none of its types are registered and
+`(plugin name, reason)` is appended to `registry.load_problems`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Iterable
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import platformdirs
+
+from engine.nodetype import NodeType
+from engine.registry import Registry
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "flowloom.nodes"
+NODES_DIR_ENV = "FLOWLOOM_NODES_DIR"
+_USER_MODULE_PREFIX = "flowloom_user_nodes."
+
+
+class PluginError(Exception):
+    """Why one plugin was skipped (one sentence)."""
+
+
+def user_nodes_dir() -> Path:
+    """The folder whose `*.py` files are loaded as plugins."""
+    override = os.environ.get(NODES_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_data_dir("flowloom")) / "nodes"
+
+
+def types_in(obj: Any) -> list[type[NodeType]]:
+    """The node types an entry point or a plugin module provides."""
+    if isinstance(obj, type) and issubclass(obj, NodeType):
+        return [obj]
+    if isinstance(obj, ModuleType):
+        declared = getattr(obj, "TYPES", None)
+        if declared is not None:
+            return types_in(declared)
+        return [value for value in vars(obj).values()
+                if isinstance(value, type) and issubclass(value, NodeType)
+                and value.__module__ == obj.__name__ and not inspect.isabstract(value)
+                and value.type_id]
+    if isinstance(obj, (list, tuple)):
+        bad = [v for v in obj if not (isinstance(v, type) and issubclass(v, NodeType))]
+        if bad:
+            raise PluginError(f"TYPES holds {bad[0]!r}, which is not a NodeType subclass")
+        return list(obj)
+    raise PluginError(f"it provides {obj!r}, which is neither a NodeType subclass, a list of "
+                      f"them, nor a module")
+
+
+def _short_error(exc: BaseException) -> str:
+    where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    place = f" ({Path(where[0].filename).name}, line {where[0].lineno})" if where else ""
+    return f"{type(exc).__name__}: {exc}{place}"
+
+
+def add_plugin(registry: Registry, name: str, types: Iterable[type[NodeType]]) -> bool:
+    """Register all of `types` or none; on refusal record why under `name`. True if added."""
+    types = list(types)
+    problem = None
+    if not types:
+        problem = "it defines no node type"
+    seen: set[str] = set()
+    for node_type in types:
+        if problem:
+            break
+        declaration = node_type.check_declaration()
+        if declaration:
+            problem = f"node type {node_type.type_id!r}: " + "; ".join(declaration)
+        elif node_type.type_id in registry or node_type.type_id in seen:
+            problem = f"node type id {node_type.type_id!r} is already taken"
+        seen.add(node_type.type_id)
+    if problem is None:
+        try:
+            for node_type in types:
+                registry.register(node_type)
+            return True
+        except Exception as exc:  # pragma: no cover - the checks above mirror register()
+            problem = str(exc)
+    registry.load_problems.append((name, problem))
+    log.warning("plugin %s was skipped: %s", name, problem)
+    return False
+
+
+def load_entry_points(registry: Registry,
+                      found: Iterable[EntryPoint] | None = None) -> list[str]:
+    """Load plugins from installed packages; returns the names of those that loaded."""
+    loaded = []
+    if found is None:
+        found = entry_points(group=ENTRY_POINT_GROUP)
+    for ep in found:
+        name = f"{ep.name} ({ep.value})"
+        try:
+            types = types_in(ep.load())
+        except (Exception, SystemExit) as exc:  # any failure in a plugin is its own problem
+            message = str(exc) if isinstance(exc, PluginError) else \
+                f"it failed to import: {_short_error(exc)}"
+            registry.load_problems.append((name, message))
+            log.warning("plugin %s was skipped: %s", name, message)
+            continue
+        if add_plugin(registry, name, types):
+            loaded.append(name)
+    return loaded
+
+
+def load_folder(registry: Registry, folder: Path | None = None) -> list[str]:
+    """Load each `*.py` file of the user's node folder as a plugin; returns the loaded names."""
+    folder = user_nodes_dir() if folder is None else folder
+    if not folder.is_dir():
+        return []
+    loaded = []
+    for path in sorted(folder.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        name = str(path)
+        try:
+            types = types_in(_import_file(path))
+        except (Exception, SystemExit) as exc:
+            message = str(exc) if isinstance(exc, PluginError) else \
+                f"it failed to import: {_short_error(exc)}"
+            registry.load_problems.append((name, message))
+            log.warning("plugin %s was skipped: %s", name, message)
+            continue
+        if add_plugin(registry, name, types):
+            loaded.append(name)
+    return loaded
+
+
+def _import_file(path: Path) -> ModuleType:
+    module_name = _USER_MODULE_PREFIX + path.stem
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise PluginError(f"{path} cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    # Registered while it runs so that dataclasses and typing inside the plugin can find it.
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
+def load_plugins(registry: Registry) -> Registry:
+    """Entry-point plugins, then the user's node folder. Never raises for a plugin's fault."""
+    load_entry_points(registry)
+    load_folder(registry)
+    return registry
