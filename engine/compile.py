@@ -80,6 +80,9 @@ class Plan:
     nodes: dict[str, PlanNode]
     indegree: dict[str, int]
     sources: tuple[str, ...]
+    # merge-first nodes of this plan that read a value from outside it (a loop body reading
+    # from around the loop): that value is there from the start, so it may be the first.
+    first_from_outside: tuple[str, ...] = ()
 
 
 @dataclass(slots=True, eq=False)
@@ -333,4 +336,8 @@ def _make_plan(loop_id: str | None, graph: nx.DiGraph, nodes: dict[str, PlanNode
             members[u].consumers.append(members[v])
             indegree[v] += 1
     sources = tuple(nid for nid, count in indegree.items() if count == 0)
-    return Plan(loop_id, graph, members, indegree, sources)
+    first_from_outside = tuple(
+        nid for nid, pn in members.items()
+        if pn.merge_first and any(src not in members
+                                  for _, keys, _, _ in pn.in_ports for src, _ in keys))
+    return Plan(loop_id, graph, members, indegree, sources, first_from_outside)

@@ -284,6 +284,16 @@ class _Scope:
         self.wake = asyncio.Event()
         self.tg: asyncio.TaskGroup | None = None
         self.resolved: set[str] = set()
+        for nid in plan.first_from_outside:
+            pn = plan.nodes[nid]
+            for _, sources, _, _ in pn.in_ports:
+                alive = [key for key in sources if key[0] not in plan.nodes
+                         and not isinstance(self.lookup(key), Dead)]
+                if alive:
+                    self.fired[nid] = isolate(self.lookup(alive[0]))
+                    if self.pending[nid]:  # else it is a source, already ready
+                        self.ready.append(pn)
+                    break
 
     def lookup(self, key: tuple[str, str]) -> Any:
         scope: _Scope | None = self

@@ -150,7 +150,7 @@ class Ticker(NodeType):
 
 
 class Mutate(NodeType):
-    """Appends to (and returns) the list it was given: it must get its own copy."""
+    """Changes (and returns) the list it was given, deep down: it must get its own copy."""
 
     type_id = "test.mutate"
     inputs = (Port("in", "list"),)
@@ -158,10 +158,21 @@ class Mutate(NodeType):
 
     async def run(self, ctx: Any, **inputs: Any) -> dict[str, Any]:
         value = inputs["in"]
-        value.append("mutated")
-        value[0]["touched"] = True
+        _touch(value)
         await asyncio.sleep(0)
         return {"out": value}
+
+
+def _touch(value: Any) -> None:
+    """Change every list and dict inside `value` in place."""
+    if isinstance(value, dict):
+        for item in value.values():
+            _touch(item)
+        value["touched"] = True
+    elif isinstance(value, list):
+        for item in value:
+            _touch(item)
+        value.append("mutated")
 
 
 class Talk(NodeType):
