@@ -1,0 +1,385 @@
+"""Recording a run into the history database without slowing the run down.
+
+`HistoryRecorder.attach(run)` subscribes to the run's event batches. On the loop thread it only
+folds events into memory (node-run records keyed by node id and iteration, pending log lines and
+outputs) under a lock; a writer thread owned by the recorder wakes every `flush_interval_s`, or
+sooner when `flush_events` events are waiting or the run starts or ends, and writes everything
+pending in ONE transaction: the run row (inserted as `running` on the first write), upserted node
+runs, new logs and output previews, and a heartbeat. Serialising outputs into capped previews
+happens on the writer thread too. So the event loop never waits on the disk, and a run costs a
+handful of commits, not one per event.
+
+Times: events carry monotonic `t`; wall time = RunStarted.wall_time - RunStarted.t + t.
+Secrets: logs and errors arrive already redacted by the engine; output previews are passed
+through `run.redact` as well before they are stored.
+
+Call `close()` (or `await aclose()`) after the run to wait for the final write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from engine import events as ev
+from engine.fileformat import dumps
+from engine.history.schema import (
+    RETRYING,
+    RUNNING,
+    LogRow,
+    NodeRunRow,
+    OutputRow,
+    RunRow,
+    iteration_text,
+)
+from engine.history.store import HistoryStore
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from engine.executor import Run
+    from engine.model import Workflow
+
+log = logging.getLogger(__name__)
+
+PREVIEW_CHARS = 2048
+LOG_CHARS = 4096
+INPUTS_CHARS = 65536
+_REDACT_MARGIN = 4096  # serialise this much past the cap, so a secret at the cut is still seen
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_TERMINAL = ("succeeded", "failed", "skipped", "cancelled")
+_NODE_COLUMNS = ("status", "attempts", "retries", "started_at", "ended_at", "duration_s",
+                 "error", "reason")
+
+
+def content_hash(text: str) -> str:
+    """sha256 (hex) of a workflow's canonical text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def workflow_hash(workflow: Workflow) -> str:
+    """The content hash of a workflow model (of its canonical file text)."""
+    return content_hash(dumps(workflow))
+
+
+def preview(value: Any, limit: int = PREVIEW_CHARS, redact: Any = None) -> tuple[str, bool]:
+    """A JSON (else repr) text of `value`, at most `limit` chars; and whether it was cut."""
+    encoder = json.JSONEncoder(ensure_ascii=False, default=repr)
+    budget = limit + _REDACT_MARGIN
+    chunks: list[str] = []
+    size = 0
+    try:
+        for chunk in encoder.iterencode(value):  # lazy: stops early on huge values
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > budget:
+                break
+        text = "".join(chunks)
+    except Exception:  # circular or unencodable: fall back to a bounded repr
+        text = ev.summarise(value)
+    if redact is not None:
+        text = redact(text)
+    if len(text) > limit:
+        return text[:limit], True
+    return text, False
+
+
+class _NodeRec:
+    __slots__ = ("status", "attempts", "retries", "started_at", "ended_at", "duration_s",
+                 "error", "reason")
+
+    def __init__(self) -> None:
+        self.status = RUNNING
+        self.attempts = 0
+        self.retries = 0
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self.duration_s: float | None = None
+        self.error: str | None = None
+        self.reason: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _NODE_COLUMNS}
+
+
+class HistoryRecorder:
+    """Records one run. `attach(run)` before `run.execute()`, `close()` after it."""
+
+    def __init__(self, store: HistoryStore, workflow_path: str | os.PathLike[str] | None,
+                 workflow_text_or_hash: str = "", *, workflow_name: str = "",
+                 flush_interval_s: float = 0.5, flush_events: int = 500) -> None:
+        self.store = store
+        self.workflow_path = str(Path(workflow_path).resolve()) if workflow_path else ""
+        text = workflow_text_or_hash or ""
+        self.content_hash = text if _SHA256.match(text) else (content_hash(text) if text else "")
+        self.workflow_name = workflow_name
+        self.flush_interval_s = flush_interval_s
+        self.flush_events = flush_events
+        self.run_id: str | None = None
+        self.failed_writes = 0
+        self._run: Run | None = None
+        self._unsubscribe: Any = None
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._wake = False
+        self._closing = False
+        self._finished = False
+        self._wall0 = 0.0
+        # pending state, guarded by _cond
+        self._nodes: dict[tuple[str, str], _NodeRec] = {}
+        self._dirty: set[tuple[str, str]] = set()
+        self._logs: list[dict[str, Any]] = []
+        self._outputs: list[tuple[str, str, Any]] = []
+        self._run_row: dict[str, Any] | None = None
+        self._run_end: dict[str, Any] | None = None
+        self._run_outputs: Any = None
+        self._waiting = 0
+        self._inserted = False
+        self._handlers = {
+            ev.RunStarted: self._run_started, ev.NodeStarted: self._node_started,
+            ev.NodeRetrying: self._node_retrying, ev.NodeFinished: self._node_finished,
+            ev.NodeFailed: self._node_failed, ev.NodeSkipped: self._node_skipped,
+            ev.NodeCancelled: self._node_cancelled, ev.NodeLogged: self._node_logged,
+            ev.RunFinished: self._run_finished,
+        }
+
+    # --- wiring ---------------------------------------------------------------------------
+    def attach(self, run: Run) -> HistoryRecorder:
+        if self._run is not None:
+            raise RuntimeError("a HistoryRecorder records one run; make another for the next")
+        self._run = run
+        self.run_id = run.run_id
+        if not self.workflow_name:
+            self.workflow_name = run.compiled.workflow.name
+        if not self.content_hash:
+            self.content_hash = workflow_hash(run.compiled.workflow)
+        self._unsubscribe = run.subscribe(self._on_batch, batched=True)
+        self._thread = threading.Thread(target=self._writer, name=f"history-{run.run_id}",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        """Write what is pending and stop the writer (waits at most `timeout` seconds)."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("history: the writer of run %s did not finish in %s s",
+                            self.run_id, timeout)
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    async def aclose(self, timeout: float | None = 30.0) -> None:
+        await asyncio.to_thread(self.close, timeout)
+
+    # --- the loop thread: fold events into memory -----------------------------------------
+    def _on_batch(self, batch: list[Any]) -> None:
+        handlers = self._handlers
+        with self._cond:
+            for event in batch:
+                handler = handlers.get(type(event))
+                if handler is not None:
+                    handler(event)
+            self._waiting += len(batch)
+            if self._waiting >= self.flush_events or self._wake:
+                self._wake = True
+                self._cond.notify()
+
+    def _rec(self, node_id: str, iteration: tuple[int, ...]) -> _NodeRec:
+        key = (node_id, iteration_text(iteration))
+        rec = self._nodes.get(key)
+        if rec is None:
+            rec = self._nodes[key] = _NodeRec()
+        self._dirty.add(key)
+        return rec
+
+    def _end(self, rec: _NodeRec, status: str, t: float, duration_s: float | None) -> None:
+        rec.status = status
+        rec.ended_at = self._wall0 + t
+        if rec.started_at is None and duration_s is not None:
+            rec.started_at = rec.ended_at - duration_s
+        if rec.started_at is not None:
+            rec.duration_s = rec.ended_at - rec.started_at
+
+    def _run_started(self, e: ev.RunStarted) -> None:
+        self._wall0 = e.wall_time - e.t
+        store = self.store
+        self._run_row = {
+            "id": e.run_id, "workflow_path": self.workflow_path,
+            "workflow_name": self.workflow_name or e.workflow, "content_hash": self.content_hash,
+            "inputs_json": e.inputs, "status": RUNNING, "started_at": e.wall_time,
+            "node_count": e.node_count, "pid": store.pid, "pid_started_at": store.pid_started_at,
+            "host": store.host, "heartbeat_at": e.wall_time,
+        }
+        self._wake = True
+
+    def _node_started(self, e: ev.NodeStarted) -> None:
+        rec = self._rec(e.node_id, e.iteration)
+        if rec.started_at is None:
+            rec.started_at = self._wall0 + e.t
+        rec.status = RUNNING
+        rec.attempts = max(rec.attempts, e.attempt)
+
+    def _node_retrying(self, e: ev.NodeRetrying) -> None:
+        rec = self._rec(e.node_id, e.iteration)
+        rec.status = RETRYING
+        rec.retries += 1
+        rec.error = e.error
+        self._log(e.node_id, e.iteration, "warning",
+                  f"attempt {e.attempt} failed: {e.error}; retrying in {e.delay_s:.2f} s", e.t)
+
+    def _node_finished(self, e: ev.NodeFinished) -> None:
+        rec = self._rec(e.node_id, e.iteration)
+        self._end(rec, "succeeded", e.t, e.duration_s)
+        rec.attempts = max(rec.attempts, 1)
+        rec.error = None
+        if e.outputs:
+            self._outputs.append((e.node_id, iteration_text(e.iteration), e.outputs))
+
+    def _node_failed(self, e: ev.NodeFailed) -> None:
+        rec = self._rec(e.node_id, e.iteration)
+        self._end(rec, "failed", e.t, e.duration_s)
+        rec.attempts = max(rec.attempts, e.attempts)
+        rec.error = e.error
+
+    def _node_skipped(self, e: ev.NodeSkipped) -> None:
+        rec = self._rec(e.node_id, e.iteration)
+        if rec.status in _TERMINAL and rec.status != "skipped":
+            return  # it ran in this scope; a later skip notice does not undo that
+        rec.status = "skipped"
+        rec.reason = e.reason
+        rec.ended_at = self._wall0 + e.t
+
+    def _node_cancelled(self, e: ev.NodeCancelled) -> None:
+        rec = self._rec(e.node_id, e.iteration)
+        self._end(rec, "cancelled", e.t, None)
+
+    def _node_logged(self, e: ev.NodeLogged) -> None:
+        self._log(e.node_id, e.iteration, e.level, e.message, e.t)
+
+    def _log(self, node_id: str, iteration: tuple[int, ...], level: str, message: str,
+             t: float) -> None:
+        self._logs.append({"run_id": self.run_id, "node_id": node_id,
+                           "iteration": iteration_text(iteration), "level": level,
+                           "message": message[:LOG_CHARS], "at": self._wall0 + t})
+
+    def _run_finished(self, e: ev.RunFinished) -> None:
+        self._run_end = {"status": e.status, "ended_at": self._wall0 + e.t,
+                         "duration_s": e.duration_s, "error": e.error}
+        self._run_outputs = e.outputs
+        self._finished = True
+        self._wake = True
+
+    # --- the writer thread ----------------------------------------------------------------
+    def _writer(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._wake or self._closing,
+                                    timeout=self.flush_interval_s)
+                self._wake = False
+                self._waiting = 0
+                batch = self._take()
+                done = self._finished or self._closing
+            if batch is not None:
+                self._write(batch)
+            if done:
+                with self._cond:
+                    if self._nothing_pending():
+                        return
+
+    def _nothing_pending(self) -> bool:
+        return not (self._dirty or self._logs or self._outputs or self._run_end
+                    or (self._run_row and not self._inserted))
+
+    def _take(self) -> dict[str, Any] | None:
+        """Everything pending, as rows (called under the lock)."""
+        if self._run_row is None:
+            return None  # the run has not started: nothing to write yet
+        run_id = self.run_id
+        nodes = []
+        for key in self._dirty:
+            row = self._nodes[key].row()
+            row["run_id"], row["node_id"], row["iteration"] = run_id, key[0], key[1]
+            nodes.append(row)
+        batch = {"insert": None if self._inserted else dict(self._run_row), "nodes": nodes,
+                 "logs": self._logs, "outputs": self._outputs, "end": self._run_end,
+                 "run_outputs": self._run_outputs}
+        self._dirty = set()
+        self._logs, self._outputs = [], []
+        self._run_end = self._run_outputs = None
+        self._inserted = True
+        return batch
+
+    def _write(self, batch: dict[str, Any]) -> None:
+        redact = self._redact
+        try:
+            insert_row = batch["insert"]
+            if insert_row is not None:
+                text, cut = preview(insert_row["inputs_json"], INPUTS_CHARS, redact)
+                insert_row["inputs_json"] = text if not cut else json.dumps({"truncated": text})
+            outputs = []
+            for node_id, iteration, value in batch["outputs"]:
+                text, cut = preview(value, PREVIEW_CHARS, redact)
+                outputs.append({"run_id": self.run_id, "node_id": node_id,
+                                "iteration": iteration, "preview": text, "truncated": cut})
+            values: dict[str, Any] = {"heartbeat_at": time.time()}
+            if batch["end"] is not None:
+                values.update(batch["end"])
+                values["outputs_preview"] = preview(batch["run_outputs"], PREVIEW_CHARS,
+                                                    redact)[0]
+            with self.store.transaction() as conn:
+                if insert_row is not None:
+                    conn.execute(insert(RunRow), insert_row)
+                if batch["nodes"]:
+                    stmt = sqlite_insert(NodeRunRow)
+                    stmt = stmt.on_conflict_do_update(
+                        index_elements=["run_id", "node_id", "iteration"],
+                        set_={name: stmt.excluded[name] for name in _NODE_COLUMNS})
+                    conn.execute(stmt, batch["nodes"])
+                if batch["logs"]:
+                    conn.execute(insert(LogRow), batch["logs"])
+                if outputs:
+                    conn.execute(insert(OutputRow), outputs)
+                conn.execute(update(RunRow).where(RunRow.id == self.run_id).values(**values))
+        except Exception:
+            self.failed_writes += 1
+            log.exception("history: could not record run %s in %s", self.run_id,
+                          self.store.path)
+            self._put_back(batch)
+
+    def _put_back(self, batch: dict[str, Any]) -> None:
+        """Keep a failed batch for the next write (a locked database is usually temporary)."""
+        if self.failed_writes > 3:
+            return  # give up on this run rather than retrying forever
+        with self._cond:
+            if batch["insert"] is not None:
+                self._inserted = False
+            self._dirty.update((row["node_id"], row["iteration"]) for row in batch["nodes"])
+            self._logs[:0] = batch["logs"]
+            self._outputs[:0] = batch["outputs"]
+            if batch["end"] is not None and self._run_end is None:
+                self._run_end, self._run_outputs = batch["end"], batch["run_outputs"]
+
+    def _redact(self, text: str) -> str:
+        run = self._run
+        if run is None:
+            return text
+        for _ in range(3):  # the run may learn a new secret while we iterate its set
+            try:
+                return run.redact(text)
+            except RuntimeError:
+                continue
+        return text

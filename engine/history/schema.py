@@ -1,0 +1,118 @@
+"""The run-history tables (sqlmodel): runs, node runs, logs, output previews, schema version.
+
+Times are wall-clock seconds since the epoch (REAL), converted from the engine's monotonic event
+times by the recorder. A node run is one execution of one node in one loop iteration; its
+`iteration` is the dotted iteration path ("" outside loops, "2" or "2.0" inside them).
+The tables live in their own SQLAlchemy registry, so nothing else sharing SQLModel's default
+metadata can collide with them (or get created in the history database).
+
+SCHEMA_VERSION is bumped with a migration in store.MIGRATIONS whenever a table changes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+
+# Statuses a run or a node run can have in the history, beyond the engine's own.
+RUNNING = "running"
+RETRYING = "retrying"
+INTERRUPTED = "interrupted"  # the process that recorded it went away mid-run
+
+
+class HistoryTable(SQLModel, registry=registry()):
+    """Base of the history tables: its own metadata, apart from SQLModel's default one."""
+
+
+class SchemaVersion(HistoryTable, table=True):
+    __tablename__ = "schema_version"
+
+    version: int = Field(primary_key=True)
+    applied_at: float
+
+
+class RunRow(HistoryTable, table=True):
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_workflow_started", "workflow_path", "started_at"),
+                      Index("ix_runs_status", "status"))
+
+    id: str = Field(primary_key=True)  # the engine's run id
+    workflow_path: str = ""  # absolute path of the file; "" for an unsaved workflow
+    workflow_name: str = ""
+    content_hash: str = ""  # sha256 of the workflow's canonical text
+    inputs_json: str = "{}"
+    outputs_preview: str | None = None
+    status: str = RUNNING
+    started_at: float
+    ended_at: float | None = None
+    duration_s: float | None = None
+    error: str | None = None
+    node_count: int = 0
+    pid: int = 0  # the recording process, to tell a crashed run from a live one
+    pid_started_at: float = 0.0  # that process's start time (pids get reused)
+    host: str = ""
+    heartbeat_at: float = 0.0  # last write by the recorder
+
+
+def _run_fk() -> Column:
+    return Column(String, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True)
+
+
+class NodeRunRow(HistoryTable, table=True):
+    __tablename__ = "node_runs"
+    __table_args__ = (UniqueConstraint("run_id", "node_id", "iteration"),
+                      Index("ix_node_runs_node", "node_id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(sa_column=_run_fk())
+    node_id: str
+    iteration: str = ""
+    status: str
+    attempts: int = 0
+    retries: int = 0
+    started_at: float | None = None
+    ended_at: float | None = None
+    duration_s: float | None = None
+    error: str | None = None
+    reason: str | None = None  # why it was skipped
+
+
+class LogRow(HistoryTable, table=True):
+    __tablename__ = "logs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(sa_column=_run_fk())
+    node_id: str
+    iteration: str = ""
+    level: str
+    message: str
+    at: float
+
+
+class OutputRow(HistoryTable, table=True):
+    __tablename__ = "outputs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(sa_column=_run_fk())
+    node_id: str
+    iteration: str = ""
+    preview: str  # JSON (or repr) text, at most PREVIEW_CHARS long
+    truncated: bool = False
+
+
+TABLES = (SchemaVersion.__table__, RunRow.__table__, NodeRunRow.__table__, LogRow.__table__,
+          OutputRow.__table__)
+metadata = HistoryTable.metadata
+
+
+def iteration_text(path: tuple[int, ...]) -> str:
+    """(2, 0) -> "2.0"; () -> ""."""
+    return ".".join(map(str, path))
+
+
+def iteration_path(text: str) -> tuple[int, ...]:
+    """"2.0" -> (2, 0); "" -> ()."""
+    return tuple(int(part) for part in text.split(".")) if text else ()
