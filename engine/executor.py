@@ -122,6 +122,8 @@ class Run:
         self._sem: asyncio.Semaphore | None = None
         self._task: asyncio.Task[Any] | None = None
         self._cancel_requested = False
+        self._active = False  # the run's task is inside the scope: cancelling it is ours to do
+        self._cancelled_task = False
         self._http: httpx.AsyncClient | None = None
         self._secrets: set[str] = set()
         self._started = False
@@ -199,8 +201,10 @@ class Run:
     def cancel(self) -> None:
         """Cancel the run: running nodes are cancelled, nothing new starts."""
         self._cancel_requested = True
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        if self._active and self._task is not None and not self._task.done():
+            if not self._cancelled_task:
+                self._cancelled_task = True
+                self._task.cancel()
 
     async def execute(self) -> RunResult:
         if self._started:
@@ -220,16 +224,19 @@ class Run:
         try:
             if self._cancel_requested:
                 raise asyncio.CancelledError
+            self._active = True
             await _Scope(self, self.compiled.plan, None, (), {}).execute()
         except _ScopeFailed as exc:
             status, error = FAILED, self.redact(str(exc))
         except asyncio.CancelledError:
             status, error = CANCELLED, "the run was cancelled"
-            if self._cancel_requested and self._task is not None:
-                self._task.uncancel()
-            else:
-                external_cancel = True
+            task = self._task
+            if task is not None:
+                # Take back our own cancel request; any left means the caller was cancelled too.
+                left = task.uncancel() if self._cancelled_task else task.cancelling()
+                external_cancel = left > 0
         finally:
+            self._active = False
             if self._http is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(self._http.aclose())
@@ -418,18 +425,22 @@ class _Scope:
             while True:
                 attempt += 1
                 t0 = self._begin(pn, attempt)
-                args = kwargs if attempt == 1 else {k: isolate(v) for k, v in kwargs.items()}
+                # With retries, each attempt gets its own copy: a failed attempt may have
+                # changed what it was given.
+                args = kwargs if pn.retry is None else {k: isolate(v) for k, v in kwargs.items()}
                 run.state[pn.id].inputs = kwargs
                 ctx = NodeContext(run, pn.id, self.path, attempt)
                 sem = run._sem if pn.body is None else None
+                timer: asyncio.Timeout | None = None
                 try:
                     async with sem if sem is not None else contextlib.nullcontext():
-                        async with asyncio.timeout(pn.timeout_s):
+                        timer = asyncio.timeout(pn.timeout_s)  # starts after the cap's wait
+                        async with timer:
                             outputs = await self._invoke(pn, ctx, args)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
-                    if isinstance(exc, TimeoutError) and pn.timeout_s is not None:
+                    if isinstance(exc, TimeoutError) and timer is not None and timer.expired():
                         message = f"timed out after {pn.timeout_s:g} s"
                     else:
                         message = _error_text(exc)

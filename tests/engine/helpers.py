@@ -91,11 +91,15 @@ class Fail(NodeType):
     inputs = (Port("in", required=False),)
     outputs = (Port("out"),)
     parameters = (Param("message", "str", default="boom"),
-                  Param("seconds", "number", default=0))
+                  Param("seconds", "number", default=0),
+                  Param("timeout_error", "bool", default=False,
+                        help="raise a TimeoutError of its own instead"))
 
     async def run(self, ctx: Any, **inputs: Any) -> dict[str, Any]:
         if self.params["seconds"]:
             await asyncio.sleep(self.params["seconds"])
+        if self.params["timeout_error"]:
+            raise TimeoutError(self.params["message"])
         raise NodeFailure(f"{self.params['message']} (input {inputs.get('in')!r})")
 
 
@@ -128,6 +132,7 @@ class Block(NodeType):
     parameters = (Param("seconds", "number", default=0.2),)
 
     def run(self, ctx: Any, **inputs: Any) -> dict[str, Any]:
+        ctx.progress(0.25, "blocking")
         time.sleep(self.params["seconds"])
         return {"out": threading.get_ident()}
 
@@ -155,11 +160,15 @@ class Mutate(NodeType):
     type_id = "test.mutate"
     inputs = (Port("in", "list"),)
     outputs = (Port("out", "list"),)
+    parameters = (Param("failures", "int", default=0,
+                        help="fail this many attempts, after changing the input"),)
 
     async def run(self, ctx: Any, **inputs: Any) -> dict[str, Any]:
         value = inputs["in"]
         _touch(value)
         await asyncio.sleep(0)
+        if ctx.attempt <= self.params["failures"]:
+            raise NodeFailure(f"failed after changing the input on attempt {ctx.attempt}")
         return {"out": value}
 
 
