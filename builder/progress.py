@@ -75,7 +75,8 @@ class TerminalProgress:
                 self._node_line("started", event, attempt, t=event.t)
         elif isinstance(event, ev.NodeFinished):
             self._settle(event.node_id)
-            self._node_line("done", event, f" {_ms(event.duration_s)} -> {event.summary}")
+            shown = f" -> {event.summary}" if event.outputs else ""
+            self._node_line("done", event, f" {_ms(event.duration_s)}{shown}")
         elif isinstance(event, ev.NodeFailed):
             self._settle(event.node_id)
             tries = f" after {event.attempts} attempts" if event.attempts > 1 else ""
