@@ -116,8 +116,10 @@ class HistoryRecorder:
 
     def __init__(self, store: HistoryStore, workflow_path: str | os.PathLike[str] | None,
                  workflow_text_or_hash: str = "", *, workflow_name: str = "",
-                 flush_interval_s: float = 0.5, flush_events: int = 500) -> None:
+                 flush_interval_s: float = 0.5, flush_events: int = 500,
+                 own_store: bool = False) -> None:
         self.store = store
+        self.own_store = own_store  # close() closes the store too
         self.workflow_path = str(Path(workflow_path).resolve()) if workflow_path else ""
         text = workflow_text_or_hash or ""
         self.content_hash = text if _SHA256.match(text) else (content_hash(text) if text else "")
@@ -181,6 +183,8 @@ class HistoryRecorder:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self.own_store and not (self._thread is not None and self._thread.is_alive()):
+            self.store.close()
 
     async def aclose(self, timeout: float | None = 30.0) -> None:
         await asyncio.to_thread(self.close, timeout)
