@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -24,20 +26,40 @@ LONG_WAIT = {
               {"source": "wait", "source_port": "out", "target": "o", "target_port": "in"}]}
 
 
-def _read_until(stream, marker: str, timeout: float) -> str:
-    """Read lines from `stream` until one contains `marker` (or fail after `timeout` s)."""
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([stream], [], [], 0.2)
-        if ready:
-            line = stream.readline()
-            if not line:
-                break
-            seen.append(line)
+class _LineReader:
+    """Reads a pipe's lines in a thread, so the test can wait for one with a timeout."""
+
+    def __init__(self, stream) -> None:
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        self.thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _pump(self, stream) -> None:
+        for line in stream:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_for(self, marker: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                line = None
+            if line is None:
+                raise AssertionError(f"{marker!r} did not appear; got: {''.join(self.seen)!r}")
+            self.seen.append(line)
             if marker in line:
-                return "".join(seen)
-    raise AssertionError(f"{marker!r} did not appear; got: {''.join(seen)!r}")
+                return
+
+    def rest(self, timeout: float) -> str:
+        self.thread.join(timeout)
+        while not self.lines.empty():
+            line = self.lines.get()
+            if line is not None:
+                self.seen.append(line)
+        return "".join(self.seen)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -46,14 +68,17 @@ def test_sigint_cancels_the_run_and_exits_130(write_workflow):
     proc = subprocess.Popen([sys.executable, "-m", "builder", "run", path, "--json"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        before = _read_until(proc.stderr, "started  wait (Long wait)", timeout=30)
+        stderr = _LineReader(proc.stderr)
+        stderr.wait_for("started  wait (Long wait)", timeout=30)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)  # far less than the 60 s delay
+        proc.wait(timeout=10)  # far less than the 60 s delay
+        out = proc.stdout.read()
+        err = stderr.rest(timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 130, before + err
+    assert proc.returncode == 130, err
     result = json.loads(out)
     assert result["status"] == "cancelled"
     assert result["nodes"]["wait"]["status"] == "cancelled"
