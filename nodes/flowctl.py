@@ -147,11 +147,12 @@ class SubWorkflow(NodeType):
         except InputError as exc:
             raise NodeFailure(f"sub-workflow {path.name}: {exc}") from None
         total = max(1, len(compiled.workflow.nodes))
+        short = path.name.removesuffix(".loom.json")
         done = [0]
 
         def forward(event: Any) -> None:
             if isinstance(event, ev.NodeLogged):
-                ctx.log(event.level, f"[{path.stem}/{event.node_id}] {event.message}")
+                ctx.log(event.level, f"[{short}/{event.node_id}] {event.message}")
             elif isinstance(event, (ev.NodeFinished, ev.NodeFailed, ev.NodeSkipped)) \
                     and not event.iteration:
                 done[0] += 1
