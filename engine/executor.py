@@ -13,8 +13,13 @@ Scheduling rules:
 * A failing node with `on_error: "continue"` sends its error out of its `error` port and the run
   goes on. Otherwise the scope stops starting nodes, lets running ones settle, and fails; a
   failing loop body fails its loop node, and so on outwards.
+  A running loop node settles by finishing the iterations in flight and starting no more.
 * Loop nodes run their body plan once per item (`flow.foreach`, up to `parallel` at a time) or
-  while their condition holds (`flow.while`, failing at `max_iterations`).
+  while their condition holds (`flow.while`, failing at `max_iterations`). `results` lists, in
+  item order, the value that reached `result` in each iteration; an iteration whose body end
+  was skipped (a condition inside the body) gives no entry, so foreach + if filters.
+* A `flow.merge` in `first` mode inside a loop body may take a value from outside the body: it
+  is there when the iteration starts, so it is the first to arrive.
 * Every value is copied on its way into a node (immutable scalars are shared), so no branch can
   change another branch's data. Inline work yields to the event loop every few milliseconds.
 * `Run.cancel()` cancels every task of the run; nothing is left running when `execute` returns.
@@ -302,6 +307,15 @@ class _Scope:
                         self.ready.append(pn)
                     break
 
+    def failing(self) -> str:
+        """Why this scope or one around it is failing ("" if none is): loops stop iterating."""
+        scope: _Scope | None = self
+        while scope is not None:
+            if scope.failure is not None:
+                return f"the run is failing ({scope.failure})"
+            scope = scope.parent
+        return ""
+
     def lookup(self, key: tuple[str, str]) -> Any:
         scope: _Scope | None = self
         while scope is not None:
@@ -494,7 +508,7 @@ class _Scope:
 
         async def worker() -> None:
             nonlocal cursor
-            while cursor < total and not failure:
+            while cursor < total and not failure and not self.failing():
                 index = cursor
                 cursor += 1
                 scope = _Scope(run, body, self, self.path + (index,),
@@ -515,6 +529,8 @@ class _Scope:
                 tg.create_task(worker())
         if failure:
             raise NodeFailure(failure[0])
+        if cursor < total:
+            raise NodeFailure(f"stopped after {cursor} of {total} items: {self.failing()}")
         return {"results": [r for r in results if r is not _MISSING]}
 
     async def _while(self, pn: PlanNode, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -526,6 +542,9 @@ class _Scope:
         assert body is not None and pn.back_source is not None
         index = 0
         while condition.evaluate({"x": state}):
+            stopping = self.failing()
+            if stopping:
+                raise NodeFailure(f"stopped after {index} iterations: {stopping}")
             if index >= cap:
                 raise NodeFailure(f"reached max_iterations ({cap}) while the condition "
                                   f"`{condition.source}` still holds")

@@ -243,3 +243,26 @@ def test_a_node_inside_a_loop_reports_its_iteration_in_events():
         ((0,), 0.5, "half way"), ((1,), 0.5, "half way")]
     assert [(e.iteration, e.level, e.message) for e in logs] == [
         ((0,), "info", "hello from talk"), ((1,), "info", "hello from talk")]
+
+
+def test_a_running_loop_starts_no_new_iteration_once_the_run_is_failing():
+    wf = workflow({"items": ("data.value", {"value": list(range(50))}),
+                   "loop": ("flow.foreach", {"parallel": 2}),
+                   "slow": ("test.sleep", {"seconds": 0.03}),
+                   "bad": ("test.fail", {"message": "early", "seconds": 0.01}),
+                   "zero": ("data.value", {"value": 0}),
+                   "count": ("flow.while", {"condition": "x < 1000", "max_iterations": 1000}),
+                   "tick": ("test.sleep", {"seconds": 0.005}),
+                   "inc": ("data.expression", {"expr": "x + 1"})},
+                  ["items.out -> loop.items", "loop.item -> slow.in", "slow.out -> loop.result",
+                   "items.out -> bad.in", "zero.out -> count.in", "count.body -> tick.in",
+                   "tick.out -> inc.x", "inc.out -> count.next"])
+    outcome = run_sync(wf)
+    result = outcome.result
+    assert result.status == "failed"
+    assert result.error.startswith("node bad failed: early")
+    assert result.nodes["loop"].error.startswith("stopped after 2 of 50 items: the run is "
+                                                 "failing (node bad failed: early")
+    assert result.nodes["slow"].runs == 2  # the two items in flight were let finish
+    assert result.nodes["count"].error.startswith("stopped after ")
+    assert result.nodes["inc"].runs < 10
