@@ -14,6 +14,7 @@ import json
 import socket
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -140,6 +141,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     owner: TestServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up early (a timeout, a cancelled run) is normal here: record
+        # what happened instead of printing tracebacks over the test output.
+        with self.owner.lock:
+            self.owner.errors.append(traceback.format_exc())
+
 
 class TestServer:
     """Base of the test servers. Use as a context manager, or call start()/stop()."""
@@ -148,6 +155,7 @@ class TestServer:
 
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
+        self.errors: list[str] = []  # tracebacks of handlers that failed
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self._server: _Server | None = None

@@ -1,0 +1,282 @@
+"""The LLM chat node (`ai.chat`): one chat request to an OpenAI-compatible or Ollama server,
+streamed, with the partial answer reported live.
+
+Server: `base_url`, else `OPENAI_BASE_URL` / `OLLAMA_HOST` from the environment, else
+https://api.openai.com / http://localhost:11434. OpenAI-style base URLs may or may not end in
+`/v1`. Key: the credential named by `api_key_secret`, else (openai only) `OPENAI_API_KEY` from the
+environment; it is never written to the workflow file and is removed from every message. Each
+failure (server down, timeout, HTTP error, malformed or cut stream) is a NodeFailure naming the
+server and the model. Stream parsing lives in nodes/llm_stream.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from engine.context import REDACTED
+from engine.errors import NodeFailure
+from engine.nodetype import NodeType, Param, Port
+from nodes.llm_stream import (
+    ChatAnswer,
+    OllamaStream,
+    OpenAIStream,
+    StreamProblem,
+    error_message,
+    parse_openai_whole,
+)
+
+PROVIDERS = ("openai", "ollama")
+DEFAULT_URLS = {"openai": "https://api.openai.com", "ollama": "http://localhost:11434"}
+ENV_URLS = {"openai": "OPENAI_BASE_URL", "ollama": "OLLAMA_HOST"}
+ROLES = ("system", "user", "assistant", "tool")
+PROGRESS_EVERY_S = 0.1  # at most this often a partial-text progress event
+TAIL_CHARS = 240  # how much of the partial answer a progress event carries
+
+
+def resolve_base_url(provider: str, base_url: str, environ: Mapping[str, str]) -> str:
+    """The server's base URL: the param, else the environment, else the provider's default."""
+    url = (base_url or "").strip()
+    if not url:
+        url = (environ.get(ENV_URLS[provider]) or "").strip()
+        if url and provider == "ollama":
+            url = _ollama_host(url)
+    return (url or DEFAULT_URLS[provider]).rstrip("/")
+
+
+def _ollama_host(host: str) -> str:
+    """OLLAMA_HOST as Ollama reads it: scheme and port optional; 0.0.0.0 means this machine."""
+    if "://" not in host:
+        host = "http://" + host
+    scheme, _, rest = host.partition("://")
+    hostport, slash, path = rest.partition("/")
+    if hostport.startswith("0.0.0.0"):
+        hostport = "127.0.0.1" + hostport[len("0.0.0.0"):]
+    if ":" not in hostport.rsplit("]", 1)[-1]:
+        hostport += ":11434"
+    return f"{scheme}://{hostport}{slash}{path}"
+
+
+def chat_endpoint(provider: str, base_url: str) -> str:
+    if provider == "ollama":
+        return f"{base_url}/api/chat"
+    if base_url.endswith("/v1"):
+        return f"{base_url}/chat/completions"
+    return f"{base_url}/v1/chat/completions"
+
+
+def build_messages(system: str, prompt: Any, messages: Any) -> list[dict[str, Any]]:
+    """The chat messages: the system text first (if any), then the prompt or the given list."""
+    out: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    if prompt is not None:
+        if not isinstance(prompt, str):
+            raise NodeFailure(f"input 'prompt' must be text, got {type(prompt).__name__}")
+        return out + [{"role": "user", "content": prompt}]
+    for i, message in enumerate(messages):
+        if isinstance(message, str):
+            message = {"role": "user", "content": message}
+        if not isinstance(message, dict) or message.get("role") not in ROLES:
+            raise NodeFailure(f"messages[{i}] must be an object with a role "
+                              f"({', '.join(ROLES)}) and content, got {str(message)[:60]!r}")
+        content = message.get("content")
+        if content is not None and not isinstance(content, str):
+            raise NodeFailure(f"messages[{i}].content must be text")
+        out.append(dict(message))
+    if len(out) == (1 if system else 0):
+        raise NodeFailure("input 'messages' is an empty list")
+    return out
+
+
+def _redact(text: str, key: str | None) -> str:
+    return text.replace(key, REDACTED) if key else text
+
+
+class Chat(NodeType):
+    type_id = "ai.chat"
+    title = "LLM chat"
+    category = "AI"
+    description = "Asks a chat model (OpenAI-compatible or Ollama) and streams its answer."
+    inputs = (Port("prompt", "str", required=False, help="a user message (or use messages)"),
+              Port("messages", "list", required=False,
+                   help='[{"role": "user", "content": "..."}, ...] (or use prompt)'))
+    outputs = (Port("text", "str", help="the model's answer"),
+               Port("usage", "dict", help="prompt_tokens, completion_tokens, latency_s, "
+                                          "first_token_s (tokens are null if not reported)"))
+    parameters = (
+        Param("provider", "str", default="openai", required=True, choices=PROVIDERS,
+              help="openai: any OpenAI-compatible /v1/chat/completions; ollama: /api/chat"),
+        Param("base_url", "str", default="",
+              help="server address; empty: OPENAI_BASE_URL or OLLAMA_HOST, else "
+                   "https://api.openai.com or http://localhost:11434"),
+        Param("model", "str", default="", required=True, help="e.g. gpt-4o-mini, llama3.2"),
+        Param("system", "text", default="", help="system prompt, sent before the messages"),
+        Param("temperature", "number", default=None, minimum=0,
+              help="sampling temperature; empty: the server's default"),
+        Param("max_tokens", "int", default=None, minimum=1,
+              help="longest answer in tokens; empty: the server's default"),
+        Param("json_mode", "bool", default=False,
+              help="ask for a JSON answer; the node fails if the answer is not JSON"),
+        Param("api_key_secret", "str", default="", secret=True,
+              help="name of the credential holding the API key (openai falls back to "
+                   "OPENAI_API_KEY from the environment)"),
+        Param("timeout_s", "number", default=120.0, minimum=0.001,
+              help="longest wait for the connection and for each piece of the stream"),
+    )
+    summary_param = "model"
+
+    @classmethod
+    def summary(cls, params: dict[str, Any]) -> str:
+        return f"{params.get('provider') or ''}: {params.get('model') or ''}".strip(": ")
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> list[str]:
+        url = params["base_url"].strip()
+        if url and not url.lower().startswith(("http://", "https://")):
+            return [f"base_url must start with http:// or https://, got {url!r:.80}"]
+        return []
+
+    async def run(self, ctx: Any, **inputs: Any) -> dict[str, Any]:
+        prompt, messages = inputs.get("prompt"), inputs.get("messages")
+        if (prompt is None) == (messages is None):
+            given = "both arrived" if prompt is not None else "neither arrived"
+            raise NodeFailure(f"needs exactly one of the inputs 'prompt' and 'messages'; "
+                              f"{given}")
+        p = self.params
+        provider, model = p["provider"], p["model"]
+        base = resolve_base_url(provider, p["base_url"], os.environ)
+        key: str | None = None
+        if p["api_key_secret"]:
+            key = ctx.secret(p["api_key_secret"])
+        elif provider == "openai":
+            key = os.environ.get("OPENAI_API_KEY") or None
+        where = f"{provider} server {base} (model {model!r})"
+        try:
+            body = self._request_body(build_messages(p["system"], prompt, messages))
+            answer, first_token_s, latency = await self._converse(ctx, base, body, key, where)
+        except NodeFailure as exc:
+            raise NodeFailure(_redact(str(exc), key)) from None
+        if p["json_mode"]:
+            try:
+                json.loads(answer.text)
+            except ValueError:
+                raise NodeFailure(f"json_mode is on but the answer from the {where} is not "
+                                  f"JSON: {_redact(answer.text[:120], key)!r}") from None
+        usage = {"prompt_tokens": answer.prompt_tokens,
+                 "completion_tokens": answer.completion_tokens,
+                 "latency_s": round(latency, 4),
+                 "first_token_s": None if first_token_s is None else round(first_token_s, 4)}
+        ctx.log("info", f"{where}: {answer.prompt_tokens} prompt + {answer.completion_tokens} "
+                        f"completion tokens in {latency:.2f} s")
+        return {"text": answer.text, "usage": usage}
+
+    def _request_body(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        p = self.params
+        body: dict[str, Any] = {"model": p["model"], "messages": messages, "stream": True}
+        if p["provider"] == "openai":
+            body["stream_options"] = {"include_usage": True}
+            if p["temperature"] is not None:
+                body["temperature"] = p["temperature"]
+            if p["max_tokens"] is not None:
+                body["max_tokens"] = p["max_tokens"]
+            if p["json_mode"]:
+                body["response_format"] = {"type": "json_object"}
+        else:
+            options = {}
+            if p["temperature"] is not None:
+                options["temperature"] = p["temperature"]
+            if p["max_tokens"] is not None:
+                options["num_predict"] = p["max_tokens"]
+            if options:
+                body["options"] = options
+            if p["json_mode"]:
+                body["format"] = "json"
+        return body
+
+    async def _converse(self, ctx: Any, base: str, body: dict[str, Any], key: str | None,
+                        where: str) -> tuple[ChatAnswer, float | None, float]:
+        p = self.params
+        timeout_s = float(p["timeout_s"])
+        headers = {"Accept": "text/event-stream" if p["provider"] == "openai"
+                   else "application/x-ndjson"}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        parser = OpenAIStream() if p["provider"] == "openai" else OllamaStream()
+        url = chat_endpoint(p["provider"], base)
+        ctx.progress(None, f"asking {p['model']}…")
+        t0 = time.monotonic()
+        first: float | None = None
+        received = 0
+        started = False
+        try:
+            async with ctx.http.stream("POST", url, json=body, headers=headers,
+                                       timeout=httpx.Timeout(timeout_s)) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise NodeFailure(f"the {where} answered {response.status_code} "
+                                      f"{response.reason_phrase}: {_error_text(response)}")
+                started = True
+                kind = response.headers.get("content-type", "")
+                if p["provider"] == "openai" and "json" in kind and "event-stream" not in kind:
+                    # A server that ignored `stream: true` and sent the whole answer.
+                    await response.aread()
+                    answer = parse_openai_whole(_json_body(response))
+                    return answer, time.monotonic() - t0, time.monotonic() - t0
+                partial: list[str] = []
+                shown, shown_len = 0.0, 0
+                async for line in response.aiter_lines():
+                    new = parser.feed(line)
+                    if not new:
+                        continue
+                    if first is None:
+                        first = time.monotonic() - t0
+                    partial.append(new)
+                    received += len(new)
+                    now = time.monotonic()
+                    if now - shown >= PROGRESS_EVERY_S:
+                        shown, shown_len = now, received
+                        ctx.progress(None, "".join(partial)[-TAIL_CHARS:])
+                answer = parser.finish()
+                if received and received != shown_len:
+                    ctx.progress(None, "".join(partial)[-TAIL_CHARS:])
+        except StreamProblem as exc:
+            raise NodeFailure(f"malformed stream from the {where}: {exc}") from None
+        except httpx.TimeoutException:
+            if not started:
+                raise NodeFailure(f"the {where} did not answer within {timeout_s:g} s") \
+                    from None
+            raise NodeFailure(f"the {where} did not send the next piece within {timeout_s:g} s "
+                              f"(after {received} characters)") from None
+        except httpx.ConnectError as exc:
+            raise NodeFailure(f"cannot reach the {where}: {exc or 'connection refused'}") \
+                from None
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise NodeFailure(f"the stream from the {where} was cut after {received} "
+                              f"characters: {exc or type(exc).__name__}") from None
+        except httpx.HTTPError as exc:
+            raise NodeFailure(f"request to the {where} failed: {type(exc).__name__}: {exc}") \
+                from None
+        return answer, first, time.monotonic() - t0
+
+
+def _json_body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise StreamProblem(f"the answer is not JSON: {response.text[:80]!r}") from None
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        message = error_message(response.json())
+    except ValueError:
+        message = None
+    text = message or response.text.strip().replace("\n", " ")
+    return text[:300] or "(no message)"
+
+
+TYPES = (Chat,)
