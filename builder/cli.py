@@ -131,11 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress = TerminalProgress(sys.stderr, compiled.workflow, live=live,
                                     color=live and "NO_COLOR" not in os.environ)
         progress.attach(run)
-    try:
-        result = asyncio.run(_execute(run, progress))
-    except KeyboardInterrupt:  # Ctrl+C before the loop's own handler was in place
-        _say("flowloom: cancelled")
-        return EXIT_CANCELLED
+    result = asyncio.run(_execute(run, progress))
     if args.json:
         print(json.dumps(jsonable(result.to_json()), indent=2, ensure_ascii=False))
     else:
@@ -310,4 +306,8 @@ def main(argv: list[str] | None = None) -> int:
             return open_editor(known.file, known.screenshot)
     except SystemExit as exc:  # argparse exits 2 on bad usage; keep it a return value
         return int(exc.code or 0)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:  # Ctrl+C while loading, before a run could be cancelled
+        _say("flowloom: interrupted")
+        return EXIT_CANCELLED
