@@ -359,7 +359,8 @@ class _Scope:
             try:
                 kwargs = self._gather(pn)
             except _InputMismatch as exc:
-                self._finish_failed(pn, str(exc), monotonic(), 1, starting=True)
+                # started and failed at once, so every NodeFailed follows its NodeStarted
+                self._finish_failed(pn, str(exc), self._begin(pn, 1), 1)
                 return
         if isinstance(kwargs, Dead):
             self._skip(pn, kwargs.reason)
@@ -600,14 +601,11 @@ class _Scope:
             run.emit(ev.NodeFinished(nid, self.path, t - t0, outputs, t))
         self._resolve(pn)
 
-    def _finish_failed(self, pn: PlanNode, message: str, t0: float, attempts: int,
-                       starting: bool = False) -> None:
+    def _finish_failed(self, pn: PlanNode, message: str, t0: float, attempts: int) -> None:
         run = self.run
         message = run.redact(message)
         t = monotonic()
         nr = run.state[pn.id]
-        if starting:
-            nr.attempts += 1
         nr.status = FAILED
         nr.error = message
         nr.runs += 1

@@ -231,6 +231,9 @@ def test_an_input_of_the_wrong_runtime_type_fails_the_node_naming_the_port():
     outcome = run_sync(wf)
     assert outcome.result.status == "failed"
     assert outcome.result.nodes["loop"].error == "input 'items' expects list, got str from v.out"
+    assert outcome.result.nodes["loop"].attempts == 1
+    kinds = [type(e) for e in outcome.events if getattr(e, "node_id", None) == "loop"]
+    assert kinds == [ev.NodeStarted, ev.NodeFailed]
 
 
 # --- isolation -----------------------------------------------------------------------------
