@@ -16,6 +16,7 @@ otherwise aligned tables. Problems go to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -79,13 +80,14 @@ def _parse(command: str, argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args([command, *argv])
 
 
-def _namespace(command: str, args: argparse.Namespace | Sequence[str]
+def _namespace(command: str, args: argparse.Namespace | Sequence[str], err: TextIO
                ) -> argparse.Namespace | int:
     if isinstance(args, argparse.Namespace):
         return args
     try:
-        return _parse(command, args)
-    except SystemExit as exc:  # bad usage: argparse already said why
+        with contextlib.redirect_stderr(err):
+            return _parse(command, args)
+    except SystemExit as exc:  # bad usage (or --help): argparse already said why
         return int(exc.code or 0)
 
 
@@ -101,7 +103,7 @@ def _open(path: str | None, err: TextIO) -> HistoryStore | None:
 def history_main(args: argparse.Namespace | Sequence[str], out: TextIO | None = None,
                  err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
-    ns = _namespace("history", args)
+    ns = _namespace("history", args, err)
     if isinstance(ns, int):
         return ns
     store = _open(ns.history_db, err)
@@ -133,7 +135,7 @@ def _history_row(run: RunInfo) -> tuple[str, ...]:
 def stats_main(args: argparse.Namespace | Sequence[str], out: TextIO | None = None,
                err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
-    ns = _namespace("stats", args)
+    ns = _namespace("stats", args, err)
     if isinstance(ns, int):
         return ns
     store = _open(ns.history_db, err)
