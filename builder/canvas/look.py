@@ -1,0 +1,93 @@
+"""Paint resources shared by every canvas item: fonts, metrics, pens, brushes and icon pixmaps.
+
+Built once per theme (not per item or per paint), so `paint()` only looks things up. Sizes of the
+node layout live here too, so node items, wires and gestures agree on them.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QGuiApplication, QPen, QPixmap
+
+from builder.icons import category_icon
+from builder.theme import Theme
+
+HEADER_H = 26.0
+SUMMARY_H = 18.0
+ROW_H = 20.0
+PAD = 10.0
+PORT_R = 4.5
+RADIUS = 7.0
+MIN_W = 140.0
+MAX_TEXT_W = 240.0
+ICON = 14.0
+GRID = 20.0
+# Where a node dropped or quick-added lands relative to the cursor: the header's middle-left.
+DROP_OFFSET = (-MIN_W / 2, -HEADER_H / 2)
+
+
+class Look:
+    """Everything a canvas item needs to paint itself for one theme."""
+
+    def __init__(self, theme: Theme) -> None:
+        self.theme = theme
+        base = QGuiApplication.font()
+        self.title_font = QFont(base)
+        self.title_font.setBold(True)
+        self.label_font = QFont(base)
+        self.summary_font = QFont(base)
+        self.summary_font.setFamilies(["DejaVu Sans Mono", "Menlo", "Consolas", "monospace"])
+        self.summary_font.setStyleHint(QFont.StyleHint.Monospace)
+        size = base.pointSizeF() if base.pointSizeF() > 0 else 10.0
+        self.summary_font.setPointSizeF(max(size - 1.0, 8.0))
+        self.badge_font = QFont(base)
+        self.badge_font.setBold(True)
+        self.badge_font.setPointSizeF(max(size - 1.0, 8.0))
+        self.title_metrics = QFontMetricsF(self.title_font)
+        self.label_metrics = QFontMetricsF(self.label_font)
+        self.summary_metrics = QFontMetricsF(self.summary_font)
+
+        t = theme
+        self.body_brush = QBrush(t.node_body)
+        self.border_pen = QPen(t.node_border, 1.2)
+        self.hover_pen = QPen(t.text_dim, 1.4)
+        self.selected_pen = QPen(t.selection, 2.2)
+        self.shadow_brush = QBrush(t.node_shadow)
+        self.text_pen = QPen(t.text)
+        self.dim_pen = QPen(t.text_dim)
+        self.problem_brush = QBrush(t.problem)
+        self.no_pen = QPen(Qt.PenStyle.NoPen)
+        self.port_pen = QPen(t.node_body.darker(160) if t.dark else t.node_border, 1.2)
+        self.glow_pen = QPen(t.accent, 2.5)
+        self._headers: dict[str, QBrush] = {}
+        self._icons: dict[str, QPixmap] = {}
+        self._ports: dict[str, QBrush] = {}
+        self.loop_badge_brush = QBrush(t.accent.darker(110) if t.dark else t.accent)
+        self.loop_arrow_pen = QPen(t.node_body if t.dark else QColor("white"), 1.8)
+        self.unknown_header = QBrush(t.problem.darker(170))
+
+    def header_brush(self, category: str) -> QBrush:
+        brush = self._headers.get(category)
+        if brush is None:
+            brush = self._headers[category] = QBrush(self.theme.category_color(category))
+        return brush
+
+    def port_brush(self, port_type: str) -> QBrush:
+        brush = self._ports.get(port_type)
+        if brush is None:
+            brush = self._ports[port_type] = QBrush(self.theme.port_color(port_type))
+        return brush
+
+    def port_color(self, port_type: str) -> QColor:
+        return self.theme.port_color(port_type)
+
+    def icon(self, category: str, scale: float) -> QPixmap:
+        """The category icon as a pixmap for a device scale (cached per category and scale)."""
+        key = f"{category}@{scale:.2f}"
+        pixmap = self._icons.get(key)
+        if pixmap is None:
+            side = max(1, round(ICON * scale))
+            pixmap = category_icon(category, self.theme.text).pixmap(side, side)
+            pixmap.setDevicePixelRatio(max(scale, 0.01))
+            self._icons[key] = pixmap
+        return pixmap

@@ -1,0 +1,278 @@
+"""The picture of one workflow node: header with icon and title, a summary line, labelled ports.
+
+A `NodeItem` is one QGraphicsItem (ports are painted, not child items, so a 2 000-node scene stays
+light) sized to its labels. It knows nothing of the model: the scene hands it a `NodeContent`
+computed from the node and its type, and asks it where ports are (`port_at`, `port_pos`).
+Painting is level-of-detail aware: far out it is a coloured block; labels come back as you zoom in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QPainter, QPainterPath
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from builder.canvas.look import (
+    HEADER_H,
+    ICON,
+    MAX_TEXT_W,
+    MIN_W,
+    PAD,
+    PORT_R,
+    RADIUS,
+    ROW_H,
+    SUMMARY_H,
+    Look,
+)
+
+LOOP_KINDS = ("foreach", "while")
+BRANCH_TYPES = ("flow.if", "flow.switch")
+
+
+@dataclass
+class PortInfo:
+    name: str
+    type: str = "any"
+    multi: bool = False
+
+
+@dataclass
+class NodeContent:
+    """What a node item shows; built by the scene from the model and the registry."""
+
+    title: str
+    category: str = "Other"
+    summary: str = ""
+    inputs: list[PortInfo] = field(default_factory=list)
+    outputs: list[PortInfo] = field(default_factory=list)
+    kind: str = "normal"
+    unknown: bool = False  # the node's type is not in the registry
+
+
+class NodeItem(QGraphicsItem):
+    def __init__(self, node_id: str, content: NodeContent, look: Look) -> None:
+        super().__init__()
+        self.node_id = node_id
+        self.look = look
+        self.problems: list[str] = []
+        self.hovered = False
+        self.port_marks: dict[tuple[str, str], bool] = {}  # (side, name) -> compatible?
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setAcceptHoverEvents(True)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.set_content(content)
+
+    # --- layout ---------------------------------------------------------------------------
+    def set_content(self, content: NodeContent) -> None:
+        self.prepareGeometryChange()
+        self.content = content
+        lk = self.look
+        title_w = lk.title_metrics.horizontalAdvance(content.title) + ICON + 3 * PAD
+        if content.kind in LOOP_KINDS:
+            title_w += 26
+        self.summary = lk.summary_metrics.elidedText(
+            content.summary.replace("\n", " "), Qt.TextElideMode.ElideRight, MAX_TEXT_W)
+        summary_w = lk.summary_metrics.horizontalAdvance(self.summary) + 2 * PAD
+        label = lk.label_metrics.horizontalAdvance
+        in_w = max((label(p.name) for p in content.inputs), default=0.0)
+        out_w = max((label(p.name) for p in content.outputs), default=0.0)
+        ports_w = in_w + out_w + 4 * PAD + (PAD if in_w and out_w else 0)
+        self.width = float(round(max(MIN_W, title_w, summary_w, ports_w) / 10) * 10)
+        top = HEADER_H + (SUMMARY_H if self.summary else 0.0) + 4.0
+        rows = max(len(content.inputs), len(content.outputs), 1)
+        self.height = top + rows * ROW_H + 6.0
+        self.rect = QRectF(0.0, 0.0, self.width, self.height)
+        self._in_y = {p.name: top + (i + 0.5) * ROW_H for i, p in enumerate(content.inputs)}
+        self._out_y = {p.name: top + (i + 0.5) * ROW_H for i, p in enumerate(content.outputs)}
+        self._bounds = self.rect.adjusted(-PORT_R - 4, -10, PORT_R + 10, 8)
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRect(self.rect.adjusted(-PORT_R - 3, 0, PORT_R + 3, 0))
+        return path
+
+    def port_pos(self, side: str, name: str) -> QPointF:
+        """Scene position of a port ("in"/"out"); a missing port sits at the header's edge."""
+        ys = self._in_y if side == "in" else self._out_y
+        x = 0.0 if side == "in" else self.width
+        return self.mapToScene(QPointF(x, ys.get(name, HEADER_H / 2)))
+
+    def port_type(self, side: str, name: str) -> str:
+        for port in (self.content.inputs if side == "in" else self.content.outputs):
+            if port.name == name:
+                return port.type
+        return "any"
+
+    def port_at(self, scene_pos: QPointF, slack: float = 10.0) -> tuple[str, str] | None:
+        """The port ("in"/"out", name) under a scene point: its dot or its label's half row."""
+        p = self.mapFromScene(scene_pos)
+        for side, ys, x in (("in", self._in_y, 0.0), ("out", self._out_y, self.width)):
+            for name, y in ys.items():
+                if abs(p.y() - y) > ROW_H / 2:
+                    continue
+                near_dot = abs(p.x() - x) <= slack
+                on_label = (0 <= p.x() <= self.width / 2) if side == "in" else (
+                    self.width / 2 <= p.x() <= self.width)
+                if near_dot or on_label:
+                    return side, name
+        return None
+
+    # --- state shown --------------------------------------------------------------------------
+    def set_problems(self, messages: list[str]) -> None:
+        if messages != self.problems:
+            self.problems = list(messages)
+            self.setToolTip("\n".join(messages))
+            self.update()
+
+    def set_port_marks(self, marks: dict[tuple[str, str], bool]) -> None:
+        if marks != self.port_marks:
+            self.port_marks = marks
+            self.update()
+
+    def hoverEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.hovered = True
+        self.setZValue(2.0)
+        scene = self.scene()
+        if scene is not None and hasattr(scene, "highlight_wires"):
+            scene.highlight_wires(self.node_id, True)
+        self.update()
+
+    def hoverLeaveEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.hovered = False
+        self.setZValue(1.0 if self.isSelected() else 0.0)
+        scene = self.scene()
+        if scene is not None and hasattr(scene, "highlight_wires"):
+            scene.highlight_wires(self.node_id, False)
+        self.update()
+
+    def itemChange(self, change, value):  # noqa: N802 - Qt override
+        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self.setZValue(2.0 if self.hovered else (1.0 if value else 0.0))
+        return super().itemChange(change, value)
+
+    # --- painting -----------------------------------------------------------------------------
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        lk = self.look
+        c = self.content
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        rect = self.rect
+        header = lk.unknown_header if c.unknown else lk.header_brush(c.category)
+        selected = self.isSelected()
+        if lod < 0.3:  # far out: a block in the category colour, outlined when selected
+            painter.setPen(lk.selected_pen if selected else lk.no_pen)
+            painter.setBrush(header)
+            painter.drawRect(rect)
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        lift = 4.0 if self.hovered else 2.0
+        painter.setPen(lk.no_pen)
+        painter.setBrush(lk.shadow_brush)
+        painter.drawRoundedRect(rect.translated(lift * 0.5, lift), RADIUS, RADIUS)
+        painter.setBrush(lk.body_brush)
+        painter.setPen(lk.hover_pen if self.hovered else lk.border_pen)
+        painter.drawRoundedRect(rect, RADIUS, RADIUS)
+        # Header: rounded on top, square where it meets the body.
+        painter.setPen(lk.no_pen)
+        painter.setBrush(header)
+        painter.drawRoundedRect(QRectF(0.5, 0.5, self.width - 1, HEADER_H), RADIUS, RADIUS)
+        painter.drawRect(QRectF(0.5, HEADER_H - RADIUS, self.width - 1, RADIUS))
+        if c.kind in LOOP_KINDS:
+            self._paint_loop_marks(painter)
+        if lod >= 0.45:
+            self._paint_text(painter, lod)
+        self._paint_ports(painter, lod)
+        if selected:
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(lk.selected_pen)
+            painter.drawRoundedRect(rect.adjusted(-1.5, -1.5, 1.5, 1.5), RADIUS + 1, RADIUS + 1)
+        if self.problems:
+            self._paint_problem_badge(painter)
+
+    def _paint_text(self, painter: QPainter, lod: float) -> None:
+        lk = self.look
+        c = self.content
+        painter.drawPixmap(QRectF(PAD, (HEADER_H - ICON) / 2, ICON, ICON),
+                           lk.icon(c.category, 2.0), QRectF(0, 0, 2 * ICON, 2 * ICON))
+        painter.setPen(lk.text_pen)
+        painter.setFont(lk.title_font)
+        right = 30.0 if c.kind in LOOP_KINDS else PAD
+        painter.drawText(QRectF(PAD + ICON + 6, 0, self.width - ICON - right - PAD - 6, HEADER_H),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, c.title)
+        if self.summary:
+            painter.setPen(lk.dim_pen)
+            painter.setFont(lk.summary_font)
+            painter.drawText(QRectF(PAD, HEADER_H + 2, self.width - 2 * PAD, SUMMARY_H),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                             self.summary)
+
+    def _paint_loop_marks(self, painter: QPainter) -> None:
+        """Loops: a circular-arrow badge in the header and a thick accent bar down the left."""
+        lk = self.look
+        painter.setBrush(lk.loop_badge_brush)
+        painter.drawRoundedRect(QRectF(0.5, HEADER_H, 4, self.height - HEADER_H - RADIUS), 1, 1)
+        cx, cy = self.width - 17.0, HEADER_H / 2
+        painter.drawEllipse(QPointF(cx, cy), 9.0, 9.0)
+        painter.setPen(lk.loop_arrow_pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawArc(QRectF(cx - 5, cy - 5, 10, 10), 40 * 16, 280 * 16)
+        arrow = QPainterPath(QPointF(cx + 5.2, cy - 4.6))
+        arrow.lineTo(cx + 4.4, cy - 0.6)
+        arrow.lineTo(cx + 1.0, cy - 2.8)
+        painter.drawPath(arrow)
+        painter.setPen(lk.no_pen)
+
+    def _paint_ports(self, painter: QPainter, lod: float) -> None:
+        lk = self.look
+        c = self.content
+        labels = lod >= 0.55
+        if labels:
+            painter.setFont(lk.label_font)
+        marks = self.port_marks
+        for side, ports, ys, x in (("in", c.inputs, self._in_y, 0.0),
+                                   ("out", c.outputs, self._out_y, self.width)):
+            for port in ports:
+                y = ys[port.name]
+                mark = marks.get((side, port.name))
+                if mark is not None:
+                    painter.setOpacity(1.0 if mark else 0.25)
+                    if mark:
+                        painter.setPen(lk.glow_pen)
+                        painter.setBrush(Qt.BrushStyle.NoBrush)
+                        painter.drawEllipse(QPointF(x, y), PORT_R + 3.5, PORT_R + 3.5)
+                painter.setPen(lk.port_pen)
+                painter.setBrush(lk.port_brush(port.type))
+                if port.multi:
+                    painter.drawRoundedRect(QRectF(x - PORT_R, y - PORT_R - 1.5, 2 * PORT_R,
+                                                   2 * PORT_R + 3), 2.5, 2.5)
+                else:
+                    painter.drawEllipse(QPointF(x, y), PORT_R, PORT_R)
+                if labels:
+                    painter.setPen(lk.text_pen)
+                    if side == "in":
+                        box = QRectF(PAD + 2, y - ROW_H / 2, self.width / 2, ROW_H)
+                        align = Qt.AlignmentFlag.AlignLeft
+                    else:
+                        box = QRectF(self.width / 2 - PAD - 2, y - ROW_H / 2, self.width / 2,
+                                     ROW_H)
+                        align = Qt.AlignmentFlag.AlignRight
+                    painter.drawText(box, align | Qt.AlignmentFlag.AlignVCenter, port.name)
+                if mark is not None:
+                    painter.setOpacity(1.0)
+
+    def _paint_problem_badge(self, painter: QPainter) -> None:
+        lk = self.look
+        center = QPointF(self.width - 2, -2)
+        painter.setPen(lk.border_pen)
+        painter.setBrush(lk.problem_brush)
+        painter.drawEllipse(center, 8.5, 8.5)
+        painter.setPen(lk.text_pen)
+        painter.setFont(lk.badge_font)
+        painter.drawText(QRectF(center.x() - 8, center.y() - 8, 16, 16),
+                         Qt.AlignmentFlag.AlignCenter, "!")

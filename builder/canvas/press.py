@@ -1,0 +1,84 @@
+"""What a left press on the canvas starts: a new wire, a picked-up wire, a move, or Qt's default.
+
+`gesture_for_press` looks at the topmost item under the press. A port dot starts a new wire (an
+input that already has a wire picks that wire up instead); a wire grabbed near one of its ends is
+picked up; a node or a frame's title bar starts a move of the selection (or the frame's nodes).
+Anything else returns None, and Qt does the rest: Ctrl-click toggles, empty space starts the
+rubber band, a click on a wire selects it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QLineF, Qt
+from PySide6.QtWidgets import QGraphicsSceneMouseEvent
+
+from builder.canvas.frame_item import FrameItem
+from builder.canvas.move_gesture import MoveGesture
+from builder.canvas.new_wire_gesture import NewWireGesture
+from builder.canvas.node_item import NodeItem
+from builder.canvas.scene import Gesture
+from builder.canvas.wire_item import WireItem
+
+if TYPE_CHECKING:
+    from builder.canvas.view import Canvas
+
+WIRE_END_GRAB = 24.0  # scene units from a wire's end that pick the wire up
+PORT_GRAB = 10.0
+
+
+def gesture_for_press(canvas: Canvas, event: QGraphicsSceneMouseEvent) -> Gesture | None:
+    scene = canvas.graph_scene
+    pos = event.scenePos()
+    toggling = bool(event.modifiers() & (Qt.KeyboardModifier.ControlModifier
+                                         | Qt.KeyboardModifier.MetaModifier))
+    for item in scene.items(pos):
+        if isinstance(item, NodeItem):
+            hit = item.port_at(pos, PORT_GRAB)
+            if hit is not None and _near_dot(item, hit, pos):
+                side, name = hit
+                if side == "in":
+                    existing = canvas.workflow.edges_into(item.node_id, name)
+                    source = scene.nodes.get(existing[-1].source) if existing else None
+                    if source is not None:
+                        edge = existing[-1]
+                        return NewWireGesture(canvas, source, "out", edge.source_port, edge)
+                return NewWireGesture(canvas, item, side, name)
+            if toggling:
+                return None
+            if not item.isSelected():
+                scene.clearSelection()
+                item.setSelected(True)
+            selected = [i for i in scene.selectedItems() if isinstance(i, NodeItem)]
+            return MoveGesture(canvas, selected, item, event)
+        if isinstance(item, WireItem) and item.edge is not None and item.isVisible():
+            edge = item.edge
+            path = item.path()
+            if QLineF(pos, path.pointAtPercent(1.0)).length() <= WIRE_END_GRAB:
+                source = scene.nodes.get(edge.source)
+                return NewWireGesture(canvas, source, "out", edge.source_port, edge)
+            if QLineF(pos, path.pointAtPercent(0.0)).length() <= WIRE_END_GRAB:
+                target = scene.nodes.get(edge.target)
+                return NewWireGesture(canvas, target, "in", edge.target_port, edge)
+            return None
+        if isinstance(item, FrameItem) and item.title_rect().contains(pos):
+            if toggling:
+                return None
+            if not item.isSelected():
+                scene.clearSelection()
+                item.setSelected(True)
+            members = {n: scene.nodes[n] for n in item.node_ids if n in scene.nodes}
+            for other in scene.selectedItems():
+                if isinstance(other, NodeItem):
+                    members.setdefault(other.node_id, other)
+                elif isinstance(other, FrameItem) and other is not item:
+                    members.update({n: scene.nodes[n] for n in other.node_ids
+                                    if n in scene.nodes})
+            return MoveGesture(canvas, list(members.values()), None, event)
+    return None
+
+
+def _near_dot(item: NodeItem, hit: tuple[str, str], pos) -> bool:
+    dot = item.port_pos(*hit)
+    return QLineF(dot, pos).length() <= PORT_GRAB + 2.0

@@ -1,0 +1,348 @@
+"""The graph scene: a view of one `Workflow`, following its notifications.
+
+It owns the items (one NodeItem per node, one WireItem per edge, one FrameItem per frame) and keeps
+them in step with the model's Topics; it never changes the model itself. Mouse presses go to the
+`press_handler` the canvas installs, which may return a gesture; while a gesture is active the
+scene hands it every move and the release. The dotted grid is drawn here, in device space, so its
+cost does not grow with the area shown.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QPainter, QPixmap, QTransform
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
+
+from builder.canvas.frame_item import FrameItem
+from builder.canvas.look import GRID, Look
+from builder.canvas.node_item import NodeContent, NodeItem, PortInfo
+from builder.canvas.wire_item import WireItem
+from builder.commands import frames_of
+from engine.errors import Problem, RegistryError
+from engine.model import Edge, Node, Workflow
+from engine.registry import Registry
+from engine.validate import node_ports
+
+EdgeKey = tuple[str, str, str, str]
+BACK_PORTS = {"foreach": "result", "while": "next"}
+SCENE_HALF = 100_000.0
+
+
+class Gesture(Protocol):
+    def move(self, event: QGraphicsSceneMouseEvent) -> None: ...
+    def end(self, event: QGraphicsSceneMouseEvent) -> None: ...
+    def cancel(self) -> None: ...
+
+
+class GraphScene(QGraphicsScene):
+    def __init__(self, workflow: Workflow, registry: Registry, look: Look,
+                 parent: Any = None) -> None:
+        super().__init__(parent)
+        self.registry = registry
+        self.look = look
+        self.workflow = workflow
+        self.nodes: dict[str, NodeItem] = {}
+        self.wires: dict[EdgeKey, WireItem] = {}
+        self.frames: dict[str, FrameItem] = {}
+        self._node_wires: dict[str, list[EdgeKey]] = {}
+        self._node_frames: dict[str, list[str]] = {}
+        self._unsubscribe: list[Callable[[], None]] = []
+        self.press_handler: Callable[[QGraphicsSceneMouseEvent], Gesture | None] | None = None
+        self.gesture: Gesture | None = None
+        self._tiles: dict[tuple[int, str], QPixmap] = {}
+        self.setSceneRect(QRectF(-SCENE_HALF, -SCENE_HALF, 2 * SCENE_HALF, 2 * SCENE_HALF))
+        self.setBackgroundBrush(QBrush(look.theme.background))
+        self.build()
+
+    # --- following the model ----------------------------------------------------------------
+    def build(self) -> None:
+        """Create every item in one pass over nodes, edges and frames; subscribe to the model."""
+        self.detach()
+        self.clear()
+        self.nodes, self.wires, self.frames = {}, {}, {}
+        self._node_wires, self._node_frames = {}, {}
+        for node in self.workflow.nodes.values():
+            self._add_node_item(node)
+        for edge in self.workflow.edges:
+            self._add_wire(edge)
+        self._rebuild_frames()
+        wf = self.workflow
+        self._unsubscribe = [
+            wf.node_added.subscribe(self._on_node_added),
+            wf.node_removed.subscribe(self._on_node_removed),
+            wf.node_changed.subscribe(self._on_node_changed),
+            wf.edge_added.subscribe(self._on_edge_added),
+            wf.edge_removed.subscribe(self._on_edge_removed),
+            wf.meta_changed.subscribe(self._on_meta_changed),
+        ]
+
+    def detach(self) -> None:
+        """Stop following the model (call before dropping the scene or switching workflows)."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+
+    def set_workflow(self, workflow: Workflow) -> None:
+        self.detach()
+        self.workflow = workflow
+        self.build()
+
+    def set_look(self, look: Look) -> None:
+        self.look = look
+        self._tiles.clear()
+        self.setBackgroundBrush(QBrush(look.theme.background))
+        selected = set(self.selected_node_ids())
+        self.build()
+        for node_id in selected:
+            self.nodes[node_id].setSelected(True)
+
+    def content_for(self, node: Node) -> NodeContent:
+        """What a node's item shows, from the node and its type (registry lookups only)."""
+        try:
+            node_type = self.registry.get(node.type)
+        except RegistryError:
+            ins = dict.fromkeys(e.target_port for e in self.workflow.edges_into(node.id))
+            outs = dict.fromkeys(e.source_port for e in self.workflow.edges_from(node.id))
+            return NodeContent(title=node.title or node.type, summary=f"unknown type {node.type}",
+                               inputs=[PortInfo(n) for n in ins],
+                               outputs=[PortInfo(n) for n in outs], unknown=True)
+        inputs, outputs = node_ports(node, node_type)
+        try:
+            summary = node_type.summary(node_type.with_defaults(node.params))
+        except Exception:  # a plugin's summary choking on odd params must not break drawing
+            summary = ""
+        return NodeContent(
+            title=node.title or node_type.title or node.type, category=node_type.category,
+            summary=summary, kind=node_type.kind,
+            inputs=[PortInfo(p.name, p.type, p.multi) for p in inputs.values()],
+            outputs=[PortInfo(p.name, p.type, p.multi) for p in outputs.values()])
+
+    def _add_node_item(self, node: Node) -> NodeItem:
+        item = NodeItem(node.id, self.content_for(node), self.look)
+        item.setPos(node.position[0], node.position[1])
+        self.addItem(item)
+        self.nodes[node.id] = item
+        return item
+
+    def _add_wire(self, edge: Edge) -> WireItem | None:
+        source, target = self.nodes.get(edge.source), self.nodes.get(edge.target)
+        if source is None or target is None:
+            return None  # an edge to a missing node: the problems panel reports it
+        port_type = source.port_type("out", edge.source_port)
+        if port_type == "any":
+            port_type = target.port_type("in", edge.target_port)
+        back = BACK_PORTS.get(target.content.kind) == edge.target_port
+        wire = WireItem(edge, self.look, port_type, back)
+        self.addItem(wire)
+        key = edge.key()
+        self.wires[key] = wire
+        self._node_wires.setdefault(edge.source, []).append(key)
+        self._node_wires.setdefault(edge.target, []).append(key)
+        self._route(wire, source, target)
+        return wire
+
+    def _route(self, wire: WireItem, source: NodeItem, target: NodeItem) -> None:
+        edge = wire.edge
+        start = source.port_pos("out", edge.source_port)
+        end = target.port_pos("in", edge.target_port)
+        below = None
+        if end.x() < start.x() - 20:  # runs backwards: pass under the nodes in between
+            a, b = source.sceneBoundingRect(), target.sceneBoundingRect()
+            below = max(a.bottom(), b.bottom())
+            band = QRectF(b.left(), min(a.top(), b.top()), a.right() - b.left(),
+                          below - min(a.top(), b.top()) + 120.0)
+            for item in self.items(band):
+                if isinstance(item, NodeItem):
+                    below = max(below, item.sceneBoundingRect().bottom())
+            below += 24.0
+        wire.set_ends(start, end, below)
+
+    def _remove_wire(self, key: EdgeKey) -> None:
+        wire = self.wires.pop(key, None)
+        if wire is None:
+            return
+        for end in (key[0], key[2]):
+            keys = self._node_wires.get(end)
+            if keys and key in keys:
+                keys.remove(key)
+        self.removeItem(wire)
+
+    def _on_node_added(self, node: Node, index: int) -> None:
+        self._add_node_item(node)
+        self.refresh_frames_of(node.id)
+
+    def _on_node_removed(self, node: Node, index: int) -> None:
+        for key in list(self._node_wires.pop(node.id, [])):
+            self._remove_wire(key)
+        item = self.nodes.pop(node.id, None)
+        if item is not None:
+            self.removeItem(item)
+        self.refresh_frames_of(node.id)
+
+    def _on_node_changed(self, node: Node, fields: tuple[str, ...]) -> None:
+        item = self.nodes.get(node.id)
+        if item is None:
+            return
+        if any(f in fields for f in ("params", "title", "on_error")):
+            item.set_content(self.content_for(node))
+            for key in list(self._node_wires.get(node.id, [])):  # port types may have changed
+                edge = self.wires[key].edge
+                self._remove_wire(key)
+                self._add_wire(edge)
+        if "position" in fields:
+            item.setPos(node.position[0], node.position[1])
+        self.node_geometry_changed(node.id)
+
+    def _on_edge_added(self, edge: Edge, index: int) -> None:
+        self._add_wire(edge)
+
+    def _on_edge_removed(self, edge: Edge, index: int) -> None:
+        self._remove_wire(edge.key())
+
+    def _on_meta_changed(self, fields: tuple[str, ...]) -> None:
+        if "extra" in fields:
+            self._rebuild_frames()
+
+    # --- frames -----------------------------------------------------------------------------
+    def _rebuild_frames(self) -> None:
+        selected = {f for f, item in self.frames.items() if item.isSelected()}
+        for item in self.frames.values():
+            self.removeItem(item)
+        self.frames, self._node_frames = {}, {}
+        for frame in frames_of(self.workflow):
+            item = FrameItem(frame, self.look)
+            self.addItem(item)
+            self.frames[item.frame_id] = item
+            for node_id in item.node_ids:
+                self._node_frames.setdefault(node_id, []).append(item.frame_id)
+            self._fit_frame(item)
+            item.setSelected(item.frame_id in selected)
+
+    def _fit_frame(self, item: FrameItem) -> None:
+        rect = QRectF()
+        for node_id in item.node_ids:
+            node = self.nodes.get(node_id)
+            if node is not None:
+                rect = rect.united(node.mapRectToScene(node.rect))
+        item.set_member_rect(rect)
+
+    def refresh_frames_of(self, node_id: str) -> None:
+        for frame_id in self._node_frames.get(node_id, []):
+            self._fit_frame(self.frames[frame_id])
+
+    # --- geometry and highlights ------------------------------------------------------------
+    def node_geometry_changed(self, node_id: str) -> None:
+        """Re-route a node's wires and refit its frames (after a move or a re-layout)."""
+        for key in self._node_wires.get(node_id, []):
+            wire = self.wires[key]
+            source, target = self.nodes.get(key[0]), self.nodes.get(key[2])
+            if source is not None and target is not None:
+                self._route(wire, source, target)
+        self.refresh_frames_of(node_id)
+
+    def wires_of(self, node_id: str) -> list[WireItem]:
+        return [self.wires[k] for k in self._node_wires.get(node_id, [])]
+
+    def highlight_wires(self, node_id: str, on: bool) -> None:
+        for wire in self.wires_of(node_id):
+            wire.set_highlighted(on)
+
+    def set_problems(self, problems: list[Problem]) -> None:
+        by_node: dict[str, list[str]] = {}
+        by_edge: dict[EdgeKey, str] = {}
+        for problem in problems:
+            if problem.edge is not None:
+                by_edge.setdefault(problem.edge, problem.message)
+            elif problem.node_id is not None:
+                prefix = "warning: " if not problem.is_error else ""
+                by_node.setdefault(problem.node_id, []).append(prefix + problem.message)
+        for node_id, item in self.nodes.items():
+            item.set_problems(by_node.get(node_id, []))
+        for key, wire in self.wires.items():
+            wire.set_problem(by_edge.get(key))
+
+    def selected_node_ids(self) -> list[str]:
+        return [item.node_id for item in self.selectedItems() if isinstance(item, NodeItem)]
+
+    def node_at(self, scene_pos: QPointF) -> NodeItem | None:
+        for item in self.items(scene_pos):
+            if isinstance(item, NodeItem):
+                return item
+        return None
+
+    # --- gestures -------------------------------------------------------------------------------
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if self.gesture is None and event.button() == Qt.MouseButton.LeftButton \
+                and self.press_handler is not None:
+            gesture = self.press_handler(event)
+            if gesture is not None:
+                self.gesture = gesture
+                event.accept()
+                return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if self.gesture is not None:
+            self.gesture.move(event)
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if self.gesture is not None and event.button() == Qt.MouseButton.LeftButton:
+            gesture, self.gesture = self.gesture, None
+            gesture.end(event)
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def cancel_gesture(self) -> bool:
+        if self.gesture is None:
+            return False
+        gesture, self.gesture = self.gesture, None
+        gesture.cancel()
+        return True
+
+    # --- background -----------------------------------------------------------------------------
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        painter.fillRect(rect, self.look.theme.background)
+        transform = painter.worldTransform()
+        scale = math.hypot(transform.m11(), transform.m12())
+        step = GRID
+        while step * scale < 14.0:
+            step *= 5.0
+        painter.save()
+        painter.resetTransform()
+        device = transform.mapRect(rect)
+        origin = transform.map(QPointF(0.0, 0.0))
+        for spacing, color in ((step, self.look.theme.grid),
+                               (step * 5.0, self.look.theme.grid_major)):
+            pixels = spacing * scale
+            tile = self._tile(max(4, math.ceil(pixels)), color)
+            brush = QBrush(tile)
+            factor = pixels / tile.width()
+            brush.setTransform(QTransform(factor, 0, 0, factor, origin.x(), origin.y()))
+            painter.fillRect(device, brush)
+        painter.restore()
+
+    def _tile(self, size: int, color: QColor) -> QPixmap:
+        key = (size, color.name(QColor.NameFormat.HexArgb))
+        tile = self._tiles.get(key)
+        if tile is None:
+            tile = QPixmap(size, size)
+            tile.fill(Qt.GlobalColor.transparent)
+            p = QPainter(tile)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(color)
+            p.drawEllipse(QRectF(-1.2, -1.2, 2.4, 2.4))
+            p.drawEllipse(QRectF(size - 1.2, -1.2, 2.4, 2.4))
+            p.drawEllipse(QRectF(-1.2, size - 1.2, 2.4, 2.4))
+            p.drawEllipse(QRectF(size - 1.2, size - 1.2, 2.4, 2.4))
+            p.end()
+            self._tiles[key] = tile
+        return tile

@@ -1,0 +1,338 @@
+"""`Canvas`: the node-graph editor widget (a QGraphicsView over a GraphScene).
+
+It owns the view side of editing: zoom (wheel, around the cursor), pan (middle-drag or Space+drag),
+fitting, keyboard shortcuts, palette drops and quick-add; mouse presses on items become gestures
+(builder/canvas/press.py). Everything that changes the workflow is an undo command pushed on the
+`undo_stack`; selection, zoom and hover never are. Editing actions (delete, copy, align, frames…)
+live in builder/canvas/editing.py.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QKeySequence, QPainter, QPixmapCache, QUndoStack
+from PySide6.QtWidgets import QGraphicsView, QWidget
+
+from builder.canvas import editing
+from builder.canvas.drop_gesture import NODE_TYPE_MIME, DropGesture
+from builder.canvas.frame_item import FrameItem
+from builder.canvas.look import DROP_OFFSET, GRID, Look
+from builder.canvas.node_item import NodeItem
+from builder.canvas.press import gesture_for_press
+from builder.canvas.quick_add import PendingWire, QuickAddGesture
+from builder.canvas.scene import GraphScene
+from builder.commands import AddNodeCommand
+from builder.theme import Theme, system_theme
+from engine.errors import Problem
+from engine.model import Node, Workflow
+from engine.registry import Registry
+
+MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
+PIXMAP_CACHE_KB = 256 * 1024  # node items cache their pictures; the 10 MiB default overflows
+
+__all__ = ["Canvas", "NODE_TYPE_MIME"]
+
+
+class Canvas(QGraphicsView):
+    selection_changed = Signal(list)
+    status_message = Signal(str)
+    node_double_clicked = Signal(str)
+
+    def __init__(self, workflow: Workflow, registry: Registry, undo_stack: QUndoStack,
+                 theme: Theme | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        if QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
+            QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
+        self.workflow = workflow
+        self.registry = registry
+        self.undo_stack = undo_stack
+        self.theme = theme or system_theme()
+        self.look = Look(self.theme)
+        self.snap_to_grid = True
+        self.quick_add: QuickAddGesture | None = None
+        self._drop: DropGesture | None = None
+        self._pan_from: QPointF | None = None
+        self._space = False
+        self.graph_scene = GraphScene(workflow, registry, self.look, self)
+        self.graph_scene.press_handler = lambda event: gesture_for_press(self, event)
+        self.graph_scene.selectionChanged.connect(self._emit_selection)
+        self.setScene(self.graph_scene)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing
+                            | QPainter.RenderHint.TextAntialiasing
+                            | QPainter.RenderHint.SmoothPixmapTransform)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.centerOn(0, 0)
+
+    # --- model and look -------------------------------------------------------------------------
+    def set_workflow(self, workflow: Workflow, undo_stack: QUndoStack) -> None:
+        self.graph_scene.cancel_gesture()
+        self.workflow = workflow
+        self.undo_stack = undo_stack
+        self.graph_scene.set_workflow(workflow)
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.look = Look(theme)
+        self.graph_scene.set_look(self.look)
+
+    def set_problems(self, problems: list[Problem]) -> None:
+        self.graph_scene.set_problems(problems)
+
+    def set_snap_to_grid(self, on: bool) -> None:
+        self.snap_to_grid = bool(on)
+
+    def node_item(self, node_id: str) -> NodeItem | None:
+        return self.graph_scene.nodes.get(node_id)
+
+    def visible_node_items(self) -> list[NodeItem]:
+        area = self.mapToScene(self.viewport().rect()).boundingRect()
+        return [i for i in self.graph_scene.items(area) if isinstance(i, NodeItem)]
+
+    def add_node_at(self, type_id: str, scene_pos: QPointF) -> str:
+        """Add a node of `type_id` with its header under `scene_pos` (one undo entry)."""
+        node_type = self.registry.get(type_id)
+        node_id = self.workflow.new_node_id(type_id.rsplit(".", 1)[-1])
+        x, y = scene_pos.x() + DROP_OFFSET[0], scene_pos.y() + DROP_OFFSET[1]
+        if self.snap_to_grid:
+            x, y = round(x / GRID) * GRID, round(y / GRID) * GRID
+        node = Node(node_id, type_id, title=node_type.title or "", position=(x, y))
+        self.undo_stack.push(AddNodeCommand(self.workflow, node))
+        return node_id
+
+    # --- selection ------------------------------------------------------------------------------
+    def _emit_selection(self) -> None:
+        self.selection_changed.emit(self.selected_node_ids())
+
+    def selected_node_ids(self) -> list[str]:
+        return self.graph_scene.selected_node_ids()
+
+    def select_nodes(self, ids: list[str]) -> None:
+        scene = self.graph_scene
+        scene.blockSignals(True)
+        scene.clearSelection()
+        for node_id in ids:
+            item = scene.nodes.get(node_id)
+            if item is not None:
+                item.setSelected(True)
+        scene.blockSignals(False)
+        self._emit_selection()
+
+    def select_all(self) -> None:
+        self.select_nodes(list(self.graph_scene.nodes))
+
+    # --- zoom and view --------------------------------------------------------------------------
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def _zoom_by(self, factor: float, anchor: QGraphicsView.ViewportAnchor | None = None) -> None:
+        factor = max(MIN_ZOOM / self.zoom(), min(MAX_ZOOM / self.zoom(), factor))
+        if anchor is not None:
+            previous = self.transformationAnchor()
+            self.setTransformationAnchor(anchor)
+            self.scale(factor, factor)
+            self.setTransformationAnchor(previous)
+        else:
+            self.scale(factor, factor)
+
+    def zoom_in(self) -> None:
+        self._zoom_by(1.25, QGraphicsView.ViewportAnchor.AnchorViewCenter)
+
+    def zoom_out(self) -> None:
+        self._zoom_by(0.8, QGraphicsView.ViewportAnchor.AnchorViewCenter)
+
+    def _fit(self, rect: QRectF) -> None:
+        if rect.isNull() or rect.isEmpty():
+            return
+        self.fitInView(rect.adjusted(-60, -60, 60, 60), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom() > 1.5:
+            self._zoom_by(1.5 / self.zoom(), QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        elif self.zoom() < MIN_ZOOM:
+            self._zoom_by(MIN_ZOOM / self.zoom(), QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.centerOn(rect.center())
+
+    def fit_all(self) -> None:
+        """Fit every node and frame in view (one pass over the items' bounds)."""
+        self._fit(self.graph_scene.itemsBoundingRect())
+
+    def fit_selection(self) -> None:
+        rect = QRectF()
+        for item in self.graph_scene.selectedItems():
+            rect = rect.united(item.sceneBoundingRect())
+        if rect.isNull():
+            self.fit_all()
+        else:
+            self._fit(rect)
+
+    def center_on_node(self, node_id: str) -> None:
+        item = self.node_item(node_id)
+        if item is not None:
+            self.centerOn(item.sceneBoundingRect().center())
+
+    # --- editing (builder/canvas/editing.py) ----------------------------------------------------
+    def delete_selection(self) -> None:
+        editing.delete_selection(self)
+
+    def duplicate_selection(self) -> None:
+        editing.duplicate_selection(self)
+
+    def copy_selection(self) -> None:
+        editing.copy_selection(self)
+
+    def cut_selection(self) -> None:
+        editing.cut_selection(self)
+
+    def paste(self) -> None:
+        editing.paste(self)
+
+    def align_selection(self, edge: str) -> None:
+        editing.align_selection(self, edge)
+
+    def distribute_selection(self, axis: str) -> None:
+        editing.distribute_selection(self, axis)
+
+    def frame_selection(self) -> str | None:
+        return editing.frame_selection(self)
+
+    def open_quick_add(self, scene_pos: QPointF, pending: PendingWire | None = None,
+                       global_pos: QPoint | None = None) -> QuickAddGesture:
+        if self.quick_add is not None:
+            self.quick_add.popup.close()
+        self.quick_add = QuickAddGesture(self, scene_pos, pending, global_pos)
+        return self.quick_add
+
+    # --- Qt events ------------------------------------------------------------------------------
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        delta = event.angleDelta().y() or event.angleDelta().x()
+        if delta:
+            self._zoom_by(1.0015 ** delta)
+        event.accept()
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        middle = event.button() == Qt.MouseButton.MiddleButton
+        if middle or (event.button() == Qt.MouseButton.LeftButton and self._space):
+            self._pan_from = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if self._space
+                                      else Qt.CursorShape.ArrowCursor)
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
+        if event.button() != Qt.MouseButton.LeftButton:
+            return super().mouseDoubleClickEvent(event)
+        pos = self.mapToScene(event.position().toPoint())
+        for item in self.graph_scene.items(pos):
+            if isinstance(item, NodeItem):
+                self.node_double_clicked.emit(item.node_id)
+                return
+            if isinstance(item, FrameItem) and item.title_rect().contains(pos):
+                editing.rename_frame(self, item.frame_id)
+                return
+        self.open_quick_add(pos)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Tab \
+                and not event.modifiers():
+            local = self.viewport().mapFromGlobal(self.cursor().pos())
+            if not self.viewport().rect().contains(local):
+                local = self.viewport().rect().center()
+            self.open_quick_add(self.mapToScene(local))
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        key = event.key()
+        if key == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        if key == Qt.Key.Key_Escape:
+            if not self.graph_scene.cancel_gesture():
+                self.graph_scene.clearSelection()
+            return
+        actions = (
+            (QKeySequence.StandardKey.SelectAll, self.select_all),
+            (QKeySequence.StandardKey.Copy, self.copy_selection),
+            (QKeySequence.StandardKey.Cut, self.cut_selection),
+            (QKeySequence.StandardKey.Paste, self.paste),
+            (QKeySequence.StandardKey.Delete, self.delete_selection),
+        )
+        for sequence, action in actions:
+            if event.matches(sequence):
+                action()
+                return
+        if key == Qt.Key.Key_Backspace:
+            self.delete_selection()
+        elif key == Qt.Key.Key_D and event.modifiers() == Qt.KeyboardModifier.ControlModifier:
+            self.duplicate_selection()
+        elif key == Qt.Key.Key_F and not event.modifiers():
+            self.fit_all()
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom_in()
+        elif key == Qt.Key.Key_Minus:
+            self.zoom_out()
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            if self._pan_from is None:
+                self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
+            return
+        super().keyReleaseEvent(event)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasFormat(NODE_TYPE_MIME):
+            self._drop = DropGesture(self, event.mimeData())
+            event.acceptProposedAction()
+        else:
+            event.ignore()  # e.g. a file: the window opens it
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if self._drop is not None and self._drop.known:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event) -> None:  # noqa: N802
+        if self._drop is not None:
+            self._drop.cancel()
+            self._drop = None
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        drop, self._drop = self._drop, None
+        if drop is None and event.mimeData().hasFormat(NODE_TYPE_MIME):
+            drop = DropGesture(self, event.mimeData())
+        if drop is None:
+            event.ignore()
+            return
+        drop.end(self.mapToScene(event.position().toPoint()))
+        event.acceptProposedAction()
+        self.setFocus()
