@@ -33,6 +33,9 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 PURE_METHODS = ("GET", "HEAD", "OPTIONS")
 IDEMPOTENT = ("GET", "HEAD", "OPTIONS", "PUT", "DELETE")
 MAX_RETRY_AFTER_S = 60.0
+# Headers whose literal value would be a key written into the workflow file.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key",
+                                "x-auth-token"})
 SNIPPET = 300
 _WHOLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}).)*)\}\}\s*$", re.S)
 
@@ -215,6 +218,9 @@ class HttpRequest(NodeType):
         for name, value in params["headers"].items():
             if not isinstance(value, str):
                 problems.append(f"header {name!r} must be a string, got {value!r:.40}")
+            elif name.lower() in CREDENTIAL_HEADERS and value.strip() and not _is_template(value):
+                problems.append(f"header {name!r} holds a literal credential; store it with "
+                                f"`flowloom secrets set NAME` and put NAME in auth_secret")
         for name, value in params["query"].items():
             if isinstance(value, (dict, list)):
                 problems.append(f"query parameter {name!r} must be a single value")
@@ -256,8 +262,11 @@ class HttpRequest(NodeType):
             body["json"] = filled["json"]
         elif p["body"]:
             body["content"] = str(filled["body"]).encode()
+        t0 = time.monotonic()
         response = await self._send(ctx, method, url, headers, query, body)
         record = response_record(response)
+        ctx.log("info", f"{method} {url} -> {_status_text(response.status_code)} in "
+                        f"{time.monotonic() - t0:.2f} s, {len(response.content)} bytes")
         if p["fail_on_status"] and response.status_code >= 400:
             snippet = record["text"].strip().replace("\n", " ")[:SNIPPET]
             raise NodeFailure(f"{method} {url} answered {_status_text(response.status_code)}"

@@ -79,6 +79,7 @@ async def test_a_flaky_endpoint_is_retried_until_it_answers(web_server):
     assert len(web_server.requests_to("/flaky/a")) == 3
     warnings = [e.message for e in outcome.logs() if e.level == "warning"]
     assert len(warnings) == 2 and "503" in warnings[0] and "retry 1 of 2" in warnings[0]
+    assert any("-> 200 OK" in e.message for e in outcome.logs() if e.level == "info")
 
 
 @pytest.mark.asyncio
@@ -106,7 +107,8 @@ async def test_a_429_waits_as_long_as_retry_after_says(web_server):
     first, second = web_server.requests_to("/limited/c")
     # backoff_s alone would wait 0.01 s; the server asked for a whole second.
     assert second.t - first.t >= 0.95
-    assert "429" in outcome.logs()[0].message and "in 1.00 s" in outcome.logs()[0].message
+    retry_log = outcome.logs()[0].message
+    assert "429" in retry_log and "in 1.00 s" in retry_log
 
 
 @pytest.mark.asyncio
@@ -199,6 +201,7 @@ def test_get_is_pure_and_post_is_an_effect():
     ({"url": "http://x/{{ in.id "}, "does not parse"),
     ({"url": "http://x", "headers": {"X-N": 3}}, "header 'X-N' must be a string"),
     ({"url": "http://x", "method": "FETCH"}, "must be one of"),
+    ({"url": "http://x", "headers": {"Authorization": "Bearer abc123"}}, "literal credential"),
 ])
 def test_bad_params_are_reported_before_the_run(params, expected):
     workflow = single_node_workflow(REGISTRY, "net.http", params)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from engine import events as ev
+from engine.compile import compile_workflow
+from engine.executor import Run
 from nodes.llm import TYPES, resolve_base_url
 from tests.servers.llm import error, reply
-from tests.servers.workflows import registry_with, run_node
+from tests.servers.workflows import registry_with, run_node, single_node_workflow
 
 pytest_plugins = ["tests.servers.fixtures"]
 
@@ -277,3 +282,27 @@ def test_base_url_defaults_and_environment():
         "https://box:8080"
     assert resolve_base_url("ollama", "http://given:1", {"OLLAMA_HOST": "other"}) == \
         "http://given:1"
+
+
+@pytest.mark.asyncio
+async def test_cancelling_the_run_stops_a_slow_stream_promptly(llm_server):
+    llm_server.script(reply("one two three four five six", chunk_delay_s=1.0))
+    params = {"base_url": llm_server.url, "model": "test-model"}
+    compiled = compile_workflow(single_node_workflow(REGISTRY, "ai.chat", params,
+                                                     {"prompt": "slow"}), REGISTRY)
+    run = Run(compiled)
+    partial = asyncio.Event()
+
+    def watch(event):
+        if isinstance(event, ev.NodeProgressed) and event.message.startswith("one"):
+            partial.set()
+
+    run.subscribe(watch)
+    async with asyncio.timeout(5):
+        task = asyncio.create_task(run.execute())
+        await partial.wait()
+        run.cancel()
+        result = await task
+    assert result.status == "cancelled"
+    assert result.nodes["node"].status == "cancelled"
+    assert "text" not in result.outputs
