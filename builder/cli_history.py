@@ -213,6 +213,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]],
 def seconds(value: float | None) -> str:
     if value is None:
         return "-"
+    if value < 0.001:
+        return f"{value * 1e6:.0f} µs"
     if value < 1:
         return f"{value * 1000:.1f} ms"
     if value < 120:

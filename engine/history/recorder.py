@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 PREVIEW_CHARS = 2048
 LOG_CHARS = 4096
 INPUTS_CHARS = 65536
+HEARTBEAT_S = 30.0  # how often an idle run (a long wait) still touches its row
 _REDACT_MARGIN = 4096  # serialise this much past the cap, so a secret at the cut is still seen
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _TERMINAL = ("succeeded", "failed", "skipped", "cancelled")
@@ -146,6 +147,7 @@ class HistoryRecorder:
         self._run_outputs: Any = None
         self._waiting = 0
         self._inserted = False
+        self._last_write = 0.0
         self._handlers = {
             ev.RunStarted: self._run_started, ev.NodeStarted: self._node_started,
             ev.NodeRetrying: self._node_retrying, ev.NodeFinished: self._node_finished,
@@ -312,6 +314,10 @@ class HistoryRecorder:
         """Everything pending, as rows (called under the lock)."""
         if self._run_row is None:
             return None  # the run has not started: nothing to write yet
+        now = time.time()
+        if self._nothing_pending() and now - self._last_write < HEARTBEAT_S:
+            return None
+        self._last_write = now
         run_id = self.run_id
         nodes = []
         for key in self._dirty:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -228,3 +230,21 @@ async def test_a_recorder_with_a_broken_database_never_breaks_the_run(tmp_path, 
     assert result.status == "succeeded"
     assert recorder.failed_writes >= 1
     assert "could not record run" in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_a_run_waiting_without_events_does_not_write_on_every_tick(store, tmp_path):
+    commits: list[int] = []
+    event.listen(store.engine, "commit", lambda conn: commits.append(1))
+    wf = workflow({"wait": ("util.delay", {"seconds": 0.5})}, [])
+    result, _ = await record(store, wf, tmp_path / "idle.loom.json", flush_interval_s=0.01)
+    assert result.status == "succeeded"
+    assert 2 <= len(commits) <= 4  # start (+ the node starting), finish; not ~50 idle ticks
+
+
+def test_the_history_package_and_its_commands_load_no_qt():
+    code = ("import sys, engine.history, builder.cli_history; "
+            "sys.exit(any(m.split('.')[0] in ('PySide6', 'qasync', 'pyqtgraph') "
+            "for m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[2],
+                          timeout=60).returncode == 0
