@@ -165,8 +165,8 @@ class HttpRequest(NodeType):
     type_id = "net.http"
     title = "HTTP request"
     category = "Network"
-    description = "Sends an HTTP request and outputs the response; retries 429, 5xx and " \
-                  "connection failures."
+    description = ("Sends an HTTP request and outputs the response; retries 429, 5xx and "
+                   "connection failures.")
     inputs = (Port("in", "any", required=False,
                    help="optional; templates read it as {{ in }} (alias {{ input }})"),)
     outputs = (Port("response", "dict", help='{"status", "headers", "json", "text"}'),)

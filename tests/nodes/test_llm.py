@@ -26,9 +26,8 @@ def _no_provider_environment(monkeypatch):
 
 
 async def chat(server_url: str, inputs: dict | None, provider: str = "openai", **params):
-    settings = {"provider": provider, "base_url": server_url, "model": "test-model", **params}
     secrets = params.pop("_secrets", None)
-    settings.pop("_secrets", None)
+    settings = {"provider": provider, "base_url": server_url, "model": "test-model", **params}
     return await run_node(REGISTRY, "ai.chat", settings, inputs, secrets=secrets)
 
 
