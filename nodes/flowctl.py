@@ -159,6 +159,7 @@ class SubWorkflow(NodeType):
                 ctx.progress(done[0] / total, f"{path.name}: {done[0]}/{total} nodes")
 
         child.subscribe(forward)
+        ctx.progress(0.0, f"{path.name}: started")
         result = await child.execute()
         if not result.ok:
             raise NodeFailure(f"sub-workflow {path.name} {result.status}: {result.error}")
@@ -176,7 +177,7 @@ class Log(NodeType):
         Param("message", "text", default="{{ x }}", help="a template over x, the input"),
         Param("level", "str", default="info", choices=("debug", "info", "warning", "error")),
     )
-    pure = True
+    pure = False  # writing to the log is its whole point; a cached result would skip it
     summary_param = "message"
 
     @classmethod

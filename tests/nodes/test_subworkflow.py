@@ -3,13 +3,18 @@ failures, and recursion refused before anything runs."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from engine import events as ev
+from engine.compile import compile_workflow
 from engine.context import Decision, Services
+from engine.executor import Run
 from engine.fileformat import save
 from engine.model import Node
 from nodes.flowctl import WORKFLOW_PATH_KEY, call_chain_problem
-from tests.nodes.flowrun import error_of, logs, run_flow, value, wf
+from tests.nodes.flowrun import REGISTRY, error_of, logs, run_flow, value, wf
 
 
 def start(**inputs) -> Node:
@@ -117,3 +122,22 @@ def test_call_chain_of_a_tree_without_cycles_is_fine(tmp_path):
     save(wf(value("v", 1)), tmp_path / "leaf.loom.json")
     save(wf(sub("l1", "leaf.loom.json"), sub("l2", "leaf.loom.json")), tmp_path / "mid.loom.json")
     assert call_chain_problem(tmp_path / "mid.loom.json") is None
+
+
+@pytest.mark.asyncio
+async def test_cancelling_the_caller_cancels_the_running_child(tmp_path):
+    save(wf(Node("wait", "util.delay", params={"seconds": 30}),
+            Node("o", "flow.output", params={"name": "late"}), edges="wait.out->o.in"),
+         tmp_path / "slow.loom.json")
+    run = Run(compile_workflow(caller("slow.loom.json"), REGISTRY),
+              services=Services(base_dir=tmp_path))
+    started = asyncio.Event()
+    run.subscribe(lambda e: started.set()
+                  if isinstance(e, ev.NodeProgressed) and e.node_id == "s" else None)
+    async with asyncio.timeout(5):  # far less than the child's 30 s delay
+        task = asyncio.ensure_future(run.execute())
+        await started.wait()  # the child has started running nodes
+        run.cancel()
+        result = await task
+    assert result.status == "cancelled"
+    assert result.nodes["s"].status == "cancelled"
