@@ -107,7 +107,7 @@ class ShortcutsDialog(QDialog):
     def __init__(self, entries: Iterable[tuple[str, QAction]], parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        rows = [(menu, action.text().replace("&", ""), _shortcut_text(action))
+        rows = [(menu, action.text().replace("&", "").replace("…", ""), _shortcut_text(action))
                 for menu, action in entries if _shortcut_text(action)]
         self.table = QTableWidget(len(rows), 3, self)
         self.table.setHorizontalHeaderLabels(["Menu", "Action", "Shortcut"])

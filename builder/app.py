@@ -1,0 +1,114 @@
+"""Starting the editor: `main(path, screenshot)` is what `flowloom [FILE] [--screenshot OUT]` runs.
+
+It creates the QApplication (high-DPI scaling passes fractional factors through unrounded), the
+qasync event loop (so runs execute on the same loop as the UI) and the MainWindow, opens `path`,
+and either runs until the last window closes, or — with `screenshot` — lays the window out at a
+fixed size, fits the workflow in view, writes a PNG of the whole window and returns 0. Screenshot
+mode works with QT_QPA_PLATFORM=offscreen and never touches recovery files or saved layout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+log = logging.getLogger(__name__)
+
+SCREENSHOT_SIZE = (1400, 860)
+EXIT_OK, EXIT_FAILED = 0, 2
+
+
+def _application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName("Flowloom")
+    app.setOrganizationName("Flowloom")
+    app.setApplicationDisplayName("Flowloom")
+    return app
+
+
+def _settle(app: QApplication, rounds: int = 5) -> None:
+    for _ in range(rounds):
+        app.processEvents()
+
+
+def take_screenshot(window: object, out: str | Path) -> bool:
+    """Lay the window out, fit everything in view, and grab the whole window into `out`."""
+    app = QApplication.instance()
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    _settle(app)
+    window.canvas.fit_all()
+    _settle(app)
+    pixmap = window.grab()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return pixmap.save(str(out), "PNG")
+
+
+def main(path: str | None = None, screenshot: str | None = None) -> int:
+    """Open the editor (on `path` if given). With `screenshot`, write a PNG and return."""
+    app = _application()
+    # Imported here so `flowloom run` and friends never pay for the widget modules.
+    from builder.dialogs import Prompts
+    from builder.mainwindow import MainWindow
+    from nodes import default_registry
+
+    registry = default_registry()
+    if screenshot:
+        # A throw-away settings file: screenshots never read or change the user's layout.
+        scratch = tempfile.TemporaryDirectory(prefix="flowloom-shot-")
+        settings = QSettings(str(Path(scratch.name) / "settings.ini"), QSettings.Format.IniFormat)
+        prompts = Prompts(error=lambda _parent, title, message: sys.stderr.write(
+            f"flowloom: {title}: {message}\n"))
+        window = MainWindow(registry, settings=settings, prompts=prompts, recover=False)
+        if path and not window.session.open_file(path):
+            return EXIT_FAILED
+        window.session.autosave.discard()
+        ok = take_screenshot(window, screenshot)
+        window.session.autosave.discard()
+        window.hide()
+        window.deleteLater()
+        _settle(app)
+        scratch.cleanup()
+        if not ok:
+            print(f"flowloom: could not write {screenshot}", file=sys.stderr)
+            return EXIT_FAILED
+        return EXIT_OK
+
+    import qasync
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window = MainWindow(registry)
+    if path:
+        window.session.open_file(path)
+    window.show()
+    with loop:
+        loop.run_forever()
+    return EXIT_OK
+
+
+def _cli(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m builder.app",
+                                     description="Open the Flowloom editor.")
+    parser.add_argument("file", nargs="?")
+    parser.add_argument("--screenshot", metavar="OUT.png")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    return main(args.file, args.screenshot)
+
+
+if __name__ == "__main__":
+    raise SystemExit(_cli())

@@ -1,0 +1,318 @@
+"""The editor window: canvas in the middle, palette (left), inspector (right), problems (bottom).
+
+It wires the parts together and owns nothing of the model: the `Session` (builder/document.py)
+holds the document and the File operations, the canvas shows and edits the workflow through undo
+commands, the inspector and problems panel follow the same workflow. Menus and the toolbar are
+built in builder/actions.py. Dock layout, window geometry, theme and snapping are kept in
+QSettings; Run refuses with the reason while the problems panel lists errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+    QWidget,
+)
+
+from builder import actions
+from builder.canvas import Canvas
+from builder.dialogs import Prompts, ShortcutsDialog
+from builder.document import Document, Session
+from builder.inspector import Inspector
+from builder.palette import Palette
+from builder.problems import ProblemsPanel
+from builder.runner import RunControl
+from builder.style import MODES, apply_theme, theme_for
+from nodes import default_registry
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "Flowloom"
+STATUS_MS = 6000
+
+
+def credential_names() -> list[str]:
+    """Names of stored credentials, if the node library offers a store (else none)."""
+    try:
+        from nodes import credentials  # optional module; the editor works without it
+    except ImportError:
+        return []
+    for name in ("names", "list_names", "credential_names"):
+        lister = getattr(credentials, name, None)
+        if callable(lister):
+            return [str(n) for n in lister()]
+    return []
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, registry: Any = None, settings: QSettings | None = None,
+                 prompts: Prompts | None = None, recover: bool = True,
+                 theme_mode: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MainWindow")
+        self.registry = registry if registry is not None else default_registry()
+        self.settings = settings if settings is not None else QSettings(APP_NAME, APP_NAME)
+        self.session = Session(self.registry, self.settings, prompts, window=self)
+        self.other_windows: list[MainWindow] = []
+        self.theme_mode = theme_mode or str(self.settings.value("theme", "system"))
+        if self.theme_mode not in MODES:
+            self.theme_mode = "system"
+        self.theme = theme_for(self.theme_mode)
+        document = self.session.document
+
+        self.canvas = Canvas(document.workflow, self.registry, document.undo_stack, self.theme)
+        self._shown = document.workflow  # the workflow the canvas shows
+        self.setCentralWidget(self.canvas)
+        self.palette = Palette(self.registry)
+        self.inspector = Inspector(credential_names)
+        self.problems = ProblemsPanel()
+        self.palette_dock = self._dock("Palette", self.palette,
+                                       Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", self.inspector,
+                                         Qt.DockWidgetArea.RightDockWidgetArea)
+        self.problems_dock = self._dock("Problems", self.problems,
+                                        Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
+                            | QMainWindow.DockOption.AllowTabbedDocks
+                            | QMainWindow.DockOption.GroupedDragging)
+        # The bottom area takes more panels later (Timeline, Charts, Log, History) as tabs.
+        self.setTabPosition(Qt.DockWidgetArea.BottomDockWidgetArea, QTabWidget.TabPosition.North)
+        self.runner = RunControl(self)
+        self.status_label = QLabel()
+        self.status_label.setProperty("role", "dim")
+        self.statusBar().addPermanentWidget(self.status_label)
+        self.acts = actions.build(self)
+        self._connect()
+        self._attach(document)
+        self.apply_theme(self.theme_mode)
+        snap = self.settings.value("snap_to_grid", True)
+        self.acts["snap"].setChecked(snap in (True, "true"))
+        self.setAcceptDrops(True)
+        self.resize(1400, 860)
+        self._restore_layout()
+        if recover:
+            QTimer.singleShot(0, self.offer_recovery)
+
+    # --- construction ----------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{title.lower()}_dock")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        if area in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea):
+            self.resizeDocks([dock], [280], Qt.Orientation.Horizontal)
+        else:
+            self.resizeDocks([dock], [170], Qt.Orientation.Vertical)
+        return dock
+
+    def _connect(self) -> None:
+        s = self.session
+        s.document_replaced.connect(self._attach)
+        s.message.connect(self.show_status)
+        s.recent_changed.connect(lambda: actions.fill_recent(self))
+        self.canvas.selection_changed.connect(self.inspector.show_selection)
+        self.canvas.status_message.connect(self.show_status)
+        self.canvas.node_double_clicked.connect(self._focus_inspector)
+        self.problems.problems_changed.connect(self._on_problems)
+        self.problems.node_requested.connect(self.reveal_node)
+        self.palette.node_activated.connect(self.add_node_in_view)
+        self.runner.status.connect(lambda text: self.statusBar().showMessage(text))
+        self.runner.running_changed.connect(self._on_running)
+
+    def _attach(self, document: Document) -> None:
+        """Show `document` everywhere (the session just put it in place)."""
+        if self._shown is not document.workflow:
+            self.canvas.set_workflow(document.workflow, document.undo_stack)
+            self._shown = document.workflow
+        self.inspector.set_document(document.workflow, self.registry, document.undo_stack)
+        self.problems.set_document(document.workflow, self.registry)
+        stack = document.undo_stack
+        stack.canUndoChanged.connect(self._update_undo)
+        stack.canRedoChanged.connect(self._update_undo)
+        stack.undoTextChanged.connect(self._update_undo)
+        stack.redoTextChanged.connect(self._update_undo)
+        document.modified_changed.connect(self._update_title)
+        self._update_undo()
+        self._update_title()
+        QTimer.singleShot(0, self.canvas.fit_all)
+
+    # --- state shown -----------------------------------------------------------------------
+    @property
+    def document(self) -> Document:
+        return self.session.document
+
+    def _update_title(self, *_args: object) -> None:
+        marker = " •" if self.document.modified else ""
+        self.setWindowTitle(f"{self.document.display_name}{marker} — {APP_NAME}")
+        self.acts["save"].setEnabled(True)
+
+    def _update_undo(self, *_args: object) -> None:
+        stack = self.document.undo_stack
+        for key, can, text in (("undo", stack.canUndo(), stack.undoText()),
+                               ("redo", stack.canRedo(), stack.redoText())):
+            action = self.acts[key]
+            action.setEnabled(can)
+            label = key.capitalize() + (f" {text}" if text else "")
+            action.setText(label)
+            action.setToolTip(actions.tooltip(label, action))
+
+    def show_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, STATUS_MS)
+
+    def _on_problems(self, problems: list) -> None:
+        self.canvas.set_problems(problems)
+        errors = sum(1 for p in problems if p.is_error)
+        warnings = len(problems) - errors
+        self.status_label.setText(f"{len(self.document.workflow.nodes)} nodes · "
+                                  + (f"{errors} error{'s' * (errors != 1)}" if errors else
+                                     "no errors")
+                                  + (f", {warnings} warning{'s' * (warnings != 1)}"
+                                     if warnings else ""))
+
+    def _on_running(self, running: bool) -> None:
+        self.acts["run"].setEnabled(not running)
+        self.acts["stop"].setEnabled(running)
+
+    # --- actions ---------------------------------------------------------------------------
+    def reveal_node(self, node_id: str) -> None:
+        self.canvas.select_nodes([node_id])
+        self.canvas.center_on_node(node_id)
+
+    def add_node_in_view(self, type_id: str) -> str:
+        centre = self.canvas.mapToScene(self.canvas.viewport().rect().center())
+        return self.canvas.add_node_at(type_id, centre)
+
+    def _focus_inspector(self, node_id: str) -> None:
+        self.inspector_dock.show()
+        self.inspector_dock.raise_()
+        self.inspector.show_node(node_id)
+
+    def run_workflow(self) -> bool:
+        """Run ▸ Run: refuse with the reason while there are errors, else start the run."""
+        errors = [p for p in self.problems.check_now() if p.is_error]
+        if errors:
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            self.statusBar().showMessage(f"Cannot run: {errors[0]}{more} — see Problems")
+            self.problems_dock.show()
+            self.problems_dock.raise_()
+            return False
+        path = self.document.path
+        refusal = self.runner.start(self.document.workflow, self.registry,
+                                    path.parent if path else None)
+        if refusal:
+            self.statusBar().showMessage(refusal)
+            return False
+        return True
+
+    def stop_workflow(self) -> None:
+        self.runner.stop()
+
+    def open_path(self, path: str | Path) -> bool:
+        return self.session.open(path)
+
+    def set_snap(self, on: bool) -> None:
+        self.canvas.set_snap_to_grid(on)
+        self.settings.setValue("snap_to_grid", on)
+
+    def apply_theme(self, mode: str) -> None:
+        self.theme_mode = mode
+        self.theme = theme_for(mode)
+        app = QApplication.instance()
+        if app is not None:
+            apply_theme(app, self.theme)
+        self.canvas.set_theme(self.theme)
+        self.palette.set_colors(self.theme.categories, self.theme.text_dim)
+        self.problems.set_colors(self.theme.problem, self.theme.state_color("waiting"))
+        actions.tint_icons(self)
+        self.settings.setValue("theme", mode)
+        if f"theme_{mode}" in self.acts:
+            self.acts[f"theme_{mode}"].setChecked(True)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(actions.listed(self), self)
+        dialog.show()
+        return dialog
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, f"About {APP_NAME}",
+                          f"<b>{APP_NAME}</b><br>Draw a workflow, run it locally, watch it live."
+                          f"<br><br>{len(self.registry)} node types available.")
+
+    def reset_layout(self) -> None:
+        for dock, area in ((self.palette_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
+                           (self.inspector_dock, Qt.DockWidgetArea.RightDockWidgetArea),
+                           (self.problems_dock, Qt.DockWidgetArea.BottomDockWidgetArea)):
+            dock.setFloating(False)
+            self.addDockWidget(area, dock)
+            dock.show()
+
+    # --- recovery --------------------------------------------------------------------------
+    def offer_recovery(self) -> None:
+        """Offer the work of sessions that crashed; extra ones open in windows of their own."""
+        for recovery in self.session.offer_recovery():
+            window = MainWindow(self.registry, self.settings, self.session.prompts,
+                                recover=False, theme_mode=self.theme_mode)
+            if window.session.restore(recovery):
+                window.show()
+                self.other_windows.append(window)
+
+    # --- layout persistence, close, file drops ---------------------------------------------
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self.runner.running:
+            self.runner.stop()
+        if not self.session.shutdown():
+            event.ignore()
+            return
+        self.save_layout()
+        event.accept()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if _dropped_file(event) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        path = _dropped_file(event)
+        if path is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        QTimer.singleShot(0, lambda: self.open_path(path))  # not inside the drag's event
+
+
+def _dropped_file(event: QDropEvent | QDragEnterEvent) -> str | None:
+    mime = event.mimeData()
+    if not mime.hasUrls():
+        return None
+    for url in mime.urls():
+        if url.isLocalFile() and url.toLocalFile().lower().endswith(".json"):
+            return url.toLocalFile()
+    return None
