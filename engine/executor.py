@@ -204,8 +204,11 @@ class Run:
 
     # --- control --------------------------------------------------------------------------
     def cancel(self) -> None:
-        """Cancel the run: running nodes are cancelled, nothing new starts."""
+        """Cancel the run: running nodes are cancelled, nothing new starts. Thread-safe."""
         self._cancel_requested = True
+        if self.loop_thread and threading.get_ident() != self.loop_thread:
+            self.loop.call_soon_threadsafe(self.cancel)
+            return
         if self._active and self._task is not None and not self._task.done():
             if not self._cancelled_task:
                 self._cancelled_task = True
@@ -257,6 +260,16 @@ class Run:
             raise asyncio.CancelledError
         return result
 
+    def _unreached_reason(self, node_id: str) -> str:
+        """Why a node in a loop body never ran in a run that succeeded."""
+        scope_of = self.compiled.scope_of
+        loop = scope_of.get(node_id)
+        while loop is not None:  # a skipped loop (or one around it) passes its reason on
+            if self.state[loop].status == SKIPPED and self.state[loop].reason:
+                return self.state[loop].reason
+            loop = scope_of.get(loop)
+        return f"not run: loop {scope_of.get(node_id)!r} ran no iteration that reached it"
+
     def _settle_leftovers(self, status: str) -> None:
         """Give every node that never reached an end state one (and say so in an event)."""
         t = monotonic()
@@ -268,9 +281,8 @@ class Run:
                         self.emit(ev.NodeCancelled(nid, (), t))
                 else:
                     nr.status = SKIPPED
-                    scope = self.compiled.scope_of.get(nid)
                     nr.reason = ("not run: the run stopped after a failure" if status == FAILED
-                                 else f"not run: loop {scope!r} ran no iteration that reached it")
+                                 else self._unreached_reason(nid))
                     if self.listening:
                         self.emit(ev.NodeSkipped(nid, (), nr.reason, t))
 

@@ -266,3 +266,19 @@ def test_a_running_loop_starts_no_new_iteration_once_the_run_is_failing():
     assert result.nodes["slow"].runs == 2  # the two items in flight were let finish
     assert result.nodes["count"].error.startswith("stopped after ")
     assert result.nodes["inc"].runs < 10
+
+
+def test_a_skipped_loop_passes_its_skip_reason_to_its_body():
+    wf = workflow({"v": ("data.value", {"value": [[1]]}),
+                   "check": ("flow.if", {"condition": "len(x) > 5"}),
+                   "outer": ("flow.foreach", {}), "inner": ("flow.foreach", {}),
+                   "body": ("data.expression", {"expr": "x"}),
+                   "out": ("flow.output", {})},
+                  ["v.out -> check.in", "check.true -> outer.items", "outer.item -> inner.items",
+                   "inner.item -> body.x", "body.out -> inner.result",
+                   "inner.results -> outer.result", "outer.results -> out.in"])
+    outcome = run_sync(wf)
+    assert outcome.result.ok
+    for node_id in ("outer", "inner", "body", "out"):
+        assert outcome.status(node_id) == "skipped"
+        assert outcome.result.nodes[node_id].reason == "branch 'true' of check was not taken"

@@ -261,3 +261,15 @@ def test_the_result_serialises_to_the_cli_json_shape():
     assert data["status"] == "succeeded" and data["outputs"] == {"r": 2}
     assert data["nodes"]["v"]["status"] == "succeeded" and data["nodes"]["v"]["attempts"] == 1
     assert data["nodes"]["t"]["reason"] == "branch 'true' of check was not taken"
+
+
+@pytest.mark.asyncio
+async def test_cancel_may_be_called_from_another_thread():
+    async with asyncio.timeout(10):
+        probe = Probe()
+        run = Run(compile_test(_cancellable()), services=Services(extra={"probe": probe}))
+        task = asyncio.create_task(run.execute())
+        await _until(lambda: probe.in_flight == 4)
+        await asyncio.to_thread(run.cancel)
+        result = await task
+        assert result.status == "cancelled" and probe.in_flight == 0
