@@ -166,3 +166,33 @@ def test_dock_layout_and_theme_are_remembered(qtbot, tmp_path, data_dir):
     again.acts["theme_dark"].trigger()
     assert QApplication.instance().palette().window().color().lightness() < 80
     assert again.settings.value("theme") == "dark"
+
+
+def test_a_node_dragged_from_the_palette_lands_on_the_canvas_at_the_drop_point(
+        qtbot, tmp_path, data_dir):
+    window = open_window(qtbot, tmp_path)
+    proxy = window.palette.proxy
+    index = proxy.mapFromSource(window.palette.model.index_of("flow.if"))
+    mime = proxy.mimeData([index])  # exactly what the palette's drag carries
+    point = QPointF(200, 150)
+    event = QDropEvent(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.canvas.dropEvent(event)
+    nodes = list(window.document.workflow.nodes.values())
+    assert [n.type for n in nodes] == ["flow.if"]
+    target = window.canvas.mapToScene(point.toPoint())
+    x, y = nodes[0].position
+    assert abs(x - target.x()) < 120 and abs(y - target.y()) < 120
+    assert window.document.modified
+
+
+def test_open_recent_lists_opened_files_and_reopens_them(qtbot, tmp_path, data_dir):
+    window = open_window(qtbot, tmp_path, path=saved_small(tmp_path))
+    window.session.new()
+    entries = [a for a in window.recent_menu.actions() if a.toolTip().endswith(".json")]
+    assert [a.toolTip() for a in entries] == [str((tmp_path / "small.loom.json").resolve())]
+    entries[0].trigger()
+    assert window.document.path.name == "small.loom.json"
+    clear = next(a for a in window.recent_menu.actions() if a.text() == "Clear list")
+    clear.trigger()
+    assert window.session.recent.paths() == []
