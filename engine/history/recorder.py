@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine import events as ev
 from engine.fileformat import dumps
@@ -62,6 +61,21 @@ _NODE_COLUMNS = ("status", "attempts", "retries", "started_at", "ended_at", "dur
                  "error", "reason")
 
 
+def _insert_sql(table: Any, columns: tuple[str, ...], upsert: tuple[str, ...] = ()) -> str:
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+           f"VALUES ({', '.join('?' * len(columns))})")
+    if upsert:
+        sql += (f" ON CONFLICT({', '.join(upsert)}) DO UPDATE SET "
+                + ", ".join(f"{c} = excluded.{c}" for c in columns if c not in upsert))
+    return sql
+
+
+_KEY = ("run_id", "node_id", "iteration")
+_UPSERT_NODE = _insert_sql(NodeRunRow.__table__, _KEY + _NODE_COLUMNS, upsert=_KEY)
+_INSERT_LOG = _insert_sql(LogRow.__table__, _KEY + ("level", "message", "at"))
+_INSERT_OUTPUT = _insert_sql(OutputRow.__table__, _KEY + ("preview", "truncated"))
+
+
 def content_hash(text: str) -> str:
     """sha256 (hex) of a workflow's canonical text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -73,25 +87,63 @@ def workflow_hash(workflow: Workflow) -> str:
 
 
 def preview(value: Any, limit: int = PREVIEW_CHARS, redact: Any = None) -> tuple[str, bool]:
-    """A JSON (else repr) text of `value`, at most `limit` chars; and whether it was cut."""
-    encoder = json.JSONEncoder(ensure_ascii=False, default=repr)
-    budget = limit + _REDACT_MARGIN
-    chunks: list[str] = []
-    size = 0
+    """A JSON text of `value` (unknown objects as their repr), at most `limit` chars; and
+    whether anything was left out. Big containers are cut before encoding, so a preview of a
+    million-item list costs about as much as one of a hundred items."""
+    budget = [max(16, limit // 4)]  # container items to keep, over the whole value
     try:
-        for chunk in encoder.iterencode(value):  # lazy: stops early on huge values
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > budget:
-                break
-        text = "".join(chunks)
-    except Exception:  # circular or unencodable: fall back to a bounded repr
-        text = ev.summarise(value)
+        shrunk, cut = _shrink(value, limit + _REDACT_MARGIN, budget, 0)
+        text = json.dumps(shrunk, ensure_ascii=False, default=repr)
+    except Exception:  # an object whose repr fails, say: fall back to a bounded repr
+        text, cut = ev.summarise(value), True
     if redact is not None:
         text = redact(text)
     if len(text) > limit:
         return text[:limit], True
-    return text, False
+    return text, cut
+
+
+_SCALARS = (int, float, bool, type(None))
+_MORE = "…"
+
+
+def _shrink(value: Any, chars: int, budget: list[int], depth: int) -> tuple[Any, bool]:
+    """A copy of `value` with at most budget[0] container items in all and strings cut at
+    `chars`, nested at most 8 deep (which also ends reference cycles)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value, False
+    if kind is str:
+        return (value[:chars], True) if len(value) > chars else (value, False)
+    if depth >= 8:
+        return ev.summarise(value), True
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        cut = False
+        for key, item in value.items():
+            if budget[0] <= 0:
+                out[_MORE] = _MORE
+                return out, True
+            budget[0] -= 1
+            if not isinstance(key, (str, *_SCALARS)):
+                key = repr(key)
+            out[key], item_cut = _shrink(item, chars, budget, depth + 1)
+            cut = cut or item_cut
+        return out, cut
+    if isinstance(value, (list, tuple)):
+        items: list[Any] = []
+        cut = False
+        for item in value:
+            if budget[0] <= 0:
+                items.append(_MORE)
+                return items, True
+            budget[0] -= 1
+            shrunk, item_cut = _shrink(item, chars, budget, depth + 1)
+            items.append(shrunk)
+            cut = cut or item_cut
+        return items, cut
+    text = repr(value)
+    return (text[:chars], True) if len(text) > chars else (text, False)
 
 
 class _NodeRec:
@@ -108,8 +160,9 @@ class _NodeRec:
         self.error: str | None = None
         self.reason: str | None = None
 
-    def row(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _NODE_COLUMNS}
+    def row(self) -> tuple[Any, ...]:
+        return (self.status, self.attempts, self.retries, self.started_at, self.ended_at,
+                self.duration_s, self.error, self.reason)
 
 
 class HistoryRecorder:
@@ -140,7 +193,7 @@ class HistoryRecorder:
         # pending state, guarded by _cond
         self._nodes: dict[tuple[str, str], _NodeRec] = {}
         self._dirty: set[tuple[str, str]] = set()
-        self._logs: list[dict[str, Any]] = []
+        self._logs: list[tuple[Any, ...]] = []
         self._outputs: list[tuple[str, str, Any]] = []
         self._run_row: dict[str, Any] | None = None
         self._run_end: dict[str, Any] | None = None
@@ -278,9 +331,8 @@ class HistoryRecorder:
 
     def _log(self, node_id: str, iteration: tuple[int, ...], level: str, message: str,
              t: float) -> None:
-        self._logs.append({"run_id": self.run_id, "node_id": node_id,
-                           "iteration": iteration_text(iteration), "level": level,
-                           "message": message[:LOG_CHARS], "at": self._wall0 + t})
+        self._logs.append((self.run_id, node_id, iteration_text(iteration), level,
+                           message[:LOG_CHARS], self._wall0 + t))
 
     def _run_finished(self, e: ev.RunFinished) -> None:
         self._run_end = {"status": e.status, "ended_at": self._wall0 + e.t,
@@ -319,11 +371,7 @@ class HistoryRecorder:
             return None
         self._last_write = now
         run_id = self.run_id
-        nodes = []
-        for key in self._dirty:
-            row = self._nodes[key].row()
-            row["run_id"], row["node_id"], row["iteration"] = run_id, key[0], key[1]
-            nodes.append(row)
+        nodes = [(run_id, *key, *self._nodes[key].row()) for key in self._dirty]
         batch = {"insert": None if self._inserted else dict(self._run_row), "nodes": nodes,
                  "logs": self._logs, "outputs": self._outputs, "end": self._run_end,
                  "run_outputs": self._run_outputs}
@@ -340,11 +388,8 @@ class HistoryRecorder:
             if insert_row is not None:
                 text, cut = preview(insert_row["inputs_json"], INPUTS_CHARS, redact)
                 insert_row["inputs_json"] = text if not cut else json.dumps({"truncated": text})
-            outputs = []
-            for node_id, iteration, value in batch["outputs"]:
-                text, cut = preview(value, PREVIEW_CHARS, redact)
-                outputs.append({"run_id": self.run_id, "node_id": node_id,
-                                "iteration": iteration, "preview": text, "truncated": cut})
+            outputs = [(self.run_id, node_id, iteration, *preview(value, PREVIEW_CHARS, redact))
+                       for node_id, iteration, value in batch["outputs"]]
             values: dict[str, Any] = {"heartbeat_at": time.time()}
             if batch["end"] is not None:
                 values.update(batch["end"])
@@ -353,16 +398,14 @@ class HistoryRecorder:
             with self.store.transaction() as conn:
                 if insert_row is not None:
                     conn.execute(insert(RunRow), insert_row)
+                # plain driver executemany of tuples: the ORM's per-row parameter handling
+                # cost more than SQLite itself here
                 if batch["nodes"]:
-                    stmt = sqlite_insert(NodeRunRow)
-                    stmt = stmt.on_conflict_do_update(
-                        index_elements=["run_id", "node_id", "iteration"],
-                        set_={name: stmt.excluded[name] for name in _NODE_COLUMNS})
-                    conn.execute(stmt, batch["nodes"])
+                    conn.exec_driver_sql(_UPSERT_NODE, batch["nodes"])
                 if batch["logs"]:
-                    conn.execute(insert(LogRow), batch["logs"])
+                    conn.exec_driver_sql(_INSERT_LOG, batch["logs"])
                 if outputs:
-                    conn.execute(insert(OutputRow), outputs)
+                    conn.exec_driver_sql(_INSERT_OUTPUT, outputs)
                 conn.execute(update(RunRow).where(RunRow.id == self.run_id).values(**values))
         except Exception:
             self.failed_writes += 1
@@ -377,7 +420,7 @@ class HistoryRecorder:
         with self._cond:
             if batch["insert"] is not None:
                 self._inserted = False
-            self._dirty.update((row["node_id"], row["iteration"]) for row in batch["nodes"])
+            self._dirty.update((row[1], row[2]) for row in batch["nodes"])
             self._logs[:0] = batch["logs"]
             self._outputs[:0] = batch["outputs"]
             if batch["end"] is not None and self._run_end is None:

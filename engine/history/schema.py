@@ -57,8 +57,9 @@ class RunRow(HistoryTable, table=True):
     heartbeat_at: float = 0.0  # last write by the recorder
 
 
-def _run_fk() -> Column:
-    return Column(String, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True)
+def _run_fk(index: bool = True) -> Column:
+    return Column(String, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False,
+                  index=index)
 
 
 class NodeRunRow(HistoryTable, table=True):
@@ -67,7 +68,7 @@ class NodeRunRow(HistoryTable, table=True):
                       Index("ix_node_runs_node", "node_id"))
 
     id: int | None = Field(default=None, primary_key=True)
-    run_id: str = Field(sa_column=_run_fk())
+    run_id: str = Field(sa_column=_run_fk(index=False))  # the unique key starts with it
     node_id: str
     iteration: str = ""
     status: str
