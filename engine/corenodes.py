@@ -1,6 +1,6 @@
 """The engine's own node types: start/output, values and expressions, conditions, merge, loops,
 delay. Their type ids, ports and params are a public contract (files written by hand rely on
-them). The executor gives `merge`, `foreach` and `while` their scheduling (engine/executor.py).
+them). The executor gives `merge`, `foreach` and `while` their scheduling (engine/scope.py).
 """
 
 from __future__ import annotations

@@ -1,0 +1,450 @@
+"""One run of one plan — the top level, or one iteration of a loop body — for the executor.
+
+`Scope` counts what each node still waits for, starts ready nodes (inline, as tasks on the loop,
+or in worker threads), applies skipping, merges, retries, timeouts and `on_error`, and runs loop
+nodes' bodies as child scopes. The rules it follows are set out in engine/executor.py, which
+owns the `Run` that scopes report to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import random
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from engine import events as ev
+from engine.compile import Plan, PlanNode
+from engine.context import NodeContext
+from engine.errors import FlowloomError, NodeFailure
+from engine.porttypes import describe, matches
+from engine.runstate import CANCELLED, FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from engine.executor import Run
+
+SLICE_S = 0.004  # longest stretch of inline work before yielding to the event loop
+_IMMUTABLE = frozenset({int, float, str, bool, type(None), bytes})
+_MISSING = object()
+monotonic = time.monotonic
+
+
+def isolate(value: Any) -> Any:
+    """A copy of `value` that no other branch shares (immutable scalars are returned as is)."""
+    return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
+
+
+class Dead:
+    """The value of an output that carried nothing, with the reason why."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class ScopeFailed(FlowloomError):
+    """A scope stopped because a node in it failed (the message says which)."""
+
+    pass
+
+
+class Scope:
+    """One run of one plan: the top level, or one iteration of a loop body."""
+
+    __slots__ = ("run", "plan", "parent", "path", "values", "pending", "ready", "fired",
+                 "running", "failure", "wake", "tg", "resolved")
+
+    def __init__(self, run: Run, plan: Plan, parent: Scope | None, path: tuple[int, ...],
+                 seeds: dict[tuple[str, str], Any]) -> None:
+        self.run = run
+        self.plan = plan
+        self.parent = parent
+        self.path = path
+        self.values = seeds
+        self.pending = dict(plan.indegree)
+        self.ready: deque[PlanNode] = deque(plan.nodes[nid] for nid in plan.sources)
+        self.fired: dict[str, Any] = {}  # merge-first node id -> the first value
+        self.running = 0
+        self.failure: str | None = None
+        self.wake = asyncio.Event()
+        self.tg: asyncio.TaskGroup | None = None
+        self.resolved: set[str] = set()
+        for nid in plan.first_from_outside:
+            pn = plan.nodes[nid]
+            for _, sources, _, _ in pn.in_ports:
+                alive = [key for key in sources if key[0] not in plan.nodes
+                         and not isinstance(self.lookup(key), Dead)]
+                if alive:
+                    self.fired[nid] = isolate(self.lookup(alive[0]))
+                    if self.pending[nid]:  # else it is a source, already ready
+                        self.ready.append(pn)
+                    break
+
+    def failing(self) -> str:
+        """Why this scope or one around it is failing ("" if none is): loops stop iterating."""
+        scope: Scope | None = self
+        while scope is not None:
+            if scope.failure is not None:
+                return f"the run is failing ({scope.failure})"
+            scope = scope.parent
+        return ""
+
+    def lookup(self, key: tuple[str, str]) -> Any:
+        scope: Scope | None = self
+        while scope is not None:
+            value = scope.values.get(key, _MISSING)
+            if value is not _MISSING:
+                return value
+            scope = scope.parent
+        return Dead(f"no value for {key[0]}.{key[1]}")
+
+    async def execute(self) -> None:
+        run = self.run
+        ready = self.ready
+        async with asyncio.TaskGroup() as tg:
+            self.tg = tg
+            while True:
+                while ready and self.failure is None:
+                    self._start(ready.popleft())
+                    if monotonic() - run.slice_start > SLICE_S:
+                        await asyncio.sleep(0)
+                        run.slice_start = monotonic()
+                if self.running == 0:
+                    break
+                self.wake.clear()
+                await self.wake.wait()
+                run.slice_start = monotonic()
+        if self.failure is not None:
+            reason = f"not run: {self.failure}"
+            for nid, pn in self.plan.nodes.items():
+                if nid not in self.resolved:
+                    self._mark_skipped(pn, reason)
+            raise ScopeFailed(self.failure)
+
+    # --- starting nodes -------------------------------------------------------------------
+    def _start(self, pn: PlanNode) -> None:
+        if pn.merge_first:
+            if pn.id not in self.fired:
+                self._skip(pn, self._all_dead_reason(pn))
+                return
+            kwargs: dict[str, Any] | Dead = {"in": self.fired[pn.id]}
+        else:
+            try:
+                kwargs = self._gather(pn)
+            except _InputMismatch as exc:
+                # started and failed at once, so every NodeFailed follows its NodeStarted
+                self._finish_failed(pn, str(exc), self._begin(pn, 1), 1)
+                return
+        if isinstance(kwargs, Dead):
+            self._skip(pn, kwargs.reason)
+            return
+        if pn.runs_inline:
+            self._run_inline(pn, kwargs)
+        else:
+            self.running += 1
+            assert self.tg is not None
+            self.tg.create_task(self._run_task(pn, kwargs), name=f"flowloom:{pn.id}")
+
+    def _gather(self, pn: PlanNode) -> dict[str, Any] | Dead:
+        kwargs: dict[str, Any] = {}
+        for port, sources, multi, port_type in pn.in_ports:
+            if multi:
+                values = []
+                first_dead = None
+                for key in sources:
+                    value = self.lookup(key)
+                    if isinstance(value, Dead):
+                        first_dead = first_dead or value
+                    else:
+                        values.append(isolate(value))
+                if not values and first_dead is not None:
+                    return self._all_dead(pn) if pn.kind == "merge" else first_dead
+                kwargs[port] = values
+                continue
+            value = self.lookup(sources[0])
+            if isinstance(value, Dead):
+                return value
+            if port_type != "any" and not matches(value, port_type):
+                raise _InputMismatch(f"input {port!r} expects {port_type}, got "
+                                     f"{describe(value)} from {sources[0][0]}.{sources[0][1]}")
+            kwargs[port] = isolate(value)
+        return kwargs
+
+    def _all_dead(self, pn: PlanNode) -> Dead:
+        return Dead(self._all_dead_reason(pn))
+
+    def _all_dead_reason(self, pn: PlanNode) -> str:
+        reasons = []
+        for _, sources, _, _ in pn.in_ports:
+            for key in sources:
+                value = self.lookup(key)
+                if isinstance(value, Dead) and value.reason not in reasons:
+                    reasons.append(value.reason)
+        return "every upstream branch was skipped (" + "; ".join(reasons) + ")"
+
+    # --- running --------------------------------------------------------------------------
+    def _begin(self, pn: PlanNode, attempt: int) -> float:
+        run = self.run
+        nr = run.state[pn.id]
+        t = monotonic()
+        nr.status = RUNNING
+        nr.attempts += 1
+        if nr.started_t is None:
+            nr.started_t = t
+        if run.listening:
+            run.emit(ev.NodeStarted(pn.id, self.path, attempt, t))
+        return t
+
+    def _run_inline(self, pn: PlanNode, kwargs: dict[str, Any]) -> None:
+        t0 = self._begin(pn, 1)
+        self.run.state[pn.id].inputs = kwargs
+        try:
+            outputs = pn.impl.run(NodeContext(self.run, pn.id, self.path, 1), **kwargs)
+        except Exception as exc:
+            self._finish_failed(pn, _error_text(exc), t0, 1)
+            return
+        self._finish_ok(pn, outputs, t0)
+
+    async def _run_task(self, pn: PlanNode, kwargs: dict[str, Any]) -> None:
+        run = self.run
+        attempt = 0
+        t0 = monotonic()
+        try:
+            while True:
+                attempt += 1
+                t0 = self._begin(pn, attempt)
+                # With retries, each attempt gets its own copy: a failed attempt may have
+                # changed what it was given.
+                args = kwargs if pn.retry is None else {k: isolate(v) for k, v in kwargs.items()}
+                run.state[pn.id].inputs = kwargs
+                ctx = NodeContext(run, pn.id, self.path, attempt)
+                sem = run._sem if pn.body is None else None
+                timer: asyncio.Timeout | None = None
+                try:
+                    async with sem if sem is not None else contextlib.nullcontext():
+                        timer = asyncio.timeout(pn.timeout_s)  # starts after the cap's wait
+                        async with timer:
+                            outputs = await self._invoke(pn, ctx, args)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    if isinstance(exc, TimeoutError) and timer is not None and timer.expired():
+                        message = f"timed out after {pn.timeout_s:g} s"
+                    else:
+                        message = _error_text(exc)
+                    retry = pn.retry
+                    if retry is not None and attempt < retry.max_attempts:
+                        base = retry.delay(attempt)
+                        delay = base / 2 + random.uniform(0, base / 2)
+                        if run.listening:
+                            run.emit(ev.NodeRetrying(pn.id, self.path, attempt, delay,
+                                                     run.redact(message), monotonic()))
+                        await asyncio.sleep(delay)
+                        continue
+                    self._finish_failed(pn, message, t0, attempt)
+                    return
+                self._finish_ok(pn, outputs, t0)
+                return
+        except asyncio.CancelledError:
+            nr = run.state[pn.id]
+            nr.status = CANCELLED
+            nr.ended_t = monotonic()
+            nr.duration_s += nr.ended_t - t0
+            if run.listening:
+                run.emit(ev.NodeCancelled(pn.id, self.path, nr.ended_t))
+            raise
+        finally:
+            self.running -= 1
+            self.wake.set()
+
+    async def _invoke(self, pn: PlanNode, ctx: NodeContext, kwargs: dict[str, Any]) -> Any:
+        if pn.kind == "foreach":
+            return await self._foreach(pn, kwargs)
+        if pn.kind == "while":
+            return await self._while(pn, kwargs)
+        if pn.mode == "async":
+            return await pn.impl.run(ctx, **kwargs)
+        if pn.mode == "thread":
+            return await asyncio.to_thread(pn.impl.run, ctx, **kwargs)
+        return pn.impl.run(ctx, **kwargs)
+
+    # --- loops ----------------------------------------------------------------------------
+    async def _foreach(self, pn: PlanNode, kwargs: dict[str, Any]) -> dict[str, Any]:
+        items = kwargs["items"]
+        total = len(items)
+        parallel = max(1, int(pn.impl.params.get("parallel") or 1))
+        results: list[Any] = [_MISSING] * total
+        cursor = 0
+        failure: list[str] = []
+        run = self.run
+        body = pn.body
+        assert body is not None and pn.back_source is not None
+
+        async def worker() -> None:
+            nonlocal cursor
+            while cursor < total and not failure and not self.failing():
+                index = cursor
+                cursor += 1
+                scope = Scope(run, body, self, self.path + (index,),
+                               {(pn.id, "item"): isolate(items[index])})
+                try:
+                    await scope.execute()
+                except ScopeFailed as exc:
+                    failure.append(f"item {index}: {exc}")
+                    return
+                value = scope.lookup(pn.back_source)
+                if not isinstance(value, Dead):
+                    results[index] = value
+                if run.listening:
+                    run.emit(ev.LoopIterated(pn.id, self.path, index, total, monotonic()))
+
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(min(parallel, total)):
+                tg.create_task(worker())
+        if failure:
+            raise NodeFailure(failure[0])
+        if cursor < total:
+            raise NodeFailure(f"stopped after {cursor} of {total} items: {self.failing()}")
+        return {"results": [r for r in results if r is not _MISSING]}
+
+    async def _while(self, pn: PlanNode, kwargs: dict[str, Any]) -> dict[str, Any]:
+        state = kwargs["in"]
+        condition = pn.impl.condition
+        cap = int(pn.impl.params["max_iterations"])
+        run = self.run
+        body = pn.body
+        assert body is not None and pn.back_source is not None
+        index = 0
+        while condition.evaluate({"x": state}):
+            stopping = self.failing()
+            if stopping:
+                raise NodeFailure(f"stopped after {index} iterations: {stopping}")
+            if index >= cap:
+                raise NodeFailure(f"reached max_iterations ({cap}) while the condition "
+                                  f"`{condition.source}` still holds")
+            scope = Scope(run, body, self, self.path + (index,),
+                           {(pn.id, "body"): isolate(state)})
+            try:
+                await scope.execute()
+            except ScopeFailed as exc:
+                raise NodeFailure(f"iteration {index}: {exc}") from None
+            value = scope.lookup(pn.back_source)
+            if isinstance(value, Dead):
+                raise NodeFailure(f"iteration {index}: the body gave no value for 'next' "
+                                  f"({value.reason})")
+            state = value
+            if run.listening:
+                run.emit(ev.LoopIterated(pn.id, self.path, index, None, monotonic()))
+            index += 1
+            if monotonic() - run.slice_start > SLICE_S:
+                await asyncio.sleep(0)
+                run.slice_start = monotonic()
+        return {"done": state}
+
+    # --- finishing ------------------------------------------------------------------------
+    def _finish_ok(self, pn: PlanNode, outputs: Any, t0: float) -> None:
+        if outputs is None:
+            outputs = {}
+        if not isinstance(outputs, dict) or not set(outputs) <= set(pn.out_ports):
+            got = (f"{describe(outputs)}" if not isinstance(outputs, dict)
+                   else f"unknown outputs {sorted(set(outputs) - set(pn.out_ports))}")
+            self._finish_failed(pn, f"run() must return a dict of its outputs "
+                                f"{list(pn.out_ports)}; got {got}", t0, 1)
+            return
+        run = self.run
+        t = monotonic()
+        nr = run.state[pn.id]
+        if nr.status != FAILED:
+            nr.status = SUCCEEDED
+        nr.runs += 1
+        nr.ended_t = t
+        nr.duration_s += t - t0
+        nr.outputs = outputs
+        values = self.values
+        nid = pn.id
+        for port in pn.out_ports:
+            if port in outputs:
+                values[(nid, port)] = outputs[port]
+            elif port == "error":
+                values[(nid, port)] = Dead(f"{pn.label} succeeded, so its error port "
+                                           f"carried nothing")
+            else:
+                values[(nid, port)] = Dead(f"branch {port!r} of {pn.label} was not taken")
+        if run.listening:
+            run.emit(ev.NodeFinished(nid, self.path, t - t0, outputs, t))
+        self._resolve(pn)
+
+    def _finish_failed(self, pn: PlanNode, message: str, t0: float, attempts: int) -> None:
+        run = self.run
+        message = run.redact(message)
+        t = monotonic()
+        nr = run.state[pn.id]
+        nr.status = FAILED
+        nr.error = message
+        nr.runs += 1
+        nr.ended_t = t
+        nr.duration_s += t - t0
+        if run.listening:
+            run.emit(ev.NodeFailed(pn.id, self.path, t - t0, message, attempts, t))
+        self.resolved.add(pn.id)
+        if pn.on_error == "continue":
+            for port in pn.out_ports:
+                self.values[(pn.id, port)] = Dead(f"{pn.label} failed")
+            self.values[(pn.id, "error")] = {"node": pn.id, "message": message,
+                                             "attempts": attempts}
+            self._resolve(pn)
+        elif self.failure is None:
+            self.failure = f"node {pn.label} failed: {message}"
+
+    def _skip(self, pn: PlanNode, reason: str) -> None:
+        self._mark_skipped(pn, reason)
+        for port in pn.out_ports:
+            self.values[(pn.id, port)] = Dead(reason)
+        self._resolve(pn)
+
+    def _mark_skipped(self, pn: PlanNode, reason: str) -> None:
+        run = self.run
+        nr = run.state[pn.id]
+        if nr.status in (PENDING, SKIPPED):
+            nr.status = SKIPPED
+            nr.reason = reason
+        if run.listening:
+            run.emit(ev.NodeSkipped(pn.id, self.path, reason, monotonic()))
+
+    def _resolve(self, pn: PlanNode) -> None:
+        """`pn`'s outputs are set: count it off for everything waiting on it."""
+        self.resolved.add(pn.id)
+        pending = self.pending
+        for consumer in pn.consumers:
+            if consumer.merge_first and consumer.id not in self.fired:
+                for _, sources, _, _ in consumer.in_ports:
+                    for key in sources:
+                        if key[0] == pn.id:
+                            value = self.values.get(key, _MISSING)
+                            if value is not _MISSING and not isinstance(value, Dead):
+                                self.fired[consumer.id] = isolate(value)
+                                self.ready.append(consumer)
+                                break
+                    if consumer.id in self.fired:
+                        break
+            count = pending[consumer.id] - 1
+            pending[consumer.id] = count
+            if count == 0 and not (consumer.merge_first and consumer.id in self.fired):
+                self.ready.append(consumer)
+        if self.failure is None and self.ready:
+            self.wake.set()
+
+
+class _InputMismatch(FlowloomError):
+    pass
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, FlowloomError):
+        return str(exc)
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
