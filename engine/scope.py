@@ -237,7 +237,8 @@ class Scope:
                     else:
                         message = _error_text(exc)
                     retry = pn.retry
-                    if retry is not None and attempt < retry.max_attempts:
+                    # no retry once the scope is failing: settle, do not start over
+                    if retry is not None and attempt < retry.max_attempts and not self.failing():
                         base = retry.delay(attempt)
                         delay = base / 2 + random.uniform(0, base / 2)
                         if run.listening:

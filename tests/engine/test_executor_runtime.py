@@ -273,3 +273,15 @@ async def test_cancel_may_be_called_from_another_thread():
         await asyncio.to_thread(run.cancel)
         result = await task
         assert result.status == "cancelled" and probe.in_flight == 0
+
+
+def test_a_node_failing_while_the_run_is_failing_is_not_retried():
+    wf = workflow({"v": ("data.value", {"value": 1}),
+                   "bad": ("test.fail", {"message": "first"}),
+                   "late": ("test.fail", {"message": "second", "seconds": 0.03},
+                            {"retry": {"max_attempts": 5, "backoff_s": 0}})},
+                  ["v.out -> bad.in", "v.out -> late.in"])
+    outcome = run_sync(wf)
+    assert outcome.result.error == "node bad failed: first (input 1)"
+    assert outcome.result.nodes["late"].attempts == 1
+    assert outcome.of(ev.NodeRetrying) == []
