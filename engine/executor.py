@@ -12,9 +12,8 @@ Scheduling rules:
   cap, with per-node timeout and retries (exponential backoff with jitter).
 * A failing node with `on_error: "continue"` sends its error out of its `error` port and the run
   goes on. Otherwise the scope stops starting nodes (and retrying them), lets running ones
-  settle, and fails; a
-  failing loop body fails its loop node, and so on outwards.
-  A running loop node settles by finishing the iterations in flight and starting no more.
+  settle, and fails; a failing loop body fails its loop node, and so on outwards. A running
+  loop node settles by finishing the iterations in flight and starting no more.
 * Loop nodes run their body plan once per item (`flow.foreach`, up to `parallel` at a time) or
   while their condition holds (`flow.while`, failing at `max_iterations`). `results` lists, in
   item order, the value that reached `result` in each iteration; an iteration whose body end
