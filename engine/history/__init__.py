@@ -22,6 +22,7 @@ from engine.history.analytics import (
     percentile,
     workflow_stats,
 )
+from engine.history.preview import PREVIEW_CHARS, preview
 from engine.history.queries import (
     Comparison,
     LogLine,
@@ -37,14 +38,15 @@ from engine.history.queries import (
     list_runs,
     workflow_key,
 )
-from engine.history.recorder import HistoryRecorder, content_hash, preview, workflow_hash
+from engine.history.recorder import HistoryRecorder, content_hash, workflow_hash
 from engine.history.schema import INTERRUPTED, SCHEMA_VERSION
 from engine.history.store import ENV_VAR, HistoryError, HistoryStore, default_path, resolve_path
 
 __all__ = [
-    "ENV_VAR", "INTERRUPTED", "SCHEMA_VERSION", "Comparison", "DurationStats", "HistoryError",
-    "HistoryRecorder", "HistoryStore", "LogLine", "NodeComparison", "NodeRunInfo", "NodeStats",
-    "NodeSummary", "OutputPreview", "RunDetail", "RunInfo", "TrendPoint", "WorkflowStats",
-    "compare_runs", "content_hash", "default_path", "get_run", "iso", "list_runs", "node_stats",
-    "percentile", "preview", "resolve_path", "workflow_hash", "workflow_key", "workflow_stats",
+    "ENV_VAR", "INTERRUPTED", "PREVIEW_CHARS", "SCHEMA_VERSION", "Comparison", "DurationStats",
+    "HistoryError", "HistoryRecorder", "HistoryStore", "LogLine", "NodeComparison",
+    "NodeRunInfo", "NodeStats", "NodeSummary", "OutputPreview", "RunDetail", "RunInfo",
+    "TrendPoint", "WorkflowStats", "compare_runs", "content_hash", "default_path", "get_run",
+    "iso", "list_runs", "node_stats", "percentile", "preview", "resolve_path", "workflow_hash",
+    "workflow_key", "workflow_stats",
 ]

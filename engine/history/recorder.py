@@ -33,6 +33,7 @@ from sqlalchemy import insert, update
 
 from engine import events as ev
 from engine.fileformat import dumps
+from engine.history.preview import PREVIEW_CHARS, preview
 from engine.history.schema import (
     RETRYING,
     RUNNING,
@@ -50,11 +51,9 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 log = logging.getLogger(__name__)
 
-PREVIEW_CHARS = 2048
 LOG_CHARS = 4096
 INPUTS_CHARS = 65536
 HEARTBEAT_S = 30.0  # how often an idle run (a long wait) still touches its row
-_REDACT_MARGIN = 4096  # serialise this much past the cap, so a secret at the cut is still seen
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _TERMINAL = ("succeeded", "failed", "skipped", "cancelled")
 _NODE_COLUMNS = ("status", "attempts", "retries", "started_at", "ended_at", "duration_s",
@@ -84,66 +83,6 @@ def content_hash(text: str) -> str:
 def workflow_hash(workflow: Workflow) -> str:
     """The content hash of a workflow model (of its canonical file text)."""
     return content_hash(dumps(workflow))
-
-
-def preview(value: Any, limit: int = PREVIEW_CHARS, redact: Any = None) -> tuple[str, bool]:
-    """A JSON text of `value` (unknown objects as their repr), at most `limit` chars; and
-    whether anything was left out. Big containers are cut before encoding, so a preview of a
-    million-item list costs about as much as one of a hundred items."""
-    budget = [max(16, limit // 4)]  # container items to keep, over the whole value
-    try:
-        shrunk, cut = _shrink(value, limit + _REDACT_MARGIN, budget, 0)
-        text = json.dumps(shrunk, ensure_ascii=False, default=repr)
-    except Exception:  # an object whose repr fails, say: fall back to a bounded repr
-        text, cut = ev.summarise(value), True
-    if redact is not None:
-        text = redact(text)
-    if len(text) > limit:
-        return text[:limit], True
-    return text, cut
-
-
-_SCALARS = (int, float, bool, type(None))
-_MORE = "…"
-
-
-def _shrink(value: Any, chars: int, budget: list[int], depth: int) -> tuple[Any, bool]:
-    """A copy of `value` with at most budget[0] container items in all and strings cut at
-    `chars`, nested at most 8 deep (which also ends reference cycles)."""
-    kind = type(value)
-    if kind in _SCALARS:
-        return value, False
-    if kind is str:
-        return (value[:chars], True) if len(value) > chars else (value, False)
-    if depth >= 8:
-        return ev.summarise(value), True
-    if isinstance(value, dict):
-        out: dict[Any, Any] = {}
-        cut = False
-        for key, item in value.items():
-            if budget[0] <= 0:
-                out[_MORE] = _MORE
-                return out, True
-            budget[0] -= 1
-            if not isinstance(key, (str, *_SCALARS)):
-                key = repr(key)
-            out[key], item_cut = _shrink(item, chars, budget, depth + 1)
-            cut = cut or item_cut
-        return out, cut
-    if isinstance(value, (list, tuple)):
-        items: list[Any] = []
-        cut = False
-        for item in value:
-            if budget[0] <= 0:
-                items.append(_MORE)
-                return items, True
-            budget[0] -= 1
-            shrunk, item_cut = _shrink(item, chars, budget, depth + 1)
-            items.append(shrunk)
-            cut = cut or item_cut
-        return items, cut
-    text = repr(value)
-    return (text[:chars], True) if len(text) > chars else (text, False)
 
 
 class _NodeRec:

@@ -23,7 +23,7 @@ from engine.history import (
     list_runs,
     preview,
 )
-from engine.history.recorder import PREVIEW_CHARS
+from engine.history.preview import PREVIEW_CHARS
 from tests.history.helpers import (
     RUN_TIMEOUT_S,
     SECRET,
