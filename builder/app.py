@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication
 
 log = logging.getLogger(__name__)
 
-SCREENSHOT_SIZE = (1400, 860)
+SCREENSHOT_SIZE = (1600, 1000)
 EXIT_OK, EXIT_FAILED = 0, 2
 
 
@@ -43,11 +43,28 @@ def _settle(app: QApplication, rounds: int = 5) -> None:
         app.processEvents()
 
 
+def _selected_in_file(workflow: object) -> list[str]:
+    """Node ids a file's view-only `"ui": {"selected": [...]}` block asks to show selected."""
+    ui = getattr(workflow, "extra", {}).get("ui")
+    selected = ui.get("selected") if isinstance(ui, dict) else None
+    if isinstance(selected, str):
+        selected = [selected]
+    return [s for s in selected or [] if isinstance(s, str)]
+
+
 def take_screenshot(window: object, out: str | Path) -> bool:
-    """Lay the window out, fit everything in view, and grab the whole window into `out`."""
+    """Lay the window out, fit everything in view, and grab the whole window into `out`.
+
+    Nodes named in the file's `ui.selected` are selected first, so the inspector shows one."""
     app = QApplication.instance()
     window.resize(*SCREENSHOT_SIZE)
     window.show()
+    _settle(app)
+    selected = _selected_in_file(window.document.workflow)
+    if selected:
+        window.canvas.select_nodes(selected)
+    window.problems.check_now()
+    window.statusBar().showMessage("Ready")
     _settle(app)
     window.canvas.fit_all()
     _settle(app)

@@ -96,8 +96,8 @@ class TextField(Field):
         if mono or as_json:
             self.widget.setFont(monospace())
         self.widget.setTabChangesFocus(True)
-        self.widget.setMinimumHeight(64)
-        self.widget.setMaximumHeight(160)
+        self.widget.setMinimumHeight(56)
+        self.widget.setMaximumHeight(120)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(TEXT_COMMIT_MS)
@@ -140,29 +140,38 @@ class TextField(Field):
 
 
 class NumberField(Field):
+    """int and number. A param whose default is None can be left unset: one step below the
+    lowest value the box shows "not set", which reads back as None (the param is removed)."""
+
     def __init__(self, param: Param, integer: bool) -> None:
         super().__init__(param)
         self.integer = integer
-        low = param.minimum if param.minimum is not None else -_BIG
+        self.optional = param.default is None and not param.required
+        low = param.minimum if param.minimum is not None else (0 if self.optional else -_BIG)
         if integer:
             self.widget = QSpinBox()
-            self.widget.setRange(int(low), _BIG)
         else:
             self.widget = QDoubleSpinBox()
             self.widget.setDecimals(3)
-            self.widget.setRange(float(low), float(_BIG))
+        self._unset = low - 1 if self.optional else None
+        self.widget.setRange(self._unset if self.optional else low, _BIG)
+        if self.optional:
+            self.widget.setSpecialValueText("not set")
         self.widget.setKeyboardTracking(False)  # commit on Enter/focus-out/arrows, not per key
+        self.widget.setMinimumWidth(72)  # the huge range would otherwise set a wide minimum
         self.widget.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.widget.valueChanged.connect(lambda _v: self.committed.emit())
 
     def set_value(self, value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            value = self.param.minimum or 0
+            value = self._unset if self.optional else (self.param.minimum or 0)
         with QSignalBlocker(self.widget):
             self.widget.setValue(int(value) if self.integer else float(value))
 
     def read(self) -> Any:
         value = self.widget.value()
+        if self.optional and value == self.widget.minimum():
+            return None
         if not self.integer and float(value).is_integer():
             return int(value) if isinstance(self.param.default, int) else float(value)
         return value
@@ -186,6 +195,9 @@ class ChoiceField(Field):
     def __init__(self, param: Param) -> None:
         super().__init__(param)
         self.widget = QComboBox()
+        self.widget.setMinimumContentsLength(6)
+        self.widget.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         for choice in param.choices:
             self.widget.addItem(str(choice), choice)
         self.widget.currentIndexChanged.connect(lambda _i: self.committed.emit())
@@ -208,6 +220,9 @@ class SecretField(Field):
     def __init__(self, param: Param, names: Callable[[], list[str]] | None) -> None:
         super().__init__(param)
         self.widget = QComboBox()
+        self.widget.setMinimumContentsLength(6)
+        self.widget.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.widget.setEditable(True)
         self.widget.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.widget.lineEdit().setPlaceholderText("credential name")

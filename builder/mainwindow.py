@@ -113,11 +113,12 @@ class MainWindow(QMainWindow):
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(area, dock)
-        if area in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea):
-            self.resizeDocks([dock], [280], Qt.Orientation.Horizontal)
-        else:
-            self.resizeDocks([dock], [170], Qt.Orientation.Vertical)
         return dock
+
+    def _default_dock_sizes(self) -> None:
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 310],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [120], Qt.Orientation.Vertical)
 
     def _connect(self) -> None:
         s = self.session
@@ -259,6 +260,7 @@ class MainWindow(QMainWindow):
             dock.setFloating(False)
             self.addDockWidget(area, dock)
             dock.show()
+        self._default_dock_sizes()
 
     # --- recovery --------------------------------------------------------------------------
     def offer_recovery(self) -> None:
@@ -278,6 +280,9 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
+        else:  # docks only take sizes once the window is laid out
+            self._default_dock_sizes()
+            QTimer.singleShot(0, self._default_dock_sizes)
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

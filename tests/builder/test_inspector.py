@@ -125,3 +125,19 @@ def test_selection_switches_the_form_and_a_removed_node_clears_it(qtbot):
     inspector.show_node("n2")
     workflow.remove_node("n2")
     assert inspector.node_id is None and inspector.fields == {}
+
+
+def test_a_number_without_a_default_can_be_left_unset(qtbot):
+    workflow = Workflow(name="W", nodes=[Node("c", "ai.chat", "", {"max_tokens": 50}, (0, 0))])
+    stack = QUndoStack()
+    inspector = Inspector()
+    qtbot.addWidget(inspector)
+    inspector.set_document(workflow, make_registry(), stack)
+    inspector.show_node("c")
+    box = inspector.fields["max_tokens"].widget
+    assert box.value() == 50
+    box.setValue(box.minimum())
+    assert box.text() == "not set"
+    assert "max_tokens" not in workflow.node("c").params
+    stack.undo()
+    assert workflow.node("c").params["max_tokens"] == 50 and box.value() == 50
