@@ -35,6 +35,7 @@ from builder.problems import ProblemsPanel
 from builder.runner import RunControl
 from builder.style import MODES, apply_theme, theme_for
 from nodes import default_registry
+from nodes.credentials import CredentialStore
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +44,17 @@ STATUS_MS = 6000
 
 
 def credential_names() -> list[str]:
-    """Names of stored credentials, if the node library offers a store (else none)."""
+    """Names (never values) of the stored credentials, for the inspector's secret fields."""
     try:
-        from nodes import credentials  # optional module; the editor works without it
-    except ImportError:
+        return CredentialStore().list()
+    except Exception as exc:  # a broken keyring must not break the inspector
+        log.warning("cannot list credentials: %s", exc)
         return []
-    for name in ("names", "list_names", "credential_names"):
-        lister = getattr(credentials, name, None)
-        if callable(lister):
-            return [str(n) for n in lister()]
-    return []
+
+
+def read_secret(name: str) -> str | None:
+    """What a run reads a credential with (`Services.secrets`)."""
+    return CredentialStore().get(name)
 
 
 class MainWindow(QMainWindow):
@@ -213,7 +215,7 @@ class MainWindow(QMainWindow):
             return False
         path = self.document.path
         refusal = self.runner.start(self.document.workflow, self.registry,
-                                    path.parent if path else None)
+                                    path.parent if path else None, secrets=read_secret)
         if refusal:
             self.statusBar().showMessage(refusal)
             return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +45,15 @@ class RunControl(QObject):
     def running(self) -> bool:
         return self.task is not None and not self.task.done()
 
-    def start(self, workflow: Workflow, registry: Any, base_dir: Path | None = None) -> str | None:
+    def start(self, workflow: Workflow, registry: Any, base_dir: Path | None = None,
+              secrets: Callable[[str], str | None] | None = None) -> str | None:
         """Start a run; returns why it cannot start, or None when it started."""
         if self.running:
             return "A run is already in progress."
         snapshot = workflow.copy()
         try:
             compiled = compile_workflow(snapshot, registry)
-            run = Run(compiled, services=Services(base_dir=base_dir))
+            run = Run(compiled, services=Services(secrets=secrets, base_dir=base_dir))
         except CompileError as exc:
             errors = [p for p in exc.problems if p.is_error]
             return f"Cannot run: {errors[0] if errors else exc}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
@@ -196,3 +198,17 @@ def test_open_recent_lists_opened_files_and_reopens_them(qtbot, tmp_path, data_d
     clear = next(a for a in window.recent_menu.actions() if a.text() == "Clear list")
     clear.trigger()
     assert window.session.recent.paths() == []
+
+
+def test_stop_cancels_a_running_workflow(qtbot, qloop, tmp_path, data_dir):
+    window = open_window(qtbot, tmp_path)
+    window.add_node_in_view("util.delay")
+    node_id = next(iter(window.document.workflow.nodes))
+    window.document.workflow.set_param(node_id, "seconds", 30)
+    assert window.run_workflow()
+    qloop.run_until_complete(asyncio.sleep(0.2))
+    assert window.runner.running
+    window.acts["stop"].trigger()
+    result = qloop.run_until_complete(asyncio.wait_for(window.runner.task, 5))
+    assert result.status == "cancelled"
+    assert window.statusBar().currentMessage() == "Run cancelled"
