@@ -73,7 +73,7 @@ def build(w: MainWindow) -> dict[str, QAction]:
     add("&File", "save", "&Save", s.save, Key.Save)
     add("&File", "save_as", "Save &As…", s.save_as, "Ctrl+Shift+S")
     menus["&File"].addSeparator()
-    add("&File", "close", "&Close", s.close, Key.Close)
+    add("&File", "close", "&Close", s.close, "Ctrl+W")
     add("&File", "quit", "&Quit", w.close, "Ctrl+Q")
     acts["quit"].setMenuRole(QAction.MenuRole.QuitRole)
 

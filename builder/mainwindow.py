@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         snap = self.settings.value("snap_to_grid", True)
         self.acts["snap"].setChecked(snap in (True, "true"))
         self.setAcceptDrops(True)
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_scheme_changed)
         self.resize(1400, 860)
         self._restore_layout()
         if recover:
@@ -244,6 +245,10 @@ class MainWindow(QMainWindow):
         self.settings.setValue("theme", mode)
         if f"theme_{mode}" in self.acts:
             self.acts[f"theme_{mode}"].setChecked(True)
+
+    def _on_scheme_changed(self, *_args: object) -> None:
+        if self.theme_mode == "system":  # following the platform: follow it live
+            self.apply_theme("system")
 
     def show_shortcuts(self) -> ShortcutsDialog:
         dialog = ShortcutsDialog(actions.listed(self), self)

@@ -73,6 +73,8 @@ def test_every_toolbar_action_has_a_tooltip_with_its_shortcut(qtbot, tmp_path, d
     listed = dialog.shortcuts()
     assert listed["Save As"] == "Ctrl+Shift+S" and listed["Fit all"] == "F"
     assert listed["Redo"].startswith("Ctrl+Shift+Z") and listed["Duplicate"] == "Ctrl+D"
+    assert listed["Close"] == "Ctrl+W" and listed["Run"] == "F5" and listed["Stop"] == "Shift+F5"
+    assert listed["Frame selection"] == "Ctrl+G" and listed["Fit selection"] == "Shift+F"
     dialog.close()
 
 
