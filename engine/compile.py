@@ -16,6 +16,7 @@ All problems are collected and raised together as one CompileError.
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,6 +96,19 @@ class Compiled:
 
 
 def compile_workflow(workflow: Workflow, registry: Registry) -> Compiled:
+    # Compiling allocates a few objects per node and keeps them all; CPython's cyclic GC would
+    # rescan the growing heap again and again (half the time at 10 000 nodes). Nothing made
+    # here is garbage, so the collector is paused for the duration.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _compile(workflow, registry)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _compile(workflow: Workflow, registry: Registry) -> Compiled:
     problems = check_workflow(workflow, registry)
     if any(p.is_error for p in problems):
         raise CompileError(problems)

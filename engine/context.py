@@ -115,6 +115,12 @@ class NodeContext:
         """The value of a named credential; fails the node (naming it) when it is not set."""
         return self._run.secret(name)
 
+    def add_secret(self, value: str) -> None:
+        """Treat `value` as secret for the rest of the run: it is masked in logs, progress
+        messages, errors and run history (for keys a node finds outside the credential store,
+        such as an environment variable)."""
+        self._run.add_secret(value)
+
     async def to_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run blocking code in a worker thread. If the node is cancelled, the result is dropped."""
         return await asyncio.to_thread(fn, *args, **kwargs)

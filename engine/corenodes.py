@@ -6,6 +6,7 @@ them). The executor gives `merge`, `foreach` and `while` their scheduling (engin
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from engine.errors import NodeFailure
@@ -70,6 +71,12 @@ class Value(NodeType):
         return {"out": self.params["value"]}
 
 
+@functools.lru_cache(maxsize=1024)
+def _any_ports(names: tuple[str, ...]) -> tuple[Port, ...]:
+    """Ports are immutable, so nodes with the same input names share one tuple of them."""
+    return tuple(Port(n) for n in names)
+
+
 def _expression_problem(name: str, source: Any) -> str | None:
     if not isinstance(source, str):
         return f"{name} must be a string expression"
@@ -96,7 +103,7 @@ class ExpressionNode(NodeType):
         names = params.get("inputs", ["x"])
         if not isinstance(names, list):
             return ()
-        return tuple(Port(n) for n in dict.fromkeys(names) if isinstance(n, str))
+        return _any_ports(tuple(n for n in dict.fromkeys(names) if isinstance(n, str)))
 
     @classmethod
     def check_params(cls, params: dict[str, Any]) -> list[str]:

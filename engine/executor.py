@@ -174,6 +174,10 @@ class Run:
         self._secrets.add(value)
         return value
 
+    def add_secret(self, value: str) -> None:
+        if value and len(value) >= 4:  # masking a one-letter "secret" would garble every text
+            self._secrets.add(value)
+
     def redact(self, text: str) -> str:
         for value in self._secrets:
             if value in text:

@@ -24,6 +24,7 @@ override `setup()` to precompile what `run` will use many times.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from dataclasses import dataclass, field
@@ -111,6 +112,13 @@ class NodeSpec:
         }
 
 
+@functools.cache
+def _run_mode(cls: type[NodeType]) -> str:
+    if inspect.iscoroutinefunction(cls.run):
+        return "async"
+    return "inline" if cls.cheap else "thread"
+
+
 class NodeType:
     """Base class of every node type. See the module docstring."""
 
@@ -189,9 +197,7 @@ class NodeType:
     @classmethod
     def run_mode(cls) -> str:
         """"async", "thread" or "inline" — how the executor calls `run`."""
-        if inspect.iscoroutinefunction(cls.run):
-            return "async"
-        return "inline" if cls.cheap else "thread"
+        return _run_mode(cls)
 
     @classmethod
     def check_declaration(cls) -> list[str]:

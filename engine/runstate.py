@@ -12,7 +12,12 @@ TERMINAL = (SUCCEEDED, FAILED, SKIPPED, CANCELLED)
 
 @dataclass(slots=True)
 class NodeRun:
-    """What happened to one node in one run, summed over its loop iterations."""
+    """What happened to one node in one run, summed over its loop iterations.
+
+    Inside a loop a node runs (or is skipped) once per iteration; its overall `status` is
+    `failed` if any iteration failed, else `succeeded` if any succeeded, else `skipped`
+    (`running` while an iteration runs, `cancelled` if the run was cancelled under it).
+    """
 
     node_id: str
     status: str = PENDING
@@ -25,16 +30,30 @@ class NodeRun:
     reason: str | None = None  # why it was skipped
     outputs: dict[str, Any] | None = None  # of the last execution
     inputs: dict[str, Any] | None = None  # of the last execution
+    successes: int = 0
+    failures: int = 0
+    skips: int = 0
+
+    def settle(self) -> None:
+        """Set `status` from the outcomes counted so far."""
+        if self.failures:
+            self.status = FAILED
+        elif self.successes:
+            self.status = SUCCEEDED
+        elif self.skips:
+            self.status = SKIPPED
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"status": self.status, "attempts": self.attempts,
                                 "duration_s": round(self.duration_s, 6)}
-        if self.error is not None:
+        if self.error is not None and self.status in (FAILED, CANCELLED):
             data["error"] = self.error
-        if self.reason is not None:
+        if self.reason is not None and self.status == SKIPPED:
             data["reason"] = self.reason
-        if self.runs > 1:
+        if self.runs + self.skips > 1:  # in a loop: how each iteration went
             data["runs"] = self.runs
+            data["iterations"] = {"succeeded": self.successes, "failed": self.failures,
+                                  "skipped": self.skips}
         return data
 
 

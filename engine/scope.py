@@ -21,7 +21,7 @@ from engine.compile import Plan, PlanNode
 from engine.context import NodeContext
 from engine.errors import FlowloomError, NodeFailure
 from engine.porttypes import describe, matches
-from engine.runstate import CANCELLED, FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
+from engine.runstate import CANCELLED, RUNNING
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.executor import Run
@@ -359,8 +359,8 @@ class Scope:
         run = self.run
         t = monotonic()
         nr = run.state[pn.id]
-        if nr.status != FAILED:
-            nr.status = SUCCEEDED
+        nr.successes += 1
+        nr.settle()
         nr.runs += 1
         nr.ended_t = t
         nr.duration_s += t - t0
@@ -384,7 +384,8 @@ class Scope:
         message = run.redact(message)
         t = monotonic()
         nr = run.state[pn.id]
-        nr.status = FAILED
+        nr.failures += 1
+        nr.settle()
         nr.error = message
         nr.runs += 1
         nr.ended_t = t
@@ -410,9 +411,10 @@ class Scope:
     def _mark_skipped(self, pn: PlanNode, reason: str) -> None:
         run = self.run
         nr = run.state[pn.id]
-        if nr.status in (PENDING, SKIPPED):
-            nr.status = SKIPPED
-            nr.reason = reason
+        nr.skips += 1
+        if nr.status != RUNNING:
+            nr.settle()
+        nr.reason = reason
         if run.listening:
             run.emit(ev.NodeSkipped(pn.id, self.path, reason, monotonic()))
 

@@ -1,0 +1,57 @@
+"""A node's overall state in a run, summed over the iterations of the loops around it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from engine import Edge, Node, Run, Workflow, compile_workflow, core_registry
+
+
+def _loop_with_a_failing_item() -> Workflow:
+    nodes = [
+        Node("items", "data.value", params={"value": [4, 0, 5]}),
+        Node("loop", "flow.foreach"),
+        Node("divide", "data.expression", params={"expr": "100 / x"}, on_error="continue"),
+        Node("ok", "data.expression", params={"expr": "{'ok': x}"}),
+        Node("bad", "data.expression", params={"expr": "{'error': x['message']}"}),
+        Node("join", "flow.merge", params={"mode": "first"}),
+        Node("out", "flow.output", params={"name": "results"}),
+    ]
+    edges = [
+        Edge("items", "out", "loop", "items"), Edge("loop", "item", "divide", "x"),
+        Edge("divide", "out", "ok", "x"), Edge("divide", "error", "bad", "x"),
+        Edge("ok", "out", "join", "in"), Edge("bad", "out", "join", "in"),
+        Edge("join", "out", "loop", "result"), Edge("loop", "results", "out", "in"),
+    ]
+    return Workflow("loop", nodes=nodes, edges=edges)
+
+
+def test_a_node_that_failed_in_one_iteration_is_failed_overall_with_its_error():
+    compiled = compile_workflow(_loop_with_a_failing_item(), core_registry())
+    result = asyncio.run(Run(compiled).execute())
+    assert result.status == "succeeded"
+    divide = result.to_json()["nodes"]["divide"]
+    assert divide["status"] == "failed"
+    assert "division by zero" in divide["error"]
+    assert divide["iterations"] == {"succeeded": 2, "failed": 1, "skipped": 0}
+
+
+def test_a_node_skipped_in_some_iterations_but_run_in_others_is_succeeded_without_a_reason():
+    compiled = compile_workflow(_loop_with_a_failing_item(), core_registry())
+    result = asyncio.run(Run(compiled).execute())
+    nodes = result.to_json()["nodes"]
+    assert nodes["bad"]["status"] == "succeeded"
+    assert "reason" not in nodes["bad"]
+    assert nodes["bad"]["iterations"] == {"succeeded": 1, "failed": 0, "skipped": 2}
+    assert nodes["ok"]["iterations"] == {"succeeded": 2, "failed": 0, "skipped": 1}
+    assert result.outputs["results"][1] == {"error": "expression `100 / x` failed: "
+                                                     "ZeroDivisionError: division by zero"}
+
+
+def test_a_node_skipped_in_every_iteration_is_skipped_with_the_reason():
+    workflow = _loop_with_a_failing_item()
+    workflow.set_param("items", "value", [1, 2])
+    result = asyncio.run(Run(compile_workflow(workflow, core_registry())).execute())
+    bad = result.to_json()["nodes"]["bad"]
+    assert bad["status"] == "skipped"
+    assert "divide" in bad["reason"]
