@@ -3,8 +3,14 @@
     flowloom [FILE] [--screenshot OUT.png]   open the editor (with no display: say so, and run
                                              the workflow, or the hello example, headless)
     flowloom run FILE [--input NAME=JSON ...] [--json] [--concurrency N] [--quiet]
+                      [--history-db PATH] [--no-history]
     flowloom validate FILE [--json]
     flowloom nodes [--json]
+    flowloom history [--workflow PATH] [--status S] [--limit N] [--json] [--history-db PATH]
+    flowloom stats FILE [--json] [--history-db PATH]
+
+Every `flowloom run` is recorded in the run history (SQLite; FLOWLOOM_HISTORY_DB or
+--history-db choose the file) unless --no-history is given.
 
 Exit codes: 0 success, 1 the run failed, 2 the file is invalid / bad inputs / bad usage,
 130 the run was cancelled (Ctrl+C). Progress and problems go to stderr; results to stdout.
@@ -26,6 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from builder.cli_history import add_commands, add_history_db_option, recorder_for_cli
 from builder.progress import TerminalProgress
 from engine import (
     Compiled,
@@ -45,7 +52,7 @@ from nodes import default_registry
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 HELLO = EXAMPLES / "hello.loom.json"
-COMMANDS = ("run", "validate", "nodes")
+COMMANDS = ("run", "validate", "nodes", "history", "stats")
 
 
 # --- shared -------------------------------------------------------------------------------
@@ -131,7 +138,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress = TerminalProgress(sys.stderr, compiled.workflow, live=live,
                                     color=live and "NO_COLOR" not in os.environ)
         progress.attach(run)
-    result = asyncio.run(_execute(run, progress))
+    recorder = None if args.no_history else recorder_for_cli(args.file, args.history_db)
+    if recorder is not None:
+        recorder.attach(run)
+    try:
+        result = asyncio.run(_execute(run, progress))
+    finally:
+        if recorder is not None:
+            recorder.close()  # waits for the final write (the run's status and end time)
     if args.json:
         print(json.dumps(jsonable(result.to_json()), indent=2, ensure_ascii=False))
     else:
@@ -281,6 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrency", type=_positive, default=None, metavar="N",
                      help="run at most N nodes at once")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    add_history_db_option(run)
+    run.add_argument("--no-history", action="store_true",
+                     help="do not record this run in the run history")
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check a workflow and list every problem")
     validate.add_argument("file", metavar="FILE")
@@ -289,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     nodes = sub.add_parser("nodes", help="list the node types")
     nodes.add_argument("--json", action="store_true", help="print every node type's spec")
     nodes.set_defaults(func=cmd_nodes)
+    add_commands(sub)
     return parser
 
 
