@@ -38,7 +38,7 @@ class RunStarted:
 class NodeStarted:
     node_id: str
     iteration: tuple[int, ...]
-    attempt: int
+    attempt: int  # 1, 2, ... ; 0 when the outputs are replayed from an earlier run
     t: float
 
 
@@ -77,6 +77,7 @@ class NodeFinished:
     duration_s: float
     outputs: dict[str, Any]
     t: float
+    cached: bool = False  # replayed from an earlier run's outputs ("re-run from here")
 
     @property
     def summary(self) -> str:

@@ -87,8 +87,17 @@ class Run:
 
     def __init__(self, compiled: Compiled, inputs: dict[str, Any] | None = None, *,
                  concurrency: int | None = None, services: Services | None = None,
-                 run_id: str | None = None) -> None:
+                 run_id: str | None = None,
+                 reuse: dict[str, dict[str, Any]] | None = None) -> None:
+        """`reuse` maps top-level node ids to outputs from an earlier run: those nodes are not
+        run again, their outputs are replayed (see engine/rerun.py, "re-run from here")."""
         self.compiled = compiled
+        top = compiled.plan.nodes
+        self.reuse = dict(reuse or {})
+        misplaced = [nid for nid in self.reuse if nid not in top or top[nid].kind == "output"]
+        if misplaced:
+            raise ValueError(f"cannot reuse outputs of {misplaced}: only top-level nodes that "
+                             f"are not flow.output can be replayed")
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.inputs = resolve_inputs(compiled, inputs)
         self.services = services or Services()

@@ -30,6 +30,7 @@ class NodeRun:
     reason: str | None = None  # why it was skipped
     outputs: dict[str, Any] | None = None  # of the last execution
     inputs: dict[str, Any] | None = None  # of the last execution
+    cached: bool = False  # its outputs were replayed from an earlier run
     successes: int = 0
     failures: int = 0
     skips: int = 0
@@ -50,6 +51,8 @@ class NodeRun:
             data["error"] = self.error
         if self.reason is not None and self.status == SKIPPED:
             data["reason"] = self.reason
+        if self.cached:
+            data["cached"] = True
         if self.runs + self.skips > 1:  # in a loop: how each iteration went
             data["runs"] = self.runs
             data["iterations"] = {"succeeded": self.successes, "failed": self.failures,

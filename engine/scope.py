@@ -127,6 +127,11 @@ class Scope:
 
     # --- starting nodes -------------------------------------------------------------------
     def _start(self, pn: PlanNode) -> None:
+        if self.parent is None and pn.id in self.run.reuse:
+            t0 = self._begin(pn, 0)
+            self.run.state[pn.id].cached = True
+            self._finish_ok(pn, isolate(self.run.reuse[pn.id]), t0, cached=True)
+            return
         if pn.merge_first:
             if pn.id not in self.fired:
                 self._skip(pn, self._all_dead_reason(pn))
@@ -192,7 +197,8 @@ class Scope:
         nr = run.state[pn.id]
         t = monotonic()
         nr.status = RUNNING
-        nr.attempts += 1
+        if attempt:
+            nr.attempts += 1
         if nr.started_t is None:
             nr.started_t = t
         if run.listening:
@@ -347,7 +353,7 @@ class Scope:
         return {"done": state}
 
     # --- finishing ------------------------------------------------------------------------
-    def _finish_ok(self, pn: PlanNode, outputs: Any, t0: float) -> None:
+    def _finish_ok(self, pn: PlanNode, outputs: Any, t0: float, cached: bool = False) -> None:
         if outputs is None:
             outputs = {}
         if not isinstance(outputs, dict) or not set(outputs) <= set(pn.out_ports):
@@ -376,7 +382,7 @@ class Scope:
             else:
                 values[(nid, port)] = Dead(f"branch {port!r} of {pn.label} was not taken")
         if run.listening:
-            run.emit(ev.NodeFinished(nid, self.path, t - t0, outputs, t))
+            run.emit(ev.NodeFinished(nid, self.path, t - t0, outputs, t, cached))
         self._resolve(pn)
 
     def _finish_failed(self, pn: PlanNode, message: str, t0: float, attempts: int) -> None:
