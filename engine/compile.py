@@ -67,6 +67,7 @@ class PlanNode:
     merge_first: bool = False
     body: Plan | None = None
     back_source: tuple[str, str] | None = None  # what feeds the loop's result/next
+    tools: tuple[tuple[str, str], ...] = ()  # (tools port, tool node id) wired into this node
 
     @property
     def runs_inline(self) -> bool:
@@ -91,8 +92,9 @@ class Compiled:
     workflow: Workflow
     plan: Plan
     scope_of: dict[str, str | None]  # node id -> id of the loop whose body holds it
-    nodes: dict[str, PlanNode]
+    nodes: dict[str, PlanNode]  # every node, tool nodes included
     warnings: list[Problem]
+    tool_nodes: frozenset[str] = frozenset()  # nodes that run only when an agent calls them
 
 
 def compile_workflow(workflow: Workflow, registry: Registry) -> Compiled:
@@ -114,6 +116,14 @@ def _compile(workflow: Workflow, registry: Registry) -> Compiled:
         raise CompileError(problems)
     warnings = [p for p in problems if not p.is_error]
     types = {nid: registry.get(n.type) for nid, n in workflow.nodes.items()}
+    original = workflow
+    tools_of, tool_nodes, problems = _find_tools(workflow, types)
+    if problems:
+        raise CompileError(problems + warnings)
+    if tool_nodes:  # tools are not scheduled: plan over the workflow without them
+        workflow = Workflow(original.name, nodes=[n for nid, n in original.nodes.items()
+                                                  if nid not in tool_nodes],
+                            edges=[e for e in original.edges if e.source not in tool_nodes])
     scope_of, loop_problems = _find_loop_scopes(workflow, types)
     problems = loop_problems
     if not problems:
@@ -124,18 +134,61 @@ def _compile(workflow: Workflow, registry: Registry) -> Compiled:
     for graph in graphs.values():
         problems += _cycle_problems(graph)
     nodes, build_problems = _instantiate(workflow, types)
-    problems += build_problems
+    tools, tool_build_problems = _instantiate(
+        Workflow(nodes=[original.nodes[nid] for nid in tool_nodes]), types)
+    problems += build_problems + tool_build_problems
     if problems:
         raise CompileError(problems + warnings)
-    if len(workflow.nodes) > 1:
-        linked = {e.source for e in workflow.edges} | {e.target for e in workflow.edges}
+    if len(original.nodes) > 1:
+        linked = {e.source for e in original.edges} | {e.target for e in original.edges}
         warnings += [Problem("is not connected to anything", node_id=nid, severity="warning")
-                     for nid in workflow.nodes if nid not in linked]
+                     for nid in original.nodes if nid not in linked]
     plans = {key: _make_plan(key, graph, nodes) for key, graph in graphs.items()}
     for loop_id, plan in plans.items():
         if loop_id is not None:
             nodes[loop_id].body = plan
-    return Compiled(workflow, plans[None], scope_of, nodes, warnings)
+    for agent_id, wired in tools_of.items():
+        nodes[agent_id].tools = tuple(wired)
+    for nid in tool_nodes:
+        scope_of[nid] = None
+    nodes.update(tools)
+    return Compiled(original, plans[None], scope_of, nodes, warnings, frozenset(tool_nodes))
+
+
+_NOT_TOOLS = ("foreach", "while", "output", "start", "merge")
+
+
+def _find_tools(workflow: Workflow, types: dict[str, type[NodeType]]
+                ) -> tuple[dict[str, list[tuple[str, str]]], set[str], list[Problem]]:
+    """Edges into tools ports: {agent: [(port, tool node)]}, the tool nodes, and problems."""
+    tools_of: dict[str, list[tuple[str, str]]] = {}
+    tool_nodes: set[str] = set()
+    for e in workflow.edges:
+        inputs, _ = node_ports(workflow.nodes[e.target], types[e.target])
+        port = inputs.get(e.target_port)
+        if port is not None and port.tools:
+            tools_of.setdefault(e.target, []).append((e.target_port, e.source))
+            tool_nodes.add(e.source)
+    problems = []
+    for nid in sorted(tool_nodes):
+        users = sorted(a for a, wired in tools_of.items() if any(t == nid for _, t in wired))
+        if types[nid].kind in _NOT_TOOLS:
+            problems.append(Problem(f"a {workflow.nodes[nid].type} node cannot be a tool "
+                                    f"(it is wired into the tools of {', '.join(users)})",
+                                    node_id=nid))
+        fed = [e for e in workflow.edges if e.target == nid]
+        if fed:
+            problems.append(Problem(
+                f"is a tool of {', '.join(users)}, so the model gives all its inputs; remove "
+                f"the edge from {fed[0].source}.{fed[0].source_port}", node_id=nid,
+                edge=fed[0].key()))
+        for e in workflow.edges:
+            if e.source == nid and (e.target, e.source) not in {
+                    (a, t) for a, wired in tools_of.items() for _, t in wired}:
+                problems.append(Problem(
+                    f"is a tool of {', '.join(users)} and cannot also feed {e.target!r}; its "
+                    f"results go back to the model that calls it", node_id=nid, edge=e.key()))
+    return tools_of, tool_nodes, problems
 
 
 def _find_loop_scopes(workflow: Workflow,

@@ -104,6 +104,7 @@ class Run:
         self.concurrency = concurrency
         self.state: dict[str, NodeRun] = {nid: NodeRun(nid) for nid in compiled.workflow.nodes}
         self.outputs: dict[str, Any] = {}
+        self.tool_calls: dict[str, int] = {}  # tool node id -> calls so far (for event paths)
         self.listening = False
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self.loop_thread = 0
@@ -273,6 +274,8 @@ class Run:
                 else:
                     nr.status = SKIPPED
                     nr.reason = ("not run: the run stopped after a failure" if status == FAILED
+                                 else "not called: no agent asked for this tool"
+                                 if nid in self.compiled.tool_nodes
                                  else self._unreached_reason(nid))
                     if self.listening:
                         self.emit(ev.NodeSkipped(nid, (), nr.reason, t))

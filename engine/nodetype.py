@@ -45,10 +45,13 @@ class Port:
     required: bool = True
     multi: bool = False  # accepts many edges (their values arrive as a list)
     help: str = ""
+    # A tools port does not carry data: each node wired into it becomes a tool this node may
+    # call (run with arguments of its choosing); the node receives a list of ToolHandles.
+    tools: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "type": self.type, "required": self.required,
-                "multi": self.multi, "help": self.help}
+                "multi": self.multi, "help": self.help, "tools": self.tools}
 
 
 @dataclass(frozen=True, slots=True)

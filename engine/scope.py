@@ -22,6 +22,7 @@ from engine.context import NodeContext
 from engine.errors import FlowloomError, NodeFailure
 from engine.porttypes import describe, matches
 from engine.runstate import CANCELLED, RUNNING
+from engine.tools import ToolHandle
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.executor import Run
@@ -147,6 +148,10 @@ class Scope:
         if isinstance(kwargs, Dead):
             self._skip(pn, kwargs.reason)
             return
+        if pn.tools:
+            for port, tool_id in pn.tools:
+                kwargs.setdefault(port, []).append(
+                    ToolHandle(self.run, self.run.compiled.nodes[tool_id], self.path))
         if pn.runs_inline:
             self._run_inline(pn, kwargs)
         else:

@@ -135,7 +135,12 @@ def check_workflow(workflow: Workflow, registry: Registry) -> list[Problem]:
             problems.append(Problem(f"input {port_name!r} takes one edge but has {len(edges)} "
                                     f"({sources}); use a flow.merge node to join branches",
                                     node_id=target))
+    # A node wired into a tools port takes its inputs from the model that calls it.
+    tools = {e.source for e in workflow.edges if e.target in ports
+             and (p := ports[e.target][0].get(e.target_port)) is not None and p.tools}
     for node_id, (inputs, _) in ports.items():
+        if node_id in tools:
+            continue
         for port in inputs.values():
             if port.required and (node_id, port.name) not in wired:
                 problems.append(Problem(f"required input {port.name!r} is not connected",
@@ -166,7 +171,7 @@ def _check_edge(edge: Edge, workflow: Workflow,
         problems.append(Problem(f"node {edge.target!r} has no input {edge.target_port!r} "
                                 f"(inputs: {known})", edge=key))
     if source_port is not None and target_port is not None:
-        if not compatible(source_port.type, target_port.type):
+        if not target_port.tools and not compatible(source_port.type, target_port.type):
             problems.append(Problem(
                 f"type mismatch: output {edge.source_port!r} gives {source_port.type} but input "
                 f"{edge.target_port!r} of {edge.target!r} takes {target_port.type}", edge=key))
@@ -189,7 +194,7 @@ def connection_problem(workflow: Workflow, registry: Registry, edge: Edge) -> st
     sp, tp = source.get(edge.source_port), target.get(edge.target_port)
     if sp is None or tp is None:
         return "no such port"
-    if not compatible(sp.type, tp.type):
+    if not tp.tools and not compatible(sp.type, tp.type):
         return f"{edge.source_port} gives {sp.type}, {edge.target_port} takes {tp.type}"
     if any(e.key() == edge.key() for e in workflow.edges):
         return "these ports are already connected"
