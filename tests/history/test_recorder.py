@@ -120,12 +120,15 @@ async def test_events_are_written_in_a_few_batched_transactions_off_the_loop(sto
     commits: list[int] = []
     event.listen(store.engine, "commit", lambda conn: commits.append(threading.get_ident()))
     events: list[object] = []
+    # Time-triggered flushes are pushed out of reach so the count does not depend on how
+    # busy the machine is: only the start, size-triggered (500 events) and final writes remain.
     result, recorder = await record(store, loop_workflow(list(range(150)), delay_s=0),
-                                    tmp_path / "many.loom.json", events=events)
+                                    tmp_path / "many.loom.json", events=events,
+                                    flush_interval_s=3600)
     assert result.status == "succeeded"
     assert len(events) > 600
-    # one commit on start, one on finish, a few for size/time-triggered flushes in between
-    assert 2 <= len(commits) <= 8, commits
+    # one commit on start, one on finish, one or two for size-triggered flushes in between
+    assert 2 <= len(commits) <= 2 + len(events) // 500 + 1, commits
     assert len(events) / len(commits) > 75
     assert threading.get_ident() not in commits  # never written from the loop thread
     assert recorder.failed_writes == 0
