@@ -127,8 +127,8 @@ async def test_events_are_written_in_a_few_batched_transactions_off_the_loop(sto
                                     flush_interval_s=3600)
     assert result.status == "succeeded"
     assert len(events) > 600
-    # one commit on start, one on finish, one or two for size-triggered flushes in between
-    assert 2 <= len(commits) <= 2 + len(events) // 500 + 1, commits
+    # at most: start, finish, and one per 500 events; the writer may coalesce them into fewer
+    assert 1 <= len(commits) <= 2 + len(events) // 500 + 1, commits
     assert len(events) / len(commits) > 75
     assert threading.get_ident() not in commits  # never written from the loop thread
     assert recorder.failed_writes == 0
