@@ -3,9 +3,10 @@
     flowloom [FILE] [--screenshot OUT.png]   open the editor (with no display: say so, and run
                                              the workflow, or the hello example, headless)
     flowloom run FILE [--input NAME=JSON ...] [--json] [--concurrency N] [--quiet]
-                      [--history-db PATH] [--no-history]
+                      [--approve-all | --reject-all] [--history-db PATH] [--no-history]
     flowloom validate FILE [--json]
-    flowloom nodes [--json]
+    flowloom nodes [--json | --markdown]
+    flowloom secrets set NAME [--value V] | list | delete NAME
     flowloom history [--workflow PATH] [--status S] [--limit N] [--json] [--history-db PATH]
     flowloom stats FILE [--json] [--history-db PATH]
 
@@ -48,11 +49,14 @@ from engine import (
 from engine.context import Services
 from engine.registry import Registry
 from nodes import default_registry
+from nodes.approvals import cli_approver
+from nodes.credentials import CredentialStore, secret_problems, secrets_main
+from nodes.docs import markdown_reference
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 HELLO = EXAMPLES / "hello.loom.json"
-COMMANDS = ("run", "validate", "nodes", "history", "stats")
+COMMANDS = ("run", "validate", "nodes", "history", "stats", "secrets")
 
 
 # --- shared -------------------------------------------------------------------------------
@@ -99,12 +103,17 @@ def _problem_lines(source: str, problems: list[Problem]) -> list[str]:
     return [f"{source}: {p}" for p in errors + warnings]
 
 
-def check_file(path: str, registry: Registry) -> tuple[Compiled | None, list[Problem]]:
+def check_file(path: str, registry: Registry, store: CredentialStore | None = None
+               ) -> tuple[Compiled | None, list[Problem]]:
     """Load, check and compile `path`: (the compiled plan or None, every problem found).
 
-    Raises WorkflowFileError when the file cannot be read as a workflow at all.
+    With a credential store, a secret parameter holding a literal secret, or naming a
+    credential that is not stored, is a problem too. Raises WorkflowFileError when the file
+    cannot be read as a workflow at all.
     """
     loaded = load(path, registry)
+    if store is not None:
+        loaded.problems.extend(secret_problems(loaded.workflow, registry, store))
     if loaded.errors:
         return None, loaded.problems
     try:
@@ -117,18 +126,22 @@ def check_file(path: str, registry: Registry) -> tuple[Compiled | None, list[Pro
 # --- run ----------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     registry = default_registry()
+    store = CredentialStore()
     try:
-        compiled, problems = check_file(args.file, registry)
-    except WorkflowFileError as exc:
+        compiled, problems = check_file(args.file, registry, store)
+        approver = cli_approver(args.approve_all, args.reject_all)
+    except (WorkflowFileError, ValueError) as exc:
         _say(f"flowloom: {exc}")
         return EXIT_INVALID
     for line in _problem_lines(args.file, problems):
         _say(line)
     if compiled is None:
         return EXIT_INVALID
+    services = Services(secrets=store.get, approver=approver,
+                        base_dir=Path(args.file).resolve().parent)
     try:
         run = Run(compiled, parse_inputs(args.input), concurrency=args.concurrency,
-                  services=Services(base_dir=Path(args.file).resolve().parent))
+                  services=services)
     except InputError as exc:
         _say(f"{args.file}: {exc}")
         return EXIT_INVALID
@@ -210,7 +223,7 @@ def _cancel_on_sigint(run: Run, loop: asyncio.AbstractEventLoop) -> Iterator[Non
 # --- validate / nodes ---------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
     try:
-        _, problems = check_file(args.file, default_registry())
+        _, problems = check_file(args.file, default_registry(), CredentialStore())
     except WorkflowFileError as exc:
         problems = [Problem(str(exc))]
     errors = [p for p in problems if p.is_error]
@@ -235,6 +248,9 @@ def cmd_nodes(args: argparse.Namespace) -> int:
     registry = default_registry()
     if args.json:
         print(_dump([node_type.spec().to_dict() for node_type in registry]))
+        return EXIT_OK
+    if args.markdown:
+        print(markdown_reference(registry), end="")
         return EXIT_OK
     rows = [(t.type_id, t.title or t.type_id, t.category, t.description) for t in registry]
     widths = [max(len(r[i]) for r in rows + [("TYPE", "TITLE", "CATEGORY", "")])
@@ -295,6 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrency", type=_positive, default=None, metavar="N",
                      help="run at most N nodes at once")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    decide = run.add_mutually_exclusive_group()
+    decide.add_argument("--approve-all", action="store_true",
+                        help="approve every human.approval gate without asking")
+    decide.add_argument("--reject-all", action="store_true",
+                        help="reject every human.approval gate without asking")
     add_history_db_option(run)
     run.add_argument("--no-history", action="store_true",
                      help="do not record this run in the run history")
@@ -305,6 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=cmd_validate)
     nodes = sub.add_parser("nodes", help="list the node types")
     nodes.add_argument("--json", action="store_true", help="print every node type's spec")
+    nodes.add_argument("--markdown", action="store_true",
+                       help="print the node reference (docs/nodes.md) as Markdown")
+    secrets = sub.add_parser("secrets", help="manage named credentials (set / list / delete)",
+                             add_help=False)
+    secrets.add_argument("rest", nargs=argparse.REMAINDER)
+    secrets.set_defaults(func=lambda a: secrets_main(a.rest))
     nodes.set_defaults(func=cmd_nodes)
     add_commands(sub)
     return parser
