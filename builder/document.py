@@ -22,6 +22,7 @@ from builder.recovery import Autosave, Recovery, find_recoveries
 from engine.errors import WorkflowFileError
 from engine.fileformat import SUFFIX, load, loads, save
 from engine.model import Workflow
+from nodes.credentials import secret_literal_problems
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +217,12 @@ class Session(QObject):
         return self._save_to(Path(path))
 
     def _save_to(self, path: Path) -> bool:
+        literal = secret_literal_problems(self.document.workflow, self.registry)
+        if literal:  # a secret never goes into a workflow file
+            listing = "\n".join(f"• {p}" for p in literal)
+            self.prompts.error(self.window, "Cannot save a secret in the workflow file",
+                               f"{path.name} was not written:\n{listing}")
+            return False
         try:
             self.document.save_to(path)
         except (OSError, WorkflowFileError) as exc:

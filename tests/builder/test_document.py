@@ -142,3 +142,24 @@ def test_a_file_with_unreadable_entries_opens_the_rest_and_says_what_was_left_ou
     assert session.open(path)
     assert len(session.document.workflow.nodes) == 7
     assert 'no "id"' in answers.errors[0][1]
+
+
+def test_saving_refuses_a_literal_secret_and_leaves_the_file_alone(qtbot, tmp_path, data_dir):
+    from engine.model import Node, Workflow
+
+    saved = tmp_path / "keys.loom.json"
+    saved.write_text("original", encoding="utf-8")
+    answers = Answers()
+    session = make_session(tmp_path, answers)
+    workflow = Workflow("keys", nodes=[Node("chat", "ai.chat", params={
+        "api_key_secret": "sk-live-0123456789abcdefghijklmnopqrstuvwxyz"})])
+    session.replace_document(Document(workflow, saved))
+    session.document.mark_modified()
+    assert not session.save()
+    assert saved.read_text(encoding="utf-8") == "original"
+    title, message = answers.errors[-1]
+    assert "secret" in title.lower() and "chat" in message and "api_key_secret" in message
+    session.document.undo_stack.push(SetParamCommand(workflow, "chat", "api_key_secret",
+                                                     "openai"))
+    assert session.save()
+    assert "openai" in saved.read_text(encoding="utf-8")
