@@ -68,6 +68,7 @@ def build(w: MainWindow) -> dict[str, QAction]:
 
     s, c = w.session, w.canvas
     add("&File", "new", "&New", s.new, Key.New)
+    add("&File", "new_from_template", "New from &Template…", w.new_from_template, "Ctrl+Shift+N")
     add("&File", "open", "&Open…", lambda: s.open(), Key.Open)
     w.recent_menu = menus["&File"].addMenu("Open &Recent")
     add("&File", "save", "&Save", s.save, Key.Save)
