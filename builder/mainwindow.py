@@ -29,11 +29,13 @@ from builder import actions
 from builder.canvas import Canvas
 from builder.dialogs import Prompts, ShortcutsDialog
 from builder.document import Document, Session
+from builder.gallery import GalleryDialog, open_template
 from builder.inspector import Inspector
 from builder.palette import Palette
 from builder.problems import ProblemsPanel
 from builder.runner import RunControl
 from builder.style import MODES, apply_theme, theme_for
+from builder.templates import FIRST_TEMPLATE, find_templates
 from nodes import default_registry
 from nodes.credentials import CredentialStore
 
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "Flowloom"
 STATUS_MS = 6000
+FIRST_START_KEY = "templates/first_start_done"
 
 
 def credential_names() -> list[str]:
@@ -106,6 +109,8 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         if recover:
             QTimer.singleShot(0, self.offer_recovery)
+        if settings is None:  # the user's own settings: Hello Flowloom opens on the first start
+            QTimer.singleShot(0, self.offer_first_start)
 
     # --- construction ----------------------------------------------------------------------
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -227,6 +232,28 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path: str | Path) -> bool:
         return self.session.open(path)
+
+    def new_from_template(self) -> bool:
+        """File ▸ New from Template…: the gallery; "Use" opens an unsaved copy here."""
+        dialog = GalleryDialog(find_templates(), self)
+        if dialog.exec() != GalleryDialog.DialogCode.Accepted or dialog.chosen is None:
+            return False
+        return open_template(self.session, dialog.chosen)
+
+    def offer_first_start(self) -> bool:
+        """On the first start (no settings key yet), show Hello Flowloom in the empty window."""
+        if self.settings.value(FIRST_START_KEY) is not None:
+            return False
+        self.settings.setValue(FIRST_START_KEY, True)
+        document = self.document
+        if document.path is not None or document.modified or document.workflow.nodes:
+            return False  # a file was opened or work restored: leave it
+        hello = next((t for t in find_templates() if t.slug == FIRST_TEMPLATE), None)
+        if hello is None or not open_template(self.session, hello, modified=False):
+            return False
+        self.show_status("Welcome! This is Hello Flowloom: press F5 to run it. "
+                         "File ▸ New from Template… has more.")
+        return True
 
     def set_snap(self, on: bool) -> None:
         self.canvas.set_snap_to_grid(on)
