@@ -1,0 +1,63 @@
+"""Small things every run panel shares: node labels, iteration labels, number formatting, and
+pyqtgraph set-up (PySide6 binding, theme colours on a plot).
+
+Node labels come from the compiled workflow the panels were given at run start (title, else id).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+
+import pyqtgraph as pg  # noqa: E402  (the binding must be chosen before the import)
+from PySide6.QtGui import QColor  # noqa: E402
+
+from builder.theme import Theme  # noqa: E402
+
+LEVELS = ("debug", "info", "warning", "error")
+
+
+def node_title(compiled: Any, node_id: str) -> str:
+    """The title of a node as the user named it, else its id; "" names the run itself."""
+    if not node_id:
+        return "run"
+    workflow = getattr(compiled, "workflow", None)
+    node = workflow.nodes.get(node_id) if workflow is not None else None
+    return (node.title or node_id) if node is not None else node_id
+
+
+def iteration_label(iteration: tuple[int, ...]) -> str:
+    """`[2]` for the third iteration, `[2.0]` nested, "" outside loops (shown 0-based)."""
+    return f"[{'.'.join(str(i) for i in iteration)}]" if iteration else ""
+
+
+def fmt_seconds(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value < 1.0:
+        return f"{value * 1000:.0f} ms"
+    if value < 120:
+        return f"{value:.2f} s"
+    return f"{value / 60:.1f} min"
+
+
+def fmt_rate(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+def style_plot(plot: pg.PlotItem, theme: Theme) -> None:
+    """Theme colours on a plot's axes and background (no pyqtgraph default black/grey)."""
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(theme.grid_major))
+        axis.setTextPen(pg.mkPen(theme.text_dim))
+    plot.showGrid(x=True, y=False, alpha=0.15)
+
+
+def plot_widget(theme: Theme) -> pg.PlotWidget:
+    widget = pg.PlotWidget(background=QColor(theme.background))
+    widget.setMenuEnabled(False)
+    style_plot(widget.getPlotItem(), theme)
+    return widget

@@ -1,0 +1,243 @@
+"""The Timeline dock: a Gantt chart of node executions (pyqtgraph).
+
+All bars are drawn by ONE graphics item (`BarsItem`, a rect list per colour), created once and
+given new rects on each refresh; rows are labelled on the left axis (node title + loop
+iteration). Running bars grow on the refresh timer; the critical path is outlined once the run
+ends; hovering a bar highlights every bar of its node and emits `node_hovered`, clicking emits
+`node_selected`. The view follows the run (auto-range at most twice a second) until the user
+pans or zooms it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from builder.panels.common import fmt_seconds, iteration_label, node_title, plot_widget
+from builder.panels.timeline_model import Bar, TimelineModel
+from builder.theme import Theme
+
+BAR_HEIGHT = 0.7
+MAX_LABELLED_ROWS = 40
+RANGE_EVERY_S = 0.5  # auto-range throttle while running
+FOLLOW_ROWS = 30  # while following a long run, show the newest rows
+
+
+class BarsItem(pg.GraphicsObject):
+    """Every bar of the timeline in one item: rects grouped by fill colour, plus outlines."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.groups: list[tuple[QColor, list[QRectF]]] = []
+        self.outlines: list[tuple[QPen, list[QRectF]]] = []
+        self._bounds = QRectF()
+
+    def set_rects(self, groups: list[tuple[QColor, list[QRectF]]],
+                  outlines: list[tuple[QPen, list[QRectF]]]) -> None:
+        self.prepareGeometryChange()
+        self.groups, self.outlines = groups, outlines
+        bounds = QRectF()
+        for _, rects in groups:
+            for rect in rects:
+                bounds = bounds.united(rect)
+        self._bounds = bounds
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
+        return self._bounds
+
+    def paint(self, painter: QPainter, *_: Any) -> None:
+        painter.setPen(Qt.PenStyle.NoPen)
+        for color, rects in self.groups:
+            painter.setBrush(color)
+            painter.drawRects(rects)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for pen, rects in self.outlines:
+            painter.setPen(pen)
+            painter.drawRects(rects)
+
+
+class _Leave(QObject):
+    """Tells the panel when the pointer leaves the plot (hover ends)."""
+
+    def __init__(self, panel: TimelinePanel) -> None:
+        super().__init__(panel)
+        self.panel = panel
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Leave:
+            self.panel.hover_bar(None)
+        return False
+
+
+class TimelinePanel(QWidget):
+    node_hovered = Signal(str)
+    node_selected = Signal(str)
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None,
+                 clock: Any = time.monotonic) -> None:
+        super().__init__(parent)
+        self.theme = theme
+        self.clock = clock
+        self.model = TimelineModel()
+        self.plot = plot_widget(theme)
+        self.plot.setObjectName("TimelinePlot")
+        item = self.plot.getPlotItem()
+        item.invertY(True)
+        item.setLabel("bottom", "seconds since start")
+        item.getAxis("left").setWidth(150)
+        self.view = item.getViewBox()
+        self.view.disableAutoRange()
+        self.view.setMouseEnabled(x=True, y=True)
+        self.bars = BarsItem()
+        item.addItem(self.bars)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+        self.highlighted = ""  # node id whose bars are outlined (hover, here or on the canvas)
+        self.hovered: Bar | None = None
+        self.following = True
+        self._drawn_version = -1
+        self._last_range = 0.0
+        self._rows_labelled = -1
+        self.view.sigRangeChangedManually.connect(self._user_moved)
+        scene = self.plot.scene()
+        scene.sigMouseMoved.connect(self._mouse_moved)
+        scene.sigMouseClicked.connect(self._mouse_clicked)
+        self.plot.viewport().installEventFilter(_Leave(self))
+        self.plot.viewport().setMouseTracking(True)
+
+    # --- feeding ------------------------------------------------------------------------
+    def reset(self, compiled: Any) -> None:
+        self.model.reset(compiled)
+        self.highlighted, self.hovered, self.following = "", None, True
+        self._drawn_version, self._last_range, self._rows_labelled = -1, 0.0, -1
+        self.refresh()
+
+    def feed(self, batch: list[Any]) -> None:
+        self.model.feed(batch)
+
+    def now(self) -> float:
+        """The current time in seconds since the run started (the run's end once it ended)."""
+        model = self.model
+        if model.finished_at is not None:
+            return model.finished_at
+        return model.rel(self.clock()) if model.t0 is not None else 0.0
+
+    # --- drawing ------------------------------------------------------------------------
+    def bar_rect(self, bar: Bar, now: float | None = None) -> QRectF:
+        now = self.now() if now is None else now
+        return QRectF(bar.start, bar.row - BAR_HEIGHT / 2, max(bar.length(now), 1e-4),
+                      BAR_HEIGHT)
+
+    def refresh(self) -> None:
+        """Redraw if something changed or a bar is still growing (called on the panels' timer)."""
+        model = self.model
+        if model.version == self._drawn_version and not model.running:
+            return
+        now = self.now()
+        groups: dict[str, list[QRectF]] = {}
+        hovered: list[QRectF] = []
+        for bar in model.bars:
+            rect = self.bar_rect(bar, now)
+            groups.setdefault(bar.status, []).append(rect)
+            if self.highlighted and bar.node_id == self.highlighted:
+                hovered.append(rect)
+        critical = ([self.bar_rect(b, now) for b in model.critical_path()]
+                    if model.finished_at is not None else [])
+        outline_critical = QPen(self.theme.accent, 2)
+        outline_critical.setCosmetic(True)
+        outline_hover = QPen(self.theme.text, 2)
+        outline_hover.setCosmetic(True)
+        state = {"retrying": "waiting"}
+        self.bars.set_rects(
+            [(self.theme.state_color(state.get(s, s)), rects) for s, rects in groups.items()],
+            [(outline_critical, critical), (outline_hover, hovered)])
+        self._drawn_version = model.version
+        self._label_rows()
+        self._follow(now)
+
+    def _label_rows(self) -> None:
+        bars = self.model.bars
+        if len(bars) == self._rows_labelled:
+            return
+        step = max(1, len(bars) // MAX_LABELLED_ROWS)
+        ticks = [(b.row, self.row_label(b)) for b in bars[::step]]
+        self.plot.getPlotItem().getAxis("left").setTicks([ticks, []])
+        self._rows_labelled = len(bars)
+
+    def row_label(self, bar: Bar) -> str:
+        label = node_title(self.model.compiled, bar.node_id)
+        if bar.iteration:
+            label += " " + iteration_label(bar.iteration)
+        return label
+
+    def _follow(self, now: float) -> None:
+        if not self.following:
+            return
+        wall = time.monotonic()
+        if self.model.running and wall - self._last_range < RANGE_EVERY_S:
+            return
+        self._last_range = wall
+        rows = len(self.model.bars)
+        top = max(-0.5, rows - FOLLOW_ROWS - 0.5) if self.model.running else -0.5
+        self.view.setRange(xRange=(0.0, max(now, 0.05) * 1.04), yRange=(top, max(rows, 1) - 0.5),
+                           padding=0.0)
+
+    def _user_moved(self, *_: Any) -> None:
+        self.following = False
+
+    def fit(self) -> None:
+        """Show the whole run again and follow it."""
+        self.following, self._last_range = True, 0.0
+        self._drawn_version = -1
+        self.refresh()
+
+    # --- pointer ------------------------------------------------------------------------
+    def bar_at(self, x: float, y: float) -> Bar | None:
+        """The bar under a point in data coordinates (x seconds, y row)."""
+        row = round(y)
+        bars = self.model.bars
+        if not 0 <= row < len(bars) or abs(y - row) > BAR_HEIGHT / 2:
+            return None
+        bar = bars[row]
+        now = self.now()
+        slack = max(now, 0.05) * 0.005  # a few pixels, so short bars can be hovered
+        return bar if bar.start - slack <= x <= bar.start + bar.length(now) + slack else None
+
+    def _mouse_moved(self, scene_pos: Any) -> None:
+        point = self.view.mapSceneToView(scene_pos)
+        self.hover_bar(self.bar_at(point.x(), point.y()))
+
+    def hover_bar(self, bar: Bar | None) -> None:
+        if bar is self.hovered:
+            return
+        self.hovered = bar
+        node_id = bar.node_id if bar is not None else ""
+        self.plot.setToolTip(self._tooltip(bar) if bar is not None else "")
+        if node_id != self.highlighted:
+            self.set_highlight(node_id)
+            self.node_hovered.emit(node_id)
+
+    def set_highlight(self, node_id: str) -> None:
+        """Outline every bar of a node ("" for none), e.g. when the canvas hovers it."""
+        self.highlighted = node_id
+        self._drawn_version = -1
+        self.refresh()
+
+    def _mouse_clicked(self, event: Any) -> None:
+        point = self.view.mapSceneToView(event.scenePos())
+        bar = self.bar_at(point.x(), point.y())
+        if bar is not None:
+            self.node_selected.emit(bar.node_id)
+
+    def _tooltip(self, bar: Bar) -> str:
+        status = bar.status + (" (cached)" if bar.cached else "")
+        attempts = f", {bar.attempts} attempts" if bar.attempts > 1 else ""
+        return (f"{self.row_label(bar)}\n{status}{attempts}\n"
+                f"{fmt_seconds(bar.length(self.now()))} from {bar.start:.2f} s")
