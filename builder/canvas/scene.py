@@ -266,7 +266,11 @@ class GraphScene(QGraphicsScene):
             wire.set_problem(by_edge.get(key))
 
     def selected_node_ids(self) -> list[str]:
-        return [item.node_id for item in self.selectedItems() if isinstance(item, NodeItem)]
+        """Selected node ids, in the workflow's node order (so results are repeatable)."""
+        ids = {item.node_id for item in self.selectedItems() if isinstance(item, NodeItem)}
+        if len(ids) < 2:
+            return list(ids)
+        return [node_id for node_id in self.workflow.nodes if node_id in ids]
 
     def node_at(self, scene_pos: QPointF) -> NodeItem | None:
         for item in self.items(scene_pos):

@@ -311,7 +311,10 @@ class Canvas(QGraphicsView):
     def dragEnterEvent(self, event) -> None:  # noqa: N802
         if event.mimeData().hasFormat(NODE_TYPE_MIME):
             self._drop = DropGesture(self, event.mimeData())
-            event.acceptProposedAction()
+            if self._drop.known:
+                event.acceptProposedAction()
+            else:
+                event.ignore()
         else:
             event.ignore()  # e.g. a file: the window opens it
 
