@@ -6,8 +6,8 @@ The child caps its own memory (RLIMIT_AS) and CPU time (RLIMIT_CPU) before runni
 child's whole process group. stdout lines become info log lines, stderr lines warnings. A crash,
 a hang or a memory blow-up fails this node only. The child gets a small environment (PATH,
 HOME, locale), not the parent's, so credentials in environment variables do not leak into it.
-The subprocess is driven with blocking calls in worker threads, so it works on any event loop
-(qasync's has no subprocess support).
+The subprocess is driven with blocking calls in two threads of the node's own (see `_watch`), so
+it works on any event loop (qasync's has no subprocess support).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import IO, Any
 
@@ -109,23 +110,52 @@ class PythonCode(NodeType):
             stdout: list[str] = []
             stderr_tail: collections.deque[str] = collections.deque(maxlen=8)
             counter = [0]
+            finished = asyncio.get_running_loop().create_future()
             try:
+                self._watch(ctx, proc, stdout, stderr_tail, counter, finished)
                 async with asyncio.timeout(timeout):
-                    await asyncio.gather(
-                        ctx.to_thread(self._pump, ctx, proc.stdout, "info", stdout, counter),
-                        ctx.to_thread(self._pump, ctx, proc.stderr, "warning", stderr_tail,
-                                      counter),
-                        ctx.to_thread(proc.wait))
+                    await finished
             except TimeoutError:
                 raise NodeFailure(f"the code ran longer than timeout_s ({timeout:g} s) and was "
                                   f"stopped") from None
             finally:
-                _kill(proc)
+                _kill(proc)  # the watcher threads end once the pipes close
+            return self._outcome(proc.returncode, Path(tmp, "result.json"), stdout,
+                                 list(stderr_tail))
+
+    def _watch(self, ctx: Any, proc: subprocess.Popen[bytes], stdout: list[str],
+               stderr_tail: collections.deque[str], counter: list[int],
+               finished: asyncio.Future[None]) -> None:
+        """Read both pipes and wait for the process in two threads of this node's own.
+
+        Not the loop's shared thread pool: a code node may wait minutes, and holding pool
+        threads that long would stall every other thread-run node of the run.
+        """
+        loop = finished.get_loop()
+
+        def done() -> None:
+            if not finished.done():
+                finished.set_result(None)
+
+        def read_stdout_then_wait() -> None:
+            try:
+                self._pump(ctx, proc.stdout, "info", stdout, counter)
+                errors.join()
+                proc.wait()
+            finally:
                 for stream in (proc.stdout, proc.stderr):
                     if stream is not None:
                         stream.close()
-            return self._outcome(proc.returncode, Path(tmp, "result.json"), stdout,
-                                 list(stderr_tail))
+                try:
+                    loop.call_soon_threadsafe(done)
+                except RuntimeError:  # the loop has closed: nobody is waiting any more
+                    pass
+
+        errors = threading.Thread(target=self._pump, daemon=True, name="flowloom-code-stderr",
+                                  args=(ctx, proc.stderr, "warning", stderr_tail, counter))
+        errors.start()
+        threading.Thread(target=read_stdout_then_wait, daemon=True,
+                         name="flowloom-code-stdout").start()
 
     @staticmethod
     def _pump(ctx: Any, stream: IO[bytes] | None, level: str, keep: Any,

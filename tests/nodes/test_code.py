@@ -118,3 +118,22 @@ async def test_cancelling_the_run_kills_the_child_process(tmp_path):
             except ProcessLookupError:
                 break
             await asyncio.sleep(0.02)
+
+
+@pytest.mark.asyncio
+async def test_waiting_code_nodes_do_not_starve_other_thread_run_nodes(tmp_path):
+    # Twelve code nodes wait until a file exists; only file.write (a thread-run node) creates
+    # it. If waiting code nodes held threads of the shared pool, file.write would never get
+    # one and the run would hit its time limit.
+    marker = tmp_path / "go.txt"
+    waiting = "import os, time\nwhile not os.path.exists({p!r}):\n    time.sleep(0.02)\nresult=1"
+    nodes = [Node(f"c{i}", "code.python",
+                  params={"code": waiting.format(p=str(marker)), "timeout_s": 60})
+             for i in range(12)]
+    workflow = wf(value("v", "go"), Node("w", "file.write", params={"path": str(marker)}),
+                  *nodes, Node("m", "flow.merge"), Node("o", "flow.output", params={"name": "n"}),
+                  edges="v.out->w.content, m.out->o.in, "
+                        + ", ".join(f"c{i}.out->m.in" for i in range(12)))
+    result, _ = await run_flow(workflow, services=Services(base_dir=tmp_path), limit_s=45)
+    assert result.ok, result.error
+    assert result.outputs["n"] == [1] * 12
