@@ -22,6 +22,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QWidget
 
+from builder.panels.charts import ChartsPanel
 from builder.panels.runlog import LogPanel
 from builder.panels.timeline import TimelinePanel
 from builder.theme import Theme, dark_theme
@@ -47,9 +48,11 @@ class RunPanels(QObject):
         self.store: Any = None
         self.log = LogPanel(self.theme)
         self.timeline = TimelinePanel(self.theme)
+        self.charts = ChartsPanel(self.theme)
         self.docks: list[QDockWidget] = []
         self._add_dock("Log", "LogDock", self.log, parent)
         self._add_dock("Timeline", "TimelineDock", self.timeline, parent)
+        self._add_dock("Charts", "ChartsDock", self.charts, parent)
         self.log.node_selected.connect(self.node_selected)
         self.timeline.node_selected.connect(self.node_selected)
         self.timeline.node_hovered.connect(self.node_hovered)
@@ -69,11 +72,14 @@ class RunPanels(QObject):
         return next(d for d in self.docks if d.objectName() == name)
 
     # --- run lifecycle ------------------------------------------------------------------
-    def on_run_started(self, compiled: Any, run_id: str | None = None) -> None:
-        """A new run (or a replay) begins: clear the live panels."""
+    def on_run_started(self, compiled: Any, run_id: str | None = None, *,
+                       live: bool = True) -> None:
+        """A new run begins (live=False for a replay: no CPU/memory sampling): clear the
+        run panels."""
         self.compiled, self.run_id, self.result = compiled, run_id, None
         self.log.reset(compiled)
         self.timeline.reset(compiled)
+        self.charts.reset(compiled, live=live)
         self.timer.start()
 
     def on_events(self, batch: list[Any]) -> None:
@@ -82,6 +88,7 @@ class RunPanels(QObject):
             return
         self.log.feed(batch)
         self.timeline.feed(batch)
+        self.charts.feed(batch)
         if any(isinstance(e, ev.RunFinished) for e in batch):
             self.refresh()
             self.timer.stop()
@@ -90,11 +97,13 @@ class RunPanels(QObject):
         """The run's RunResult (or None): final redraw, history refreshed."""
         self.result = result
         self.timer.stop()
+        self.charts.finish(result)
         self.refresh()
 
     def refresh(self) -> None:
         """Redraw what changed (the timer calls this; tests may call it directly)."""
         self.timeline.refresh()
+        self.charts.refresh()
 
     # --- context ------------------------------------------------------------------------
     def set_workflow_path(self, path: str | Path | None) -> None:

@@ -26,6 +26,7 @@ BAR_HEIGHT = 0.7
 MAX_LABELLED_ROWS = 40
 RANGE_EVERY_S = 0.5  # auto-range throttle while running
 FOLLOW_ROWS = 30  # while following a long run, show the newest rows
+MIN_BAR = 0.004  # the narrowest bar drawn, as a share of the run's length so far
 
 
 class BarsItem(pg.GraphicsObject):
@@ -90,6 +91,7 @@ class TimelinePanel(QWidget):
         item = self.plot.getPlotItem()
         item.invertY(True)
         item.setLabel("bottom", "seconds since start")
+        item.getAxis("bottom").enableAutoSIPrefix(False)
         item.getAxis("left").setWidth(150)
         self.view = item.getViewBox()
         self.view.disableAutoRange()
@@ -132,7 +134,8 @@ class TimelinePanel(QWidget):
     # --- drawing ------------------------------------------------------------------------
     def bar_rect(self, bar: Bar, now: float | None = None) -> QRectF:
         now = self.now() if now is None else now
-        return QRectF(bar.start, bar.row - BAR_HEIGHT / 2, max(bar.length(now), 1e-4),
+        least = max(now, 0.05) * MIN_BAR  # instant nodes still show as a sliver
+        return QRectF(bar.start, bar.row - BAR_HEIGHT / 2, max(bar.length(now), least),
                       BAR_HEIGHT)
 
     def refresh(self) -> None:

@@ -1,0 +1,198 @@
+"""The Charts dock: running/finished counts over time, per-node duration bars, and the CPU and
+memory of this process (psutil, sampled at ~2 Hz while a run is live).
+
+One GraphicsLayoutWidget holds four plots whose items are created once and updated in place
+(`setData` / `setOpts`) from preallocated numpy buffers; counts are appended per event batch
+(exact), drawn on the panels' timer; auto-range is throttled to twice a second.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import psutil
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from builder.panels.common import node_title, style_plot
+from builder.theme import Theme
+from engine import events as ev
+
+SAMPLE_MS = 500  # CPU / memory sampling (~2 Hz)
+RANGE_EVERY_S = 0.5
+
+
+class Series:
+    """A growing (x, y) buffer: numpy arrays doubled when full, views handed to setData."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self.x = np.zeros(capacity)
+        self.y = np.zeros(capacity)
+        self.n = 0
+
+    def clear(self) -> None:
+        self.n = 0
+
+    def append(self, x: float, y: float) -> None:
+        if self.n == len(self.x):
+            self.x = np.concatenate([self.x, np.zeros(len(self.x))])
+            self.y = np.concatenate([self.y, np.zeros(len(self.y))])
+        self.x[self.n], self.y[self.n] = x, y
+        self.n += 1
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x[:self.n], self.y[:self.n]
+
+
+class ChartsPanel(QWidget):
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.theme = theme
+        self.compiled: Any = None
+        self.layout_widget = pg.GraphicsLayoutWidget()
+        self.layout_widget.setBackground(theme.background)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.layout_widget)
+        grid = self.layout_widget
+        self.counts_plot = grid.addPlot(row=0, col=0, title="Nodes running / done")
+        self.durations_plot = grid.addPlot(row=0, col=1, title="Duration per node (s)")
+        self.cpu_plot = grid.addPlot(row=1, col=0, title="CPU % (this process)")
+        self.memory_plot = grid.addPlot(row=1, col=1, title="Memory MB (this process)")
+        self.plots = (self.counts_plot, self.durations_plot, self.cpu_plot, self.memory_plot)
+        for plot in self.plots:
+            style_plot(plot, theme)
+            plot.setMenuEnabled(False)
+            plot.titleLabel.setAttr("color", theme.text_dim.name())
+            plot.disableAutoRange()
+            plot.setClipToView(True)
+            plot.setDownsampling(mode="peak")
+        self.durations_plot.invertY(True)
+        self.durations_plot.getAxis("left").setWidth(130)
+        for plot in self.plots:
+            plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.counts_plot.addLegend(offset=(8, 4), labelTextColor=theme.text_dim)
+        self.running = Series()
+        self.done = Series()
+        self.cpu = Series()
+        self.memory = Series()
+        states = theme.state_color
+        self.running_curve = self._curve(self.counts_plot, states("running"), "running", True)
+        self.done_curve = self._curve(self.counts_plot, states("succeeded"), "done", True)
+        self.cpu_curve = self._curve(self.cpu_plot, theme.accent, "cpu")
+        self.memory_curve = self._curve(self.memory_plot, theme.port_color("dict"), "memory")
+        self.duration_bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brushes=[],
+                                             pen=pg.mkPen(None))
+        self.durations_plot.addItem(self.duration_bars)
+        self.durations: dict[str, float] = {}  # node id -> seconds (summed over iterations)
+        self.status: dict[str, str] = {}
+        self.t0: float | None = None
+        self.open = 0
+        self.ended = 0
+        self.dirty = False
+        self._last_range = 0.0
+        self._process = psutil.Process()
+        self._sample_t0 = time.monotonic()
+        self.sampler = QTimer(self)
+        self.sampler.setInterval(SAMPLE_MS)
+        self.sampler.timeout.connect(self.sample)
+
+    def _curve(self, plot: pg.PlotItem, color: Any, name: str,
+               step: bool = False) -> pg.PlotCurveItem:
+        # counts change at events and hold until the next one: draw them as steps
+        curve = pg.PlotCurveItem(pen=pg.mkPen(color, width=2), stepMode="left" if step else None,
+                                 name=name)
+        plot.addItem(curve)
+        return curve
+
+    # --- feeding ------------------------------------------------------------------------
+    def reset(self, compiled: Any, *, live: bool = True) -> None:
+        self.compiled = compiled
+        for series in (self.running, self.done, self.cpu, self.memory):
+            series.clear()
+        self.durations, self.status = {}, {}
+        self.t0, self.open, self.ended = None, 0, 0
+        self._sample_t0, self._last_range = time.monotonic(), 0.0
+        self.dirty = True
+        if live:
+            self._process.cpu_percent(None)  # the first reading is meaningless: prime it
+            self.sample()
+            self.sampler.start()
+        else:
+            self.sampler.stop()
+        self.refresh()
+
+    def feed(self, batch: list[Any]) -> None:
+        for event in batch:
+            if self.t0 is None or isinstance(event, ev.RunStarted):
+                self.t0 = event.t
+            if isinstance(event, ev.NodeStarted) and event.attempt <= 1:
+                self.open += 1
+            elif isinstance(event, (ev.NodeFinished, ev.NodeFailed)):
+                self.open, self.ended = max(self.open - 1, 0), self.ended + 1
+                self.durations[event.node_id] = (self.durations.get(event.node_id, 0.0)
+                                                 + event.duration_s)
+                failed = isinstance(event, ev.NodeFailed)
+                if failed or self.status.get(event.node_id) != "failed":
+                    self.status[event.node_id] = "failed" if failed else "succeeded"
+            elif isinstance(event, ev.NodeCancelled):
+                self.open = max(self.open - 1, 0)
+            elif isinstance(event, ev.RunFinished):
+                self.open = 0
+                self.sampler.stop()
+            else:
+                continue
+            t = event.t - (self.t0 or event.t)
+            self.running.append(t, self.open)
+            self.done.append(t, self.ended)
+            self.dirty = True
+
+    def finish(self, result: Any) -> None:
+        """Durations from the RunResult's NodeRuns (the engine's own totals per node)."""
+        self.sampler.stop()
+        if result is not None:
+            for nid, node_run in result.nodes.items():
+                if node_run.runs or node_run.failures:
+                    self.durations[nid] = node_run.duration_s
+                    self.status[nid] = node_run.status
+        self.dirty = True
+        self._last_range = 0.0
+        self.refresh()
+
+    def sample(self) -> None:
+        """One CPU / memory reading of this process."""
+        t = time.monotonic() - self._sample_t0
+        self.cpu.append(t, self._process.cpu_percent(None))
+        self.memory.append(t, self._process.memory_info().rss / 2**20)
+        self.dirty = True
+
+    # --- drawing ------------------------------------------------------------------------
+    def refresh(self) -> None:
+        if not self.dirty:
+            return
+        self.dirty = False
+        self.running_curve.setData(*self.running.data())
+        self.done_curve.setData(*self.done.data())
+        self.cpu_curve.setData(*self.cpu.data())
+        self.memory_curve.setData(*self.memory.data())
+        ids = list(self.durations)
+        self.duration_bars.setOpts(
+            x0=np.zeros(len(ids)), y=np.arange(len(ids)), height=0.7,
+            width=np.array([self.durations[n] for n in ids]),
+            brushes=[self.theme.state_color(self.status.get(n, "running")) for n in ids])
+        self.durations_plot.getAxis("left").setTicks(
+            [[(i, node_title(self.compiled, n)) for i, n in enumerate(ids)], []])
+        wall = time.monotonic()
+        if wall - self._last_range >= RANGE_EVERY_S:
+            self._last_range = wall
+            for plot in self.plots:
+                plot.getViewBox().autoRange(padding=0.05)
+
+    def bar_data(self) -> dict[str, float]:
+        """Node id -> the bar length drawn (for tests and tooltips)."""
+        opts = self.duration_bars.opts
+        ids = list(self.durations)
+        return {n: float(w) for n, w in zip(ids, opts["width"], strict=True)}
