@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QWidget
 
 from builder.panels.charts import ChartsPanel
+from builder.panels.history import HistoryPanel
 from builder.panels.runlog import LogPanel
 from builder.panels.timeline import TimelinePanel
 from builder.theme import Theme, dark_theme
@@ -49,13 +50,16 @@ class RunPanels(QObject):
         self.log = LogPanel(self.theme)
         self.timeline = TimelinePanel(self.theme)
         self.charts = ChartsPanel(self.theme)
+        self.history = HistoryPanel(self.theme)
         self.docks: list[QDockWidget] = []
         self._add_dock("Log", "LogDock", self.log, parent)
         self._add_dock("Timeline", "TimelineDock", self.timeline, parent)
         self._add_dock("Charts", "ChartsDock", self.charts, parent)
+        self._add_dock("History", "HistoryDock", self.history, parent)
         self.log.node_selected.connect(self.node_selected)
         self.timeline.node_selected.connect(self.node_selected)
         self.timeline.node_hovered.connect(self.node_hovered)
+        self.history.replay_requested.connect(self.replay_requested)
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
@@ -99,6 +103,7 @@ class RunPanels(QObject):
         self.timer.stop()
         self.charts.finish(result)
         self.refresh()
+        self.history.refresh()
 
     def refresh(self) -> None:
         """Redraw what changed (the timer calls this; tests may call it directly)."""
@@ -107,10 +112,22 @@ class RunPanels(QObject):
 
     # --- context ------------------------------------------------------------------------
     def set_workflow_path(self, path: str | Path | None) -> None:
+        """The open document's file (None while unsaved): History and Analytics show its runs."""
         self.workflow_path = str(path) if path else None
+        self.history.set_workflow_path(self.workflow_path)
 
     def set_history_store(self, store: Any) -> None:
+        """The engine.history HistoryStore the editor records into (None: no history)."""
         self.store = store
+        self.history.set_store(store)
+
+    def play(self, events: list[Any], compiled: Any = None) -> None:
+        """Show a whole recorded run at once (e.g. the events of `replay_requested`)."""
+        compiled = compiled if compiled is not None else self.compiled
+        run_id = next((e.run_id for e in events if isinstance(e, ev.RunStarted)), None)
+        self.on_run_started(compiled, run_id, live=False)
+        self.on_events(events)
+        self.on_run_finished(None)
 
     def set_highlight(self, node_id: str) -> None:
         """Outline a node's bars (e.g. while the canvas hovers that node)."""
