@@ -52,6 +52,7 @@ from nodes import default_registry
 from nodes.approvals import cli_approver
 from nodes.credentials import CredentialStore, secret_problems, secrets_main
 from nodes.docs import markdown_reference
+from nodes.flowctl import REGISTRY_KEY, WORKFLOW_PATH_KEY
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
@@ -137,8 +138,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         _say(line)
     if compiled is None:
         return EXIT_INVALID
-    services = Services(secrets=store.get, approver=approver,
-                        base_dir=Path(args.file).resolve().parent)
+    path = Path(args.file).resolve()
+    services = Services(secrets=store.get, approver=approver, base_dir=path.parent,
+                        extra={REGISTRY_KEY: registry, WORKFLOW_PATH_KEY: str(path)})
     try:
         run = Run(compiled, parse_inputs(args.input), concurrency=args.concurrency,
                   services=services)

@@ -194,6 +194,20 @@ class Run:
                 text = text.replace(value, REDACTED)
         return text
 
+    def recorded(self, value: Any) -> Any:
+        """`value` as it may be recorded (events, run state, results, history): every secret
+        read during the run masked, in strings nested anywhere. Values flowing between nodes
+        are not touched — a node may pass a key on to the node that needs it."""
+        if not self._secrets:
+            return value
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {k: self.recorded(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.recorded(v) for v in value)
+        return value
+
     # --- control --------------------------------------------------------------------------
     def cancel(self) -> None:
         """Cancel the run: running nodes are cancelled, nothing new starts. Thread-safe."""
@@ -243,10 +257,12 @@ class Run:
         self._settle_leftovers(status)
         duration = monotonic() - t0
         if self.listening:
-            self.emit(ev.RunFinished(self.run_id, status, dict(self.outputs), error, duration,
+            self.emit(ev.RunFinished(self.run_id, status, self.recorded(dict(self.outputs)),
+                                     error, duration,
                                      monotonic()))
         self.flush()
-        result = RunResult(self.run_id, status, self.outputs, self.state, error, duration,
+        result = RunResult(self.run_id, status, self.recorded(self.outputs), self.state, error,
+                           duration,
                            [str(w) for w in self.compiled.warnings])
         if external_cancel:
             raise asyncio.CancelledError

@@ -212,7 +212,7 @@ class Scope:
 
     def _run_inline(self, pn: PlanNode, kwargs: dict[str, Any]) -> None:
         t0 = self._begin(pn, 1)
-        self.run.state[pn.id].inputs = kwargs
+        self.run.state[pn.id].inputs = self.run.recorded(kwargs)
         try:
             outputs = pn.impl.run(NodeContext(self.run, pn.id, self.path, 1), **kwargs)
         except Exception as exc:
@@ -231,7 +231,7 @@ class Scope:
                 # With retries, each attempt gets its own copy: a failed attempt may have
                 # changed what it was given.
                 args = kwargs if pn.retry is None else {k: isolate(v) for k, v in kwargs.items()}
-                run.state[pn.id].inputs = kwargs
+                run.state[pn.id].inputs = run.recorded(kwargs)
                 ctx = NodeContext(run, pn.id, self.path, attempt)
                 sem = run._sem if pn.body is None else None
                 timer: asyncio.Timeout | None = None
@@ -375,7 +375,8 @@ class Scope:
         nr.runs += 1
         nr.ended_t = t
         nr.duration_s += t - t0
-        nr.outputs = outputs
+        recorded = run.recorded(outputs)
+        nr.outputs = recorded
         values = self.values
         nid = pn.id
         for port in pn.out_ports:
@@ -387,7 +388,7 @@ class Scope:
             else:
                 values[(nid, port)] = Dead(f"branch {port!r} of {pn.label} was not taken")
         if run.listening:
-            run.emit(ev.NodeFinished(nid, self.path, t - t0, outputs, t, cached))
+            run.emit(ev.NodeFinished(nid, self.path, t - t0, recorded, t, cached))
         self._resolve(pn)
 
     def _finish_failed(self, pn: PlanNode, message: str, t0: float, attempts: int) -> None:

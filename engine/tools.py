@@ -137,10 +137,10 @@ class ToolHandle:
         nr.settle()
         nr.duration_s += t - t0
         nr.ended_t = t
-        nr.inputs = dict(arguments)
-        nr.outputs = outputs
+        nr.inputs = run.recorded(dict(arguments))
+        nr.outputs = run.recorded(outputs)
         if run.listening:
-            run.emit(ev.NodeFinished(node.id, path, t - t0, outputs, t))
+            run.emit(ev.NodeFinished(node.id, path, t - t0, nr.outputs, t))
         return outputs
 
     async def _invoke(self, ctx: NodeContext, args: dict[str, Any]) -> Any:

@@ -55,3 +55,33 @@ def test_a_node_skipped_in_every_iteration_is_skipped_with_the_reason():
     bad = result.to_json()["nodes"]["bad"]
     assert bad["status"] == "skipped"
     assert "divide" in bad["reason"]
+
+
+def test_a_secret_in_outputs_is_masked_where_recorded_but_reaches_the_next_node():
+    from engine import NodeType, Port, Services
+
+    class Leaky(NodeType):
+        type_id = "test.leaky"
+        outputs = (Port("out"),)
+
+        async def run(self, ctx):
+            return {"out": {"header": "Bearer " + ctx.secret("token")}}
+
+    registry = core_registry()
+    registry.register(Leaky)
+    workflow = Workflow("leak", nodes=[
+        Node("leak", "test.leaky"),
+        Node("len", "data.expression", params={"expr": "len(x['header'])"}),
+        Node("out", "flow.output", params={"name": "length"}),
+        Node("raw", "flow.output", params={"name": "raw"}),
+    ], edges=[Edge("leak", "out", "len", "x"), Edge("len", "out", "out", "in"),
+              Edge("leak", "out", "raw", "in")])
+    events: list = []
+    run = Run(compile_workflow(workflow, registry),
+              services=Services(secrets={"token": "tok-123456"}.get))
+    run.subscribe(events.append)
+    result = asyncio.run(run.execute())
+    assert result.outputs["length"] == len("Bearer tok-123456")  # the real value flowed on
+    assert "tok-123456" not in repr(result.outputs) and "••" in result.outputs["raw"]["header"]
+    assert "tok-123456" not in repr(result.nodes["leak"].outputs)
+    assert "tok-123456" not in repr(events)
