@@ -22,6 +22,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QWidget
 
+from builder.panels.analytics import AnalyticsPanel
 from builder.panels.charts import ChartsPanel
 from builder.panels.history import HistoryPanel
 from builder.panels.runlog import LogPanel
@@ -51,11 +52,13 @@ class RunPanels(QObject):
         self.timeline = TimelinePanel(self.theme)
         self.charts = ChartsPanel(self.theme)
         self.history = HistoryPanel(self.theme)
+        self.analytics = AnalyticsPanel(self.theme)
         self.docks: list[QDockWidget] = []
         self._add_dock("Log", "LogDock", self.log, parent)
         self._add_dock("Timeline", "TimelineDock", self.timeline, parent)
         self._add_dock("Charts", "ChartsDock", self.charts, parent)
         self._add_dock("History", "HistoryDock", self.history, parent)
+        self._add_dock("Analytics", "AnalyticsDock", self.analytics, parent)
         self.log.node_selected.connect(self.node_selected)
         self.timeline.node_selected.connect(self.node_selected)
         self.timeline.node_hovered.connect(self.node_hovered)
@@ -103,7 +106,9 @@ class RunPanels(QObject):
         self.timer.stop()
         self.charts.finish(result)
         self.refresh()
-        self.history.refresh()
+        if result is not None:  # a live run was recorded: the lists and numbers moved on
+            self.history.refresh()
+            self.analytics.refresh()
 
     def refresh(self) -> None:
         """Redraw what changed (the timer calls this; tests may call it directly)."""
@@ -115,11 +120,13 @@ class RunPanels(QObject):
         """The open document's file (None while unsaved): History and Analytics show its runs."""
         self.workflow_path = str(path) if path else None
         self.history.set_workflow_path(self.workflow_path)
+        self.analytics.set_workflow_path(self.workflow_path)
 
     def set_history_store(self, store: Any) -> None:
         """The engine.history HistoryStore the editor records into (None: no history)."""
         self.store = store
         self.history.set_store(store)
+        self.analytics.set_store(store)
 
     def play(self, events: list[Any], compiled: Any = None) -> None:
         """Show a whole recorded run at once (e.g. the events of `replay_requested`)."""
