@@ -17,7 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from builder.panels.common import node_title, style_plot
+from builder.panels.common import elide, node_title, style_plot
 from builder.theme import Theme
 from engine import events as ev
 
@@ -142,7 +142,9 @@ class ChartsPanel(QWidget):
                 self.open = max(self.open - 1, 0)
             elif isinstance(event, ev.RunFinished):
                 self.open = 0
-                self.sampler.stop()
+                if self.sampler.isActive():
+                    self.sample()  # a last reading, so even a short run draws a line
+                    self.sampler.stop()
             else:
                 continue
             t = event.t - (self.t0 or event.t)
@@ -184,7 +186,7 @@ class ChartsPanel(QWidget):
             width=np.array([self.durations[n] for n in ids]),
             brushes=[self.theme.state_color(self.status.get(n, "running")) for n in ids])
         self.durations_plot.getAxis("left").setTicks(
-            [[(i, node_title(self.compiled, n)) for i, n in enumerate(ids)], []])
+            [[(i, elide(node_title(self.compiled, n), 18)) for i, n in enumerate(ids)], []])
         wall = time.monotonic()
         if wall - self._last_range >= RANGE_EVERY_S:
             self._last_range = wall

@@ -33,6 +33,11 @@ def iteration_label(iteration: tuple[int, ...]) -> str:
     return f"[{'.'.join(str(i) for i in iteration)}]" if iteration else ""
 
 
+def elide(text: str, limit: int = 22) -> str:
+    """A label cut to `limit` characters (axis labels that do not fit are dropped by pyqtgraph)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def fmt_seconds(value: float | None) -> str:
     if value is None:
         return "–"

@@ -152,7 +152,7 @@ class LogFilter(QSortFilterProxyModel):
     def __init__(self) -> None:
         super().__init__()
         self.node_id: str | None = None  # None: all nodes
-        self.min_level = "info"
+        self.min_level = "debug"
 
     def set_filter(self, node_id: str | None, min_level: str) -> None:
         self.beginFilterChange()
@@ -183,7 +183,7 @@ class LogPanel(QWidget):
         self.level_box = QComboBox()
         self.level_box.setObjectName("LogLevelFilter")
         self.level_box.addItems(LEVELS)
-        self.level_box.setCurrentText("info")
+        self.level_box.setCurrentText("debug")
         self.table = QTableView()
         self.table.setObjectName("LogTable")
         self.table.setModel(self.proxy)

@@ -18,7 +18,7 @@ from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from builder.panels.common import fmt_seconds, iteration_label, node_title, plot_widget
+from builder.panels.common import elide, fmt_seconds, iteration_label, node_title, plot_widget
 from builder.panels.timeline_model import Bar, TimelineModel
 from builder.theme import Theme
 
@@ -175,7 +175,7 @@ class TimelinePanel(QWidget):
         self._rows_labelled = len(bars)
 
     def row_label(self, bar: Bar) -> str:
-        label = node_title(self.model.compiled, bar.node_id)
+        label = elide(node_title(self.model.compiled, bar.node_id))
         if bar.iteration:
             label += " " + iteration_label(bar.iteration)
         return label

@@ -87,3 +87,18 @@ def test_failures_and_retries_are_engine_messages_at_error_and_warning(qtbot, ql
     assert len(warnings) == len(retries)
     failed = [e for e in events if isinstance(e, ev.NodeFailed)]
     assert len([x for x in shown if x.level == "error" and x.node_id]) == len(failed)
+
+
+def test_run_panels_offer_five_named_docks_and_forward_their_signals(qtbot):
+    panels = RunPanels()
+    names = [d.objectName() for d in panels.docks]
+    assert names == ["LogDock", "TimelineDock", "ChartsDock", "HistoryDock", "AnalyticsDock"]
+    for dock in panels.docks:
+        qtbot.addWidget(dock)
+        assert dock.widget() is not None and dock.windowTitle()
+    with qtbot.waitSignal(panels.node_selected, timeout=1000) as blocker:
+        panels.log.node_selected.emit("n1")
+    assert blocker.args == ["n1"]
+    with qtbot.waitSignal(panels.replay_requested, timeout=1000) as blocker:
+        panels.history.replay_requested.emit([1])
+    assert blocker.args == [[1]]
