@@ -23,6 +23,7 @@ from engine import events as ev
 
 SAMPLE_MS = 500  # CPU / memory sampling (~2 Hz)
 RANGE_EVERY_S = 0.5
+MAX_LABELS = 40  # node names on the duration axis (every n-th one past that)
 
 
 class Series:
@@ -93,6 +94,7 @@ class ChartsPanel(QWidget):
         self.open = 0
         self.ended = 0
         self.dirty = False
+        self.bars_dirty = False  # the duration bars changed (redrawn only then)
         self._last_range = 0.0
         self._process = psutil.Process()
         self._sample_t0 = time.monotonic()
@@ -114,6 +116,7 @@ class ChartsPanel(QWidget):
         for series in (self.running, self.done, self.cpu, self.memory):
             series.clear()
         self.durations, self.status = {}, {}
+        self.bars_dirty = True
         self.t0, self.open, self.ended = None, 0, 0
         self._sample_t0, self._last_range = time.monotonic(), 0.0
         self.dirty = True
@@ -135,6 +138,7 @@ class ChartsPanel(QWidget):
                 self.open, self.ended = max(self.open - 1, 0), self.ended + 1
                 self.durations[event.node_id] = (self.durations.get(event.node_id, 0.0)
                                                  + event.duration_s)
+                self.bars_dirty = True
                 failed = isinstance(event, ev.NodeFailed)
                 if failed or self.status.get(event.node_id) != "failed":
                     self.status[event.node_id] = "failed" if failed else "succeeded"
@@ -160,7 +164,7 @@ class ChartsPanel(QWidget):
                 if node_run.runs or node_run.failures:
                     self.durations[nid] = node_run.duration_s
                     self.status[nid] = node_run.status
-        self.dirty = True
+        self.dirty = self.bars_dirty = True
         self._last_range = 0.0
         self.refresh()
 
@@ -180,18 +184,25 @@ class ChartsPanel(QWidget):
         self.done_curve.setData(*self.done.data())
         self.cpu_curve.setData(*self.cpu.data())
         self.memory_curve.setData(*self.memory.data())
-        ids = list(self.durations)
-        self.duration_bars.setOpts(
-            x0=np.zeros(len(ids)), y=np.arange(len(ids)), height=0.7,
-            width=np.array([self.durations[n] for n in ids]),
-            brushes=[self.theme.state_color(self.status.get(n, "running")) for n in ids])
-        self.durations_plot.getAxis("left").setTicks(
-            [[(i, elide(node_title(self.compiled, n), 18)) for i, n in enumerate(ids)], []])
+        if self.bars_dirty:
+            self._draw_bars()
         wall = time.monotonic()
         if wall - self._last_range >= RANGE_EVERY_S:
             self._last_range = wall
             for plot in self.plots:
                 plot.getViewBox().autoRange(padding=0.05)
+
+    def _draw_bars(self) -> None:
+        self.bars_dirty = False
+        ids = list(self.durations)
+        self.duration_bars.setOpts(
+            x0=np.zeros(len(ids)), y=np.arange(len(ids)), height=0.7,
+            width=np.array([self.durations[n] for n in ids]),
+            brushes=[self.theme.state_color(self.status.get(n, "running")) for n in ids])
+        step = max(1, len(ids) // MAX_LABELS)
+        self.durations_plot.getAxis("left").setTicks(
+            [[(i, elide(node_title(self.compiled, n), 18))
+              for i, n in list(enumerate(ids))[::step]], []])
 
     def bar_data(self) -> dict[str, float]:
         """Node id -> the bar length drawn (for tests and tooltips)."""

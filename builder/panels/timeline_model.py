@@ -9,10 +9,10 @@ is "now" (the caller's clock, in the events' time base). Skipped nodes never exe
 Rows: one row per bar, in the order the bars opened.
 
 Critical path: the chain of finished executions, linked by the workflow's edges, whose summed
-durations are the largest. An edge links a source execution to a target execution when one's
-loop path is a prefix of the other's. Back edges (into a loop's `result`/`next`) and the edges
-from a loop node into its own body are left out: a loop's bar already spans its body, so the
-body is not a step after the loop.
+durations are the largest. An edge links a source execution to a target execution when the
+source's loop path is a prefix of (or equal to) the target's. Back edges (into a loop's
+`result`/`next`) and the edges from a loop node into its own body are left out: a loop's bar
+already spans its body, so the body is not a step after the loop.
 """
 
 from __future__ import annotations
@@ -38,11 +38,6 @@ class Bar:
 
     def length(self, now: float) -> float:
         return (self.end if self.end is not None else max(now, self.start)) - self.start
-
-
-def _compatible(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
-    n = min(len(a), len(b))
-    return a[:n] == b[:n]
 
 
 class TimelineModel:
@@ -144,21 +139,23 @@ class TimelineModel:
         done = [b for b in self.bars if b.end is not None and b.status in ("succeeded", "failed")]
         done.sort(key=lambda b: (b.start, b.end))
         deps = self._dependencies()
-        by_node: dict[str, list[Bar]] = {}
+        # a value reaches an execution from the same iteration or from an enclosing scope
+        # (a body never feeds outwards), so candidates are looked up by iteration prefix
+        by_key: dict[tuple[str, tuple[int, ...]], list[Bar]] = {}
         best: dict[int, tuple[float, Bar | None]] = {}  # id(bar) -> (chain length, previous)
         for bar in done:
             top, prev = 0.0, None
+            prefixes = [bar.iteration[:n] for n in range(len(bar.iteration) + 1)]
             for source in deps.get(bar.node_id, ()):
-                for cand in by_node.get(source, ()):
-                    if cand.end > bar.start + 1e-9:  # type: ignore[operator]
-                        continue
-                    if not _compatible(cand.iteration, bar.iteration):
-                        continue
-                    length = best[id(cand)][0]
-                    if prev is None or length > top:
-                        top, prev = length, cand
+                for prefix in prefixes:
+                    for cand in by_key.get((source, prefix), ()):
+                        if cand.end > bar.start + 1e-9:  # type: ignore[operator]
+                            continue
+                        length = best[id(cand)][0]
+                        if prev is None or length > top:
+                            top, prev = length, cand
             best[id(bar)] = (top + bar.length(0.0), prev)
-            by_node.setdefault(bar.node_id, []).append(bar)
+            by_key.setdefault((bar.node_id, bar.iteration), []).append(bar)
         if not best:
             return []
         last = max(done, key=lambda b: best[id(b)][0])

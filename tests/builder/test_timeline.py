@@ -42,6 +42,8 @@ def test_one_bar_per_node_execution_with_loop_iterations_labelled(qtbot, qloop):
                    if a.start < b.end and b.start < a.end]
     assert overlapping
     assert result.ok
+    # the loop's bar spans its body, so the chain runs through the loop, not into it
+    assert [b.node_id for b in timeline.model.critical_path()] == ["start", "words", "each", "out"]
 
 
 def test_parallel_branches_overlap(qtbot, qloop):
