@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine import events as ev
 from engine.errors import NodeFailure
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -133,7 +135,16 @@ class NodeContext:
                               "(run it in the editor, or pass --approve-all / --reject-all)")
         request = ApprovalRequest(self._run.run_id, self.node_id, title or self.node_id,
                                   value, message)
-        return await approver(request)
+        run = self._run
+        if run.listening:
+            run.emit(ev.ApprovalRequested(self.node_id, self.iteration, run.redact(message),
+                                          run.recorded(value), time.monotonic()))
+        decision = await approver(request)
+        if run.listening:
+            run.emit(ev.ApprovalDecided(self.node_id, self.iteration, decision.approved,
+                                        run.redact(decision.comment), decision.by,
+                                        time.monotonic()))
+        return decision
 
     def set_output(self, name: str, value: Any) -> None:
         """Record a workflow output (used by flow.output)."""

@@ -112,6 +112,27 @@ class NodeCancelled:
 
 
 @dataclass(frozen=True, slots=True)
+class ApprovalRequested:
+    """A node asked a person to decide (ctx.ask); its branch waits until ApprovalDecided."""
+
+    node_id: str
+    iteration: tuple[int, ...]
+    message: str
+    value: Any
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalDecided:
+    node_id: str
+    iteration: tuple[int, ...]
+    approved: bool
+    comment: str
+    by: str
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
 class LoopIterated:
     node_id: str
     iteration: tuple[int, ...]  # the loop node's own iteration path
@@ -131,4 +152,5 @@ class RunFinished:
 
 
 Event = (RunStarted | NodeStarted | NodeProgressed | NodeLogged | NodeRetrying | NodeFinished
-         | NodeFailed | NodeSkipped | NodeCancelled | LoopIterated | RunFinished)
+         | NodeFailed | NodeSkipped | NodeCancelled | ApprovalRequested | ApprovalDecided
+         | LoopIterated | RunFinished)

@@ -85,3 +85,36 @@ def test_a_secret_in_outputs_is_masked_where_recorded_but_reaches_the_next_node(
     assert "tok-123456" not in repr(result.outputs) and "••" in result.outputs["raw"]["header"]
     assert "tok-123456" not in repr(result.nodes["leak"].outputs)
     assert "tok-123456" not in repr(events)
+
+
+def test_asking_a_person_emits_approval_requested_then_decided():
+    from engine import Decision, NodeType, Port, Services
+
+    class Gate(NodeType):
+        type_id = "test.gate"
+        inputs = (Port("in"),)
+        outputs = (Port("out"),)
+
+        async def run(self, ctx, **inputs):
+            decision = await ctx.ask(inputs["in"], "ship it?")
+            return {"out": decision.comment}
+
+    async def approver(request):
+        await asyncio.sleep(0.01)
+        return Decision(True, f"ok {request.value}", "tester")
+
+    registry = core_registry()
+    registry.register(Gate)
+    workflow = Workflow("gate", nodes=[
+        Node("v", "data.value", params={"value": 7}), Node("g", "test.gate"),
+        Node("o", "flow.output", params={"name": "r"})],
+        edges=[Edge("v", "out", "g", "in"), Edge("g", "out", "o", "in")])
+    events: list = []
+    run = Run(compile_workflow(workflow, registry), services=Services(approver=approver))
+    run.subscribe(events.append)
+    result = asyncio.run(run.execute())
+    assert result.outputs == {"r": "ok 7"}
+    names = [type(e).__name__ for e in events if getattr(e, "node_id", None) == "g"]
+    assert names == ["NodeStarted", "ApprovalRequested", "ApprovalDecided", "NodeFinished"]
+    requested = next(e for e in events if type(e).__name__ == "ApprovalRequested")
+    assert (requested.message, requested.value) == ("ship it?", 7)
