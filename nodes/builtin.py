@@ -23,6 +23,8 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "nodes.flowctl",
     "nodes.http",
     "nodes.llm",
+    "nodes.agent",
+    "nodes.memory",
 )
 
 
