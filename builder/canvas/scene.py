@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPixmap, QTransform
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
@@ -72,13 +73,22 @@ class GraphScene(QGraphicsScene):
         self._rebuild_frames()
         wf = self.workflow
         self._unsubscribe = [
-            wf.node_added.subscribe(self._on_node_added),
-            wf.node_removed.subscribe(self._on_node_removed),
-            wf.node_changed.subscribe(self._on_node_changed),
-            wf.edge_added.subscribe(self._on_edge_added),
-            wf.edge_removed.subscribe(self._on_edge_removed),
-            wf.meta_changed.subscribe(self._on_meta_changed),
+            wf.node_added.subscribe(self._guard(self._on_node_added)),
+            wf.node_removed.subscribe(self._guard(self._on_node_removed)),
+            wf.node_changed.subscribe(self._guard(self._on_node_changed)),
+            wf.edge_added.subscribe(self._guard(self._on_edge_added)),
+            wf.edge_removed.subscribe(self._guard(self._on_edge_removed)),
+            wf.meta_changed.subscribe(self._guard(self._on_meta_changed)),
         ]
+
+    def _guard(self, handler: Callable[..., None]) -> Callable[..., None]:
+        """A model callback that unsubscribes itself once this scene's C++ side is gone."""
+        def call(*args: Any) -> None:
+            if shiboken6.isValid(self):
+                handler(*args)
+            else:
+                self.detach()
+        return call
 
     def detach(self) -> None:
         """Stop following the model (call before dropping the scene or switching workflows)."""

@@ -9,6 +9,7 @@ live in builder/canvas/editing.py.
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPainter, QPixmapCache, QUndoStack
 from PySide6.QtWidgets import QGraphicsView, QWidget
@@ -53,6 +54,7 @@ class Canvas(QGraphicsView):
         self._drop: DropGesture | None = None
         self._pan_from: QPointF | None = None
         self._space = False
+        # A child, so Qt deletes the scene and its items with the view, deterministically.
         self.graph_scene = GraphScene(workflow, registry, self.look, self)
         self.graph_scene.press_handler = lambda event: gesture_for_press(self, event)
         self.graph_scene.selectionChanged.connect(self._emit_selection)
@@ -69,6 +71,9 @@ class Canvas(QGraphicsView):
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        # Wrap the viewport now: PySide 6.11 can crash creating its wrapper lazily when Qt hands
+        # it to an item's Python paint() (seen after other views were destroyed).
+        self._viewport = self.viewport()
         self.centerOn(0, 0)
 
     # --- model and look -------------------------------------------------------------------------
@@ -109,7 +114,9 @@ class Canvas(QGraphicsView):
 
     # --- selection ------------------------------------------------------------------------------
     def _emit_selection(self) -> None:
-        self.selection_changed.emit(self.selected_node_ids())
+        # The scene also reports selection changes while it is being destroyed: ignore those.
+        if shiboken6.isValid(self) and shiboken6.isValid(self.graph_scene):
+            self.selection_changed.emit(self.selected_node_ids())
 
     def selected_node_ids(self) -> list[str]:
         return self.graph_scene.selected_node_ids()
