@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
 from builder.icons import icon
+from builder.memory_inspector import show_for as show_memory_inspector
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from builder.mainwindow import MainWindow
@@ -114,6 +115,10 @@ def build(w: MainWindow) -> dict[str, QAction]:
     for dock in (w.palette_dock, w.inspector_dock, w.problems_dock):
         toggle = dock.toggleViewAction()
         panels.addAction(toggle)
+    if w.run_view.docks:
+        panels.addSeparator()
+        for dock in w.run_view.docks:
+            panels.addAction(dock.toggleViewAction())
     panels.addSeparator()
     panels.addAction("Reset layout", w.reset_layout)
     menus["Theme"] = menus["&View"].addMenu("&Theme")
@@ -122,10 +127,16 @@ def build(w: MainWindow) -> dict[str, QAction]:
         action = add("Theme", f"theme_{mode}", mode.capitalize(),
                      lambda on, m=mode: on and w.apply_theme(m), checkable=True)
         group.addAction(action)
+    add("&View", "memory", "&Memory…", lambda: show_memory_inspector(w))
 
     add("&Run", "run", "&Run", w.run_workflow, "F5")
     add("&Run", "stop", "&Stop", w.stop_workflow, "Shift+F5")
     acts["stop"].setEnabled(False)
+    menus["&Run"].addSeparator()
+    rv = w.run_view
+    add("&Run", "rerun_from", "Re-run from &Here", rv.rerun_selected, "Ctrl+F5")
+    add("&Run", "approve", "&Approve…", lambda: rv.review_selected(True), "Ctrl+Return")
+    add("&Run", "reject", "Re&ject…", lambda: rv.review_selected(False), "Ctrl+Backspace")
 
     add("&Help", "shortcuts", "Keyboard &shortcuts", w.show_shortcuts, "Ctrl+/")
     add("&Help", "about", "&About Flowloom", w.show_about)

@@ -57,6 +57,8 @@ class Inspector(QWidget):
         self.node_id: str | None = None
         self.fields: dict[str, Field] = {}
         self.errors: dict[str, QLabel] = {}
+        # node id -> the "Last run" section's content (set by the window), or None
+        self.last_run: Callable[[str], QWidget | None] | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self._scroll = QScrollArea(self)
         self._scroll.setWidgetResizable(True)
@@ -89,6 +91,11 @@ class Inspector(QWidget):
         self.show_node(node_ids[0] if len(node_ids) == 1 else None)
         if len(node_ids) > 1:
             self._build_empty(f"{len(node_ids)} nodes selected")
+
+    def refresh_last_run(self) -> None:
+        """A run ended: rebuild the shown node's form so its Last run section is current."""
+        if self.node_id is not None:
+            self.show_node(self.node_id)
 
     def _on_node_changed(self, node: Node, fields: tuple[str, ...]) -> None:
         if node.id == self.node_id:
@@ -150,6 +157,11 @@ class Inspector(QWidget):
         self._add_settings(outer)
         self._node_problems = _label("", "error", wrap=True)
         outer.addWidget(self._node_problems)
+        last_run = self.last_run(node.id) if self.last_run is not None else None
+        if last_run is not None:
+            outer.addSpacing(6)
+            outer.addWidget(_label("Last run", "heading"))
+            outer.addWidget(last_run)
         outer.addStretch(1)
         self._replace_content(content)
         self._refresh(node)

@@ -33,7 +33,8 @@ from builder.gallery import GalleryDialog, open_template
 from builder.inspector import Inspector
 from builder.palette import Palette
 from builder.problems import ProblemsPanel
-from builder.runner import RunControl
+from builder.runview import RunView
+from builder.runview.lastrun import last_run_widget
 from builder.style import MODES, apply_theme, theme_for
 from builder.templates import FIRST_TEMPLATE, find_templates
 from nodes import default_registry
@@ -93,7 +94,8 @@ class MainWindow(QMainWindow):
                             | QMainWindow.DockOption.GroupedDragging)
         # The bottom area takes more panels later (Timeline, Charts, Log, History) as tabs.
         self.setTabPosition(Qt.DockWidgetArea.BottomDockWidgetArea, QTabWidget.TabPosition.North)
-        self.runner = RunControl(self)
+        self.run_view = RunView(self)  # the live run: overlay, run panels, approvals
+        self.runner = self.run_view.controller
         self.status_label = QLabel()
         self.status_label.setProperty("role", "dim")
         self.statusBar().addPermanentWidget(self.status_label)
@@ -126,7 +128,8 @@ class MainWindow(QMainWindow):
     def _default_dock_sizes(self) -> None:
         self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 310],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [120], Qt.Orientation.Vertical)
+        self.resizeDocks([self.problems_dock], [230 if self.run_view.docks else 120],
+                         Qt.Orientation.Vertical)
 
     def _connect(self) -> None:
         s = self.session
@@ -141,6 +144,8 @@ class MainWindow(QMainWindow):
         self.palette.node_activated.connect(self.add_node_in_view)
         self.runner.status.connect(lambda text: self.statusBar().showMessage(text))
         self.runner.running_changed.connect(self._on_running)
+        self.inspector.last_run = lambda node_id: last_run_widget(
+            self.runner.node_record(node_id))
 
     def _attach(self, document: Document) -> None:
         """Show `document` everywhere (the session just put it in place)."""
@@ -155,6 +160,8 @@ class MainWindow(QMainWindow):
         stack.undoTextChanged.connect(self._update_undo)
         stack.redoTextChanged.connect(self._update_undo)
         document.modified_changed.connect(self._update_title)
+        document.modified_changed.connect(self.run_view.path_changed)
+        self.run_view.document_changed()
         self._update_undo()
         self._update_title()
         QTimer.singleShot(0, self.canvas.fit_all)
@@ -194,6 +201,7 @@ class MainWindow(QMainWindow):
 
     def _on_running(self, running: bool) -> None:
         self.acts["run"].setEnabled(not running)
+        self.acts["rerun_from"].setEnabled(not running)
         self.acts["stop"].setEnabled(running)
 
     # --- actions ---------------------------------------------------------------------------
@@ -210,8 +218,9 @@ class MainWindow(QMainWindow):
         self.inspector_dock.raise_()
         self.inspector.show_node(node_id)
 
-    def run_workflow(self) -> bool:
-        """Run ▸ Run: refuse with the reason while there are errors, else start the run."""
+    def run_workflow(self, rerun_from: str | None = None) -> bool:
+        """Run ▸ Run (or re-run from a node): refuse with the reason while there are errors,
+        else start the run."""
         errors = [p for p in self.problems.check_now() if p.is_error]
         if errors:
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
@@ -219,9 +228,7 @@ class MainWindow(QMainWindow):
             self.problems_dock.show()
             self.problems_dock.raise_()
             return False
-        path = self.document.path
-        refusal = self.runner.start(self.document.workflow, self.registry,
-                                    path.parent if path else None, secrets=read_secret)
+        refusal = self.run_view.run(rerun_from)
         if refusal:
             self.statusBar().showMessage(refusal)
             return False
@@ -266,6 +273,7 @@ class MainWindow(QMainWindow):
         if app is not None:
             apply_theme(app, self.theme)
         self.canvas.set_theme(self.theme)
+        self.run_view.overlay.set_theme(self.theme)
         self.palette.set_colors(self.theme.categories, self.theme.text_dim)
         self.problems.set_colors(self.theme.problem, self.theme.state_color("waiting"))
         actions.tint_icons(self)
@@ -294,6 +302,11 @@ class MainWindow(QMainWindow):
             dock.setFloating(False)
             self.addDockWidget(area, dock)
             dock.show()
+        for dock in self.run_view.docks:
+            dock.setFloating(False)
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+            self.tabifyDockWidget(self.problems_dock, dock)
+        self.problems_dock.raise_()
         self._default_dock_sizes()
 
     # --- recovery --------------------------------------------------------------------------

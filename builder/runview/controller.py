@@ -1,0 +1,207 @@
+"""Runs started from the editor: compile a snapshot, execute it on the qasync loop, record it.
+
+`RunController.start(...)` compiles a copy of the workflow (edits made while it runs do not
+reach it), makes an engine `Run` with the editor's services (credentials, the approvals object,
+the file's folder), hands it to the `RunBridge` (coalesced events for the overlay, panels and
+status bar), attaches a `HistoryRecorder` and executes it as one task on the loop. `stop()`
+cancels the run; open approval questions are withdrawn. `rerun_from=node_id` re-runs from that
+node: the last run's fingerprints (taken when it started) and cacheable outputs (kept when it
+ended) decide which upstream nodes replay their outputs instead of running (engine/rerun.py).
+It keeps `window.runner`'s old surface: `task`, `running`, `result`, `lines`, `status`,
+`running_changed`, `finished`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from builder.bridge import RunBridge
+from builder.runview.approvals import Approvals
+from builder.runview.status import StatusLines
+from engine import events as ev
+from engine.compile import Compiled, compile_workflow
+from engine.context import Services
+from engine.errors import CompileError, FlowloomError
+from engine.executor import Run
+from engine.history import HistoryRecorder, HistoryStore
+from engine.model import Workflow
+from engine.rerun import cacheable_outputs, fingerprints, plan_rerun
+from engine.runstate import RunResult
+
+log = logging.getLogger(__name__)
+
+LOG_KEEP = 200  # log lines kept per node for the inspector's Last run section
+
+
+@dataclass
+class LastRun:
+    """What the editor keeps of its latest run (for re-run and the inspector)."""
+
+    source: Workflow  # the document's workflow it ran (not the snapshot)
+    compiled: Compiled
+    fingerprints: dict[str, str]
+    inputs: dict[str, Any]
+    run: Run
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # cacheable, at the end
+    logs: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    result: RunResult | None = None
+
+
+class RunController(QObject):
+    status = Signal(str)
+    running_changed = Signal(bool)
+    started = Signal(object, str)  # compiled, run id
+    finished = Signal(object)  # RunResult (None if the run crashed)
+
+    def __init__(self, parent: QObject | None = None,
+                 history: Callable[[], HistoryStore | None] | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = RunBridge(self)
+        self.approvals = Approvals(self)
+        self.history = history or open_history
+        self.store: HistoryStore | None = None
+        self.run: Run | None = None
+        self.task: asyncio.Future[Any] | None = None
+        self.result: RunResult | None = None
+        self.last: LastRun | None = None
+        self.reused: dict[str, dict[str, Any]] = {}  # what the current run replays
+        self.recorder: HistoryRecorder | None = None
+        self._status = StatusLines()
+        self.bridge.events.connect(self._on_events)
+
+    @property
+    def lines(self) -> list[str]:
+        return self._status.lines
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    def history_store(self) -> HistoryStore | None:
+        if self.store is None:
+            self.store = self.history()
+        return self.store
+
+    # --- start / stop ---------------------------------------------------------------------
+    def start(self, workflow: Workflow, registry: Any, base_dir: Path | None = None,
+              secrets: Callable[[str], str | None] | None = None, *,
+              inputs: dict[str, Any] | None = None, rerun_from: str | None = None,
+              path: Path | None = None, text: str = "") -> str | None:
+        """Start a run; returns why it cannot start, or None when it started."""
+        if self.running:
+            return "A run is already in progress."
+        snapshot = workflow.copy()
+        try:
+            compiled = compile_workflow(snapshot, registry)
+            reuse: dict[str, dict[str, Any]] = {}
+            last = self.last
+            if rerun_from is not None:
+                if rerun_from not in snapshot.nodes:
+                    return f"Cannot re-run: there is no node {rerun_from!r}."
+                if last is not None and last.source is workflow:
+                    reuse = plan_rerun(compiled, rerun_from, last.outputs, last.fingerprints)
+                    if inputs is None:
+                        inputs = dict(last.inputs)
+            services = Services(secrets=secrets, approver=self.approvals, base_dir=base_dir)
+            run = Run(compiled, inputs, services=services, reuse=reuse)
+        except CompileError as exc:
+            errors = [p for p in exc.problems if p.is_error]
+            return f"Cannot run: {errors[0] if errors else exc}"
+        except FlowloomError as exc:
+            return f"Cannot run: {exc}"
+        self.result = None
+        self.reused = reuse
+        self.run = run
+        self.last = LastRun(workflow, compiled, fingerprints(snapshot), dict(run.inputs), run)
+        self._status.reset(snapshot)
+        self.recorder = self._record(run, path, text)
+        self.bridge.attach(run)
+        self.started.emit(compiled, run.run_id)
+        self.task = asyncio.ensure_future(self._execute(run, self.recorder))
+        self.running_changed.emit(True)
+        return None
+
+    def stop(self) -> None:
+        if self.run is not None and self.running:
+            self._say("Stopping…")
+            self.run.cancel()
+            self.approvals.withdraw_all()
+
+    def _record(self, run: Run, path: Path | None, text: str) -> HistoryRecorder | None:
+        store = self.history_store()
+        if store is None:
+            return None
+        try:
+            return HistoryRecorder(store, path, text).attach(run)
+        except Exception as exc:  # history is a record, never a reason not to run
+            log.warning("run %s is not recorded in history: %s", run.run_id, exc)
+            return None
+
+    async def _execute(self, run: Run, recorder: HistoryRecorder | None) -> RunResult | None:
+        try:
+            result: RunResult | None = await run.execute()
+        except Exception as exc:  # an engine bug must not take the editor down
+            log.exception("run %s crashed", run.run_id)
+            self._say(f"Run crashed: {type(exc).__name__}: {exc}")
+            result = None
+        finally:
+            if recorder is not None:
+                try:
+                    await recorder.aclose()
+                except Exception as exc:
+                    log.warning("history of run %s not fully written: %s", run.run_id, exc)
+        self.result = result
+        last = self.last
+        if last is not None and last.run is run and result is not None:
+            last.result = result
+            last.outputs = cacheable_outputs(last.compiled, result)
+        self.bridge.finish(result)
+        self.running_changed.emit(False)
+        self.finished.emit(result)
+        return result
+
+    # --- events ---------------------------------------------------------------------------
+    def _on_events(self, batch: list[Any]) -> None:
+        last = self.last
+        if last is not None:
+            logs = last.logs
+            for event in batch:
+                if isinstance(event, ev.NodeLogged):
+                    lines = logs.setdefault(event.node_id, [])
+                    lines.append((event.level, event.message))
+                    if len(lines) > LOG_KEEP:
+                        del lines[:-LOG_KEEP]
+        text = self._status.feed(batch)
+        if text:
+            self.status.emit(text)
+
+    def _say(self, text: str) -> None:
+        self._status.say(text)
+        self.status.emit(text)
+
+    # --- what the inspector shows -----------------------------------------------------------
+    def node_record(self, node_id: str) -> dict[str, Any] | None:
+        """The selected node's last run: status, inputs, outputs, error/reason and log."""
+        last = self.last
+        if last is None or node_id not in last.run.state:
+            return None
+        nr = last.run.state[node_id]
+        return {"status": nr.status, "inputs": nr.inputs, "outputs": nr.outputs,
+                "error": nr.error, "reason": nr.reason, "duration_s": nr.duration_s,
+                "cached": nr.cached, "log": list(last.logs.get(node_id, []))}
+
+
+def open_history() -> HistoryStore | None:
+    """The history DB ($FLOWLOOM_HISTORY_DB or the user data folder), or None if unusable."""
+    try:
+        return HistoryStore.open()
+    except Exception as exc:
+        log.warning("run history is off: %s", exc)
+        return None

@@ -1,0 +1,197 @@
+"""The live run in the window: controller, canvas overlay, run panels, approvals, re-run.
+
+`RunView(window)` owns the `RunController` (`window.runner`), the canvas `RunOverlay` and,
+when the panels package is there, the `RunPanels` docks; it routes the bridge's coalesced batches
+to the overlay and the panels, approvals to the waiting node's buttons and the review dialog,
+and adds the canvas context menu (Re-run from here, Approve…, Reject…, Show error). The
+dialogs it opens are attributes a test may replace: `ask_inputs(parent, declared)`,
+`approvals.dialog(parent, request, approve, done)` and `show_error(parent, node_id, text)`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
+
+from builder.canvas.run_overlay import RunOverlay
+from builder.runview.controller import RunController
+from builder.runview.inputs import ask_inputs, declared_inputs
+from engine import events as ev
+from engine.fileformat import dumps
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from builder.mainwindow import MainWindow
+
+log = logging.getLogger(__name__)
+
+PANELS_AVAILABLE = importlib.util.find_spec("builder.panels") is not None
+
+
+def show_error_text(parent: QWidget | None, node_id: str, text: str) -> QMessageBox:
+    """The full error of a failed node, in a message box that does not block the run."""
+    box = QMessageBox(QMessageBox.Icon.Critical, f"Node {node_id!r} failed", text,
+                      QMessageBox.StandardButton.Close, parent)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()
+    return box
+
+
+class RunView(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.controller = RunController(window)
+        self.approvals = self.controller.approvals
+        self.approvals.parent_widget = lambda: window
+        self.bridge = self.controller.bridge
+        self.overlay = RunOverlay(window.canvas, window.theme)
+        self.ask_inputs = ask_inputs
+        self.show_error = show_error_text
+        self.panels: Any = None
+        self.docks: list[Any] = []
+        if PANELS_AVAILABLE:
+            self._add_panels()
+        c, o = self.controller, self.overlay
+        c.started.connect(self._on_started)
+        self.bridge.events.connect(self._on_events)
+        self.bridge.run_finished.connect(self._on_finished)
+        self.approvals.requested.connect(lambda nid: o.set_waiting(nid, True))
+        self.approvals.settled.connect(lambda nid: o.set_waiting(nid, False))
+        o.approve_clicked.connect(lambda nid, approve: self.approvals.review(nid, approve))
+        o.error_clicked.connect(lambda nid, text: self.show_error(window, nid, text))
+        window.canvas.viewport().installEventFilter(self)
+
+    def _add_panels(self) -> None:
+        from builder.panels import RunPanels  # optional package, looked up above
+
+        w = self.window
+        self.panels = RunPanels(w, w.theme)
+        self.docks = list(self.panels.docks)
+        for dock in self.docks:
+            w.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+            w.tabifyDockWidget(w.problems_dock, dock)
+        w.problems_dock.raise_()
+        self.panels.node_selected.connect(w.reveal_node)
+        self.panels.node_hovered.connect(self._on_panel_hover)
+        self.panels.replay_requested.connect(self.replay)
+        self.panels.set_history_store(self.controller.history_store())
+        self._hovered = ""
+
+    # --- the document -----------------------------------------------------------------------
+    def document_changed(self) -> None:
+        """Another document is shown: its run state is not this one's."""
+        self.overlay.clear()
+        self.path_changed()
+
+    def path_changed(self, *_args: object) -> None:
+        if self.panels is not None:
+            self.panels.set_workflow_path(self.window.document.path)
+
+    # --- runs -------------------------------------------------------------------------------
+    def run(self, rerun_from: str | None = None) -> str | None:
+        """Start a run of the open document; returns why not, or None when it started."""
+        w = self.window
+        document = w.document
+        inputs = None
+        declared = declared_inputs(document.workflow)
+        last = self.controller.last
+        reusing = rerun_from is not None and last is not None \
+            and last.source is document.workflow
+        if declared and not reusing:
+            inputs = self.ask_inputs(w, declared)
+            if inputs is None:
+                return "Run cancelled: no inputs given."
+        path = document.path
+        from builder.mainwindow import read_secret  # the window's credential lookup
+
+        return self.controller.start(document.workflow, w.registry,
+                                     path.parent if path else None, secrets=read_secret,
+                                     inputs=inputs, rerun_from=rerun_from,
+                                     path=Path(path) if path else None,
+                                     text=dumps(document.workflow))
+
+    def _on_started(self, compiled: Any, run_id: str) -> None:
+        self.overlay.reset(self.window.document.workflow)
+        if self.panels is not None:
+            self.panels.on_run_started(compiled, run_id)
+
+    def _on_events(self, batch: list[Any]) -> None:
+        self.overlay.apply(batch)
+        if self.panels is not None:
+            self.panels.on_events(batch)
+
+    def _on_finished(self, result: Any) -> None:
+        if self.panels is not None:
+            self.panels.on_run_finished(result)
+        inspector = self.window.inspector
+        if hasattr(inspector, "refresh_last_run"):
+            inspector.refresh_last_run()
+
+    def replay(self, events: list[Any]) -> None:
+        """Show a recorded run (History ▸ open) on the canvas and in the panels."""
+        self.overlay.reset(self.window.document.workflow)
+        self.overlay.apply(events)
+        if self.panels is not None:
+            self.panels.play(events)
+        finished = next((e for e in reversed(events) if isinstance(e, ev.RunFinished)), None)
+        if finished is not None:
+            self.window.show_status(f"Showing recorded run {finished.run_id} "
+                                    f"({finished.status})")
+
+    def _on_panel_hover(self, node_id: str) -> None:
+        scene = self.window.canvas.graph_scene
+        if self._hovered and self._hovered in scene.nodes:
+            scene.highlight_wires(self._hovered, False)
+        self._hovered = node_id
+        if node_id and node_id in scene.nodes:
+            scene.highlight_wires(node_id, True)
+
+    # --- node actions -----------------------------------------------------------------------
+    def selected_node(self) -> str | None:
+        ids = self.window.canvas.selected_node_ids()
+        return ids[0] if len(ids) == 1 else None
+
+    def rerun_selected(self) -> bool:
+        node_id = self.selected_node()
+        if node_id is None:
+            self.window.show_status("Select one node to re-run from.")
+            return False
+        return self.window.run_workflow(rerun_from=node_id)
+
+    def review_selected(self, approve: bool) -> bool:
+        node_id = self.selected_node()
+        if node_id is None or not self.approvals.review(node_id, approve):
+            self.window.show_status("No selected node is waiting for approval.")
+            return False
+        return True
+
+    def node_menu(self, node_id: str) -> QMenu:
+        """The run part of a node's context menu."""
+        menu = QMenu(self.window)
+        rerun = menu.addAction("Re-run from here",
+                               lambda: self.window.run_workflow(rerun_from=node_id))
+        rerun.setEnabled(not self.controller.running)
+        if self.approvals.request(node_id) is not None:
+            menu.addAction("Approve…", lambda: self.approvals.review(node_id, True))
+            menu.addAction("Reject…", lambda: self.approvals.review(node_id, False))
+        view = self.overlay.views.get(node_id)
+        if view is not None and view.state == "failed":
+            menu.addAction("Show error…",
+                           lambda: self.show_error(self.window, node_id, view.error))
+        return menu
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.ContextMenu:
+            canvas = self.window.canvas
+            item = canvas.graph_scene.node_at(canvas.mapToScene(event.pos()))
+            if item is not None:
+                canvas.select_nodes([item.node_id])
+                self.node_menu(item.node_id).exec(event.globalPos())
+                return True
+        return False
