@@ -115,6 +115,10 @@ def build(w: MainWindow) -> dict[str, QAction]:
     for dock in (w.palette_dock, w.inspector_dock, w.problems_dock):
         toggle = dock.toggleViewAction()
         panels.addAction(toggle)
+    if w.run_view.docks:
+        panels.addSeparator()
+        for dock in w.run_view.docks:
+            panels.addAction(dock.toggleViewAction())
     panels.addSeparator()
     panels.addAction("Reset layout", w.reset_layout)
     menus["Theme"] = menus["&View"].addMenu("&Theme")
@@ -128,6 +132,11 @@ def build(w: MainWindow) -> dict[str, QAction]:
     add("&Run", "run", "&Run", w.run_workflow, "F5")
     add("&Run", "stop", "&Stop", w.stop_workflow, "Shift+F5")
     acts["stop"].setEnabled(False)
+    menus["&Run"].addSeparator()
+    rv = w.run_view
+    add("&Run", "rerun_from", "Re-run from &Here", rv.rerun_selected, "Ctrl+F5")
+    add("&Run", "approve", "&Approve…", lambda: rv.review_selected(True), "Ctrl+Return")
+    add("&Run", "reject", "Re&ject…", lambda: rv.review_selected(False), "Ctrl+Backspace")
 
     add("&Help", "shortcuts", "Keyboard &shortcuts", w.show_shortcuts, "Ctrl+/")
     add("&Help", "about", "&About Flowloom", w.show_about)
