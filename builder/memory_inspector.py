@@ -168,3 +168,11 @@ class MemoryInspector(QDialog):
         except MemoryStoreError as exc:
             self.status.setText(str(exc))
             return fallback
+
+
+def show_for(window: QWidget) -> MemoryInspector:
+    """Open the inspector beside `window` (View ▸ Memory…); it is deleted when closed."""
+    dialog = MemoryInspector(parent=window)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.show()
+    return dialog

@@ -72,3 +72,21 @@ def test_delete_asks_then_removes_only_the_selected_entries(qtbot, store):
     assert texts(dialog) == ["Bread needs flour and water",
                              "Solar panels need cleaning every month"]
     assert store.count("travel") == 1
+
+
+def test_view_memory_opens_the_inspector_on_the_store_beside_the_history(qtbot, tmp_path,
+                                                                        monkeypatch):
+    from builder.mainwindow import MainWindow
+    from tests.builder.shell_support import Answers, make_registry, temp_settings
+
+    monkeypatch.setenv("FLOWLOOM_MEMORY_DB", str(tmp_path / "memory.db"))
+    MemoryStore().add("notes", "remember the milk")
+    window = MainWindow(make_registry(), temp_settings(tmp_path), Answers().prompts(),
+                        recover=False, theme_mode="dark")
+    qtbot.addWidget(window)
+    (action,) = [a for menu, a in window.listed_actions
+                 if menu == "View" and a.text() == "&Memory…"]
+    action.trigger()
+    (dialog,) = window.findChildren(MemoryInspector)
+    assert dialog.isVisible() and texts(dialog) == ["remember the milk"]
+    dialog.close()
