@@ -13,14 +13,15 @@ AGENT = "agent"
 
 
 def agent_workflow(base_url: str, provider: str, tools: list[Node], prompt: Any = "Go",
-                   **params: Any) -> Workflow:
-    """data.value(prompt) -> ai.agent(tools...) -> outputs `text` and `transcript`."""
+                   input_port: str = "prompt", **params: Any) -> Workflow:
+    """data.value(prompt) -> ai.agent.<input_port>, tools wired in -> outputs `text` and
+    `transcript`."""
     settings = {"provider": provider, "base_url": base_url, "model": "test-model", **params}
     nodes = [Node("prompt", "data.value", params={"value": prompt}),
              Node(AGENT, "ai.agent", title="Agent", params=settings),
              Node("out_text", "flow.output", params={"name": "text"}),
              Node("out_transcript", "flow.output", params={"name": "transcript"}), *tools]
-    edges = [Edge("prompt", "out", AGENT, "prompt"), Edge(AGENT, "text", "out_text", "in"),
+    edges = [Edge("prompt", "out", AGENT, input_port), Edge(AGENT, "text", "out_text", "in"),
              Edge(AGENT, "transcript", "out_transcript", "in")]
     for tool in tools:
         node_type = REGISTRY.get(tool.type)

@@ -13,13 +13,14 @@ from nodes.agent import trim_history
 from tests.agents.support import (
     AGENT,
     agent_logs,
+    agent_workflow,
     calculator,
     of_type,
     run_agent,
     tool_contents,
     tool_messages,
 )
-from tests.nodes.flowrun import wf
+from tests.nodes.flowrun import run_flow, wf
 from tests.servers.llm import Answer, ToolCall, reply, tool_call
 
 pytest_plugins = ["tests.servers.fixtures"]
@@ -195,3 +196,26 @@ def test_trim_history_keeps_tool_results_with_their_call():
     assert kept == [msgs[0], msgs[5], msgs[6]]
     assert trim_history(msgs, 0) == (msgs, 0)
     assert trim_history(msgs, 7) == (msgs, 0)
+
+
+@pytest.mark.asyncio
+async def test_no_server_fails_naming_the_server_the_model_and_the_step(dead_url):
+    result, _ = await run_agent(dead_url, "openai", [calculator()])
+    error = result.nodes[AGENT].error
+    assert error.startswith("step 1: cannot reach the openai server") and dead_url in error
+    assert "'test-model'" in error
+
+
+@pytest.mark.asyncio
+async def test_messages_input_is_the_conversation_and_tools_are_optional(llm_server):
+    conversation = [{"role": "user", "content": "Hi"},
+                    {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "Bye"}]
+    workflow = agent_workflow(llm_server.url, "ollama", [], prompt=conversation,
+                              input_port="messages")
+    llm_server.script(reply("Goodbye"))
+    result, _ = await run_flow(workflow)
+    assert result.ok, result.error
+    (body,) = llm_server.chat_bodies()
+    assert [m["content"] for m in body["messages"]] == ["Hi", "Hello", "Bye"]
+    assert "tools" not in body
+    assert result.outputs["text"] == "Goodbye"
