@@ -26,6 +26,7 @@ import json
 import os
 from typing import Any
 
+from engine.context import REDACTED
 from engine.errors import NodeFailure
 from engine.nodetype import Param, Port
 from engine.tools import ToolCallError, ToolHandle
@@ -196,7 +197,7 @@ class Agent(Chat):
             try:
                 answer, _, latency = await self._converse(ctx, base, body, key, where)
             except NodeFailure as exc:
-                message = str(exc).replace(key, "••••••") if key else str(exc)
+                message = str(exc).replace(key, REDACTED) if key else str(exc)
                 raise NodeFailure(f"step {step}: {message}") from None
             if answer.text:
                 ctx.log("info", f"step {step}: model: {answer.text}")
