@@ -38,7 +38,8 @@ FRAME_COLORS = ("#5a6f8c", "#5f8467", "#8a6a4f", "#7a5a86", "#4f7f86", "#86705a"
 def _selection(canvas: Canvas) -> tuple[list[str], list[WireItem], list[FrameItem]]:
     items = canvas.graph_scene.selectedItems()
     nodes = [i.node_id for i in items if isinstance(i, NodeItem)]
-    wires = [i for i in items if isinstance(i, WireItem) and i.edge is not None]
+    scene = canvas.graph_scene
+    wires = [scene.wires[k] for k in scene.selected_wires if k in scene.wires]
     frames = [i for i in items if isinstance(i, FrameItem)]
     return nodes, wires, frames
 

@@ -62,6 +62,8 @@ class Look:
         self._headers: dict[str, QBrush] = {}
         self._icons: dict[str, QPixmap] = {}
         self._ports: dict[str, QBrush] = {}
+        self._wire_pens: dict[tuple[str, str, bool], QPen] = {}
+        self._advances: dict[str, float] = {}
         self.loop_badge_brush = QBrush(t.accent.darker(110) if t.dark else t.accent)
         self.loop_arrow_pen = QPen(t.node_body if t.dark else QColor("white"), 1.8)
         self.unknown_header = QBrush(t.problem.darker(170))
@@ -77,6 +79,31 @@ class Look:
         if brush is None:
             brush = self._ports[port_type] = QBrush(self.theme.port_color(port_type))
         return brush
+
+    def wire_pen(self, port_type: str, state: str = "normal", back: bool = False) -> QPen:
+        """The pen of a wire carrying `port_type` when normal/highlighted/selected/problem."""
+        key = (port_type, state, back)
+        pen = self._wire_pens.get(key)
+        if pen is None:
+            t = self.theme
+            color, width = QColor(self.theme.port_color(port_type)), 2.2
+            if state == "selected":
+                color, width = QColor(t.selection), 4.0
+            elif state == "problem":
+                color = QColor(t.problem)
+            elif state == "highlighted":
+                color, width = (color.lighter(125) if t.dark else color.darker(120)), 3.2
+            pen = QPen(color, width, Qt.PenStyle.DashLine if back else Qt.PenStyle.SolidLine,
+                       Qt.PenCapStyle.RoundCap)
+            self._wire_pens[key] = pen
+        return pen
+
+    def label_width(self, text: str) -> float:
+        """Width of a port label (cached: the same few names repeat across a workflow)."""
+        width = self._advances.get(text)
+        if width is None:
+            width = self._advances[text] = self.label_metrics.horizontalAdvance(text)
+        return width
 
     def port_color(self, port_type: str) -> QColor:
         return self.theme.port_color(port_type)

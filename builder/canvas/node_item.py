@@ -3,7 +3,9 @@
 A `NodeItem` is one QGraphicsItem (ports are painted, not child items, so a 2 000-node scene stays
 light) sized to its labels. It knows nothing of the model: the scene hands it a `NodeContent`
 computed from the node and its type, and asks it where ports are (`port_at`, `port_pos`).
-Painting is level-of-detail aware: far out it is a coloured block; labels come back as you zoom in.
+Painting is level-of-detail aware: far out a coloured block, at middle distance square shapes
+without text, close up the full picture. No item cache: at the zooms where painting costs most
+(close up) few nodes are visible, and a cache would be rebuilt on every zoom step.
 """
 
 from __future__ import annotations
@@ -26,16 +28,12 @@ from builder.canvas.look import (
     SUMMARY_H,
     Look,
 )
+from engine.nodetype import Port
 
 LOOP_KINDS = ("foreach", "while")
+_ELIDE_RIGHT = Qt.TextElideMode.ElideRight
+_SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
 BRANCH_TYPES = ("flow.if", "flow.switch")
-
-
-@dataclass
-class PortInfo:
-    name: str
-    type: str = "any"
-    multi: bool = False
 
 
 @dataclass
@@ -45,8 +43,8 @@ class NodeContent:
     title: str
     category: str = "Other"
     summary: str = ""
-    inputs: list[PortInfo] = field(default_factory=list)
-    outputs: list[PortInfo] = field(default_factory=list)
+    inputs: list[Port] = field(default_factory=list)  # the engine's Port records, as declared
+    outputs: list[Port] = field(default_factory=list)
     kind: str = "normal"
     unknown: bool = False  # the node's type is not in the registry
 
@@ -59,35 +57,57 @@ class NodeItem(QGraphicsItem):
         self.problems: list[str] = []
         self.hovered = False
         self.port_marks: dict[tuple[str, str], bool] = {}  # (side, name) -> compatible?
-        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setFlags(_SELECTABLE)
         self.setAcceptHoverEvents(True)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setZValue(1.0)
+        self._laid_out = False
         self.set_content(content)
 
     # --- layout ---------------------------------------------------------------------------
     def set_content(self, content: NodeContent) -> None:
-        self.prepareGeometryChange()
+        if self._laid_out:
+            self.prepareGeometryChange()
         self.content = content
         lk = self.look
         title_w = lk.title_metrics.horizontalAdvance(content.title) + ICON + 3 * PAD
         if content.kind in LOOP_KINDS:
             title_w += 26
-        self.summary = lk.summary_metrics.elidedText(
-            content.summary.replace("\n", " "), Qt.TextElideMode.ElideRight, MAX_TEXT_W)
-        summary_w = lk.summary_metrics.horizontalAdvance(self.summary) + 2 * PAD
-        label = lk.label_metrics.horizontalAdvance
-        in_w = max((label(p.name) for p in content.inputs), default=0.0)
-        out_w = max((label(p.name) for p in content.outputs), default=0.0)
+        summary = content.summary
+        summary_w = 0.0
+        if summary:
+            if "\n" in summary:
+                summary = summary.replace("\n", " ")
+            summary_w = lk.summary_metrics.horizontalAdvance(summary)
+            if summary_w > MAX_TEXT_W:
+                summary = lk.summary_metrics.elidedText(summary, _ELIDE_RIGHT, MAX_TEXT_W)
+                summary_w = MAX_TEXT_W
+        self.summary = summary
+        top = HEADER_H + (SUMMARY_H if summary else 0.0) + 4.0
+        label = lk.label_width
+        in_w = out_w = 0.0
+        in_y: dict[str, float] = {}
+        out_y: dict[str, float] = {}
+        y = top + ROW_H / 2
+        for port in content.inputs:
+            in_w = max(in_w, label(port.name))
+            in_y[port.name] = y
+            y += ROW_H
+        y = top + ROW_H / 2
+        for port in content.outputs:
+            out_w = max(out_w, label(port.name))
+            out_y[port.name] = y
+            y += ROW_H
         ports_w = in_w + out_w + 4 * PAD + (PAD if in_w and out_w else 0)
-        self.width = float(round(max(MIN_W, title_w, summary_w, ports_w) / 10) * 10)
-        top = HEADER_H + (SUMMARY_H if self.summary else 0.0) + 4.0
-        rows = max(len(content.inputs), len(content.outputs), 1)
-        self.height = top + rows * ROW_H + 6.0
-        self.rect = QRectF(0.0, 0.0, self.width, self.height)
-        self._in_y = {p.name: top + (i + 0.5) * ROW_H for i, p in enumerate(content.inputs)}
-        self._out_y = {p.name: top + (i + 0.5) * ROW_H for i, p in enumerate(content.outputs)}
-        self._bounds = self.rect.adjusted(-PORT_R - 4, -10, PORT_R + 10, 8)
-        self.update()
+        self.width = width = float(round(max(MIN_W, title_w, summary_w + 2 * PAD, ports_w) / 10)
+                                   * 10)
+        rows = max(len(in_y), len(out_y), 1)
+        self.height = height = top + rows * ROW_H + 6.0
+        self.rect = QRectF(0.0, 0.0, width, height)
+        self._in_y, self._out_y = in_y, out_y
+        self._bounds = QRectF(-PORT_R - 4, -10, width + 2 * PORT_R + 14, height + 18)
+        if self._laid_out:
+            self.update()
+        self._laid_out = True
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
         return self._bounds
@@ -102,6 +122,12 @@ class NodeItem(QGraphicsItem):
         ys = self._in_y if side == "in" else self._out_y
         x = 0.0 if side == "in" else self.width
         return self.mapToScene(QPointF(x, ys.get(name, HEADER_H / 2)))
+
+    def port_xy(self, side: str, name: str) -> tuple[float, float]:
+        """`port_pos` as two numbers, without making a QPointF (for bulk routing)."""
+        if side == "in":
+            return self.x(), self.y() + self._in_y.get(name, HEADER_H / 2)
+        return self.x() + self.width, self.y() + self._out_y.get(name, HEADER_H / 2)
 
     def port_type(self, side: str, name: str) -> str:
         for port in (self.content.inputs if side == "in" else self.content.outputs):
@@ -137,7 +163,7 @@ class NodeItem(QGraphicsItem):
 
     def hoverEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.hovered = True
-        self.setZValue(2.0)
+        self.setZValue(3.0)
         scene = self.scene()
         if scene is not None and hasattr(scene, "highlight_wires"):
             scene.highlight_wires(self.node_id, True)
@@ -145,16 +171,11 @@ class NodeItem(QGraphicsItem):
 
     def hoverLeaveEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.hovered = False
-        self.setZValue(1.0 if self.isSelected() else 0.0)
+        self.setZValue(1.0)
         scene = self.scene()
         if scene is not None and hasattr(scene, "highlight_wires"):
             scene.highlight_wires(self.node_id, False)
         self.update()
-
-    def itemChange(self, change, value):  # noqa: N802 - Qt override
-        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
-            self.setZValue(2.0 if self.hovered else (1.0 if value else 0.0))
-        return super().itemChange(change, value)
 
     # --- painting -----------------------------------------------------------------------------
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
@@ -169,6 +190,9 @@ class NodeItem(QGraphicsItem):
             painter.setPen(lk.selected_pen if selected else lk.no_pen)
             painter.setBrush(header)
             painter.drawRect(rect)
+            return
+        if lod < 0.6:  # middle distance: square shapes, no text, no antialiasing
+            self._paint_simple(painter, header, selected, lod >= 0.45)
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         lift = 4.0 if self.hovered else 2.0
@@ -194,6 +218,22 @@ class NodeItem(QGraphicsItem):
             painter.drawRoundedRect(rect.adjusted(-1.5, -1.5, 1.5, 1.5), RADIUS + 1, RADIUS + 1)
         if self.problems:
             self._paint_problem_badge(painter)
+
+    def _paint_simple(self, painter: QPainter, header, selected: bool, ports: bool) -> None:
+        lk = self.look
+        c = self.content
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        painter.setPen(lk.selected_pen if selected else lk.border_pen)
+        painter.setBrush(lk.body_brush)
+        painter.drawRect(self.rect)
+        painter.fillRect(QRectF(0.5, 0.5, self.width - 1, HEADER_H), header)
+        if not ports:
+            return
+        r = PORT_R
+        for ports, ys, x in ((c.inputs, self._in_y, 0.0), (c.outputs, self._out_y, self.width)):
+            for port in ports:
+                painter.fillRect(QRectF(x - r, ys[port.name] - r, 2 * r, 2 * r),
+                                 lk.port_brush(port.type))
 
     def _paint_text(self, painter: QPainter, lod: float) -> None:
         lk = self.look

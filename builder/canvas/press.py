@@ -4,14 +4,14 @@
 input that already has a wire picks that wire up instead); a wire grabbed near one of its ends is
 picked up; a node or a frame's title bar starts a move of the selection (or the frame's nodes).
 Anything else returns None, and Qt does the rest: Ctrl-click toggles, empty space starts the
-rubber band, a click on a wire selects it.
+rubber band. A click on a wire body selects it (Ctrl toggles); wires keep their own selection.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QLineF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtWidgets import QGraphicsSceneMouseEvent
 
 from builder.canvas.frame_item import FrameItem
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 WIRE_END_GRAB = 24.0  # scene units from a wire's end that pick the wire up
 PORT_GRAB = 10.0
+WIRE_GRIP = 6.0
 
 
 def gesture_for_press(canvas: Canvas, event: QGraphicsSceneMouseEvent) -> Gesture | None:
@@ -33,7 +34,7 @@ def gesture_for_press(canvas: Canvas, event: QGraphicsSceneMouseEvent) -> Gestur
     pos = event.scenePos()
     toggling = bool(event.modifiers() & (Qt.KeyboardModifier.ControlModifier
                                          | Qt.KeyboardModifier.MetaModifier))
-    for item in scene.items(pos):
+    for item in scene.items(pos) or _wires_near(scene, pos):
         if isinstance(item, NodeItem):
             hit = item.port_at(pos, PORT_GRAB)
             if hit is not None and _near_dot(item, hit, pos):
@@ -47,6 +48,7 @@ def gesture_for_press(canvas: Canvas, event: QGraphicsSceneMouseEvent) -> Gestur
                 return NewWireGesture(canvas, item, side, name)
             if toggling:
                 return None
+            scene.select_wire(None)
             if not item.isSelected():
                 scene.clearSelection()
                 item.setSelected(True)
@@ -61,7 +63,10 @@ def gesture_for_press(canvas: Canvas, event: QGraphicsSceneMouseEvent) -> Gestur
             if QLineF(pos, path.pointAtPercent(0.0)).length() <= WIRE_END_GRAB:
                 target = scene.nodes.get(edge.target)
                 return NewWireGesture(canvas, target, "in", edge.target_port, edge)
-            return None
+            if not toggling:
+                scene.clearSelection()
+            scene.select_wire(edge.key(), add=toggling)
+            return _CLICK
         if isinstance(item, FrameItem) and item.title_rect().contains(pos):
             if toggling:
                 return None
@@ -76,7 +81,31 @@ def gesture_for_press(canvas: Canvas, event: QGraphicsSceneMouseEvent) -> Gestur
                     members.update({n: scene.nodes[n] for n in other.node_ids
                                     if n in scene.nodes})
             return MoveGesture(canvas, list(members.values()), None, event)
+    if not toggling:
+        scene.select_wire(None)
     return None
+
+
+class _Click:
+    """A press that did its work on press (selecting a wire); the drag after it does nothing."""
+
+    def move(self, event: QGraphicsSceneMouseEvent) -> None:
+        pass
+
+    def end(self, event: QGraphicsSceneMouseEvent) -> None:
+        pass
+
+    def cancel(self) -> None:
+        pass
+
+
+_CLICK = _Click()
+
+
+def _wires_near(scene, pos: QPointF) -> list[WireItem]:
+    """Wires passing within a few scene units of `pos` (wires are thin; this is the grip)."""
+    grip = QRectF(pos.x() - WIRE_GRIP, pos.y() - WIRE_GRIP, 2 * WIRE_GRIP, 2 * WIRE_GRIP)
+    return [i for i in scene.items(grip) if isinstance(i, WireItem)]
 
 
 def _near_dot(item: NodeItem, hit: tuple[str, str], pos) -> bool:

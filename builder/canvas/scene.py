@@ -9,22 +9,24 @@ cost does not grow with the area shown.
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
 import shiboken6
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainter, QPixmap, QTransform
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
 from builder.canvas.frame_item import FrameItem
 from builder.canvas.look import GRID, Look
-from builder.canvas.node_item import NodeContent, NodeItem, PortInfo
-from builder.canvas.wire_item import WireItem
+from builder.canvas.node_item import NodeContent, NodeItem
+from builder.canvas.wire_item import WireItem, bezier
 from builder.commands import frames_of
 from engine.errors import Problem, RegistryError
 from engine.model import Edge, Node, Workflow
+from engine.nodetype import Port
 from engine.registry import Registry
 from engine.validate import node_ports
 
@@ -49,12 +51,12 @@ class GraphScene(QGraphicsScene):
         self.nodes: dict[str, NodeItem] = {}
         self.wires: dict[EdgeKey, WireItem] = {}
         self.frames: dict[str, FrameItem] = {}
+        self.selected_wires: set[EdgeKey] = set()
         self._node_wires: dict[str, list[EdgeKey]] = {}
         self._node_frames: dict[str, list[str]] = {}
         self._unsubscribe: list[Callable[[], None]] = []
         self.press_handler: Callable[[QGraphicsSceneMouseEvent], Gesture | None] | None = None
         self.gesture: Gesture | None = None
-        self._tiles: dict[tuple[int, str], QPixmap] = {}
         self.setSceneRect(QRectF(-SCENE_HALF, -SCENE_HALF, 2 * SCENE_HALF, 2 * SCENE_HALF))
         self.setBackgroundBrush(QBrush(look.theme.background))
         self.build()
@@ -64,13 +66,15 @@ class GraphScene(QGraphicsScene):
         """Create every item in one pass over nodes, edges and frames; subscribe to the model."""
         self.detach()
         self.clear()
-        self.nodes, self.wires, self.frames = {}, {}, {}
-        self._node_wires, self._node_frames = {}, {}
-        for node in self.workflow.nodes.values():
-            self._add_node_item(node)
-        for edge in self.workflow.edges:
-            self._add_wire(edge)
-        self._rebuild_frames()
+        # Thousands of small objects are made here; pausing the cyclic collector keeps the build
+        # linear (its passes over everything alive would otherwise grow with the scene).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._build_items()
+        finally:
+            if collecting:
+                gc.enable()
         wf = self.workflow
         self._unsubscribe = [
             wf.node_added.subscribe(self._guard(self._on_node_added)),
@@ -80,6 +84,16 @@ class GraphScene(QGraphicsScene):
             wf.edge_removed.subscribe(self._guard(self._on_edge_removed)),
             wf.meta_changed.subscribe(self._guard(self._on_meta_changed)),
         ]
+
+    def _build_items(self) -> None:
+        self.nodes, self.wires, self.frames = {}, {}, {}
+        self.selected_wires = set()
+        self._node_wires, self._node_frames = {}, {}
+        for node in self.workflow.nodes.values():
+            self._add_node_item(node)
+        for edge in self.workflow.edges:
+            self._add_wire(edge)
+        self._rebuild_frames()
 
     def _guard(self, handler: Callable[..., None]) -> Callable[..., None]:
         """A model callback that unsubscribes itself once this scene's C++ side is gone."""
@@ -103,7 +117,6 @@ class GraphScene(QGraphicsScene):
 
     def set_look(self, look: Look) -> None:
         self.look = look
-        self._tiles.clear()
         self.setBackgroundBrush(QBrush(look.theme.background))
         selected = set(self.selected_node_ids())
         self.build()
@@ -118,8 +131,8 @@ class GraphScene(QGraphicsScene):
             ins = dict.fromkeys(e.target_port for e in self.workflow.edges_into(node.id))
             outs = dict.fromkeys(e.source_port for e in self.workflow.edges_from(node.id))
             return NodeContent(title=node.title or node.type, summary=f"unknown type {node.type}",
-                               inputs=[PortInfo(n) for n in ins],
-                               outputs=[PortInfo(n) for n in outs], unknown=True)
+                               inputs=[Port(n) for n in ins],
+                               outputs=[Port(n) for n in outs], unknown=True)
         inputs, outputs = node_ports(node, node_type)
         try:
             summary = node_type.summary(node_type.with_defaults(node.params))
@@ -128,8 +141,7 @@ class GraphScene(QGraphicsScene):
         return NodeContent(
             title=node.title or node_type.title or node.type, category=node_type.category,
             summary=summary, kind=node_type.kind,
-            inputs=[PortInfo(p.name, p.type, p.multi) for p in inputs.values()],
-            outputs=[PortInfo(p.name, p.type, p.multi) for p in outputs.values()])
+            inputs=list(inputs.values()), outputs=list(outputs.values()))
 
     def _add_node_item(self, node: Node) -> NodeItem:
         item = NodeItem(node.id, self.content_for(node), self.look)
@@ -147,20 +159,20 @@ class GraphScene(QGraphicsScene):
             port_type = target.port_type("in", edge.target_port)
         back = BACK_PORTS.get(target.content.kind) == edge.target_port
         wire = WireItem(edge, self.look, port_type, back)
+        self._route(wire, source, target)  # before addItem: the index takes its final bounds
         self.addItem(wire)
         key = edge.key()
         self.wires[key] = wire
         self._node_wires.setdefault(edge.source, []).append(key)
         self._node_wires.setdefault(edge.target, []).append(key)
-        self._route(wire, source, target)
         return wire
 
     def _route(self, wire: WireItem, source: NodeItem, target: NodeItem) -> None:
         edge = wire.edge
-        start = source.port_pos("out", edge.source_port)
-        end = target.port_pos("in", edge.target_port)
+        sx, sy = source.port_xy("out", edge.source_port)
+        ex, ey = target.port_xy("in", edge.target_port)
         below = None
-        if end.x() < start.x() - 20:  # runs backwards: pass under the nodes in between
+        if wire.back and ex < sx - 20:  # a loop's back edge: pass under its body
             a, b = source.sceneBoundingRect(), target.sceneBoundingRect()
             below = max(a.bottom(), b.bottom())
             band = QRectF(b.left(), min(a.top(), b.top()), a.right() - b.left(),
@@ -169,12 +181,13 @@ class GraphScene(QGraphicsScene):
                 if isinstance(item, NodeItem):
                     below = max(below, item.sceneBoundingRect().bottom())
             below += 24.0
-        wire.set_ends(start, end, below)
+        wire.setPath(bezier(sx, sy, ex, ey, below))
 
     def _remove_wire(self, key: EdgeKey) -> None:
         wire = self.wires.pop(key, None)
         if wire is None:
             return
+        self.selected_wires.discard(key)
         for end in (key[0], key[2]):
             keys = self._node_wires.get(end)
             if keys and key in keys:
@@ -275,6 +288,21 @@ class GraphScene(QGraphicsScene):
         for key, wire in self.wires.items():
             wire.set_problem(by_edge.get(key))
 
+    def select_wire(self, key: EdgeKey | None, add: bool = False) -> None:
+        """Select the wire `key` (None: no wire); `add` toggles it, keeping the others."""
+        if not add:
+            for other in self.selected_wires - {key}:
+                self.wires[other].set_selected(False)
+            self.selected_wires &= {key}
+        if key is None or key not in self.wires:
+            return
+        on = not (add and key in self.selected_wires)
+        self.wires[key].set_selected(on)
+        if on:
+            self.selected_wires.add(key)
+        else:
+            self.selected_wires.discard(key)
+
     def selected_node_ids(self) -> list[str]:
         """Selected node ids, in the workflow's node order (so results are repeatable)."""
         ids = {item.node_id for item in self.selectedItems() if isinstance(item, NodeItem)}
@@ -323,40 +351,37 @@ class GraphScene(QGraphicsScene):
 
     # --- background -----------------------------------------------------------------------------
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
-        painter.fillRect(rect, self.look.theme.background)
+        """A dotted grid: vertical lines drawn with a dash pattern whose period is the grid step,
+        in device pixels, so the cost is a few hundred lines whatever the zoom."""
+        theme = self.look.theme
+        painter.fillRect(rect, theme.background)
         transform = painter.worldTransform()
-        scale = math.hypot(transform.m11(), transform.m12())
+        scale = transform.m11()
+        if scale <= 0 or transform.isRotating():
+            return
         step = GRID
-        while step * scale < 14.0:
+        while step * scale < 16.0:
             step *= 5.0
         painter.save()
         painter.resetTransform()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         device = transform.mapRect(rect)
         origin = transform.map(QPointF(0.0, 0.0))
-        for spacing, color in ((step, self.look.theme.grid),
-                               (step * 5.0, self.look.theme.grid_major)):
+        for spacing, color, width in ((step, theme.grid, 2.0), (step * 5, theme.grid_major, 2.0)):
             pixels = spacing * scale
-            tile = self._tile(max(4, math.ceil(pixels)), color)
-            brush = QBrush(tile)
-            factor = pixels / tile.width()
-            brush.setTransform(QTransform(factor, 0, 0, factor, origin.x(), origin.y()))
-            painter.fillRect(device, brush)
+            if pixels > max(device.width(), device.height()) * 2:
+                continue
+            pen = QPen(color, width)
+            pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+            pen.setDashPattern([1.0, pixels / width - 1.0])
+            first_y = origin.y() + math.floor((device.top() - origin.y()) / pixels) * pixels
+            pen.setDashOffset(-(first_y - width / 2 - device.top()) / width)
+            painter.setPen(pen)
+            x = origin.x() + math.ceil((device.left() - origin.x()) / pixels) * pixels
+            lines = []
+            top, bottom = device.top(), device.bottom()
+            while x <= device.right():
+                lines.append(QLineF(x, top, x, bottom))
+                x += pixels
+            painter.drawLines(lines)
         painter.restore()
-
-    def _tile(self, size: int, color: QColor) -> QPixmap:
-        key = (size, color.name(QColor.NameFormat.HexArgb))
-        tile = self._tiles.get(key)
-        if tile is None:
-            tile = QPixmap(size, size)
-            tile.fill(Qt.GlobalColor.transparent)
-            p = QPainter(tile)
-            p.setRenderHint(QPainter.RenderHint.Antialiasing)
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(color)
-            p.drawEllipse(QRectF(-1.2, -1.2, 2.4, 2.4))
-            p.drawEllipse(QRectF(size - 1.2, -1.2, 2.4, 2.4))
-            p.drawEllipse(QRectF(-1.2, size - 1.2, 2.4, 2.4))
-            p.drawEllipse(QRectF(size - 1.2, size - 1.2, 2.4, 2.4))
-            p.end()
-            self._tiles[key] = tile
-        return tile

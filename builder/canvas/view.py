@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shiboken6
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QKeySequence, QPainter, QPixmapCache, QUndoStack
+from PySide6.QtGui import QKeySequence, QPainter, QUndoStack
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from builder.canvas import editing
@@ -29,7 +29,6 @@ from engine.model import Node, Workflow
 from engine.registry import Registry
 
 MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
-PIXMAP_CACHE_KB = 256 * 1024  # node items cache their pictures; the 10 MiB default overflows
 
 __all__ = ["Canvas", "NODE_TYPE_MIME"]
 
@@ -42,8 +41,6 @@ class Canvas(QGraphicsView):
     def __init__(self, workflow: Workflow, registry: Registry, undo_stack: QUndoStack,
                  theme: Theme | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        if QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
-            QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
         self.workflow = workflow
         self.registry = registry
         self.undo_stack = undo_stack

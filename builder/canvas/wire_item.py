@@ -1,16 +1,17 @@
 """The picture of one edge: a smooth horizontal bezier from an output to an input.
 
 Coloured by the type it carries, thicker when selected or when a node it touches is hovered, dashed
-for a loop's back edge. A wire that runs backwards (its input left of its output, as back edges do)
-curves around underneath both nodes instead of cutting through them. Painting is Qt's own
+for a loop's back edge. Wires are selected by clicking, not by the rubber band, so a band never
+deletes wires whose nodes stay. A back edge (its input left of its output) curves around
+underneath the loop body instead of cutting through it. Painting is Qt's own
 (QGraphicsPathItem); only the pen and the path change.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QPainterPath, QPainterPathStroker, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QPainterPath
+from PySide6.QtWidgets import QGraphicsPathItem
 
 from builder.canvas.look import Look
 from engine.model import Edge
@@ -21,21 +22,30 @@ def wire_path(start: QPointF, end: QPointF, below: float | None = None) -> QPain
 
     When `end` lies left of `start` and `below` is given, the wire loops under y = `below`.
     """
-    path = QPainterPath(start)
-    sx, sy, ex, ey = start.x(), start.y(), end.x(), end.y()
+    return bezier(start.x(), start.y(), end.x(), end.y(), below)
+
+
+def bezier(sx: float, sy: float, ex: float, ey: float, below: float | None = None
+           ) -> QPainterPath:
+    """`wire_path` on plain numbers (the scene builds thousands of these)."""
+    path = QPainterPath()
+    path.moveTo(sx, sy)
     if ex < sx - 20 and below is not None:
-        reach = 50.0
-        path.cubicTo(QPointF(sx + reach * 1.6, sy), QPointF(sx + reach * 1.6, below),
-                     QPointF(sx, below))
-        path.lineTo(QPointF(ex, below))
-        path.cubicTo(QPointF(ex - reach * 1.6, below), QPointF(ex - reach * 1.6, ey), end)
+        reach = 80.0
+        path.cubicTo(sx + reach, sy, sx + reach, below, sx, below)
+        path.lineTo(ex, below)
+        path.cubicTo(ex - reach, below, ex - reach, ey, ex, ey)
         return path
     dx = max(abs(ex - sx) * 0.5, 40.0)
-    path.cubicTo(QPointF(sx + dx, sy), QPointF(ex - dx, ey), end)
+    path.cubicTo(sx + dx, sy, ex - dx, ey, ex, ey)
     return path
 
 
 class WireItem(QGraphicsPathItem):
+    """No Python `shape()` or `paint()`: Qt draws and bounds the path itself, so a scene of
+    thousands of wires costs what a plain scene does. The press handler finds wires near the
+    cursor with a small search rectangle instead of a fat shape."""
+
     def __init__(self, edge: Edge | None, look: Look, port_type: str = "any",
                  back: bool = False) -> None:
         super().__init__()
@@ -44,12 +54,9 @@ class WireItem(QGraphicsPathItem):
         self.port_type = port_type
         self.back = back
         self.highlighted = False
+        self.selected = False  # wires keep their own selection (see GraphScene.select_wire)
         self.problem: str | None = None
-        self.setZValue(-1.0)
-        if edge is not None:
-            self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-            self.setToolTip(str(edge))
-        self.apply_pen()
+        self.setPen(look.wire_pen(port_type, back=back))  # z 0: under nodes (z 1)
 
     def set_look(self, look: Look) -> None:
         self.look = look
@@ -58,39 +65,24 @@ class WireItem(QGraphicsPathItem):
     def set_ends(self, start: QPointF, end: QPointF, below: float | None = None) -> None:
         self.setPath(wire_path(start, end, below))
 
+    def set_selected(self, on: bool) -> None:
+        if on != self.selected:
+            self.selected = on
+            self.apply_pen()
+
     def set_highlighted(self, on: bool) -> None:
         if on != self.highlighted:
             self.highlighted = on
-            self.setZValue(-0.5 if on else -1.0)
+            self.setZValue(0.5 if on else 0.0)
             self.apply_pen()
 
     def set_problem(self, message: str | None) -> None:
         if message != self.problem:
             self.problem = message
-            tip = str(self.edge) if self.edge is not None else ""
-            self.setToolTip(f"{tip}\n{message}" if message else tip)
+            self.setToolTip(f"{self.edge}\n{message}" if message else "")
             self.apply_pen()
 
     def apply_pen(self) -> None:
-        theme = self.look.theme
-        color = QColor(theme.problem if self.problem else self.look.port_color(self.port_type))
-        width = 2.2
-        if self.isSelected():
-            width, color = 4.0, QColor(theme.selection)
-        elif self.highlighted:
-            width = 3.2
-            color = color.lighter(125) if theme.dark else color.darker(120)
-        pen = QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
-        if self.back:
-            pen.setStyle(Qt.PenStyle.DashLine)
-        self.setPen(pen)
-
-    def shape(self) -> QPainterPath:
-        stroker = QPainterPathStroker()
-        stroker.setWidth(12.0)
-        return stroker.createStroke(self.path())
-
-    def itemChange(self, change, value):  # noqa: N802 - Qt override
-        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
-            self.apply_pen()
-        return super().itemChange(change, value)
+        state = ("selected" if self.selected else "problem" if self.problem
+                 else "highlighted" if self.highlighted else "normal")
+        self.setPen(self.look.wire_pen(self.port_type, state, self.back))

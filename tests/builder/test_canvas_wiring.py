@@ -90,10 +90,25 @@ def test_a_wire_end_can_be_reattached_to_another_input(qtbot):
     assert saved(canvas) == before
 
 
-def test_wires_are_selectable_and_deletable(qtbot):
+def test_wires_are_selectable_by_click_and_deletable(qtbot):
     canvas = make_canvas(qtbot)
-    wire = canvas.graph_scene.wires[("double", "out", "check", "in")]
-    wire.setSelected(True)
+    key = ("double", "out", "check", "in")
+    wire = canvas.graph_scene.wires[key]
+    middle = wire.path().pointAtPercent(0.5)
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton,
+                     pos=to_view(canvas, middle + QPointF(0, 3)))
+    assert canvas.graph_scene.selected_wires == {key} and wire.selected
     canvas.delete_selection()
     assert Edge("double", "out", "check", "in") not in canvas.workflow.edges
     assert "double" in canvas.workflow.nodes and "check" in canvas.workflow.nodes
+    canvas.undo_stack.undo()
+    assert canvas.graph_scene.selected_wires == set(), "a restored wire comes back unselected"
+
+
+def test_a_rubber_band_selects_nodes_but_never_wires(qtbot):
+    canvas = make_canvas(qtbot)
+    drag(qtbot, canvas, QPointF(180, -60), QPointF(560, 60))
+    assert canvas.selected_node_ids() == ["double", "check"]
+    assert canvas.graph_scene.selected_wires == set()
+    canvas.delete_selection()
+    assert [e.key() for e in canvas.workflow.edges][0] == ("big", "out", "join", "in")
