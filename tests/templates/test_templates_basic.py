@@ -45,11 +45,14 @@ def test_template_metadata_is_complete_and_every_node_has_a_title(slug):
     assert t.preview is not None and t.preview.name == f"{slug}.png", "preview image missing"
     workflow = template(slug)
     assert all(node.title for node in workflow.nodes.values())
-    uses_llm = any(n.type == "ai.chat" for n in workflow.nodes.values())
+    uses_llm = any(n.type in LLM_TYPES for n in workflow.nodes.values())
     assert uses_llm == ("llm" in t.needs)
     for node in workflow.nodes.values():
-        if node.type == "ai.chat":
+        if node.type in LLM_TYPES:
             assert not node.params.get("base_url"), "LLM templates leave base_url to the env"
+
+
+LLM_TYPES = ("ai.chat", "ai.agent")
 
 
 @pytest.mark.parametrize("slug", SLUGS)
