@@ -221,7 +221,10 @@ class MainWindow(QMainWindow):
     def run_workflow(self, rerun_from: str | None = None) -> bool:
         """Run ▸ Run (or re-run from a node): refuse with the reason while there are errors,
         else start the run."""
-        errors = [p for p in self.problems.check_now() if p.is_error]
+        # Validate now unless the list is current (a 1 000-node check costs tens of ms).
+        problems = self.problems.check_now() if self.problems.pending() \
+            else self.problems.problems
+        errors = [p for p in problems if p.is_error]
         if errors:
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
             self.statusBar().showMessage(f"Cannot run: {errors[0]}{more} — see Problems")

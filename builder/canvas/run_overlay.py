@@ -29,6 +29,7 @@ from engine import events as ev
 
 WAITING, RETRYING = "waiting", "retrying"
 PULSE_MS = 33
+BUILD_CHUNK = 100  # decorations made per loop turn after reset
 BAR_H = 3.0
 BUTTON_W, BUTTON_H = 64.0, 20.0
 
@@ -266,9 +267,15 @@ class RunOverlay(QObject):
         self.values: dict[tuple[str, str], Any] = {}  # (node, output port) -> last value
         self._running: set[str] = set()
         self._workflow: Any = None
+        self._out_edges: dict[tuple[str, str], list[Any]] = {}
         self._pulse = QTimer(self)
         self._pulse.setInterval(PULSE_MS)
         self._pulse.timeout.connect(self._animate)
+        self._to_build: list[str] = []
+        self._builder = QTimer(self)
+        self._builder.setSingleShot(True)
+        self._builder.setInterval(0)
+        self._builder.timeout.connect(self._build_some)
         self._handlers = {
             ev.NodeStarted: self._started, ev.NodeProgressed: self._progressed,
             ev.NodeRetrying: self._retrying, ev.NodeFinished: self._finished,
@@ -281,27 +288,43 @@ class RunOverlay(QObject):
         """A run (or replay) of `workflow` begins: every node pending, wire previews cleared."""
         self.clear()
         self._workflow = workflow
+        self._out_edges = {}
+        for edge in workflow.edges:
+            self._out_edges.setdefault((edge.source, edge.source_port), []).append(edge)
         for nid, node in workflow.nodes.items():
             view = NodeView()
             if node.type == "flow.merge":
                 view.rule = str(node.params.get("mode", "all"))
             self.views[nid] = view
-        for nid in self.views:
-            self._show(nid)
+        # Decorations of 1 000 nodes take ~200 ms to make: a chunk per loop turn, so the run
+        # (and the UI) never waits for them; a node with news gets its own at once.
+        self._to_build = list(self.views)
+        self._build_some()
+
+    def _build_some(self) -> None:
+        chunk, self._to_build = self._to_build[:BUILD_CHUNK], self._to_build[BUILD_CHUNK:]
+        for nid in chunk:
+            if nid in self.views and nid not in self.decorations:
+                self._show(nid)
+        if self._to_build:
+            self._builder.start()
 
     def clear(self) -> None:
         """Remove every decoration (e.g. the document changed)."""
         self._pulse.stop()
+        self._builder.stop()
+        self._to_build = []
         self._running.clear()
         for deco in self.decorations.values():
             if shiboken6.isValid(deco) and deco.scene() is not None:
                 deco.scene().removeItem(deco)
         self.decorations.clear()
         self.views.clear()
-        for key in self.values:
-            wire = self._wire_items().get(key)
-            if wire is not None and wire.edge is not None:
-                wire.setToolTip(str(wire.edge))
+        if self.values:
+            for wire in self.canvas.graph_scene.wires.values():
+                if wire.edge is not None and (wire.edge.source, wire.edge.source_port) \
+                        in self.values:
+                    wire.setToolTip(str(wire.edge))
         self.values.clear()
 
     def set_theme(self, theme: Theme) -> None:
@@ -395,21 +418,16 @@ class RunOverlay(QObject):
         v.iterations = f"{e.index + 1}/{e.total}" if e.total is not None else f"{e.index + 1}"
 
     # --- items ----------------------------------------------------------------------------
-    def _wire_items(self) -> dict[Any, Any]:
-        scene = self.canvas.graph_scene
-        return {(w.edge.source, w.edge.source_port): w for w in scene.wires.values()
-                if w.edge is not None}
-
     def _preview_wires(self, node_id: str, port: str, value: Any) -> None:
-        scene = self.canvas.graph_scene
-        workflow = self._workflow
-        if workflow is None:
+        edges = self._out_edges.get((node_id, port))
+        if not edges:
             return
-        for edge in workflow.edges:
-            if edge.source == node_id and edge.source_port == port:
-                wire = scene.wires.get(edge.key())
-                if wire is not None:
-                    wire.setToolTip(f"{edge}\n= {ev.summarise(value)}")
+        wires = self.canvas.graph_scene.wires
+        text = ev.summarise(value)
+        for edge in edges:
+            wire = wires.get(edge.key())
+            if wire is not None:
+                wire.setToolTip(f"{edge}\n= {text}")
 
     def decoration(self, node_id: str) -> RunDecoration | None:
         """The node's decoration, (re)made if its node item was rebuilt."""

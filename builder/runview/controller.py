@@ -30,6 +30,7 @@ from engine.compile import Compiled, compile_workflow
 from engine.context import Services
 from engine.errors import CompileError, FlowloomError
 from engine.executor import Run
+from engine.fileformat import dumps
 from engine.history import HistoryRecorder, HistoryStore
 from engine.model import Workflow
 from engine.rerun import cacheable_outputs, fingerprints, plan_rerun
@@ -119,12 +120,11 @@ class RunController(QObject):
         self.result = None
         self.reused = reuse
         self.run = run
-        self.last = LastRun(workflow, compiled, fingerprints(snapshot), dict(run.inputs), run)
+        self.last = LastRun(workflow, compiled, {}, dict(run.inputs), run)
         self._status.reset(snapshot)
-        self.recorder = self._record(run, path, text)
         self.bridge.attach(run)
         self.started.emit(compiled, run.run_id)
-        self.task = asyncio.ensure_future(self._execute(run, self.recorder))
+        self.task = asyncio.ensure_future(self._execute(run, snapshot, path, text))
         self.running_changed.emit(True)
         return None
 
@@ -144,8 +144,16 @@ class RunController(QObject):
             log.warning("run %s is not recorded in history: %s", run.run_id, exc)
             return None
 
-    async def _execute(self, run: Run, recorder: HistoryRecorder | None) -> RunResult | None:
+    async def _execute(self, run: Run, snapshot: Workflow, path: Path | None,
+                       text: str) -> RunResult | None:
+        recorder: HistoryRecorder | None = None
         try:
+            # Fingerprints and the file text of a big workflow take tens of ms: off the loop
+            # (the snapshot is this run's own copy, nothing else touches it).
+            prints, text = await asyncio.to_thread(_prepare, snapshot, text)
+            if self.last is not None and self.last.run is run:
+                self.last.fingerprints = prints
+            recorder = self.recorder = self._record(run, path, text)
             result: RunResult | None = await run.execute()
         except Exception as exc:  # an engine bug must not take the editor down
             log.exception("run %s crashed", run.run_id)
@@ -196,6 +204,10 @@ class RunController(QObject):
         return {"status": nr.status, "inputs": nr.inputs, "outputs": nr.outputs,
                 "error": nr.error, "reason": nr.reason, "duration_s": nr.duration_s,
                 "cached": nr.cached, "log": list(last.logs.get(node_id, []))}
+
+
+def _prepare(snapshot: Workflow, text: str) -> tuple[dict[str, str], str]:
+    return fingerprints(snapshot), text or dumps(snapshot)
 
 
 def open_history() -> HistoryStore | None:

@@ -22,7 +22,6 @@ from builder.canvas.run_overlay import RunOverlay
 from builder.runview.controller import RunController
 from builder.runview.inputs import ask_inputs, declared_inputs
 from engine import events as ev
-from engine.fileformat import dumps
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from builder.mainwindow import MainWindow
@@ -113,8 +112,7 @@ class RunView(QObject):
         return self.controller.start(document.workflow, w.registry,
                                      path.parent if path else None, secrets=read_secret,
                                      inputs=inputs, rerun_from=rerun_from,
-                                     path=Path(path) if path else None,
-                                     text=dumps(document.workflow))
+                                     path=Path(path) if path else None)
 
     def _on_started(self, compiled: Any, run_id: str) -> None:
         self.overlay.reset(self.window.document.workflow)
