@@ -216,8 +216,18 @@ class Canvas(QGraphicsView):
     def wheelEvent(self, event) -> None:  # noqa: N802
         delta = event.angleDelta().y() or event.angleDelta().x()
         if delta:
-            self._zoom_by(1.0015 ** delta)
+            self._zoom_at(1.0015 ** delta, event.position())
         event.accept()
+
+    def _zoom_at(self, factor: float, view_pos: QPointF) -> None:
+        """Zoom keeping the scene point under `view_pos` where it is (the wheel's own point,
+        not QCursor's, so it also holds for synthetic events and tablets)."""
+        point = view_pos.toPoint()
+        anchor = self.mapToScene(point)
+        self._zoom_by(factor, QGraphicsView.ViewportAnchor.NoAnchor)
+        drift = self.mapFromScene(anchor) - point
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + drift.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + drift.y())
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         middle = event.button() == Qt.MouseButton.MiddleButton

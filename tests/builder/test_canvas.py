@@ -202,3 +202,58 @@ def test_align_and_distribute_the_selection(qtbot):
     widths = [canvas.node_item(n).width for n in ("start", "double", "big")]
     assert xs[0] == 0.0 and abs((xs[1] - xs[0] - widths[0]) - (xs[2] - xs[1] - widths[1])) < 1e-6
     assert canvas.undo_stack.count() == 1, "the undone align was replaced"
+
+
+def test_the_wheel_zooms_around_the_cursor(qtbot):
+    from PySide6.QtCore import QPoint as P
+    from PySide6.QtGui import QWheelEvent
+    canvas = make_canvas(qtbot)
+    at = to_view(canvas, header(canvas, "check"))
+    before = canvas.mapToScene(at)
+    event = QWheelEvent(QPointF(at), QPointF(canvas.viewport().mapToGlobal(at)), P(0, 0),
+                        P(0, 240), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(canvas.viewport(), event)
+    assert canvas.zoom() > 1.3
+    after = canvas.mapToScene(at)
+    assert abs(after.x() - before.x()) < 2 and abs(after.y() - before.y()) < 2
+    assert canvas.undo_stack.count() == 0
+
+
+def test_middle_drag_and_space_drag_pan_the_view(qtbot):
+    canvas = make_canvas(qtbot)
+    viewport = canvas.viewport()
+    centre = canvas.mapToScene(viewport.rect().center())
+    qtbot.mousePress(viewport, Qt.MouseButton.MiddleButton, pos=QPoint(600, 300))
+    qtbot.mouseMove(viewport, QPoint(500, 250))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.MiddleButton, pos=QPoint(500, 250))
+    moved = canvas.mapToScene(viewport.rect().center())
+    assert (moved.x() - centre.x(), moved.y() - centre.y()) == (100, 50)
+    qtbot.keyPress(canvas, Qt.Key.Key_Space)
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=QPoint(600, 300))
+    qtbot.mouseMove(viewport, QPoint(650, 300))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=QPoint(650, 300))
+    qtbot.keyRelease(canvas, Qt.Key.Key_Space)
+    again = canvas.mapToScene(viewport.rect().center())
+    assert again.x() - moved.x() == -50
+    assert canvas.selected_node_ids() == [] and canvas.undo_stack.count() == 0
+
+
+def test_hovering_a_node_raises_it_and_highlights_its_wires(qtbot):
+    canvas = make_canvas(qtbot)
+    item = canvas.node_item("check")
+    qtbot.mouseMove(canvas.viewport(), to_view(canvas, header(canvas, "check")))
+    qtbot.waitUntil(lambda: item.hovered, timeout=2000)
+    assert item.zValue() > canvas.node_item("big").zValue()
+    assert all(w.highlighted for w in canvas.graph_scene.wires_of("check"))
+    assert not canvas.graph_scene.wires[("start", "out", "double", "x")].highlighted
+
+
+def test_switching_theme_keeps_the_items_and_the_selection(qtbot):
+    from builder.theme import light_theme
+    canvas = make_canvas(qtbot)
+    canvas.select_nodes(["big"])
+    canvas.set_theme(light_theme())
+    assert canvas.graph_scene.look.theme.name == "light"
+    assert set(canvas.graph_scene.nodes) == set(canvas.workflow.nodes)
+    assert canvas.selected_node_ids() == ["big"]
