@@ -191,8 +191,8 @@ class NodeItem(QGraphicsItem):
             painter.setBrush(header)
             painter.drawRect(rect)
             return
-        if lod < 0.6:  # middle distance: square shapes, no text, no antialiasing
-            self._paint_simple(painter, header, selected, lod >= 0.45)
+        if lod < 0.5:  # middle distance: square shapes, no text, no antialiasing
+            self._paint_simple(painter, header, selected, lod >= 0.4)
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         lift = 4.0 if self.hovered else 2.0
@@ -209,8 +209,7 @@ class NodeItem(QGraphicsItem):
         painter.drawRect(QRectF(0.5, HEADER_H - RADIUS, self.width - 1, RADIUS))
         if c.kind in LOOP_KINDS:
             self._paint_loop_marks(painter)
-        if lod >= 0.45:
-            self._paint_text(painter, lod)
+        self._paint_text(painter, lod)
         self._paint_ports(painter, lod)
         if selected:
             painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -271,7 +270,7 @@ class NodeItem(QGraphicsItem):
     def _paint_ports(self, painter: QPainter, lod: float) -> None:
         lk = self.look
         c = self.content
-        labels = lod >= 0.55
+        labels = lod >= 0.5
         if labels:
             painter.setFont(lk.label_font)
         marks = self.port_marks
