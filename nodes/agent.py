@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from typing import Any
 
 from engine.context import REDACTED
 from engine.errors import NodeFailure
 from engine.nodetype import Param, Port
 from engine.tools import ToolCallError, ToolHandle
-from nodes.llm import Chat, build_messages, resolve_base_url
+from nodes.llm import Chat, build_messages
 from nodes.memory import RecallSettings, recall_memories, save_memory, settings_params
 
 CHAT_PARAMS = {p.name: p for p in Chat.parameters}
@@ -139,21 +138,8 @@ class Agent(Chat):
 
     async def run(self, ctx: Any, prompt: str | None = None, messages: list | None = None,
                   tools: list[ToolHandle] | None = None) -> dict[str, Any]:
-        if (prompt is None) == (messages is None):
-            given = "both arrived" if prompt is not None else "neither arrived"
-            raise NodeFailure(f"needs exactly one of the inputs 'prompt' and 'messages'; "
-                              f"{given}")
+        base, key, where = self._connect(ctx, prompt, messages)
         p = self.params
-        provider, model = p["provider"], p["model"]
-        base = resolve_base_url(provider, p["base_url"], os.environ)
-        key: str | None = None
-        if p["api_key_secret"]:
-            key = ctx.secret(p["api_key_secret"])
-        elif provider == "openai":
-            key = os.environ.get("OPENAI_API_KEY") or None
-            if key:
-                ctx.add_secret(key)
-        where = f"{provider} server {base} (model {model!r})"
         conversation = build_messages(p["system"], prompt, messages)
         question = prompt if prompt is not None else _last_user_text(conversation)
         memory = RecallSettings.from_params(p, "memory_mode") if p["memory_key"] else None

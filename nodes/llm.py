@@ -140,21 +140,29 @@ class Chat(NodeType):
             return [f"base_url must start with http:// or https://, got {url!r:.80}"]
         return []
 
-    async def run(self, ctx: Any, **inputs: Any) -> dict[str, Any]:
-        prompt, messages = inputs.get("prompt"), inputs.get("messages")
+    def _connect(self, ctx: Any, prompt: Any, messages: Any) -> tuple[str, str | None, str]:
+        """Check that exactly one of prompt/messages arrived; return (base URL, API key, how
+        errors name the server). A key from the environment is masked like a credential."""
         if (prompt is None) == (messages is None):
             given = "both arrived" if prompt is not None else "neither arrived"
             raise NodeFailure(f"needs exactly one of the inputs 'prompt' and 'messages'; "
                               f"{given}")
         p = self.params
-        provider, model = p["provider"], p["model"]
+        provider = p["provider"]
         base = resolve_base_url(provider, p["base_url"], os.environ)
         key: str | None = None
         if p["api_key_secret"]:
             key = ctx.secret(p["api_key_secret"])
         elif provider == "openai":
             key = os.environ.get("OPENAI_API_KEY") or None
-        where = f"{provider} server {base} (model {model!r})"
+            if key:
+                ctx.add_secret(key)
+        return base, key, f"{provider} server {base} (model {p['model']!r})"
+
+    async def run(self, ctx: Any, **inputs: Any) -> dict[str, Any]:
+        prompt, messages = inputs.get("prompt"), inputs.get("messages")
+        base, key, where = self._connect(ctx, prompt, messages)
+        p = self.params
         try:
             body = self._request_body(build_messages(p["system"], prompt, messages))
             answer, first_token_s, latency = await self._converse(ctx, base, body, key, where)
