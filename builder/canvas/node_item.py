@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QPainter, QPainterPath
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from builder.canvas.look import (
@@ -191,8 +191,10 @@ class NodeItem(QGraphicsItem):
             painter.setBrush(header)
             painter.drawRect(rect)
             return
-        if lod < 0.5:  # middle distance: square shapes, no text, no antialiasing
+        if lod < 0.5:  # middle distance: square shapes, no antialiasing, only the title
             self._paint_simple(painter, header, selected, lod >= 0.4)
+            if lod >= 0.33:
+                self._paint_far_title(painter, lod)
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         lift = 4.0 if self.hovered else 2.0
@@ -233,6 +235,37 @@ class NodeItem(QGraphicsItem):
             for port in ports:
                 painter.fillRect(QRectF(x - r, ys[port.name] - r, 2 * r, 2 * r),
                                  lk.port_brush(port.type))
+
+    def _paint_far_title(self, painter: QPainter, lod: float) -> None:
+        """The title at a fixed on-screen size (3/4 of the normal one), clipped to the header,
+        so nodes stay identifiable when zoomed out to fit a large graph. Its text is rendered
+        once into a pixmap (it does not depend on the zoom) and blitted pixel for pixel."""
+        pixmap = self._far_title_pixmap()
+        visible = min(float(pixmap.width()), (self.width - 2 * PAD) * lod)
+        height = pixmap.height() / lod  # in scene units: the view's zoom undoes the 1/lod
+        target = QRectF(PAD, max(0.0, (HEADER_H - height) / 2), visible / lod, height)
+        painter.drawPixmap(target, pixmap, QRectF(0, 0, visible, pixmap.height()))
+
+    def _far_title_pixmap(self) -> QPixmap:
+        key = (self.content.title, id(self.look))
+        if getattr(self, "_far_key", None) != key:
+            font = QFont(self.look.title_font)
+            if font.pointSizeF() > 0:
+                font.setPointSizeF(font.pointSizeF() * 0.75)
+            else:
+                font.setPixelSize(max(6, round(font.pixelSize() * 0.75)))
+            metrics = QFontMetrics(font)
+            pixmap = QPixmap(max(1, metrics.horizontalAdvance(self.content.title) + 2),
+                             max(1, metrics.height()))
+            pixmap.fill(Qt.GlobalColor.transparent)
+            text = QPainter(pixmap)
+            text.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+            text.setFont(font)
+            text.setPen(self.look.text_pen)
+            text.drawText(QPointF(1, metrics.ascent()), self.content.title)
+            text.end()
+            self._far_key, self._far_pixmap = key, pixmap
+        return self._far_pixmap
 
     def _paint_text(self, painter: QPainter, lod: float) -> None:
         lk = self.look
