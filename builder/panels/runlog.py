@@ -178,8 +178,13 @@ class LogPanel(QWidget):
         self.proxy = LogFilter()
         self.proxy.setSourceModel(self.model)
         self.t0: float | None = None
+        self._follow = True  # the table sticks to the newest line
         self.node_box = QComboBox()
         self.node_box.setObjectName("LogNodeFilter")
+        # its width must not depend on 1 000 node titles (measured at every layout otherwise)
+        self.node_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.node_box.setMinimumContentsLength(18)
         self.level_box = QComboBox()
         self.level_box.setObjectName("LogLevelFilter")
         self.level_box.addItems(LEVELS)
@@ -194,7 +199,10 @@ class LogPanel(QWidget):
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setStretchLastSection(True)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        # fixed widths: ResizeToContents re-measures thousands of rows on every insert
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.table.setColumnWidth(0, self.table.fontMetrics().horizontalAdvance("0000.000") + 16)
         self.table.setColumnWidth(1, 120)
         self.table.setColumnWidth(2, 60)
         top = QHBoxLayout()
@@ -236,7 +244,15 @@ class LogPanel(QWidget):
         at_end = bar.value() >= bar.maximum() - 2
         self.model.append([line for e in batch
                            if (line := lines_of(e, self.t0 or 0.0)) is not None])
-        if at_end:
+        # a hidden table (a dock behind another tab) is laid out, not scrolled: that costs
+        # tens of ms per batch for rows nobody sees; it is scrolled when it shows again
+        if at_end and self.table.isVisible():
+            self.table.scrollToBottom()
+        self._follow = at_end
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._follow:
             self.table.scrollToBottom()
 
     def set_node_filter(self, node_id: str | None) -> None:
