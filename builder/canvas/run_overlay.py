@@ -32,6 +32,7 @@ PULSE_MS = 33
 BUILD_CHUNK = 100  # decorations made per loop turn after reset
 BAR_H = 3.0
 BUTTON_W, BUTTON_H = 64.0, 20.0
+FAR_LOD = 0.3  # below this zoom decorations drop text and antialiasing (as node items do)
 
 
 @dataclass
@@ -178,7 +179,11 @@ class RunDecoration(QGraphicsItem):
               widget: QWidget | None = None) -> None:
         v, theme, r = self.view, self.overlay.theme, self.node_rect
         state = v.shown
-        color = QColor(theme.state_color("waiting" if state in (WAITING, RETRYING) else state))
+        color = self.overlay.state_color(state)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < FAR_LOD:  # zoomed far out (a whole big run in view): a square ring, no text
+            self._paint_far(painter, state, color, r)
+            return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if state == "skipped":  # faded: the body shows through a veil of the background
             veil = QColor(theme.background)
@@ -205,6 +210,18 @@ class RunDecoration(QGraphicsItem):
         painter.setPen(QPen(ring, width))
         painter.drawRoundedRect(r.adjusted(-3, -3, 3, 3), RADIUS + 2, RADIUS + 2)
         self._paint_labels(painter, v, state, color, r)
+
+    def _paint_far(self, painter: QPainter, state: str, color: QColor, r: QRectF) -> None:
+        # As cheap as the node items' own far look (builder/canvas/node_item.py: lod < 0.3):
+        # no antialiasing, no paths, no text; a 1 000-node repaint stays a few ms.
+        if state == "skipped":
+            painter.fillRect(r, self.overlay.veil)
+        elif state != "pending":
+            painter.fillRect(QRectF(r.left(), r.top(), r.width(), HEADER_H), color)
+        width = 4.0 if state == "running" and math.sin(self.phase) > 0 else 3.0
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(color, 1.5 if state == "pending" else width))
+        painter.drawRect(r.adjusted(-3, -3, 3, 3))
 
     def _paint_labels(self, painter: QPainter, v: NodeView, state: str, color: QColor,
                       r: QRectF) -> None:
@@ -276,6 +293,9 @@ class RunOverlay(QObject):
         self._builder.setSingleShot(True)
         self._builder.setInterval(0)
         self._builder.timeout.connect(self._build_some)
+        self._colors: dict[str, QColor] = {}
+        self.veil = QColor()
+        self._cache_colors()
         self._handlers = {
             ev.NodeStarted: self._started, ev.NodeProgressed: self._progressed,
             ev.NodeRetrying: self._retrying, ev.NodeFinished: self._finished,
@@ -327,9 +347,24 @@ class RunOverlay(QObject):
                     wire.setToolTip(str(wire.edge))
         self.values.clear()
 
+    def _cache_colors(self) -> None:
+        self._colors = {}
+        self.veil = QColor(self.theme.background)
+        self.veil.setAlpha(150)
+
+    def state_color(self, state: str) -> QColor:
+        """The colour a decoration draws `state` in (made once per theme, not per paint)."""
+        color = self._colors.get(state)
+        if color is None:
+            color = QColor(self.theme.state_color(
+                "waiting" if state in (WAITING, RETRYING) else state))
+            self._colors[state] = color
+        return color
+
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
         self.look = getattr(self.canvas, "look", None)
+        self._cache_colors()
         for nid in self.views:
             self._show(nid)
 
