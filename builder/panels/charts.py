@@ -14,15 +14,17 @@ from typing import Any
 import numpy as np
 import psutil
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from builder.panels.common import elide, node_title, style_plot
+from builder.panels.timeline import BarsItem
 from builder.theme import Theme
 from engine import events as ev
 
 SAMPLE_MS = 500  # CPU / memory sampling (~2 Hz)
 RANGE_EVERY_S = 0.5
+BARS_EVERY_S = 0.5  # duration bars (and their labels) are redrawn at most twice a second live
 MAX_LABELS = 40  # node names on the duration axis (every n-th one past that)
 
 
@@ -85,9 +87,12 @@ class ChartsPanel(QWidget):
         self.done_curve = self._curve(self.counts_plot, states("succeeded"), "done", True)
         self.cpu_curve = self._curve(self.cpu_plot, theme.accent, "cpu")
         self.memory_curve = self._curve(self.memory_plot, theme.port_color("dict"), "memory")
-        self.duration_bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brushes=[],
-                                             pen=pg.mkPen(None))
+        # one item for every bar, a rect list per state colour (a BarGraphItem with a brush per
+        # bar made 1 000 brushes and repainted them one by one on every redraw)
+        self.duration_bars = BarsItem()
         self.durations_plot.addItem(self.duration_bars)
+        self._bar_widths: dict[str, float] = {}  # what the bars show, node id -> seconds
+        self._bars_drawn = 0.0
         self.durations: dict[str, float] = {}  # node id -> seconds (summed over iterations)
         self.status: dict[str, str] = {}
         self.t0: float | None = None
@@ -118,7 +123,7 @@ class ChartsPanel(QWidget):
         self.durations, self.status = {}, {}
         self.bars_dirty = True
         self.t0, self.open, self.ended = None, 0, 0
-        self._sample_t0, self._last_range = time.monotonic(), 0.0
+        self._sample_t0, self._last_range, self._bars_drawn = time.monotonic(), 0.0, 0.0
         self.dirty = True
         if live:
             self._process.cpu_percent(None)  # the first reading is meaningless: prime it
@@ -184,9 +189,11 @@ class ChartsPanel(QWidget):
         self.done_curve.setData(*self.done.data())
         self.cpu_curve.setData(*self.cpu.data())
         self.memory_curve.setData(*self.memory.data())
-        if self.bars_dirty:
-            self._draw_bars()
         wall = time.monotonic()
+        if self.bars_dirty and (wall - self._bars_drawn >= BARS_EVERY_S
+                                or not self.sampler.isActive()):
+            self._bars_drawn = wall
+            self._draw_bars()
         if wall - self._last_range >= RANGE_EVERY_S:
             self._last_range = wall
             for plot in self.plots:
@@ -195,10 +202,13 @@ class ChartsPanel(QWidget):
     def _draw_bars(self) -> None:
         self.bars_dirty = False
         ids = list(self.durations)
-        self.duration_bars.setOpts(
-            x0=np.zeros(len(ids)), y=np.arange(len(ids)), height=0.7,
-            width=np.array([self.durations[n] for n in ids]),
-            brushes=[self.theme.state_color(self.status.get(n, "running")) for n in ids])
+        groups: dict[str, list[QRectF]] = {}
+        for row, nid in enumerate(ids):
+            groups.setdefault(self.status.get(nid, "running"), []).append(
+                QRectF(0.0, row - 0.35, self.durations[nid], 0.7))
+        self.duration_bars.set_rects(
+            [(self.theme.state_color(status), rects) for status, rects in groups.items()], [])
+        self._bar_widths = {nid: self.durations[nid] for nid in ids}
         step = max(1, len(ids) // MAX_LABELS)
         self.durations_plot.getAxis("left").setTicks(
             [[(i, elide(node_title(self.compiled, n), 18))
@@ -206,6 +216,4 @@ class ChartsPanel(QWidget):
 
     def bar_data(self) -> dict[str, float]:
         """Node id -> the bar length drawn (for tests and tooltips)."""
-        opts = self.duration_bars.opts
-        ids = list(self.durations)
-        return {n: float(w) for n, w in zip(ids, opts["width"], strict=True)}
+        return dict(self._bar_widths)
