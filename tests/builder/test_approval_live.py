@@ -68,9 +68,9 @@ def test_approve_button_on_the_waiting_node_opens_the_review_and_the_run_goes_on
     overlay = window.run_view.overlay
     until(qloop, lambda: overlay.state("gate") == "waiting")
     assert window.runner.running  # the run waits for the person, the UI does not
-    deco = overlay.decorations["gate"]
-    assert set(deco.buttons) == {"approve", "reject"}
-    click_item(qtbot, window, deco.buttons["approve"])
+    buttons = overlay.buttons("gate")
+    assert set(buttons) == {"approve", "reject"}
+    click_item(qtbot, window, buttons["approve"])
     result = qloop.run_until_complete(asyncio.wait_for(window.runner.task, 5))
     assert [(r.node_id, r.value, a) for r, a in reviews] == [("gate", {"text": "ship it"},
                                                               True)]
@@ -79,7 +79,7 @@ def test_approve_button_on_the_waiting_node_opens_the_review_and_the_run_goes_on
     assert "refused" not in result.outputs
     assert result.outputs["decision"]["approved"] is True
     assert result.outputs["decision"]["comment"] == "looks good"
-    assert overlay.state("gate") == "succeeded" and not deco.buttons
+    assert overlay.state("gate") == "succeeded" and not overlay.buttons("gate")
 
 
 def test_reject_from_the_run_menu_sends_the_value_out_of_rejected(qtbot, qloop, tmp_path,

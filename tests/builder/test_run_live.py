@@ -6,8 +6,9 @@ import asyncio
 import shutil
 
 import pytest
+from PySide6.QtCore import Qt
 
-from builder.canvas.run_overlay import RunDecoration
+from builder.canvas.run_overlay import RunLayer
 from builder.mainwindow import MainWindow
 from engine.history import HistoryStore, get_run, list_runs
 from engine.model import Node
@@ -75,9 +76,11 @@ def test_run_shows_node_states_in_order_and_feeds_the_panels(qtbot, qloop, tmp_p
     assert seen["hot"] == ["pending", "skipped"]
     assert seen["mild"][0] == "pending" and seen["mild"][-1] == "succeeded"
     overlay = window.run_view.overlay
-    deco = overlay.decorations["hot"]
-    assert isinstance(deco, RunDecoration) and deco.parentItem() is window.canvas.node_item("hot")
-    assert "not taken" in deco.toolTip() or deco.toolTip()  # the skip reason
+    hot = window.canvas.node_item("hot")
+    assert isinstance(overlay.layer, RunLayer)
+    assert overlay.layer.rects["hot"] == hot.mapRectToScene(hot.rect)
+    assert "not taken" in overlay.tooltip("hot") or overlay.tooltip("hot")  # the skip reason
+    assert overlay.tooltip_at(overlay.layer.rects["hot"].center()) == overlay.tooltip("hot")
     assert overlay.views["join"].rule == "all"
     assert overlay.views["temp"].duration_s is not None
     wire = next(w for w in window.canvas.graph_scene.wires.values() if w.edge.source == "mild")
@@ -124,10 +127,12 @@ def test_failed_node_gets_a_badge_with_the_error_and_the_inspector_shows_its_las
     assert result.status == "failed"
     overlay = window.run_view.overlay
     assert overlay.state("hot") == "failed"
-    deco = overlay.decorations["hot"]
-    badge = deco.buttons["badge"]
-    assert "division" in badge.toolTip().lower()
-    badge.on_click()  # what a click on the badge does
+    badge = overlay.badge_rect("hot")
+    assert badge is not None and "division" in overlay.tooltip_at(badge.center()).lower()
+    canvas = window.canvas
+    canvas.centerOn(badge.center())
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton,
+                     pos=canvas.mapFromScene(badge.center()))  # a click on the badge
     assert shown and shown[0][0] == "hot" and "division" in shown[0][1].lower()
     window.canvas.select_nodes(["temp"])
     window.inspector.show_node("temp")
