@@ -14,7 +14,6 @@ It keeps `window.runner`'s old surface: `task`, `running`, `result`, `lines`, `s
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -123,10 +122,9 @@ class RunController(QObject):
         self.run = run
         self.last = LastRun(workflow, compiled, {}, dict(run.inputs), run)
         self._status.reset(snapshot)
-        # Everything alive now (document, scene, registry: hundreds of thousands of objects in
-        # a big editor) outlives the run: frozen, the collector's full passes skip it instead of
-        # stalling the loop ~100 ms each time a run allocates its events. Unfrozen at the end.
-        gc.freeze()
+        # (gc.freeze() here cut ~100 ms collector stalls during big runs, but objects frozen
+        # across a run were later freed in an order that crashed PySide's wrappers — a
+        # segfault in a later test's garbage collection. Not worth it: removed.)
         self.bridge.attach(run)
         self.started.emit(compiled, run.run_id)
         self.task = asyncio.ensure_future(self._execute(run, snapshot, path, text))
@@ -170,7 +168,6 @@ class RunController(QObject):
                     await recorder.aclose()
                 except Exception as exc:
                     log.warning("history of run %s not fully written: %s", run.run_id, exc)
-            gc.unfreeze()
         self.result = result
         last = self.last
         if last is not None and last.run is run and result is not None:
