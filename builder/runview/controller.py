@@ -1,12 +1,13 @@
 """Runs started from the editor: compile a snapshot, execute it on the qasync loop, record it.
 
-`RunController.start(...)` compiles a copy of the workflow (edits made while it runs do not
-reach it), makes an engine `Run` with the editor's services (credentials, the approvals object,
-the file's folder), hands it to the `RunBridge` (coalesced events for the overlay, panels and
-status bar), attaches a `HistoryRecorder` and executes it as one task on the loop. `stop()`
-cancels the run; open approval questions are withdrawn. `rerun_from=node_id` re-runs from that
-node: the last run's fingerprints (taken when it started) and cacheable outputs (kept when it
-ended) decide which upstream nodes replay their outputs instead of running (engine/rerun.py).
+`RunController.start(...)` copies the workflow (edits made while it runs do not reach it),
+compiles the copy off the loop, makes an engine `Run` with the editor's services (credentials,
+the approvals object, the file's folder), hands it to the `RunBridge` (coalesced events for the
+overlay, panels and status bar), attaches a `HistoryRecorder` and executes it as one task on
+the loop. `stop()` cancels the run (or, while compiling, keeps it from starting); open approval
+questions are withdrawn. `rerun_from=node_id` re-runs from that node: the last run's
+fingerprints (taken when it started) and cacheable outputs (kept when it ended) decide which
+upstream nodes replay their outputs instead of running (engine/rerun.py).
 It keeps `window.runner`'s old surface: `task`, `running`, `result`, `lines`, `status`,
 `running_changed`, `finished`.
 """
@@ -75,6 +76,7 @@ class RunController(QObject):
         self.reused: dict[str, dict[str, Any]] = {}  # what the current run replays
         self.recorder: HistoryRecorder | None = None
         self._status = StatusLines()
+        self._stopping = False
         self.bridge.events.connect(self._on_events)
 
     @property
@@ -95,44 +97,72 @@ class RunController(QObject):
               secrets: Callable[[str], str | None] | None = None, *,
               inputs: dict[str, Any] | None = None, rerun_from: str | None = None,
               path: Path | None = None, text: str = "") -> str | None:
-        """Start a run; returns why it cannot start, or None when it started."""
+        """Start a run; returns why it cannot start, or None when it started.
+
+        Only the copy is made here; compiling a big workflow takes tens of ms, so it happens
+        off the loop in the run's task (a compile error then ends the run with a status line).
+        """
         if self.running:
             return "A run is already in progress."
+        if rerun_from is not None and rerun_from not in workflow.nodes:
+            return f"Cannot re-run: there is no node {rerun_from!r}."
         snapshot = workflow.copy()
+        last = self.last
+        replay = last if rerun_from is not None and last is not None \
+            and last.source is workflow else None
+        if replay is not None and inputs is None:
+            inputs = dict(replay.inputs)
+        self.result = None
+        self.run = None
+        self._status.reset(snapshot)
+        self.task = asyncio.ensure_future(self._launch(
+            workflow, snapshot, registry,
+            Services(secrets=secrets, approver=self.approvals, base_dir=base_dir),
+            inputs, rerun_from if replay is not None else None, replay, path, text))
+        self.running_changed.emit(True)
+        return None
+
+    async def _launch(self, workflow: Workflow, snapshot: Workflow, registry: Any,
+                      services: Services, inputs: dict[str, Any] | None,
+                      rerun_from: str | None, replay: LastRun | None, path: Path | None,
+                      text: str) -> RunResult | None:
         try:
-            compiled = compile_workflow(snapshot, registry)
+            compiled = await asyncio.to_thread(compile_workflow, snapshot, registry)
             reuse: dict[str, dict[str, Any]] = {}
-            last = self.last
-            if rerun_from is not None:
-                if rerun_from not in snapshot.nodes:
-                    return f"Cannot re-run: there is no node {rerun_from!r}."
-                if last is not None and last.source is workflow:
-                    reuse = plan_rerun(compiled, rerun_from, last.outputs, last.fingerprints)
-                    if inputs is None:
-                        inputs = dict(last.inputs)
-            services = Services(secrets=secrets, approver=self.approvals, base_dir=base_dir)
+            if rerun_from is not None and replay is not None:
+                reuse = plan_rerun(compiled, rerun_from, replay.outputs, replay.fingerprints)
             run = Run(compiled, inputs, services=services, reuse=reuse)
         except CompileError as exc:
             errors = [p for p in exc.problems if p.is_error]
-            return f"Cannot run: {errors[0] if errors else exc}"
+            return self._not_started(f"Cannot run: {errors[0] if errors else exc}")
         except FlowloomError as exc:
-            return f"Cannot run: {exc}"
-        self.result = None
+            return self._not_started(f"Cannot run: {exc}")
+        except Exception as exc:  # an engine bug must not take the editor down
+            log.exception("compiling %s crashed", snapshot.name or "the workflow")
+            return self._not_started(f"Cannot run: {type(exc).__name__}: {exc}")
+        if self._stopping:
+            return self._not_started("Run cancelled")
         self.reused = reuse
         self.run = run
         self.last = LastRun(workflow, compiled, {}, dict(run.inputs), run)
-        self._status.reset(snapshot)
         # (gc.freeze() here cut ~100 ms collector stalls during big runs, but objects frozen
         # across a run were later freed in an order that crashed PySide's wrappers — a
         # segfault in a later test's garbage collection. Not worth it: removed.)
         self.bridge.attach(run)
         self.started.emit(compiled, run.run_id)
-        self.task = asyncio.ensure_future(self._execute(run, snapshot, path, text))
-        self.running_changed.emit(True)
+        return await self._execute(run, snapshot, path, text)
+
+    def _not_started(self, why: str) -> None:
+        self._stopping = False
+        self._say(why)
+        self.running_changed.emit(False)
+        self.finished.emit(None)
         return None
 
     def stop(self) -> None:
-        if self.run is not None and self.running:
+        if self.running and self.run is None:  # still compiling: it will not start
+            self._stopping = True
+        elif self.run is not None and self.running:
             self._say("Stopping…")
             self.run.cancel()
             self.approvals.withdraw_all()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
-from PySide6.QtGui import QImage, QPainter, QUndoStack
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QHelpEvent, QImage, QPainter, QUndoStack
+from PySide6.QtWidgets import QApplication, QToolTip
 
 from builder.canvas import Canvas
 from builder.canvas.run_overlay import RunLayer, RunOverlay
@@ -140,3 +141,15 @@ def test_a_click_on_the_badge_shows_the_error_and_a_click_on_the_body_selects(qt
                      pos=view_point(canvas, body))
     assert canvas.selected_node_ids() == ["b"]  # the layer let the click through
     assert len(errors) == 1
+
+
+def test_hovering_a_node_shows_its_run_tooltip(qtbot):
+    canvas, overlay = make(qtbot)
+    overlay.apply([ev.NodeSkipped("c", (), "input 'in' was not taken", 1.0)])
+    centre = overlay.layer.rects["c"].center()
+    canvas.centerOn(centre)
+    local = canvas.mapFromScene(centre)
+    event = QHelpEvent(QEvent.Type.ToolTip, local, canvas.viewport().mapToGlobal(local))
+    QApplication.sendEvent(canvas.viewport(), event)
+    qtbot.waitUntil(lambda: QToolTip.text() == "input 'in' was not taken", timeout=2000)
+    QToolTip.hideText()

@@ -180,3 +180,20 @@ def test_cancelling_the_inputs_dialog_does_not_run(qtbot, qloop, tmp_path, data_
     assert "no inputs" in window.statusBar().currentMessage()
     window.document.workflow.add_node(Node("extra", "data.value", "", {"value": 1}, (0, 400)))
     assert window.run_view.overlay.state("extra") == ""
+
+
+def test_stop_while_the_run_compiles_keeps_it_from_starting(qtbot, qloop, tmp_path, data_dir):
+    window = open_example(qtbot, tmp_path, "hello.loom.json")
+    window.run_view.ask_inputs = lambda _parent, declared: declared
+    started: list[str] = []
+    window.runner.started.connect(lambda _compiled, run_id: started.append(run_id))
+    assert window.run_workflow()  # compiling happens off the loop, in the run's task
+    assert window.runner.running and window.acts["stop"].isEnabled()
+    window.acts["stop"].trigger()
+    result = qloop.run_until_complete(asyncio.wait_for(window.runner.task, 5))
+    assert result is None and started == [] and window.runner.run is None
+    assert window.runner.lines[-1] == "Run cancelled"
+    assert window.acts["run"].isEnabled() and not window.acts["stop"].isEnabled()
+    assert window.run_workflow()  # and the next run goes ahead
+    result = qloop.run_until_complete(asyncio.wait_for(window.runner.task, 10))
+    assert result.status == "succeeded" and len(started) == 1
