@@ -153,3 +153,20 @@ def test_hovering_a_node_shows_its_run_tooltip(qtbot):
     QApplication.sendEvent(canvas.viewport(), event)
     qtbot.waitUntil(lambda: QToolTip.text() == "input 'in' was not taken", timeout=2000)
     QToolTip.hideText()
+
+
+def test_a_dragged_node_keeps_its_run_state_drawn_around_it(qtbot):
+    canvas, overlay = make(qtbot)
+    overlay.apply([ev.NodeStarted("a", (), 1, 1.0)])
+    item = canvas.node_item("a")
+    start = canvas.mapFromScene(overlay.layer.rects["a"].center())
+    qtbot.mousePress(canvas.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    for step in range(1, 6):
+        qtbot.mouseMove(canvas.viewport(), start + QPoint(12 * step, 8 * step))
+    qtbot.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton,
+                       pos=start + QPoint(60, 40))
+    assert canvas.workflow.nodes["a"].position != (0.0, 0.0)  # the drag moved it
+    qtbot.waitUntil(lambda: overlay.layer.rects["a"] == item.mapRectToScene(item.rect),
+                    timeout=2000)
+    assert overlay.layer.boundingRect().contains(overlay.layer.rects["a"])
+    render(canvas)
