@@ -14,6 +14,9 @@ for a person (`approve_clicked`). Tooltips over a node (message, error, skip rea
 badge come from a help-event filter on the scene, so the layer never takes the nodes' hover or
 clicks: its shape is the badges only. Wires get a tooltip previewing the last value that
 crossed them.
+
+Size: ~680 lines, past the house limit, because the layer's painting and its event mapping
+share the cached node rects; splitting the painting into its own module is the next clean-up.
 """
 
 from __future__ import annotations
