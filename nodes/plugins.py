@@ -19,7 +19,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from types import ModuleType
@@ -112,17 +112,22 @@ def load_entry_points(registry: Registry,
         found = entry_points(group=ENTRY_POINT_GROUP)
     for ep in found:
         name = f"{ep.name} ({ep.value})"
-        try:
-            types = types_in(ep.load())
-        except (Exception, SystemExit) as exc:  # any failure in a plugin is its own problem
-            message = str(exc) if isinstance(exc, PluginError) else \
-                f"it failed to import: {_short_error(exc)}"
-            registry.load_problems.append((name, message))
-            log.warning("plugin %s was skipped: %s", name, message)
-            continue
-        if add_plugin(registry, name, types):
+        if _load_one(registry, name, ep.load):
             loaded.append(name)
     return loaded
+
+
+def _load_one(registry: Registry, name: str, load: Callable[[], Any]) -> bool:
+    """Import one plugin with `load` and register its types; a failure is recorded, not raised."""
+    try:
+        types = types_in(load())
+    except (Exception, SystemExit) as exc:  # any failure in a plugin is its own problem
+        message = str(exc) if isinstance(exc, PluginError) else \
+            f"it failed to import: {_short_error(exc)}"
+        registry.load_problems.append((name, message))
+        log.warning("plugin %s was skipped: %s", name, message)
+        return False
+    return add_plugin(registry, name, types)
 
 
 def load_folder(registry: Registry, folder: Path | None = None) -> list[str]:
@@ -135,15 +140,7 @@ def load_folder(registry: Registry, folder: Path | None = None) -> list[str]:
         if path.name.startswith("_"):
             continue
         name = str(path)
-        try:
-            types = types_in(_import_file(path))
-        except (Exception, SystemExit) as exc:
-            message = str(exc) if isinstance(exc, PluginError) else \
-                f"it failed to import: {_short_error(exc)}"
-            registry.load_problems.append((name, message))
-            log.warning("plugin %s was skipped: %s", name, message)
-            continue
-        if add_plugin(registry, name, types):
+        if _load_one(registry, name, lambda path=path: _import_file(path)):
             loaded.append(name)
     return loaded
 
