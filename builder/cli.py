@@ -14,7 +14,8 @@ Every `flowloom run` is recorded in the run history (SQLite; FLOWLOOM_HISTORY_DB
 --history-db choose the file) unless --no-history is given.
 
 Exit codes: 0 success, 1 the run failed, 2 the file is invalid / bad inputs / bad usage,
-130 the run was cancelled (Ctrl+C). Progress and problems go to stderr; results to stdout.
+130 the run was cancelled (Ctrl+C), 143 it was cancelled by SIGTERM or SIGHUP. Progress and
+problems go to stderr; results to stdout.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from nodes.docs import markdown_reference
 from nodes.flowctl import REGISTRY_KEY, WORKFLOW_PATH_KEY
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
+EXIT_TERMINATED = 143  # cancelled by SIGTERM or SIGHUP (128 + SIGTERM, as a shell reports it)
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 HELLO = EXAMPLES / "hello.loom.json"
 COMMANDS = ("run", "validate", "nodes", "history", "stats", "secrets")
@@ -156,8 +158,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     recorder = None if args.no_history else recorder_for_cli(args.file, args.history_db)
     if recorder is not None:
         recorder.attach(run)
+    received: list[int] = []  # the signals that cancelled the run, if any
     try:
-        result = asyncio.run(_execute(run, progress))
+        result = asyncio.run(_execute(run, progress, received))
     finally:
         if recorder is not None:
             recorder.close()  # waits for the final write (the run's status and end time)
@@ -167,6 +170,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(_dump(result.outputs))
         if result.error:
             _say(f"flowloom: {result.error}")
+    if result.status == "cancelled" and received and received[0] != signal.SIGINT:
+        return EXIT_TERMINATED
     return exit_code(result)
 
 
@@ -174,12 +179,13 @@ def exit_code(result: RunResult) -> int:
     return {"succeeded": EXIT_OK, "failed": EXIT_FAILED}.get(result.status, EXIT_CANCELLED)
 
 
-async def _execute(run: Run, progress: TerminalProgress | None) -> RunResult:
+async def _execute(run: Run, progress: TerminalProgress | None,
+                   received: list[int] | None = None) -> RunResult:
     loop = asyncio.get_running_loop()
     if progress is not None:
         progress.start_ticker(loop)
     try:
-        with _cancel_on_sigint(run, loop):
+        with _cancel_on_sigint(run, loop, received):
             return await run.execute()
     finally:
         if progress is not None:
@@ -187,39 +193,51 @@ async def _execute(run: Run, progress: TerminalProgress | None) -> RunResult:
 
 
 @contextlib.contextmanager
-def _cancel_on_sigint(run: Run, loop: asyncio.AbstractEventLoop) -> Iterator[None]:
-    """First Ctrl+C cancels the run cleanly; a second one exits at once."""
+def _cancel_on_sigint(run: Run, loop: asyncio.AbstractEventLoop,
+                      received: list[int] | None = None) -> Iterator[None]:
+    """First Ctrl+C cancels the run cleanly; a second one exits at once. SIGTERM and SIGHUP
+    (a service manager stopping us, the terminal closing) cancel the same way; each signal
+    that arrived is appended to `received`, so the exit code can say which (130 or 143)."""
     presses = 0
+    caught = [signal.SIGINT] + [getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                                if hasattr(signal, name)]
 
-    def on_sigint() -> None:
+    def on_signal(signum: int = signal.SIGINT) -> None:
         nonlocal presses
         presses += 1
+        if received is not None:
+            received.append(signum)
+        code = EXIT_CANCELLED if signum == signal.SIGINT else EXIT_TERMINATED
         if presses == 1:
-            _say("flowloom: cancelling the run (press Ctrl+C again to stop at once)")
+            why = "" if signum == signal.SIGINT else f"{signal.Signals(signum).name} received: "
+            again = "press Ctrl+C again" if signum == signal.SIGINT else "send it again"
+            _say(f"flowloom: {why}cancelling the run ({again} to stop at once)")
             run.cancel()
         else:
             _say("flowloom: stopped")
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(EXIT_CANCELLED)
+            os._exit(code)
 
-    try:
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-        installed = "loop"
-    except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+    installed: dict[int, Any] = {}
+    for signum in caught:
         try:
-            previous = signal.signal(signal.SIGINT,
-                                     lambda *_: loop.call_soon_threadsafe(on_sigint))
-            installed = "signal"
-        except ValueError:
-            installed = ""
+            loop.add_signal_handler(signum, on_signal, signum)
+            installed[signum] = "loop"
+        except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not main thread
+            try:
+                installed[signum] = signal.signal(
+                    signum, lambda n, _f: loop.call_soon_threadsafe(on_signal, n))
+            except (ValueError, OSError):
+                pass
     try:
         yield
     finally:
-        if installed == "loop":
-            loop.remove_signal_handler(signal.SIGINT)
-        elif installed == "signal":
-            signal.signal(signal.SIGINT, previous)
+        for signum, previous in installed.items():
+            if previous == "loop":
+                loop.remove_signal_handler(signum)
+            else:
+                signal.signal(signum, previous)
 
 
 # --- validate / nodes ---------------------------------------------------------------------
