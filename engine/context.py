@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import events as ev
 from engine.errors import NodeFailure
+from engine.masking import clip
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import httpx
@@ -122,6 +123,16 @@ class NodeContext:
         messages, errors and run history (for keys a node finds outside the credential store,
         such as an environment variable)."""
         self._run.add_secret(value)
+
+    def redact(self, text: str) -> str:
+        """`text` with the run's secrets masked (the run masks logs and errors anyway; a node
+        calls this, or `clip`, before it cuts text that may hold one)."""
+        return self._run.redact(text)
+
+    def clip(self, text: str, limit: int, *, tail: bool = False) -> str:
+        """At most `limit` characters of `text` (its end if `tail`), masked before the cut, so
+        no piece of a secret survives the cut."""
+        return clip(text, limit, self._run.redact, tail=tail)
 
     async def to_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run blocking code in a worker thread. If the node is cancelled, the result is dropped."""

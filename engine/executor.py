@@ -45,6 +45,7 @@ from engine import events as ev
 from engine.compile import Compiled
 from engine.context import REDACTED, Services
 from engine.errors import InputError, NodeFailure
+from engine.masking import mask
 from engine.runstate import (
     CANCELLED,
     FAILED,
@@ -189,10 +190,9 @@ class Run:
             self._secrets.add(value)
 
     def redact(self, text: str) -> str:
-        for value in self._secrets:
-            if value in text:
-                text = text.replace(value, REDACTED)
-        return text
+        """`text` with every secret read during the run, and any piece of one left at an edge
+        by an earlier cut, masked (engine/masking.py)."""
+        return mask(text, self._secrets, REDACTED) if self._secrets else text
 
     def recorded(self, value: Any) -> Any:
         """`value` as it may be recorded (events, run state, results, history): every secret

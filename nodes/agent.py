@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 from engine.context import REDACTED
 from engine.errors import NodeFailure
+from engine.masking import clip
 from engine.nodetype import Param, Port
 from engine.tools import ToolCallError, ToolHandle
 from nodes.llm import Chat, build_messages
@@ -92,9 +94,10 @@ def wire_messages(messages: list[dict[str, Any]], provider: str) -> list[dict[st
     return out
 
 
-def _short(value: Any) -> str:
+def _short(value: Any, redact: Callable[[str], str] = lambda text: text) -> str:
+    """`value` as text, cut to SHOWN_CHARS after `redact` masked it (mask first, then cut)."""
     text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
+    return redact(text) if len(text) <= SHOWN_CHARS else clip(text, SHOWN_CHARS, redact) + "…"
 
 
 class Agent(Chat):
@@ -157,7 +160,7 @@ class Agent(Chat):
                       conversation: list[dict[str, Any]]) -> list[dict[str, Any]]:
         found = await recall_memories(ctx, memory, question, int(self.params["recall"]))
         ctx.log("info", f"recalled {len(found)} memories of {memory.key!r}"
-                        + "".join(f"\n- {_short(m.text)}" for m in found))
+                        + "".join(f"\n- {_short(m.text, ctx.redact)}" for m in found))
         if not found:
             return conversation
         note = ("Things you remember from earlier conversations (most relevant first):\n"
@@ -196,19 +199,21 @@ class Agent(Chat):
             conversation.append({"role": "assistant", "content": answer.text,
                                  "tool_calls": calls})
             for c in calls:
-                ctx.log("info", f"step {step}: calls {c['name']}({_short(c['arguments'])})")
+                shown = _short(c["arguments"], ctx.redact)
+                ctx.log("info", f"step {step}: calls {c['name']}({shown})")
             ctx.progress(step / max_steps, f"step {step}/{max_steps}: calling "
                                            + ", ".join(c["name"] for c in calls))
             results = await self._call_tools(handles, calls)
             for c, (content, ok) in zip(calls, results, strict=True):
                 ctx.log("info" if ok else "warning",
-                        f"step {step}: {c['name']} → {_short(content)}")
+                        f"step {step}: {c['name']} → {_short(content, ctx.redact)}")
                 conversation.append({"role": "tool", "tool_call_id": c["id"], "name": c["name"],
                                      "content": content, "ok": ok})
         dump = json.dumps(conversation, default=str, ensure_ascii=False)
         ctx.log("error", f"transcript so far: {dump}")
         raise NodeFailure(f"no final answer after max_steps={max_steps} model requests (the "
-                          f"model kept calling tools); transcript so far: {_short(dump)}")
+                          f"model kept calling tools); transcript so far: "
+                          f"{_short(dump, ctx.redact)}")
 
     def _agent_body(self, messages: list[dict[str, Any]],
                     schemas: list[dict[str, Any]]) -> dict[str, Any]:

@@ -268,7 +268,8 @@ class HttpRequest(NodeType):
         ctx.log("info", f"{method} {url} -> {_status_text(response.status_code)} in "
                         f"{time.monotonic() - t0:.2f} s, {len(response.content)} bytes")
         if p["fail_on_status"] and response.status_code >= 400:
-            snippet = record["text"].strip().replace("\n", " ")[:SNIPPET]
+            # Mask before the cut: a cut first can keep the head of a key the server echoed.
+            snippet = ctx.clip(record["text"].strip().replace("\n", " "), SNIPPET)
             raise NodeFailure(f"{method} {url} answered {_status_text(response.status_code)}"
                               + (f": {snippet}" if snippet else ""))
         return {"response": record}

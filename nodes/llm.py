@@ -14,13 +14,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 
 from engine.context import REDACTED
 from engine.errors import NodeFailure
+from engine.masking import clip, replacer
 from engine.nodetype import NodeType, Param, Port
 from nodes.llm_stream import (
     ChatAnswer,
@@ -93,7 +94,7 @@ def build_messages(system: str, prompt: Any, messages: Any) -> list[dict[str, An
 
 
 def _redact(text: str, key: str | None) -> str:
-    return text.replace(key, REDACTED) if key else text
+    return replacer(key, REDACTED)(text)
 
 
 class Chat(NodeType):
@@ -173,7 +174,7 @@ class Chat(NodeType):
                 json.loads(answer.text)
             except ValueError:
                 raise NodeFailure(f"json_mode is on but the answer from the {where} is not "
-                                  f"JSON: {_redact(answer.text[:120], key)!r}") from None
+                                  f"JSON: {ctx.clip(answer.text, 120)!r}") from None
         usage = {"prompt_tokens": answer.prompt_tokens,
                  "completion_tokens": answer.completion_tokens,
                  "latency_s": round(latency, 4),
@@ -226,7 +227,8 @@ class Chat(NodeType):
                 if response.status_code >= 400:
                     await response.aread()
                     raise NodeFailure(f"the {where} answered {response.status_code} "
-                                      f"{response.reason_phrase}: {_error_text(response)}")
+                                      f"{response.reason_phrase}: "
+                                      f"{_error_text(response, ctx.redact)}")
                 started = True
                 kind = response.headers.get("content-type", "")
                 if p["provider"] == "openai" and "json" in kind and "event-stream" not in kind:
@@ -247,12 +249,13 @@ class Chat(NodeType):
                     now = time.monotonic()
                     if now - shown >= PROGRESS_EVERY_S:
                         shown, shown_len = now, received
-                        ctx.progress(None, "".join(partial)[-TAIL_CHARS:])
+                        ctx.progress(None, ctx.clip("".join(partial), TAIL_CHARS, tail=True))
                 answer = parser.finish()
                 if received and received != shown_len:
-                    ctx.progress(None, "".join(partial)[-TAIL_CHARS:])
+                    ctx.progress(None, ctx.clip("".join(partial), TAIL_CHARS, tail=True))
         except StreamProblem as exc:
-            raise NodeFailure(f"malformed stream from the {where}: {exc}") from None
+            raise NodeFailure(f"malformed stream from the {where}: "
+                              f"{exc.describe(ctx.redact)}") from None
         except httpx.TimeoutException:
             if not started:
                 raise NodeFailure(f"the {where} did not answer within {timeout_s:g} s") \
@@ -275,16 +278,17 @@ def _json_body(response: httpx.Response) -> Any:
     try:
         return response.json()
     except ValueError:
-        raise StreamProblem(f"the answer is not JSON: {response.text[:80]!r}") from None
+        raise StreamProblem("the answer is not JSON", sample=response.text) from None
 
 
-def _error_text(response: httpx.Response) -> str:
+def _error_text(response: httpx.Response, redact: Callable[[str], str]) -> str:
+    """The server's error message, masked before it is cut (a server may echo the key)."""
     try:
         message = error_message(response.json())
     except ValueError:
         message = None
     text = message or response.text.strip().replace("\n", " ")
-    return text[:300] or "(no message)"
+    return clip(text, 300, redact) or "(no message)"
 
 
 TYPES = (Chat,)

@@ -9,12 +9,33 @@ so an agent node can reuse these parsers. No I/O here: the node owns the connect
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.masking import clip
+
+SAMPLE_CHARS = 80  # how much of an offending chunk an error shows
+
 
 class StreamProblem(Exception):
-    """The server's answer is malformed, reports an error, or ended too early."""
+    """The server's answer is malformed, reports an error, or ended too early.
+
+    `sample` is the offending text, whole: `describe(redact)` masks it *before* cutting it to
+    SAMPLE_CHARS, so a key the server echoed cannot leave a piece behind. `str()` cuts it
+    unmasked, for code that has no secrets to mask."""
+
+    def __init__(self, message: str, sample: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.sample = message, sample
+
+    def describe(self, redact: Callable[[str], str]) -> str:
+        if self.sample is None:
+            return redact(self.message)
+        return f"{redact(self.message)}: {clip(self.sample, SAMPLE_CHARS, redact)!r}"
+
+    def __str__(self) -> str:
+        return self.describe(lambda text: text)
 
 
 @dataclass
@@ -41,7 +62,7 @@ def _load(payload: str, count: int) -> Any:
     try:
         return json.loads(payload)
     except ValueError:
-        raise StreamProblem(f"chunk {count} is not JSON: {payload[:80]!r}") from None
+        raise StreamProblem(f"chunk {count} is not JSON", sample=payload) from None
 
 
 def _arguments(raw: Any) -> Any:
@@ -90,7 +111,7 @@ class OpenAIStream:
         if message is not None:
             raise StreamProblem(f"the server reported an error mid-stream: {message}")
         if not isinstance(data, dict):
-            raise StreamProblem(f"chunk {self.chunks} is not an object: {payload[:80]!r}")
+            raise StreamProblem(f"chunk {self.chunks} is not an object", sample=payload)
         usage = data.get("usage")
         if isinstance(usage, dict):
             self.answer.prompt_tokens = usage.get("prompt_tokens")
@@ -152,7 +173,7 @@ class OllamaStream:
         if message is not None:
             raise StreamProblem(f"the server reported an error mid-stream: {message}")
         if not isinstance(data, dict):
-            raise StreamProblem(f"chunk {self.chunks} is not an object: {line[:80]!r}")
+            raise StreamProblem(f"chunk {self.chunks} is not an object", sample=line)
         if self.done:
             raise StreamProblem(f"chunk {self.chunks} came after the final one")
         msg = data.get("message") or {}
@@ -191,7 +212,7 @@ def parse_openai_whole(data: Any) -> ChatAnswer:
         choice = data["choices"][0]
         msg = choice["message"]
     except (KeyError, IndexError, TypeError):
-        raise StreamProblem(f"the answer has no choices[0].message: {str(data)[:80]!r}") from None
+        raise StreamProblem("the answer has no choices[0].message", sample=str(data)) from None
     usage = data.get("usage") or {}
     calls = [{"id": c.get("id", ""), "name": (c.get("function") or {}).get("name", ""),
               "arguments": _arguments((c.get("function") or {}).get("arguments", ""))}

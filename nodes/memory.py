@@ -143,7 +143,7 @@ class Recall(NodeType):
     async def run(self, ctx: Any, query: str) -> dict[str, Any]:
         s = RecallSettings.from_params(self.params)
         found = await recall_memories(ctx, s, query, int(self.params["top_k"]))
-        ctx.log("info", f"{len(found)} memories of {s.key!r} match {query[:80]!r}")
+        ctx.log("info", f"{len(found)} memories of {s.key!r} match {ctx.clip(query, 80)!r}")
         return {"memories": [m.to_dict() for m in found],
                 "text": "\n".join(m.text for m in found)}
 

@@ -28,6 +28,9 @@ from typing import Any
 
 import httpx
 
+from engine.context import REDACTED
+from engine.masking import clip, replacer
+
 ENV_VAR = "FLOWLOOM_MEMORY_DB"
 MODES = ("fts", "embeddings")
 WORD_RE = re.compile(r"\w+", re.UNICODE)
@@ -246,13 +249,13 @@ async def embed_texts(client: httpx.AsyncClient, base_url: str, model: str,
         raise MemoryStoreError(f"cannot reach the {where}: {type(exc).__name__}: {exc}") from None
     if response.status_code >= 400:
         raise MemoryStoreError(f"the {where} answered {response.status_code}: "
-                           f"{response.text[:200]}")
+                           f"{clip(response.text, 200, replacer(key, REDACTED))}")
     try:
         data = sorted(response.json()["data"], key=lambda d: d.get("index", 0))
         vectors = [[float(x) for x in d["embedding"]] for d in data]
     except (ValueError, KeyError, TypeError):
         raise MemoryStoreError(f"the {where} sent no data[].embedding: "
-                           f"{response.text[:120]!r}") from None
+                           f"{clip(response.text, 120, replacer(key, REDACTED))!r}") from None
     if len(vectors) != len(texts):
         raise MemoryStoreError(f"the {where} sent {len(vectors)} vectors for {len(texts)} texts")
     return vectors
