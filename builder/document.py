@@ -125,7 +125,7 @@ class Session(QObject):
         self.document = Document(Workflow(name="Untitled"), parent=self)
         self.autosave = Autosave(lambda: self.document.workflow, self._original_path,
                                  lambda: self.document.modified, folder=recovery_folder,
-                                 parent=self)
+                                 parent=self, registry=registry)
         self._connect(self.document)
 
     # --- the current document --------------------------------------------------------------

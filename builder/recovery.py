@@ -7,6 +7,10 @@ process id. `Autosave` rewrites them about a second after the last change, and r
 the document is clean again (saved, undone to the saved state) or closed. Whatever is left in the
 folder at the next start is a crash survivor that the window offers to restore.
 
+Recovery files are private (0600 in 0700 folders, engine/private.py) and never hold a literal
+secret: a secret parameter holding the secret itself instead of a credential name is written
+empty (engine/secretparams.py), so the restored document asks for the name again.
+
 The data folder is `$FLOWLOOM_DATA_DIR` if set (tests use a temporary one), else the per-user
 data folder from platformdirs.
 """
@@ -25,8 +29,10 @@ from pathlib import Path
 import platformdirs
 from PySide6.QtCore import QObject, QTimer
 
-from engine.fileformat import dumps, write_atomic
+from engine.fileformat import dumps
 from engine.model import Workflow
+from engine.private import private_dir, write_private_text
+from engine.secretparams import without_literal_secrets
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +43,11 @@ def data_dir() -> Path:
     """The per-user data folder (created if missing); FLOWLOOM_DATA_DIR overrides it."""
     override = os.environ.get("FLOWLOOM_DATA_DIR")
     path = Path(override) if override else Path(platformdirs.user_data_dir("flowloom", "Flowloom"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(path)
 
 
 def recovery_dir() -> Path:
-    path = data_dir() / "recovery"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(data_dir() / "recovery")
 
 
 @dataclass(frozen=True)
@@ -126,8 +129,9 @@ class Autosave(QObject):
     def __init__(self, workflow: Callable[[], Workflow | None],
                  original: Callable[[], str | None], modified: Callable[[], bool],
                  folder: Path | None = None, delay_ms: int = DEBOUNCE_MS,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, registry: object | None = None) -> None:
         super().__init__(parent)
+        self._registry = registry  # tells which parameters are secret
         self._workflow = workflow
         self._original = original
         self._modified = modified
@@ -162,10 +166,12 @@ class Autosave(QObject):
             return
         folder = self.folder
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            write_atomic(folder / f"{self.token}.loom.json", dumps(workflow))
+            private_dir(folder)
+            text = dumps(without_literal_secrets(workflow, self._registry))
+            write_private_text(folder / f"{self.token}.loom.json", text)
             meta = {"original": self._original(), "saved_at": time.time(), "pid": os.getpid()}
-            write_atomic(folder / f"{self.token}.meta.json", json.dumps(meta, indent=2) + "\n")
+            write_private_text(folder / f"{self.token}.meta.json",
+                               json.dumps(meta, indent=2) + "\n")
             self.writes += 1
         except OSError as exc:
             log.warning("autosave to %s failed: %s", folder, exc)

@@ -25,6 +25,7 @@ from typing import Any
 
 from engine.errors import Problem, WorkflowFileError
 from engine.model import Edge, Node, Workflow
+from engine.secretparams import secret_literal_problems
 from engine.validate import check_workflow
 
 FORMAT = "flowloom.workflow"
@@ -298,9 +299,17 @@ def dumps(workflow: Workflow) -> str:
     return _render(to_document(workflow), 0) + "\n"
 
 
-def save(workflow: Workflow, path: str | os.PathLike[str]) -> None:
-    """Write atomically: the file at `path` is either the old one or the complete new one."""
+def save(workflow: Workflow, path: str | os.PathLike[str], registry: Any = None) -> None:
+    """Write atomically: the file at `path` is either the old one or the complete new one.
+
+    Refuses, writing nothing, a secret parameter that holds the secret itself instead of a
+    credential name, as the editor does (engine/secretparams.py; `registry` tells which
+    parameters are secret, else their names do)."""
     path = Path(path)
+    literal = secret_literal_problems(workflow, registry)
+    if literal:
+        raise WorkflowFileError(f"{path.name} was not written, a secret never goes into a "
+                                f"workflow file: " + "; ".join(map(str, literal)))
     text = dumps(workflow)  # render first: a value that cannot be written never touches disk
     write_atomic(path, text)
 

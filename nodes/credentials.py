@@ -21,31 +21,29 @@ import getpass
 import json
 import logging
 import os
-import re
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import platformdirs
 
-from engine.errors import FlowloomError, Problem, RegistryError
-from engine.model import Node, Workflow
-from engine.nodetype import Param
+from engine.errors import FlowloomError, Problem
+from engine.model import Workflow
 from engine.registry import Registry
+from engine.secretparams import (  # noqa: F401 - re-exported: nodes.credentials' public API
+    KEY_PREFIXES,
+    NAME_RE,
+    literal_reason,
+    secret_literal_problems,
+    secret_params,
+)
 
 log = logging.getLogger(__name__)
 
 CONFIG_DIR_ENV = "FLOWLOOM_CONFIG_DIR"
 BACKEND_ENV = "FLOWLOOM_SECRETS_BACKEND"
 SERVICE = "flowloom"
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
-# Prefixes of well-known key formats: a value starting so is a key pasted by mistake.
-KEY_PREFIXES = ("sk-", "sk_", "ghp_", "gho_", "github_pat_", "xoxb-", "xoxp-", "AKIA", "AIza",
-                "glpat-")
-
-
 class CredentialError(FlowloomError):
     """A credential cannot be stored or read (bad name, unusable keyring, unreadable file)."""
 
@@ -56,24 +54,13 @@ def config_dir() -> Path:
         platformdirs.user_config_dir("flowloom"))
 
 
-def literal_reason(value: str) -> str | None:
-    """Why `value` looks like a secret itself rather than a credential name, or None."""
-    if any(ch.isspace() for ch in value):
-        return "it contains whitespace"
-    if len(value) > 64:
-        return "it is longer than 64 characters"
-    if value.startswith(KEY_PREFIXES):
-        return "it starts like an API key"
-    if not NAME_RE.match(value):
-        return "names use only letters, digits, '_', '-' and '.'"
-    return None
-
-
 def check_name(name: str) -> str:
     """`name` if it is a valid credential name, else CredentialError saying why."""
     reason = literal_reason(name) if isinstance(name, str) else "it is not text"
     if reason:
-        raise CredentialError(f"{name!r:.20} is not a valid credential name: {reason} "
+        shown = f"{name!r}" if isinstance(name, str) and len(name) <= 20 and not \
+            name.startswith(KEY_PREFIXES) else "the name given"  # it may be a pasted key
+        raise CredentialError(f"{shown} is not a valid credential name: {reason} "
                               f"(letters, digits, '_', '-', '.'; at most 64 characters)")
     return name
 
@@ -243,33 +230,6 @@ class CredentialStore:
 
 
 # --- validation -----------------------------------------------------------------------------
-def secret_params(workflow: Workflow, registry: Registry) -> Iterator[tuple[Node, Param, Any]]:
-    """(node, secret param, value) for every secret parameter that holds a value."""
-    for node in workflow.nodes.values():
-        try:
-            node_type = registry.get(node.type)
-        except RegistryError:
-            continue
-        for param in node_type.parameters:
-            if param.secret:
-                value = node.params.get(param.name, param.default)
-                if value not in (None, ""):
-                    yield node, param, value
-
-
-def secret_literal_problems(workflow: Workflow, registry: Registry) -> list[Problem]:
-    """A problem for each secret parameter holding what looks like a secret, not a name."""
-    problems = []
-    for node, param, value in secret_params(workflow, registry):
-        reason = literal_reason(value) if isinstance(value, str) else "it is not text"
-        if reason:
-            problems.append(Problem(
-                f"parameter {param.name!r} must hold a credential name, not the secret itself "
-                f"({reason}); store the value with `flowloom secrets set NAME` and put NAME "
-                f"here", node_id=node.id))
-    return problems
-
-
 def secret_problems(workflow: Workflow, registry: Registry,
                     store: CredentialStore) -> list[Problem]:
     """Literal secrets, and every credential the workflow names that is not stored."""
@@ -286,13 +246,20 @@ def secret_problems(workflow: Workflow, registry: Registry,
 
 
 # --- `flowloom secrets` ----------------------------------------------------------------------
+VALUE_WARNING = ("flowloom secrets: warning: a value given with --value stays in your shell "
+                 "history and is visible to other users in `ps`; next time run "
+                 "`flowloom secrets set {name}` and type it at the hidden prompt, or pipe it "
+                 "on stdin\n")
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flowloom secrets",
                                      description="Manage named credentials.")
     sub = parser.add_subparsers(dest="action", required=True)
-    put = sub.add_parser("set", help="store a secret (value from --value, stdin or a prompt)")
+    put = sub.add_parser("set", help="store a secret: asks for it (hidden) on a terminal, "
+                                     "else reads it from stdin")
     put.add_argument("name")
-    put.add_argument("--value", help="the value (beware: shell history); default: ask")
+    put.add_argument("--value", help="discouraged: the value lands in your shell history and "
+                                     "in `ps`; pipe it on stdin instead")
     sub.add_parser("list", help="list the stored names (never the values)")
     remove = sub.add_parser("delete", help="delete a stored secret")
     remove.add_argument("name")
@@ -302,7 +269,11 @@ def _parser() -> argparse.ArgumentParser:
 def secrets_main(argv: list[str], *, store: CredentialStore | None = None,
                  stdin: IO[str] | None = None, stdout: IO[str] | None = None,
                  stderr: IO[str] | None = None) -> int:
-    """`flowloom secrets set NAME [--value V] | list | delete NAME`. Returns the exit code."""
+    """`flowloom secrets set NAME | list | delete NAME`. Returns the exit code.
+
+    `set` reads the value from a hidden prompt on a terminal, else from stdin (one line; the
+    line break is dropped). `--value V` still works but warns: a value on the command line is
+    kept in shell history and shown to every user by `ps`."""
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
     try:
         args = _parser().parse_args(argv)
@@ -313,7 +284,9 @@ def secrets_main(argv: list[str], *, store: CredentialStore | None = None,
         if args.action == "set":
             check_name(args.name)
             value = args.value
-            if value is None:
+            if value is not None:
+                stderr.write(VALUE_WARNING.format(name=args.name))
+            else:
                 if stdin.isatty():
                     value = getpass.getpass(f"Value for {args.name}: ", stream=stderr)
                 else:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 
 from builder.cli import main
 from engine import Edge, Node, Workflow, save
@@ -50,8 +52,10 @@ def test_a_missing_credential_fails_validation_naming_it(tmp_path, capsys):
     assert main(["run", path, "-q", "--no-history"]) == 2
 
 
-def test_secrets_set_list_delete_through_the_cli(capsys):
-    assert main(["secrets", "set", "cli_test_key", "--value", "s3cr3t-value"]) == 0
+def test_secrets_set_list_delete_through_the_cli(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("s3cr3t-value\n"))  # not a TTY: read it
+    assert main(["secrets", "set", "cli_test_key"]) == 0
+    assert "s3cr3t-value" not in "".join(capsys.readouterr())
     assert main(["secrets", "list"]) == 0
     assert "cli_test_key" in capsys.readouterr().out
     assert main(["secrets", "delete", "cli_test_key"]) == 0

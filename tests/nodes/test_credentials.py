@@ -178,7 +178,10 @@ class Piped(io.StringIO):
 
 def test_secrets_cli_set_from_value_and_stdin_list_delete(store):
     out, err = io.StringIO(), io.StringIO()
+    # --value still works, with a warning that the value lands in shell history and `ps`
     assert secrets_main(["set", "A", "--value", "1"], store=store, stdout=out, stderr=err) == 0
+    assert "shell history" in err.getvalue() and "`ps`" in err.getvalue()
+    assert store.get("A") == "1"
     assert secrets_main(["set", "B"], store=store, stdin=Piped("from-stdin\n"), stdout=out,
                         stderr=err) == 0
     assert store.get("B") == "from-stdin"
@@ -188,6 +191,6 @@ def test_secrets_cli_set_from_value_and_stdin_list_delete(store):
     assert secrets_main(["delete", "A"], store=store, stdout=out, stderr=err) == 0
     assert secrets_main(["delete", "A"], store=store, stdout=out, stderr=err) == 1
     assert "no secret named 'A'" in err.getvalue()
-    assert secrets_main(["set", "bad name", "--value", "x"], store=store, stdout=out,
+    assert secrets_main(["set", "bad name"], store=store, stdin=Piped("x\n"), stdout=out,
                         stderr=err) == 2
     assert secrets_main(["frobnicate"], store=store, stdout=out, stderr=io.StringIO()) == 2
