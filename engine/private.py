@@ -24,11 +24,18 @@ FILE_MODE = 0o600
 POSIX = os.name == "posix"
 
 
-def private_dir(path: str | os.PathLike[str]) -> Path:
-    """Create `path` (and missing parents) if needed and make `path` itself 0700."""
+def private_dir(path: str | os.PathLike[str], *, own: bool = True) -> Path:
+    """Create `path` (and missing parents) as 0700 folders. An existing `path` is made 0700
+    too when it is Flowloom's `own` folder; a folder the person chose (`own=False`, e.g. the
+    folder of `--history-db`) is left as it is, and only the files in it are private."""
     path = Path(path)
+    missing = [path, *path.parents]
+    missing = [folder for folder in missing if not folder.exists()]
     path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    _chmod(path, DIR_MODE)
+    for folder in missing:  # mkdir's mode is filtered by the umask: say it explicitly
+        _chmod(folder, DIR_MODE)
+    if own and path not in missing:
+        _chmod(path, DIR_MODE)
     return path
 
 
@@ -51,6 +58,21 @@ def tighten(path: str | os.PathLike[str]) -> None:
     path = Path(path)
     with contextlib.suppress(FileNotFoundError):
         _chmod(path, DIR_MODE if path.is_dir() else FILE_MODE)
+
+
+SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
+
+
+def private_sqlite(path: str | os.PathLike[str], *, own_folder: bool = True) -> Path:
+    """Prepare the SQLite database file `path`: its folder (see private_dir), the file itself
+    created empty as 0600 before SQLite opens it (SQLite gives its -wal, -shm and -journal files
+    the database file's mode), and any such file left by an older version made 0600 too."""
+    path = Path(path)
+    private_dir(path.parent, own=own_folder)
+    private_file(path)
+    for suffix in SQLITE_SIDECARS:
+        tighten(path.with_name(path.name + suffix))
+    return path
 
 
 def write_private_text(path: str | os.PathLike[str], text: str) -> Path:

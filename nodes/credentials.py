@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,6 +29,7 @@ import platformdirs
 
 from engine.errors import FlowloomError, Problem
 from engine.model import Workflow
+from engine.private import write_private_text
 from engine.registry import Registry
 from engine.secretparams import (  # noqa: F401 - re-exported: nodes.credentials' public API
     KEY_PREFIXES,
@@ -67,19 +67,8 @@ def check_name(name: str) -> str:
 
 # --- backends -------------------------------------------------------------------------------
 def _write_private(path: Path, data: dict[str, Any]) -> None:
-    """Atomically write JSON readable only by the user."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Atomically write JSON readable only by the user (0600 in a 0700 folder)."""
+    write_private_text(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 def _read_json(path: Path) -> dict[str, Any]:

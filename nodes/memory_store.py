@@ -30,6 +30,7 @@ import httpx
 
 from engine.context import REDACTED
 from engine.masking import clip, replacer
+from engine.private import private_sqlite
 
 ENV_VAR = "FLOWLOOM_MEMORY_DB"
 MODES = ("fts", "embeddings")
@@ -114,7 +115,8 @@ class MemoryStore:
 
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # A person's data: the file (and SQLite's -wal/-shm, which copy its mode) 0600.
+        private_sqlite(self.path, own_folder=path is None and ENV_VAR not in os.environ)
         with self._db() as db:
             db.executescript(SCHEMA)
 

@@ -8,6 +8,9 @@ batch, so a reader never sees half a batch and a crash never leaves rows that br
 Pragmas on every connection: WAL (readers never block the writer), synchronous=NORMAL (safe
 with WAL, one fsync per checkpoint instead of per commit), foreign keys on, a busy timeout so two
 processes recording at once wait for each other instead of failing.
+
+The database and its -wal/-shm files are readable by the user only (0600; a folder created for
+it 0700), set explicitly before SQLite first opens the file (engine/private.py).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from engine.history.schema import (
     SchemaVersion,
     metadata,
 )
+from engine.private import private_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +112,8 @@ class HistoryStore:
              stale_after_s: float = 600.0) -> HistoryStore:
         """Open (creating or migrating) the database at `path` (see resolve_path)."""
         target = resolve_path(path)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+        try:  # readable by the user only: the file, its -wal/-shm, a folder made for it
+            private_sqlite(target, own_folder=not path and ENV_VAR not in os.environ)
         except OSError as exc:
             raise HistoryError(f"cannot create the folder of the history database "
                                f"{target}: {exc}") from exc
