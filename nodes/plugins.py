@@ -9,6 +9,13 @@ Two sources, in this order:
 A plugin loads whole or not at all: if it fails to import, defines no node type, or has a type
 with a bad declaration or an id that is already taken, none of its types are registered and
 `(plugin name, reason)` is appended to `registry.load_problems`.
+
+A plugin that hangs at import cannot hang Flowloom: each plugin is imported in a daemon thread
+and waited for at most IMPORT_DEADLINE_S; one that takes longer is reported ("plugin 'slow.py'
+did not load within 5 s") and everything else goes on. Python cannot kill a thread: the
+abandoned one is asked to stop with an asynchronous exception (which ends a plugin looping in
+Python code) and otherwise left behind, a daemon, so it never keeps the process alive at exit.
+Registering the types happens in the caller's thread, never in the import thread.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import inspect
 import logging
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterable
 from importlib.metadata import EntryPoint, entry_points
@@ -35,6 +43,12 @@ log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "flowloom.nodes"
 NODES_DIR_ENV = "FLOWLOOM_NODES_DIR"
 _USER_MODULE_PREFIX = "flowloom_user_nodes."
+IMPORT_DEADLINE_S = 5.0  # how long one plugin may take to import
+
+
+class _Abandoned(BaseException):
+    """Raised inside a plugin's import thread that ran past its deadline (BaseException, so a
+    plugin's own `except Exception` does not swallow it)."""
 
 
 class PluginError(Exception):
@@ -112,22 +126,54 @@ def load_entry_points(registry: Registry,
         found = entry_points(group=ENTRY_POINT_GROUP)
     for ep in found:
         name = f"{ep.name} ({ep.value})"
-        if _load_one(registry, name, ep.load):
+        if _load_one(registry, name, ep.load, label=ep.name):
             loaded.append(name)
     return loaded
 
 
-def _load_one(registry: Registry, name: str, load: Callable[[], Any]) -> bool:
-    """Import one plugin with `load` and register its types; a failure is recorded, not raised."""
-    try:
-        types = types_in(load())
-    except (Exception, SystemExit) as exc:  # any failure in a plugin is its own problem
+def _load_one(registry: Registry, name: str, load: Callable[[], Any], *, label: str = "",
+              deadline_s: float = IMPORT_DEADLINE_S) -> bool:
+    """Import one plugin with `load` (in a thread, for at most `deadline_s`) and register its
+    types; a failure or a hang is recorded under `name`, never raised."""
+    outcome: list[Any] = []
+
+    def work() -> None:
+        try:
+            outcome.append(types_in(load()))
+        except _Abandoned:
+            pass
+        except BaseException as exc:  # any failure in a plugin is its own problem
+            outcome.append(exc)
+
+    thread = threading.Thread(target=work, daemon=True, name=f"flowloom-plugin:{label or name}")
+    thread.start()
+    thread.join(deadline_s)
+    if thread.is_alive():
+        _abandon(thread)
+        message = (f"plugin {label or name!r} did not load within {deadline_s:g} s; Flowloom "
+                   f"goes on without it")
+    elif not outcome:  # pragma: no cover - work() always records something
+        message = "its import stopped without a result"
+    elif isinstance(outcome[0], BaseException):
+        exc = outcome[0]
         message = str(exc) if isinstance(exc, PluginError) else \
             f"it failed to import: {_short_error(exc)}"
-        registry.load_problems.append((name, message))
-        log.warning("plugin %s was skipped: %s", name, message)
-        return False
-    return add_plugin(registry, name, types)
+    else:
+        return add_plugin(registry, name, outcome[0])
+    registry.load_problems.append((name, message))
+    log.warning("plugin %s was skipped: %s", name, message)
+    return False
+
+
+def _abandon(thread: threading.Thread) -> None:
+    """Ask a plugin's import thread to stop: an exception raised in it at its next Python
+    instruction (CPython); a thread blocked in C (sleep, I/O) just stays, a daemon."""
+    import ctypes  # only here: most runs never abandon a plugin, and startup should not pay
+
+    setter = getattr(getattr(ctypes, "pythonapi", None), "PyThreadState_SetAsyncExc", None)
+    if setter is None or thread.ident is None or not thread.is_alive():
+        return
+    setter(ctypes.c_ulong(thread.ident), ctypes.py_object(_Abandoned))
 
 
 def load_folder(registry: Registry, folder: Path | None = None) -> list[str]:
@@ -140,7 +186,7 @@ def load_folder(registry: Registry, folder: Path | None = None) -> list[str]:
         if path.name.startswith("_"):
             continue
         name = str(path)
-        if _load_one(registry, name, lambda path=path: _import_file(path)):
+        if _load_one(registry, name, lambda path=path: _import_file(path), label=path.name):
             loaded.append(name)
     return loaded
 
