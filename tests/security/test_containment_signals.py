@@ -73,3 +73,25 @@ def test_a_signal_cancels_the_run_ends_its_processes_and_closes_the_history(tmp_
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT status, ended_at FROM runs").fetchall()
     assert len(rows) == 1 and rows[0][0] == "cancelled" and rows[0][1] is not None, rows
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_killed_flowloom_run_still_leaves_no_code_process(tmp_path, piddir):
+    # SIGKILL cannot be handled: the code's supervisor learns of it from its parent-death
+    # signal (Linux) and ends what the code started.
+    path = tmp_path / "spawner.loom.json"
+    path.write_text(json.dumps(_workflow(piddir)), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "builder", "run", str(path), "-q",
+                             "--no-history"], cwd=ROOT, env=cli_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: len(pids_in(piddir)) == 3 or proc.poll() is not None, 60,
+                 "the code node to start its processes")
+        assert proc.poll() is None
+        proc.kill()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert wait_all_gone(pids_in(piddir)) == []
