@@ -45,6 +45,8 @@ class KeyEchoServer(TestServer):
             ex.send_text(401, "x" * 280 + key + " is not a valid key")
         elif path.startswith("/llm/v1"):  # the same inside an OpenAI error object
             ex.send_json(401, {"error": {"message": "y" * 280 + key + " is invalid"}})
+        elif path.startswith("/emb/v1"):  # an embeddings server: a 200-char cut keeps 10
+            ex.send_text(401, "e" * 190 + key + " rejected")
         elif path.startswith("/stream/v1"):  # a chunk that is not JSON: an 80-char sample
             ex.start_stream(200, "text/event-stream")
             ex.write(f"data: {'z' * 60}{key} oops\n\n")
@@ -113,6 +115,20 @@ async def test_a_malformed_stream_chunk_echoing_the_key_leaks_no_piece_of_it(ech
     result, events = await run_one("ai.chat", params, {"prompt": "hi"}, services=_services())
     error = error_of(result)
     assert "chunk 1 is not JSON" in error
+    assert leaked(error) == [] and leaked(_everything_in(events)) == []
+
+
+@pytest.mark.asyncio
+async def test_an_embeddings_error_echoing_the_key_leaks_no_piece_of_it(echo_server, tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.setenv("FLOWLOOM_MEMORY_DB", str(tmp_path / "memory.db"))
+    params = {"memory_key": "notes", "mode": "embeddings", "embedding_model": "e",
+              "embedding_base_url": f"{echo_server.url}/emb/v1",
+              "embedding_key_secret": "API_KEY"}
+    result, events = await run_one("memory.save", params, {"text": "remember me"},
+                                   services=_services())
+    error = error_of(result)
+    assert "answered 401" in error and "e" * 50 in error
     assert leaked(error) == [] and leaked(_everything_in(events)) == []
 
 
