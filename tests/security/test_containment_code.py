@@ -112,3 +112,30 @@ result = "started"
     pids = pids_in(piddir)
     assert len(pids) >= 20
     assert wait_all_gone(pids) == []
+
+
+@pytest.mark.asyncio
+async def test_code_that_kills_its_supervisor_still_ends_fast_and_leaves_no_process(piddir):
+    # Hostile-ish code: start a child that holds stdout, then kill the supervising process.
+    # The node must not wait for the held pipe into its timeout (the output drain is bounded)
+    # and the process group is still killed.
+    code = f'''
+import os, signal, subprocess, sys, time
+d = {str(piddir)!r}
+open(os.path.join(d, str(os.getpid())), "w").close()
+subprocess.Popen([sys.executable, "-c",
+                  "import os, time; open(os.path.join(%r, str(os.getpid())), 'w').close();"
+                  " time.sleep(300)" % d])
+while len(os.listdir(d)) < 2:
+    time.sleep(0.01)
+os.kill(os.getppid(), signal.SIGKILL)
+time.sleep(300)
+'''
+    t0 = time.monotonic()
+    result, _ = await run_one("code.python", {"code": code, "timeout_s": 60},
+                              services=Services(base_dir=piddir.parent), limit_s=45)
+    assert "killed by SIGKILL" in error_of(result)
+    assert time.monotonic() - t0 < 30
+    pids = pids_in(piddir)
+    assert len(pids) == 2
+    assert wait_all_gone(pids) == []
