@@ -16,7 +16,6 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
 from builder.icons import icon
-from builder.memory_inspector import show_for as show_memory_inspector
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from builder.mainwindow import MainWindow
@@ -127,7 +126,7 @@ def build(w: MainWindow) -> dict[str, QAction]:
         action = add("Theme", f"theme_{mode}", mode.capitalize(),
                      lambda on, m=mode: on and w.apply_theme(m), checkable=True)
         group.addAction(action)
-    add("&View", "memory", "&Memory…", lambda: show_memory_inspector(w))
+    add("&View", "memory", "&Memory…", lambda: _show_memory_inspector(w))
 
     add("&Run", "run", "&Run", w.run_workflow, "F5")
     add("&Run", "stop", "&Stop", w.stop_workflow, "Shift+F5")
@@ -190,3 +189,10 @@ def fill_recent(w: MainWindow) -> None:
 
 def listed(w: MainWindow) -> list[tuple[str, QAction]]:
     return list(w.listed_actions)
+
+
+def _show_memory_inspector(w: MainWindow) -> object:
+    # imported on use: the agent memory store (httpx, the node library) is not start-up work
+    from builder.memory_inspector import show_for
+
+    return show_for(w)

@@ -5,6 +5,11 @@ qasync event loop (so runs execute on the same loop as the UI) and the MainWindo
 and either runs until the last window closes, or — with `screenshot` — lays the window out at a
 fixed size, fits the workflow in view, writes a PNG of the whole window and returns 0. Screenshot
 mode works with QT_QPA_PLATFORM=offscreen and never touches recovery files or saved layout.
+
+`python -m builder.app [FILE] --first-frame OUT.png` starts exactly as a person's start does
+(their settings, recovery, the event loop) and, when the window's first frame has been painted,
+prints `first_frame_at <unix time>` on stdout, writes that frame to OUT.png and quits: what
+bench/startup_editor.py measures.
 """
 
 from __future__ import annotations
@@ -74,8 +79,10 @@ def take_screenshot(window: object, out: str | Path) -> bool:
     return pixmap.save(str(out), "PNG")
 
 
-def main(path: str | None = None, screenshot: str | None = None) -> int:
-    """Open the editor (on `path` if given). With `screenshot`, write a PNG and return."""
+def main(path: str | None = None, screenshot: str | None = None,
+         first_frame: str | None = None) -> int:
+    """Open the editor (on `path` if given). With `screenshot`, write a PNG and return; with
+    `first_frame`, start normally and quit once the first frame is painted (see above)."""
     app = _application()
     # Imported here so `flowloom run` and friends never pay for the widget modules.
     from builder.dialogs import Prompts
@@ -109,6 +116,8 @@ def main(path: str | None = None, screenshot: str | None = None) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     window = MainWindow(registry)
+    if first_frame:
+        window.first_frame.painted.connect(lambda: _report_first_frame(window, first_frame, loop))
     if path:
         window.session.open_file(path)
     window.show()
@@ -117,14 +126,26 @@ def main(path: str | None = None, screenshot: str | None = None) -> int:
     return EXIT_OK
 
 
+def _report_first_frame(window: object, out: str, loop: asyncio.AbstractEventLoop) -> None:
+    sys.stdout.write(f"first_frame_at {window.first_frame.painted_at:.6f}\n")
+    sys.stdout.flush()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(out), "PNG")
+    window.session.autosave.discard()
+    loop.stop()
+
+
 def _cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m builder.app",
                                      description="Open the Flowloom editor.")
     parser.add_argument("file", nargs="?")
     parser.add_argument("--screenshot", metavar="OUT.png")
+    parser.add_argument("--first-frame", metavar="OUT.png",
+                        help="start as usual, print when the first frame was painted, save it "
+                             "to OUT.png and quit")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    return main(args.file, args.screenshot)
+    return main(args.file, args.screenshot, args.first_frame)
 
 
 if __name__ == "__main__":

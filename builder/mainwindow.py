@@ -5,6 +5,10 @@ holds the document and the File operations, the canvas shows and edits the workf
 commands, the inspector and problems panel follow the same workflow. Menus and the toolbar are
 built in builder/actions.py. Dock layout, window geometry, theme and snapping are kept in
 QSettings; Run refuses with the reason while the problems panel lists errors.
+
+Start-up shows the window first: what its first frame does not show (the run panels' contents,
+the run history, the compiler, the first validation) is built right after that frame
+(`_after_first_frame`), or earlier where something asks for it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from builder import actions
 from builder.canvas import Canvas
 from builder.dialogs import Prompts, ShortcutsDialog
 from builder.document import Document, Session
+from builder.firstframe import FirstFrame
 from builder.gallery import GalleryDialog, open_template
 from builder.inspector import Inspector
 from builder.palette import Palette
@@ -78,6 +83,8 @@ class MainWindow(QMainWindow):
         document = self.session.document
 
         self.canvas = Canvas(document.workflow, self.registry, document.undo_stack, self.theme)
+        self.first_frame = FirstFrame(self.canvas.viewport())
+        self.first_frame.painted.connect(self._after_first_frame)
         self._shown = document.workflow  # the workflow the canvas shows
         self.setCentralWidget(self.canvas)
         self.palette = Palette(self.registry)
@@ -153,7 +160,9 @@ class MainWindow(QMainWindow):
             self.canvas.set_workflow(document.workflow, document.undo_stack)
             self._shown = document.workflow
         self.inspector.set_document(document.workflow, self.registry, document.undo_stack)
-        self.problems.set_document(document.workflow, self.registry)
+        # Before the first frame the check waits for it (validating compiles the workflow).
+        self.problems.set_document(document.workflow, self.registry,
+                                   check=self.first_frame.painted_at is not None)
         stack = document.undo_stack
         stack.canUndoChanged.connect(self._update_undo)
         stack.canRedoChanged.connect(self._update_undo)
@@ -165,6 +174,14 @@ class MainWindow(QMainWindow):
         self._update_undo()
         self._update_title()
         QTimer.singleShot(0, self.canvas.fit_all)
+
+    def _after_first_frame(self) -> None:
+        QTimer.singleShot(0, self, self._check_first)  # next turn: the frame's listeners first
+        self.run_view.warm_up()
+
+    def _check_first(self) -> None:
+        if self.problems.pending():
+            self.problems.check_now()
 
     # --- state shown -----------------------------------------------------------------------
     @property
@@ -270,6 +287,10 @@ class MainWindow(QMainWindow):
         self.settings.setValue("snap_to_grid", on)
 
     def apply_theme(self, mode: str) -> None:
+        action = self.acts.get(f"theme_{mode}")
+        if action is not None and not action.isChecked():
+            action.setChecked(True)  # its toggled signal applies the theme: once, not twice
+            return
         self.theme_mode = mode
         self.theme = theme_for(mode)
         app = QApplication.instance()
@@ -281,8 +302,6 @@ class MainWindow(QMainWindow):
         self.problems.set_colors(self.theme.problem, self.theme.state_color("waiting"))
         actions.tint_icons(self)
         self.settings.setValue("theme", mode)
-        if f"theme_{mode}" in self.acts:
-            self.acts[f"theme_{mode}"].setChecked(True)
 
     def _on_scheme_changed(self, *_args: object) -> None:
         if self.theme_mode == "system":  # following the platform: follow it live

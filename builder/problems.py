@@ -17,7 +17,6 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from builder.icons import icon
-from engine.compile import compile_workflow
 from engine.errors import CompileError, Problem
 from engine.model import Workflow
 from engine.validate import check_workflow
@@ -30,6 +29,8 @@ _TOPICS = ("node_added", "node_removed", "node_changed", "edge_added", "edge_rem
 
 def validate(workflow: Workflow, registry: Any) -> list[Problem]:
     """Every problem the engine finds before a run, errors first."""
+    from engine.compile import compile_workflow  # networkx: not before the editor's first frame
+
     problems = check_workflow(workflow, registry)
     if not any(p.is_error for p in problems):
         try:
@@ -60,6 +61,7 @@ class ProblemsPanel(QWidget):
         self.registry: Any = None
         self.problems: list[Problem] = []
         self.checks = 0  # how many times validation ran (tests wait on it)
+        self._unchecked = False  # set_document(check=False): the first check is still due
         self._unsubscribe: list[Callable[[], None]] = []
         self._error_color = QColor("#e0524d")
         self._warning_color = QColor("#e0a43a")
@@ -82,19 +84,25 @@ class ProblemsPanel(QWidget):
         self._error_color, self._warning_color = QColor(error), QColor(warning)
         self._fill()
 
-    def set_document(self, workflow: Workflow, registry: Any) -> None:
+    def set_document(self, workflow: Workflow, registry: Any, *, check: bool = True) -> None:
+        """Follow `workflow`; `check=False` leaves the first check to the caller (the editor
+        checks right after its first frame) and `pending()` true until it happens."""
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self.workflow, self.registry = workflow, registry
         self._unsubscribe = [getattr(workflow, t).subscribe(self._on_model_change)
                              for t in _TOPICS]
-        self.check_now()
+        if check:
+            self.check_now()
+        else:
+            self._unchecked = True
+            self.summary.setText("Checking…")
 
     def _on_model_change(self, *_args: object) -> None:
         self._timer.start()
 
     def pending(self) -> bool:
-        return self._timer.isActive()
+        return self._unchecked or self._timer.isActive()
 
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.is_error]
@@ -102,6 +110,7 @@ class ProblemsPanel(QWidget):
     def check_now(self) -> list[Problem]:
         """Validate at once (Run calls this so it never acts on a stale list)."""
         self._timer.stop()
+        self._unchecked = False
         if self.workflow is None:
             return []
         self.problems = validate(self.workflow, self.registry)

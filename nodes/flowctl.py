@@ -16,17 +16,18 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import events as ev
-from engine.compile import Compiled, compile_workflow
 from engine.errors import CompileError, InputError, NodeFailure, WorkflowFileError
-from engine.executor import Run
 from engine.expressions import Expression, check_syntax
 from engine.fileformat import load, parse
 from engine.nodetype import NodeType, Param, Port
 from engine.registry import Registry
 from nodes.text import Template, template_problem
+
+if TYPE_CHECKING:  # pragma: no cover - imported when a sub-workflow runs (networkx, httpx):
+    from engine.compile import Compiled  # listing the node types must not pay for them
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,8 @@ class SubWorkflow(NodeType):
         return {name: expr.evaluate({"x": x}) for name, expr in self.mapping.items()}
 
     def _compile(self, path: Path, registry: Registry) -> Compiled:
+        from engine.compile import compile_workflow
+
         try:
             stat = path.stat()
         except FileNotFoundError:
@@ -142,6 +145,8 @@ class SubWorkflow(NodeType):
         compiled = self._compile(path, registry)
         extra[STACK_KEY] = stack + (path,)
         child_services = replace(services, base_dir=path.parent, extra=extra)
+        from engine.executor import Run
+
         try:
             child = Run(compiled, self._inputs(inputs.get("in")), services=child_services)
         except InputError as exc:

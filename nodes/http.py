@@ -20,14 +20,14 @@ import json
 import re
 import time
 from http import HTTPStatus
-from typing import Any
-
-import httpx
-from jinja2 import StrictUndefined, TemplateError, Undefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import NodeFailure
 from engine.nodetype import NodeType, Param, Port
+
+if TYPE_CHECKING:  # pragma: no cover - httpx and jinja2 are imported where a request is made
+    import httpx  # or a template compiled, not when the node types are listed
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 PURE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -44,6 +44,9 @@ TEMPLATE_HELP = ("jinja2 template: {{ in.id }} (or {{ input.id }}) reads the `in
 
 
 def _environment() -> ImmutableSandboxedEnvironment:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
     return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
                                          keep_trailing_newline=True)
 
@@ -60,6 +63,7 @@ class _Filler:
 
     def compile(self, value: Any, where: str) -> Any:
         """The value with every template string replaced by a compiled callable."""
+        from jinja2 import TemplateError
         if isinstance(value, str):
             if not _is_template(value):
                 return value
@@ -109,6 +113,8 @@ class _Native(_Text):
             value = self.template(**variables)
         except Exception as exc:
             raise NodeFailure(f"the template in {self.where} failed: {exc}") from None
+        from jinja2 import Undefined
+
         if isinstance(value, Undefined):
             raise NodeFailure(f"the template in {self.where} failed: "
                               f"{value._undefined_message}")
@@ -147,6 +153,7 @@ def response_record(response: httpx.Response) -> dict[str, Any]:
 
 
 def _transport_problem(exc: httpx.TransportError, timeout_s: float) -> str:
+    import httpx
     if isinstance(exc, httpx.TimeoutException):
         return f"no answer within {timeout_s:g} s ({type(exc).__name__})"
     if isinstance(exc, httpx.ConnectError):
@@ -276,6 +283,8 @@ class HttpRequest(NodeType):
 
     async def _send(self, ctx: Any, method: str, url: str, headers: dict[str, str],
                     query: dict[str, Any], body: dict[str, Any]) -> httpx.Response:
+        import httpx
+
         p = self.params
         timeout = httpx.Timeout(float(p["timeout_s"]))
         retries = int(p["retries"])

@@ -15,9 +15,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from engine.context import REDACTED
 from engine.errors import NodeFailure
@@ -31,6 +29,9 @@ from nodes.llm_stream import (
     error_message,
     parse_openai_whole,
 )
+
+if TYPE_CHECKING:  # pragma: no cover - httpx is imported when a model is first asked
+    import httpx
 
 PROVIDERS = ("openai", "ollama")
 DEFAULT_URLS = {"openai": "https://api.openai.com", "ollama": "http://localhost:11434"}
@@ -208,6 +209,8 @@ class Chat(NodeType):
 
     async def _converse(self, ctx: Any, base: str, body: dict[str, Any], key: str | None,
                         where: str) -> tuple[ChatAnswer, float | None, float]:
+        import httpx  # not when the node types are listed
+
         p = self.params
         timeout_s = float(p["timeout_s"])
         headers = {"Accept": "text/event-stream" if p["provider"] == "openai"

@@ -24,9 +24,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:  # pragma: no cover - httpx is imported when embeddings are first asked for
+    import httpx
 
 from engine.context import REDACTED
 from engine.masking import clip, replacer
@@ -239,6 +240,7 @@ async def embed_texts(client: httpx.AsyncClient, base_url: str, model: str,
                       texts: list[str], key: str | None = None,
                       timeout_s: float = 60.0) -> list[list[float]]:
     """One vector per text from an OpenAI-compatible embeddings endpoint."""
+    import httpx  # not when the node types are listed
     if not texts:
         return []
     url = embeddings_endpoint(base_url)

@@ -9,16 +9,19 @@ names too (`{{ name }}` as well as `{{ x.name }}`).
 from __future__ import annotations
 
 import json
-from typing import Any
-
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import NodeFailure
 from engine.nodetype import NodeType, Param, Port
 
+if TYPE_CHECKING:  # pragma: no cover - jinja2 is imported when a template is first checked,
+    from jinja2.sandbox import SandboxedEnvironment  # not when the node types are listed
+
 
 def _environment() -> SandboxedEnvironment:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
     env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
                                keep_trailing_newline=True)
     env.filters["tojson"] = lambda value, indent=None: json.dumps(value, indent=indent,
@@ -30,6 +33,8 @@ def template_problem(source: Any, what: str = "template") -> str | None:
     """None if `source` is a template that parses, else a sentence saying why not."""
     if not isinstance(source, str):
         return f"{what} must be text"
+    from jinja2 import TemplateSyntaxError
+
     try:
         _environment().parse(source)
     except TemplateSyntaxError as exc:
@@ -57,12 +62,20 @@ class Template:
         names["x"] = x
         try:
             return self._template.render(names)
-        except SecurityError as exc:
-            raise NodeFailure(f"the template tried something the sandbox forbids: {exc}") from None
-        except TemplateError as exc:
-            raise NodeFailure(f"the template failed: {exc.message or exc}") from None
-        except Exception as exc:  # an error inside an expression of the template
-            raise NodeFailure(f"the template failed: {type(exc).__name__}: {exc}") from None
+        except Exception as exc:
+            raise NodeFailure(_render_failure(exc)) from None
+
+
+def _render_failure(exc: Exception) -> str:
+    from jinja2 import TemplateError
+    from jinja2.sandbox import SecurityError
+
+    if isinstance(exc, SecurityError):
+        return f"the template tried something the sandbox forbids: {exc}"
+    if isinstance(exc, TemplateError):
+        return f"the template failed: {exc.message or exc}"
+    # an error inside an expression of the template
+    return f"the template failed: {type(exc).__name__}: {exc}"
 
 
 class TextTemplate(NodeType):

@@ -12,26 +12,42 @@ Events only update the panels' models; one timer (REFRESH_MS) redraws the timeli
 in place, so drawing never runs once per event. Signals: `node_selected(str)` (a log line or a
 bar clicked), `node_hovered(str)` ("" when the pointer leaves a bar), `replay_requested(list)`
 (events rebuilt from a recorded run, see replay.py).
+
+The docks exist from the start (so a saved layout restores and their tabs show in the first
+frame), but each panel is built the first time something needs it: its dock is shown, a run
+feeds it, a caller reads `panels.log` and the like, or `build()` warms them all up after the
+window's first frame. Building imports pyqtgraph and numpy (and History/Analytics read the run
+history), which the first frame never needs.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QWidget
 
-from builder.panels.analytics import AnalyticsPanel
-from builder.panels.charts import ChartsPanel
-from builder.panels.history import HistoryPanel
-from builder.panels.runlog import LogPanel
-from builder.panels.timeline import TimelinePanel
 from builder.theme import Theme, dark_theme
 from engine import events as ev
 
+if TYPE_CHECKING:  # pragma: no cover - typing only; the modules load when a panel is built
+    from builder.panels.analytics import AnalyticsPanel
+    from builder.panels.charts import ChartsPanel
+    from builder.panels.history import HistoryPanel
+    from builder.panels.runlog import LogPanel
+    from builder.panels.timeline import TimelinePanel
+
 REFRESH_MS = 50  # the redraw timer while a run is live (20 Hz; events arrive at <= 60 Hz)
 SLOWEST_REFRESH_MS = 250  # big runs: the interval grows with the bars drawn, up to this
+# attribute, dock title, dock objectName, module and class of each panel, in tab order
+PANELS = (("log", "Log", "LogDock", "runlog", "LogPanel"),
+          ("timeline", "Timeline", "TimelineDock", "timeline", "TimelinePanel"),
+          ("charts", "Charts", "ChartsDock", "charts", "ChartsPanel"),
+          ("history", "History", "HistoryDock", "history", "HistoryPanel"),
+          ("analytics", "Analytics", "AnalyticsDock", "analytics", "AnalyticsPanel"))
 
 __all__ = ["REFRESH_MS", "RunPanels"]
 
@@ -40,6 +56,7 @@ class RunPanels(QObject):
     node_selected = Signal(str)
     node_hovered = Signal(str)
     replay_requested = Signal(list)
+    names = tuple(row[0] for row in PANELS)
 
     def __init__(self, parent: QWidget | None = None, theme: Theme | None = None) -> None:
         super().__init__(parent)
@@ -49,31 +66,75 @@ class RunPanels(QObject):
         self.result: Any = None
         self.workflow_path: str | None = None
         self.store: Any = None
-        self.log = LogPanel(self.theme)
-        self.timeline = TimelinePanel(self.theme)
-        self.charts = ChartsPanel(self.theme)
-        self.history = HistoryPanel(self.theme)
-        self.analytics = AnalyticsPanel(self.theme)
+        # what opens the history when History or Analytics is first built (`set_store_source`)
+        self._store_source: Callable[[], Any] | None = None
+        self._panels: dict[str, QWidget] = {}
         self.docks: list[QDockWidget] = []
-        self._add_dock("Log", "LogDock", self.log, parent)
-        self._add_dock("Timeline", "TimelineDock", self.timeline, parent)
-        self._add_dock("Charts", "ChartsDock", self.charts, parent)
-        self._add_dock("History", "HistoryDock", self.history, parent)
-        self._add_dock("Analytics", "AnalyticsDock", self.analytics, parent)
-        self.log.node_selected.connect(self.node_selected)
-        self.timeline.node_selected.connect(self.node_selected)
-        self.timeline.node_hovered.connect(self.node_hovered)
-        self.history.replay_requested.connect(self.replay_requested)
+        for attr, title, name, _module, _cls in PANELS:
+            self._add_dock(attr, title, name, parent)
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
 
-    def _add_dock(self, title: str, name: str, widget: QWidget, parent: QWidget | None) -> None:
+    def _add_dock(self, attr: str, title: str, name: str, parent: QWidget | None) -> None:
         dock = QDockWidget(title, parent)
         dock.setObjectName(name)
-        dock.setWidget(widget)
+        dock.setWidget(QWidget())  # the panel replaces it when first needed
         dock.setAllowedAreas(Qt.DockWidgetArea.AllDockWidgetAreas)
+        dock.visibilityChanged.connect(lambda shown: shown and self.panel(attr))
         self.docks.append(dock)
+
+    # --- panels, built on first use -----------------------------------------------------
+    def panel(self, attr: str) -> QWidget:
+        """The panel named `attr` ("log", "timeline", …), built now if it was not yet."""
+        built = self._panels.get(attr)
+        if built is not None:
+            return built
+        index, (_attr, _title, _name, module, cls) = next(
+            (i, row) for i, row in enumerate(PANELS) if row[0] == attr)
+        widget = getattr(importlib.import_module(f"builder.panels.{module}"), cls)(self.theme)
+        self._panels[attr] = widget
+        self.docks[index].setWidget(widget)
+        if attr in ("log", "timeline"):
+            widget.node_selected.connect(self.node_selected)
+        if attr == "timeline":
+            widget.node_hovered.connect(self.node_hovered)
+        if attr == "history":
+            widget.replay_requested.connect(self.replay_requested)
+        if attr in ("history", "analytics"):
+            if self.store is None and self._store_source is not None:
+                self.store, self._store_source = self._store_source(), None
+            widget.workflow_path = self.workflow_path
+            widget.set_store(self.store)
+        return widget
+
+    def build(self) -> None:
+        """Build every panel now (the window calls it right after its first frame)."""
+        for attr, *_rest in PANELS:
+            self.panel(attr)
+
+    def built(self, attr: str) -> bool:
+        return attr in self._panels
+
+    @property
+    def log(self) -> LogPanel:
+        return self.panel("log")
+
+    @property
+    def timeline(self) -> TimelinePanel:
+        return self.panel("timeline")
+
+    @property
+    def charts(self) -> ChartsPanel:
+        return self.panel("charts")
+
+    @property
+    def history(self) -> HistoryPanel:
+        return self.panel("history")
+
+    @property
+    def analytics(self) -> AnalyticsPanel:
+        return self.panel("analytics")
 
     def dock(self, name: str) -> QDockWidget:
         """The dock with this objectName (e.g. "TimelineDock")."""
@@ -108,8 +169,9 @@ class RunPanels(QObject):
         self.charts.finish(result)
         self.refresh()
         if result is not None:  # a live run was recorded: the lists and numbers moved on
-            self.history.refresh()
-            self.analytics.refresh()
+            for attr in ("history", "analytics"):  # (one not built yet reads them when it is)
+                if attr in self._panels:
+                    self._panels[attr].refresh()
 
     def refresh(self) -> None:
         """Redraw what changed (the timer calls this; tests may call it directly)."""
@@ -124,14 +186,21 @@ class RunPanels(QObject):
     def set_workflow_path(self, path: str | Path | None) -> None:
         """The open document's file (None while unsaved): History and Analytics show its runs."""
         self.workflow_path = str(path) if path else None
-        self.history.set_workflow_path(self.workflow_path)
-        self.analytics.set_workflow_path(self.workflow_path)
+        for attr in ("history", "analytics"):  # a panel not built yet reads it when it is
+            if attr in self._panels:
+                self._panels[attr].set_workflow_path(self.workflow_path)
 
     def set_history_store(self, store: Any) -> None:
         """The engine.history HistoryStore the editor records into (None: no history)."""
         self.store = store
-        self.history.set_store(store)
-        self.analytics.set_store(store)
+        for attr in ("history", "analytics"):
+            if attr in self._panels:
+                self._panels[attr].set_store(store)
+
+    def set_store_source(self, source: Callable[[], Any]) -> None:
+        """`source()` opens the history store the first time History or Analytics is built
+        (opening it imports SQLAlchemy: not something to do before it is needed)."""
+        self._store_source = source
 
     def play(self, events: list[Any], compiled: Any = None) -> None:
         """Show a whole recorded run at once (e.g. the events of `replay_requested`)."""

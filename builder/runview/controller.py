@@ -10,16 +10,21 @@ fingerprints (taken when it started) and cacheable outputs (kept when it ended) 
 upstream nodes replay their outputs instead of running (engine/rerun.py).
 It keeps `window.runner`'s old surface: `task`, `running`, `result`, `lines`, `status`,
 `running_changed`, `finished`.
+
+The compiler (networkx), the executor and the history (sqlmodel, SQLAlchemy, pydantic: about a
+second) are imported when the first run starts or the history is first asked for, not when the
+window is built: the editor's first frame needs none of them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -27,15 +32,15 @@ from builder.bridge import RunBridge
 from builder.runview.approvals import Approvals
 from builder.runview.status import StatusLines
 from engine import events as ev
-from engine.compile import Compiled, compile_workflow
 from engine.context import Services
 from engine.errors import CompileError, FlowloomError
-from engine.executor import Run
-from engine.fileformat import dumps
-from engine.history import HistoryRecorder, HistoryStore
 from engine.model import Workflow
-from engine.rerun import cacheable_outputs, fingerprints, plan_rerun
 from engine.runstate import RunResult
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; imported where a run needs them
+    from engine.compile import Compiled
+    from engine.executor import Run
+    from engine.history import HistoryRecorder, HistoryStore
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +97,12 @@ class RunController(QObject):
             self.store = self.history()
         return self.store
 
+    def preload(self) -> None:
+        """Import what a run needs (compiler, executor, history) now, while the editor is idle,
+        so that the first run does not start with a second of imports on the loop."""
+        for name in ("engine.compile", "engine.executor", "engine.rerun", "engine.history"):
+            importlib.import_module(name)
+
     # --- start / stop ---------------------------------------------------------------------
     def start(self, workflow: Workflow, registry: Any, base_dir: Path | None = None,
               secrets: Callable[[str], str | None] | None = None, *,
@@ -126,6 +137,10 @@ class RunController(QObject):
                       services: Services, inputs: dict[str, Any] | None,
                       rerun_from: str | None, replay: LastRun | None, path: Path | None,
                       text: str) -> RunResult | None:
+        from engine.compile import compile_workflow
+        from engine.executor import Run
+        from engine.rerun import plan_rerun
+
         try:
             compiled = await asyncio.to_thread(compile_workflow, snapshot, registry)
             reuse: dict[str, dict[str, Any]] = {}
@@ -171,6 +186,8 @@ class RunController(QObject):
         store = self.history_store()
         if store is None:
             return None
+        from engine.history import HistoryRecorder
+
         try:
             return HistoryRecorder(store, path, text).attach(run)
         except Exception as exc:  # history is a record, never a reason not to run
@@ -201,6 +218,8 @@ class RunController(QObject):
         self.result = result
         last = self.last
         if last is not None and last.run is run and result is not None:
+            from engine.rerun import cacheable_outputs
+
             last.result = result
             last.outputs = cacheable_outputs(last.compiled, result)
         self.bridge.finish(result)
@@ -240,12 +259,17 @@ class RunController(QObject):
 
 
 def _prepare(snapshot: Workflow, text: str) -> tuple[dict[str, str], str]:
+    from engine.fileformat import dumps
+    from engine.rerun import fingerprints
+
     return fingerprints(snapshot), text or dumps(snapshot)
 
 
 def open_history() -> HistoryStore | None:
     """The history DB ($FLOWLOOM_HISTORY_DB or the user data folder), or None if unusable."""
     try:
+        from engine.history import HistoryStore
+
         return HistoryStore.open()
     except Exception as exc:
         log.warning("run history is off: %s", exc)

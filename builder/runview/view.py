@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
 from builder.canvas.run_overlay import RunOverlay
@@ -54,6 +55,7 @@ class RunView(QObject):
         self.show_error = show_error_text
         self.panels: Any = None
         self.docks: list[Any] = []
+        self.warmed = False  # warm_up() has built everything the first frame left out
         if PANELS_AVAILABLE:
             self._add_panels()
         c, o = self.controller, self.overlay
@@ -79,8 +81,26 @@ class RunView(QObject):
         self.panels.node_selected.connect(w.reveal_node)
         self.panels.node_hovered.connect(self._on_panel_hover)
         self.panels.replay_requested.connect(self.replay)
-        self.panels.set_history_store(self.controller.history_store())
+        self.panels.set_store_source(self.controller.history_store)
         self._hovered = ""
+
+    def warm_up(self) -> None:
+        """Build what the first frame did not need, one piece per event-loop turn, so the
+        window stays responsive meanwhile: the run panels, then the history store."""
+        steps: list[Callable[[], object]] = []
+        if self.panels is not None:
+            steps += [lambda attr=attr: self.panels.panel(attr) for attr in self.panels.names]
+        steps.append(self.controller.history_store)
+        steps.append(self.controller.preload)
+
+        def step() -> None:
+            if steps:
+                steps.pop(0)()
+                QTimer.singleShot(0, self, step)  # (never after the window is gone)
+            else:
+                self.warmed = True
+
+        QTimer.singleShot(0, self, step)
 
     # --- the document -----------------------------------------------------------------------
     def document_changed(self) -> None:
