@@ -8,8 +8,8 @@ mode works with QT_QPA_PLATFORM=offscreen and never touches recovery files or sa
 
 `python -m builder.app [FILE] --first-frame OUT.png` starts exactly as a person's start does
 (their settings, recovery, the event loop) and, when the window's first frame has been painted,
-prints `first_frame_at <unix time>` on stdout, writes that frame to OUT.png and quits: what
-bench/startup_editor.py measures.
+prints `first_frame_at <unix time> cpu <CPU seconds so far>` on stdout, writes that frame to
+OUT.png and quits: what bench/startup_editor.py measures.
 """
 
 from __future__ import annotations
@@ -127,7 +127,8 @@ def main(path: str | None = None, screenshot: str | None = None,
 
 
 def _report_first_frame(window: object, out: str, loop: asyncio.AbstractEventLoop) -> None:
-    sys.stdout.write(f"first_frame_at {window.first_frame.painted_at:.6f}\n")
+    frame = window.first_frame
+    sys.stdout.write(f"first_frame_at {frame.painted_at:.6f} cpu {frame.painted_cpu:.6f}\n")
     sys.stdout.flush()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(out), "PNG")

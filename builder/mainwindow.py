@@ -40,7 +40,7 @@ from builder.palette import Palette
 from builder.problems import ProblemsPanel
 from builder.runview import RunView
 from builder.runview.lastrun import last_run_widget
-from builder.style import MODES, apply_theme, theme_for
+from builder.style import MODES, apply_theme, stylesheet, theme_for
 from builder.templates import FIRST_TEMPLATE, find_templates
 from nodes import default_registry
 from nodes.credentials import CredentialStore
@@ -80,6 +80,10 @@ class MainWindow(QMainWindow):
         if self.theme_mode not in MODES:
             self.theme_mode = "system"
         self.theme = theme_for(self.theme_mode)
+        # The style sheet before any widget: set afterwards, it re-polishes every one of them.
+        app = QApplication.instance()
+        if app is not None:
+            apply_theme(app, self.theme)
         document = self.session.document
 
         self.canvas = Canvas(document.workflow, self.registry, document.undo_stack, self.theme)
@@ -294,7 +298,7 @@ class MainWindow(QMainWindow):
         self.theme_mode = mode
         self.theme = theme_for(mode)
         app = QApplication.instance()
-        if app is not None:
+        if app is not None and app.styleSheet() != stylesheet(self.theme):
             apply_theme(app, self.theme)
         self.canvas.set_theme(self.theme)
         self.run_view.overlay.set_theme(self.theme)

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,7 +135,7 @@ class Autosave(QObject):
         self._original = original
         self._modified = modified
         self._folder = folder
-        self.token = uuid.uuid4().hex[:12]
+        self.token = os.urandom(6).hex()  # (uuid would import `platform`: start-up time)
         self.writes = 0  # how many recovery files were written (tests wait on it)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
