@@ -107,6 +107,7 @@ class TimelinePanel(QWidget):
         self._drawn_version = -1
         self._last_range = 0.0
         self._rows_labelled = -1
+        self._labelled_at = 0.0
         self.view.sigRangeChangedManually.connect(self._user_moved)
         scene = self.plot.scene()
         scene.sigMouseMoved.connect(self._mouse_moved)
@@ -169,6 +170,13 @@ class TimelinePanel(QWidget):
         bars = self.model.bars
         if len(bars) == self._rows_labelled:
             return
+        wall = time.monotonic()
+        # New ticks make pyqtgraph measure and lay out every label again (~10 ms): while a big
+        # run adds rows, relabel with the range (twice a second), not at every redraw.
+        if self.model.running and self._rows_labelled >= 0 \
+                and wall - self._labelled_at < RANGE_EVERY_S:
+            return
+        self._labelled_at = wall
         step = max(1, len(bars) // MAX_LABELLED_ROWS)
         ticks = [(b.row, self.row_label(b)) for b in bars[::step]]
         self.plot.getPlotItem().getAxis("left").setTicks([ticks, []])

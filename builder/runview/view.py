@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
 from builder.canvas.run_overlay import RunOverlay
@@ -43,6 +43,8 @@ def show_error_text(parent: QWidget | None, node_id: str, text: str) -> QMessage
 
 
 class RunView(QObject):
+    warmed_up = Signal()  # warm_up() has built everything the first frame left out
+
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
@@ -99,6 +101,7 @@ class RunView(QObject):
                 QTimer.singleShot(0, self, step)  # (never after the window is gone)
             else:
                 self.warmed = True
+                self.warmed_up.emit()
 
         QTimer.singleShot(0, self, step)
 
