@@ -28,11 +28,15 @@ import functools
 import inspect
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.porttypes import PARAM_TYPES, PORT_TYPES, describe, matches
 
 TYPE_ID_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from engine.permissions import Need
+
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -160,6 +164,13 @@ class NodeType:
     def check_params(cls, params: dict[str, Any]) -> list[str]:
         """Type-specific checks of params (with defaults filled); each problem one sentence."""
         return []
+
+    @classmethod
+    def needs(cls, params: dict[str, Any], base_dir: Path | None) -> list[Need] | None:
+        """What a run with these params (defaults filled) needs: hosts it contacts, paths it
+        reads or writes, code it runs (engine/permissions.py). None: the type does not say,
+        which counts as running code unless it is one of Flowloom's own types."""
+        return None
 
     def is_pure(self) -> bool:
         """Same inputs give the same outputs and nothing outside changes. Override per params."""

@@ -30,9 +30,16 @@ from engine.context import REDACTED
 from engine.errors import NodeFailure
 from engine.masking import clip
 from engine.nodetype import Param, Port
+from engine.permissions import Need
 from engine.tools import ToolCallError, ToolHandle
 from nodes.llm import Chat, build_messages
-from nodes.memory import RecallSettings, recall_memories, save_memory, settings_params
+from nodes.memory import (
+    RecallSettings,
+    embedding_needs,
+    recall_memories,
+    save_memory,
+    settings_params,
+)
 
 CHAT_PARAMS = {p.name: p for p in Chat.parameters}
 SHOWN_CHARS = 400  # how much of a result or argument list a log line carries
@@ -138,6 +145,13 @@ class Agent(Chat):
         if (params["recall"] or params["remember"]) and not str(params["memory_key"]).strip():
             problems.append("recall and remember need a memory_key")
         return problems
+
+    @classmethod
+    def needs(cls, params: dict[str, Any], base_dir: Any) -> list[Need]:
+        """The chat server, and the embeddings server when long-term memory uses vectors."""
+        memory = str(params["memory_key"]).strip() and (params["recall"] or params["remember"])
+        return super().needs(params, base_dir) + (
+            embedding_needs(params, "memory_mode") if memory else [])
 
     async def run(self, ctx: Any, prompt: str | None = None, messages: list | None = None,
                   tools: list[ToolHandle] | None = None) -> dict[str, Any]:

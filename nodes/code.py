@@ -38,6 +38,7 @@ import psutil
 
 from engine.errors import NodeFailure
 from engine.nodetype import NodeType, Param, Port
+from engine.permissions import RUN, Need
 
 RUNNER = Path(__file__).with_name("_coderunner.py")
 MAX_LOG_LINES = 500
@@ -139,6 +140,10 @@ class PythonCode(NodeType):
               help="address-space cap of the process (Linux/macOS)"),
     )
     summary_param = "code"
+
+    @classmethod
+    def needs(cls, params: dict[str, Any], base_dir: Any) -> list[Need]:
+        return [Need(RUN, cls.type_id, "code")]
 
     @classmethod
     def summary(cls, params: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.errors import NodeFailure
 from engine.nodetype import NodeType, Param, Port
+from engine.permissions import READ, WRITE, Need, path_need
 
 FORMATS = ("auto", "text", "json", "csv")
 _BY_SUFFIX = {".json": "json", ".csv": "csv"}
@@ -140,6 +141,10 @@ class ReadFile(NodeType):
     )
     summary_param = "path"
 
+    @classmethod
+    def needs(cls, params: dict[str, Any], base_dir: Path | None) -> list[Need]:
+        return [path_need(READ, params["path"], base_dir, "path", port="path")]
+
     def run(self, ctx: Any, path: str | None = None) -> dict[str, Any]:
         target = resolve(ctx, path or self.params["path"])
         fmt = _format(self.params["format"], target)
@@ -163,6 +168,10 @@ class WriteFile(NodeType):
         Param("encoding", "str", default="utf-8"),
     )
     summary_param = "path"
+
+    @classmethod
+    def needs(cls, params: dict[str, Any], base_dir: Path | None) -> list[Need]:
+        return [path_need(WRITE, params["path"], base_dir, "path", port="path")]
 
     def run(self, ctx: Any, content: Any, path: str | None = None) -> dict[str, Any]:
         target = resolve(ctx, path or self.params["path"])
@@ -200,6 +209,10 @@ class ListFiles(NodeType):
         Param("include_folders", "bool", default=False, help="list matching folders too"),
     )
     summary_param = "pattern"
+
+    @classmethod
+    def needs(cls, params: dict[str, Any], base_dir: Path | None) -> list[Need]:
+        return [path_need(READ, params["folder"], base_dir, "folder", port="folder")]
 
     def run(self, ctx: Any, folder: str | None = None) -> dict[str, Any]:
         given = folder or self.params["folder"]

@@ -23,6 +23,7 @@ from engine.errors import CompileError, InputError, NodeFailure, WorkflowFileErr
 from engine.expressions import Expression, check_syntax
 from engine.fileformat import load, parse
 from engine.nodetype import NodeType, Param, Port
+from engine.permissions import INCLUDE, Need
 from engine.registry import Registry
 from nodes.text import Template, template_problem
 
@@ -92,6 +93,14 @@ class SubWorkflow(NodeType):
             if problem:
                 problems.append(f"input mapping {name!r}: {problem}")
         return problems
+
+    @classmethod
+    def needs(cls, params: dict[str, Any], base_dir: Path | None) -> list[Need]:
+        """What the called file needs (engine/permissions.py walks it)."""
+        path = str(params["path"]).strip()
+        if not path:
+            return []
+        return [Need(INCLUDE, str(_resolve(base_dir or Path.cwd(), path)), "path")]
 
     def setup(self) -> None:
         self.mapping = {name: Expression(src) for name, src in self.params["inputs"].items()}

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import NodeFailure
 from engine.nodetype import NodeType, Param, Port
+from engine.permissions import Need, url_need
 
 if TYPE_CHECKING:  # pragma: no cover - httpx and jinja2 are imported where a request is made
     import httpx  # or a template compiled, not when the node types are listed
@@ -236,6 +237,10 @@ class HttpRequest(NodeType):
         except NodeFailure as exc:
             problems.append(str(exc))
         return problems
+
+    @classmethod
+    def needs(cls, params: dict[str, Any], base_dir: Any) -> list[Need]:
+        return [url_need(str(params["url"]).strip(), "url")]
 
     @staticmethod
     def _compile(params: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from engine.context import REDACTED
 from engine.errors import NodeFailure
 from engine.masking import clip, replacer
 from engine.nodetype import NodeType, Param, Port
+from engine.permissions import Need, is_template, url_need
 from nodes.llm_stream import (
     ChatAnswer,
     OllamaStream,
@@ -141,6 +142,14 @@ class Chat(NodeType):
         if url and not url.lower().startswith(("http://", "https://")):
             return [f"base_url must start with http:// or https://, got {url!r:.80}"]
         return []
+
+    @classmethod
+    def needs(cls, params: dict[str, Any], base_dir: Any) -> list[Need]:
+        """The server, found as `run` finds it (the param, the environment, the default)."""
+        if is_template(params["base_url"]):
+            return [url_need(params["base_url"], "base_url")]
+        return [url_need(resolve_base_url(params["provider"], params["base_url"], os.environ),
+                         "base_url")]
 
     def _connect(self, ctx: Any, prompt: Any, messages: Any) -> tuple[str, str | None, str]:
         """Check that exactly one of prompt/messages arrived; return (base URL, API key, how

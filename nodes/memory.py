@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.errors import NodeFailure
 from engine.nodetype import NodeType, Param, Port
+from engine.permissions import Need, url_need
 from nodes.llm import resolve_base_url
 from nodes.memory_store import MODES, Memory, MemoryStore, MemoryStoreError, embed_texts
 
@@ -50,6 +51,14 @@ class RecallSettings:
     def from_params(cls, params: dict[str, Any], mode_param: str = "mode") -> RecallSettings:
         return cls(params["memory_key"], params[mode_param], params["embedding_model"] or "",
                    params["embedding_base_url"] or "", params["embedding_key_secret"] or "")
+
+
+def embedding_needs(params: dict[str, Any], mode_param: str = "mode") -> list[Need]:
+    """The embeddings server, in embeddings mode (fts works offline and needs nothing)."""
+    if params.get(mode_param) != "embeddings":
+        return []
+    url = resolve_base_url("openai", params.get("embedding_base_url") or "", os.environ)
+    return [url_need(url, "embedding_base_url")]
 
 
 def open_store() -> MemoryStore:
@@ -116,6 +125,10 @@ class Save(NodeType):
     def check_params(cls, params: dict[str, Any]) -> list[str]:
         return _check_key(params)
 
+    @classmethod
+    def needs(cls, params: dict[str, Any], base_dir: Any) -> list[Need]:
+        return embedding_needs(params)
+
     async def run(self, ctx: Any, text: str, metadata: dict | None = None) -> dict[str, Any]:
         s = RecallSettings.from_params(self.params)
         entry_id = await save_memory(ctx, s, text, metadata)
@@ -139,6 +152,10 @@ class Recall(NodeType):
     @classmethod
     def check_params(cls, params: dict[str, Any]) -> list[str]:
         return _check_key(params)
+
+    @classmethod
+    def needs(cls, params: dict[str, Any], base_dir: Any) -> list[Need]:
+        return embedding_needs(params)
 
     async def run(self, ctx: Any, query: str) -> dict[str, Any]:
         s = RecallSettings.from_params(self.params)
