@@ -22,6 +22,7 @@ from builder.recovery import Autosave, Recovery, find_recoveries
 from engine.errors import WorkflowFileError
 from engine.fileformat import SUFFIX, load, loads, save
 from engine.model import Workflow
+from engine.trust import SAVED, TrustStore
 from nodes.credentials import secret_literal_problems
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,12 @@ class Document(QObject):
     modified_changed = Signal(bool)
 
     def __init__(self, workflow: Workflow, path: str | Path | None = None,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, trusted: bool = True) -> None:
         super().__init__(parent)
         self.workflow = workflow
+        # False for a file from elsewhere until the person trusts it (builder/trust_banner.py);
+        # only a trusted document's saves are recorded as trusted.
+        self.trusted = trusted
         self.path = Path(path) if path else None
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
@@ -69,6 +73,11 @@ class Document(QObject):
     def save_to(self, path: str | Path) -> None:
         """Write atomically through the file format, then this is the document's clean state."""
         save(self.workflow, path)
+        if self.trusted:
+            try:
+                TrustStore().record(path, SAVED)
+            except OSError as exc:  # the file is saved; it just will not be trusted
+                log.warning("could not record %s in the trust store: %s", path, exc)
         self.path = Path(path)
         self.undo_stack.setClean()
 
@@ -189,7 +198,8 @@ class Session(QObject):
                 self.recent.remove(path)
                 self.recent_changed.emit()
             return False
-        self.replace_document(Document(loaded.workflow, path, parent=self))
+        self.replace_document(Document(loaded.workflow, path, parent=self,
+                                       trusted=TrustStore().is_trusted(path)))
         self.recent.add(path)
         self.recent_changed.emit()
         if loaded.problems:
