@@ -1,7 +1,8 @@
 """What a running node sees: `ctx` (progress, logs, HTTP, credentials, threads, approvals).
 
 `Services` is what the host (CLI, editor, tests) plugs into a run: how to read a credential,
-how to ask a person for a decision, where relative paths start. The engine itself never reaches
+how to ask a person for a decision, where relative paths start, what the run may touch
+(`grants`: None = everything; see engine/permissions.py). The engine itself never reaches
 for a keyring, a terminal or a dialog.
 """
 
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from engine import events as ev
 from engine.errors import NodeFailure
 from engine.masking import clip
+from engine.permissions import ACTOR, READ, RUN, WRITE, Grants, node_needs, resolve_path
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import httpx
@@ -52,6 +54,7 @@ class Services:
     approver: Callable[[ApprovalRequest], Awaitable[Decision]] | None = None
     http_client: Callable[[], httpx.AsyncClient] | None = None
     base_dir: Path | None = None  # folder of the workflow file; relative paths start here
+    grants: Grants | None = None  # what the run may touch; None: everything (a trusted file)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -95,8 +98,43 @@ class NodeContext:
     # --- resources ------------------------------------------------------------------------
     @property
     def http(self) -> httpx.AsyncClient:
-        """The run's shared HTTP client (closed when the run ends)."""
+        """The run's shared HTTP client (closed when the run ends). Each request it sends,
+        redirects included, is checked against the run's grants first."""
+        ACTOR.set((self.type_id, self.node_id))  # names this node in a refusal
         return self._run.http_client()
+
+    @property
+    def type_id(self) -> str:
+        node = self._run.compiled.workflow.nodes.get(self.node_id)
+        return node.type if node is not None else "node"
+
+    # --- permissions (checked at the moment of access) ------------------------------------
+    def _who(self) -> str:
+        return f"{self.type_id} {self.node_id!r}"
+
+    def check_read(self, path: str | Path) -> Path:
+        """`path` as the real path it names (`~`, relative, `..`, symlinks resolved); fails the
+        node unless the run may read it."""
+        return self._check_path(READ, path)
+
+    def check_write(self, path: str | Path) -> Path:
+        return self._check_path(WRITE, path)
+
+    def _check_path(self, capability: str, path: str | Path) -> Path:
+        real = resolve_path(str(path), self.base_dir)
+        grants = self._run.services.grants
+        if grants is not None:
+            grants.check(capability, real, self._who())
+        return Path(real)
+
+    def check_start(self, impl: Any) -> None:
+        """Fail the node before it starts if its type runs code and the run may not."""
+        grants = self._run.services.grants
+        if grants is None or grants.allows(RUN, None):
+            return
+        needs = node_needs(type(impl), impl.params, self._run.services.base_dir)
+        if any(need.capability == RUN for need in needs):
+            grants.check(RUN, type(impl).type_id, self._who())
 
     @property
     def run_id(self) -> str:

@@ -46,6 +46,7 @@ from engine.compile import Compiled
 from engine.context import REDACTED, Services
 from engine.errors import InputError, NodeFailure
 from engine.masking import mask
+from engine.permissions import request_hook
 from engine.runstate import (
     CANCELLED,
     FAILED,
@@ -174,6 +175,8 @@ class Run:
             factory = self.services.http_client
             self._http = factory() if factory else httpx.AsyncClient(
                 follow_redirects=True, timeout=httpx.Timeout(30.0))
+            if self.services.grants is not None:  # every request and redirect, checked
+                self._http.event_hooks["request"].append(request_hook(self.services.grants))
         return self._http
 
     def secret(self, name: str) -> str:

@@ -214,7 +214,9 @@ class Scope:
         t0 = self._begin(pn, 1)
         self.run.state[pn.id].inputs = self.run.recorded(kwargs)
         try:
-            outputs = pn.impl.run(NodeContext(self.run, pn.id, self.path, 1), **kwargs)
+            ctx = NodeContext(self.run, pn.id, self.path, 1)
+            ctx.check_start(pn.impl)
+            outputs = pn.impl.run(ctx, **kwargs)
         except Exception as exc:
             self._finish_failed(pn, _error_text(exc), t0, 1)
             return
@@ -278,6 +280,7 @@ class Scope:
             return await self._foreach(pn, kwargs)
         if pn.kind == "while":
             return await self._while(pn, kwargs)
+        ctx.check_start(pn.impl)
         if pn.mode == "async":
             return await pn.impl.run(ctx, **kwargs)
         if pn.mode == "thread":

@@ -145,6 +145,7 @@ class ToolHandle:
 
     async def _invoke(self, ctx: NodeContext, args: dict[str, Any]) -> Any:
         node = self._node
+        ctx.check_start(node.impl)
         if node.mode == "async":
             return await node.impl.run(ctx, **args)
         if node.mode == "thread":

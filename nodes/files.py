@@ -1,9 +1,10 @@
 """File nodes: read text/JSON/CSV, write atomically (never overwriting unless asked), list a folder.
 
-Relative paths start at the workflow file's folder (`ctx.base_dir`). Writes go to a temporary
-file in the target folder, are flushed to disk, then renamed into place, so a reader never sees
-half a file. With `overwrite` off the rename is a hard link, which fails if the target appeared
-meanwhile, so an existing file is never replaced.
+Relative paths start at the workflow file's folder (`ctx.base_dir`); every path is checked
+against the run's grants (`ctx.check_read` / `ctx.check_write`) before it is touched. Writes go
+to a temporary file in the target folder, are flushed to disk, then renamed into place, so a
+reader never sees half a file. With `overwrite` off the rename is a hard link, which fails if
+the target appeared meanwhile, so an existing file is never replaced.
 """
 
 from __future__ import annotations
@@ -147,6 +148,7 @@ class ReadFile(NodeType):
 
     def run(self, ctx: Any, path: str | None = None) -> dict[str, Any]:
         target = resolve(ctx, path or self.params["path"])
+        ctx.check_read(target)
         fmt = _format(self.params["format"], target)
         return {"out": read_file(target, fmt, self.params["encoding"], self.params["header"])}
 
@@ -175,6 +177,7 @@ class WriteFile(NodeType):
 
     def run(self, ctx: Any, content: Any, path: str | None = None) -> dict[str, Any]:
         target = resolve(ctx, path or self.params["path"])
+        ctx.check_write(target)
         text = render_content(content, _format(self.params["format"], target), target)
         try:
             data = text.encode(self.params["encoding"])
@@ -217,6 +220,7 @@ class ListFiles(NodeType):
     def run(self, ctx: Any, folder: str | None = None) -> dict[str, Any]:
         given = folder or self.params["folder"]
         root = resolve(ctx, given)
+        ctx.check_read(root)
         if not root.is_dir():
             raise NodeFailure(f"folder {root} does not exist")
         pattern = self.params["pattern"] or "*"

@@ -10,6 +10,7 @@ Endpoints (any method unless noted):
 * `/slow?delay=S` — waits S seconds, then 200 JSON `{"slept": S}`.
 * `/text` — 200 plain text `hello, world`.
 * `/bad-json` — 200 with a JSON content type and a body that is not JSON.
+* `/redirect?to=URL` — 302 to URL.
 Every answer carries `X-Test-Server: flowloom`.
 """
 
@@ -69,6 +70,8 @@ class WebServer(TestServer):
                 ex.send_json(200, {"slept": delay}, SERVER_HEADER)
         elif head == "text":
             ex.send_text(200, "hello, world", SERVER_HEADER)
+        elif head == "redirect" and "to" in req.query:
+            ex.send(302, b"", dict(SERVER_HEADER, Location=req.query["to"]))
         elif head == "bad-json":
             ex.send(200, b"{not json", SERVER_HEADER, "application/json")
         else:
