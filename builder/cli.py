@@ -4,6 +4,9 @@
                                              the workflow, or the hello example, headless)
     flowloom run FILE [--input NAME=JSON ...] [--json] [--concurrency N] [--quiet]
                       [--approve-all | --reject-all] [--history-db PATH] [--no-history]
+                      [--allow-net[=HOST,...]] [--allow-read[=PATH,...]]
+                      [--allow-write[=PATH,...]] [--allow-run] [--trust]
+    flowloom permissions FILE [--json]   |   flowloom trust FILE   (builder/cli_trust.py)
     flowloom validate FILE [--json]
     flowloom nodes [--json | --markdown]
     flowloom secrets set NAME [--value V] | list | delete NAME
@@ -14,6 +17,7 @@ Every `flowloom run` is recorded in the run history (SQLite; FLOWLOOM_HISTORY_DB
 --history-db choose the file) unless --no-history is given.
 
 Exit codes: 0 success, 1 the run failed, 2 the file is invalid / bad inputs / bad usage,
+3 needs permissions (an untrusted file asks for more than its flags grant; nothing ran),
 130 the run was cancelled (Ctrl+C), 143 it was cancelled by SIGTERM or SIGHUP. Progress and
 problems go to stderr; results to stdout.
 """
@@ -34,6 +38,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from builder import cli_trust
 from builder.cli_history import add_commands, add_history_db_option, recorder_for_cli
 from builder.progress import TerminalProgress
 from engine import (
@@ -59,7 +64,7 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 EXIT_TERMINATED = 143  # cancelled by SIGTERM or SIGHUP (128 + SIGTERM, as a shell reports it)
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 HELLO = EXAMPLES / "hello.loom.json"
-COMMANDS = ("run", "validate", "nodes", "history", "stats", "secrets")
+COMMANDS = ("run", "validate", "nodes", "history", "stats", "secrets", *cli_trust.COMMANDS)
 
 
 # --- shared -------------------------------------------------------------------------------
@@ -141,7 +146,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if compiled is None:
         return EXIT_INVALID
     path = Path(args.file).resolve()
+    decision = cli_trust.decide(args, path, compiled.workflow, registry)
+    if decision.refused:
+        return cli_trust.EXIT_NEEDS_PERMISSION
     services = Services(secrets=store.get, approver=approver, base_dir=path.parent,
+                        grants=decision.grants,
                         extra={REGISTRY_KEY: registry, WORKFLOW_PATH_KEY: str(path)})
     try:
         run = Run(compiled, parse_inputs(args.input), concurrency=args.concurrency,
@@ -339,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_history_db_option(run)
     run.add_argument("--no-history", action="store_true",
                      help="do not record this run in the run history")
+    cli_trust.add_run_flags(run)
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check a workflow and list every problem")
     validate.add_argument("file", metavar="FILE")
@@ -354,11 +364,12 @@ def build_parser() -> argparse.ArgumentParser:
     secrets.set_defaults(func=lambda a: secrets_main(a.rest))
     nodes.set_defaults(func=cmd_nodes)
     add_commands(sub)
+    cli_trust.add_commands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    argv = cli_trust.normalize_allow_flags(sys.argv[1:] if argv is None else list(argv))
     parser = build_parser()
     try:
         if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help")):
