@@ -1,7 +1,7 @@
 """The `flowloom` command. Headless subcommands never import Qt, so they start fast.
 
-    flowloom [FILE] [--screenshot OUT.png]   open the editor (with no display: say so, and run
-                                             the workflow, or the hello example, headless)
+    flowloom [FILE] [--screenshot OUT.png]   open the editor (with no display: say so and show
+                                             the headless command; FILE never runs)
     flowloom run FILE [--input NAME=JSON ...] [--json] [--concurrency N] [--quiet]
                       [--approve-all | --reject-all] [--history-db PATH] [--no-history]
                       [--allow-net[=HOST,...]] [--allow-read[=PATH,...]]
@@ -302,14 +302,13 @@ def has_display(environ: dict[str, str] | None = None) -> bool:
 
 def open_editor(path: str | None, screenshot: str | None) -> int:
     """Open the Qt editor (imported only here, so headless commands never load Qt)."""
-    if not has_display():
-        target = path or str(HELLO)
-        _say("flowloom: there is no display (DISPLAY, WAYLAND_DISPLAY and QT_QPA_PLATFORM are "
-             "unset), so the editor cannot open. Run workflows headless with "
-             f"`flowloom run {path or 'resources/examples/hello.loom.json'}`, or set "
-             "QT_QPA_PLATFORM=offscreen to render the editor off screen (e.g. for "
-             f"--screenshot). Running {Path(target).name} headless now:")
-        return main(["run", target])
+    if not has_display():  # never run FILE instead: opening a file must not execute it
+        _say("flowloom: the editor needs a display (DISPLAY, WAYLAND_DISPLAY and "
+             "QT_QPA_PLATFORM are unset), so it did not open and nothing ran. Run the "
+             f"workflow headless with `flowloom run {path or 'resources/examples/hello.loom.json'}`"
+             ", or set QT_QPA_PLATFORM=offscreen to render the editor off screen (e.g. for "
+             "--screenshot).")
+        return EXIT_INVALID
     if importlib.util.find_spec("builder.app") is None:
         _say("flowloom: the editor is not part of this build yet; run a workflow headless "
              "with `flowloom run FILE` (e.g. resources/examples/hello.loom.json).")

@@ -93,14 +93,15 @@ def test_no_command_routes_to_the_editor(monkeypatch, argv, expected):
     assert calls == [expected]
 
 
-def test_without_a_display_flowloom_says_so_and_runs_hello_headless():
+def test_without_a_display_flowloom_says_so_and_shows_the_headless_command():
+    # Issue #10: with no display, `flowloom [FILE]` no longer runs anything in its place.
     env = cli_env(DISPLAY=None, WAYLAND_DISPLAY=None, QT_QPA_PLATFORM=None)
     proc = run_cli(env=env)
-    assert "there is no display" in proc.stderr
+    assert "the editor needs a display" in proc.stderr
     assert "flowloom run resources/examples/hello.loom.json" in proc.stderr
     assert "QT_QPA_PLATFORM=offscreen" in proc.stderr
-    assert proc.returncode == 0
-    assert json.loads(proc.stdout) == {"answer": "big: 6"}
+    assert proc.returncode == 2
+    assert proc.stdout == ""
 
 
 def test_has_display_reads_the_environment():

@@ -161,3 +161,22 @@ def test_shipped_examples_and_a_workflow_that_needs_nothing_run_with_no_flags(
     done = cli("run", str(plain), "--no-history")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"two": 2}
+
+
+def test_flowloom_file_with_no_display_runs_nothing(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    flow = write(tmp_path / "c.loom.json", [
+        {"id": "code", "type": "code.python",
+         "params": {"code": f"open({str(marker)!r}, 'w').write('x')\nresult = 1"}}])
+    trust(flow)  # even a trusted file: opening is not running
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    done = cli(str(flow), env=env)
+    assert done.returncode == 2
+    assert "the editor needs a display" in done.stderr
+    assert f"flowloom run {flow}" in done.stderr
+    assert done.stdout == "" and not marker.exists()
+
+
+def trust(path: Path) -> None:
+    assert cli("trust", str(path)).returncode == 0
