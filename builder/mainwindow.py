@@ -42,6 +42,7 @@ from builder.runview import RunView
 from builder.runview.lastrun import last_run_widget
 from builder.style import MODES, apply_theme, stylesheet, theme_for
 from builder.templates import FIRST_TEMPLATE, find_templates
+from builder.trust_banner import TrustGate
 from nodes import default_registry
 from nodes.credentials import CredentialStore
 
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         self.status_label.setProperty("role", "dim")
         self.statusBar().addPermanentWidget(self.status_label)
         self.acts = actions.build(self)
+        self.trust = TrustGate(self)  # banner, code marks and the run gate for untrusted files
         self._connect()
         self._attach(document)
         self.apply_theme(self.theme_mode)
@@ -175,6 +177,7 @@ class MainWindow(QMainWindow):
         document.modified_changed.connect(self._update_title)
         document.modified_changed.connect(self.run_view.path_changed)
         self.run_view.document_changed()
+        self.trust.document_changed(document)
         self._update_undo()
         self._update_title()
         QTimer.singleShot(0, self.canvas.fit_all)
@@ -251,6 +254,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Cannot run: {errors[0]}{more} — see Problems")
             self.problems_dock.show()
             self.problems_dock.raise_()
+            return False
+        if not self.trust.allow_run():
             return False
         refusal = self.run_view.run(rerun_from)
         if refusal:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; imported where a run needs 
     from engine.compile import Compiled
     from engine.executor import Run
     from engine.history import HistoryRecorder, HistoryStore
+    from engine.permissions import Grants
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,9 @@ class RunController(QObject):
         self.recorder: HistoryRecorder | None = None
         self._status = StatusLines()
         self._stopping = False
+        # What runs may touch (engine/permissions.py); None: everything. builder/trust_banner.py
+        # sets it for a file from elsewhere.
+        self.grants: Grants | None = None
         self.bridge.events.connect(self._on_events)
 
     @property
@@ -128,7 +132,8 @@ class RunController(QObject):
         self._status.reset(snapshot)
         self.task = asyncio.ensure_future(self._launch(
             workflow, snapshot, registry,
-            Services(secrets=secrets, approver=self.approvals, base_dir=base_dir),
+            Services(secrets=secrets, approver=self.approvals, base_dir=base_dir,
+                     grants=self.grants),
             inputs, rerun_from if replay is not None else None, replay, path, text))
         self.running_changed.emit(True)
         return None
