@@ -9,6 +9,7 @@ untrusted), Trust this file (remember it; full powers), Cancel (the default: not
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -98,13 +99,18 @@ class PermissionsDialog(QDialog):
         buttons.addButton(self.allow_button, QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.addButton(self.trust_button, QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
+        for button in (self.allow_button, self.trust_button):
+            button.setAutoDefault(False)  # Enter must never allow by accident
         self.cancel_button.setDefault(True)
-        self.cancel_button.setFocus()
         self.allow_button.clicked.connect(lambda: self._choose(ALLOW_ONCE))
         self.trust_button.clicked.connect(lambda: self._choose(TRUST))
         self.cancel_button.clicked.connect(self.reject)
         layout.addWidget(buttons)
         self.resize(620, 380)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.cancel_button.setFocus()
 
     def _choose(self, choice: str) -> None:
         self.choice = choice
