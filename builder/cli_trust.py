@@ -86,7 +86,7 @@ def file_manifest(path: Path, registry: Registry,
                   workflow: Workflow | None = None) -> Manifest:
     if workflow is None:
         workflow = load(path).workflow
-    return manifest_of(workflow, registry, path.resolve().parent)
+    return manifest_of(workflow, registry, path.resolve().parent, source=path)
 
 
 def print_manifest(name: str, manifest: Manifest, trusted: bool) -> None:
@@ -166,7 +166,7 @@ def decide(args: argparse.Namespace, path: Path, workflow: Workflow,
     if store.is_trusted(path):
         return Decision(False, None)
     grants = grants_from(args)
-    missing = grants.uncovered(manifest_of(workflow, registry, path.parent))
+    missing = grants.uncovered(manifest_of(workflow, registry, path.parent, source=path))
     if missing.empty:
         return Decision(False, grants)
     _say(f"flowloom: {args.file} is not trusted (it was not saved by the editor on this "

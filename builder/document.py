@@ -284,7 +284,9 @@ class Session(QObject):
         except (OSError, WorkflowFileError) as exc:
             self.prompts.error(self.window, "Cannot restore", str(exc))
             return False
-        document = Document(loaded.workflow, recovery.original, parent=self)
+        # Work restored over a file from elsewhere stays untrusted, like the file.
+        trusted = recovery.original is None or TrustStore().is_trusted(recovery.original)
+        document = Document(loaded.workflow, recovery.original, parent=self, trusted=trusted)
         document.mark_modified()
         self.replace_document(document)
         recovery.discard()

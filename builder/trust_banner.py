@@ -195,8 +195,9 @@ class TrustGate(QObject):
     def compute(self) -> Manifest:
         document = self.document
         base = document.path.resolve().parent if document and document.path else None
-        return manifest_of(document.workflow, self.window.registry, base) if document \
-            else Manifest()
+        if document is None:
+            return Manifest()
+        return manifest_of(document.workflow, self.window.registry, base, source=document.path)
 
     def refresh(self) -> None:
         """Banner, code marks and the runner's grants, for the document as it is now."""

@@ -64,10 +64,6 @@ class Need:
     param: str = ""  # the parameter the target comes from
     port: str = ""  # an input port that, when wired, replaces the parameter at run time
 
-    @property
-    def dynamic(self) -> bool:
-        return self.target is None and self.capability != RUN
-
 
 # --- building needs (used by node types) ------------------------------------------------
 def is_template(text: Any) -> bool:
@@ -178,11 +174,14 @@ def _tool_nodes(workflow: Workflow, registry: Registry) -> set[str]:
 
 
 def manifest_of(workflow: Workflow, registry: Registry, base_dir: Path | str | None,
-                *, _seen: set[str] | None = None, _into: Manifest | None = None,
-                _as: str | None = None) -> Manifest:
-    """The manifest of `workflow`, whose relative paths start at `base_dir`."""
+                *, source: Path | str | None = None, _seen: set[str] | None = None,
+                _into: Manifest | None = None, _as: str | None = None) -> Manifest:
+    """The manifest of `workflow`, whose relative paths start at `base_dir`. `source` (the
+    workflow's own file, if any) is not walked again when a sub-workflow calls it back."""
     manifest = _into if _into is not None else Manifest()
     seen = _seen if _seen is not None else set()
+    if source is not None:
+        seen.add(str(Path(source).resolve()))
     base = Path(base_dir) if base_dir else None
     tools = _tool_nodes(workflow, registry)
     for node in workflow.nodes.values():

@@ -176,3 +176,20 @@ def test_files_saved_by_the_editor_are_trusted_a_strangers_save_is_not(
     assert window.session.open_file(path)
     window.session.document.save_to(path)  # saving does not launder a stranger's file
     assert not TrustStore().is_trusted(path)
+
+
+def test_restored_work_over_a_strangers_file_stays_untrusted(qtbot, tmp_path: Path,
+                                                             monkeypatch) -> None:
+    monkeypatch.setenv("FLOWLOOM_DATA_DIR", str(tmp_path / "data"))
+    path, marker = strangers_file(tmp_path)
+    first = make_window(qtbot, tmp_path)
+    assert first.session.open_file(path)
+    first.document.mark_modified()
+    first.session.autosave.write_now()
+    second = make_window(qtbot, tmp_path / "second")
+    found = [r for r in second.session.recoveries() if r.original == str(path)]
+    assert len(found) == 1
+    assert second.session.restore(found[0])
+    assert not second.document.trusted
+    qtbot.waitUntil(lambda: second.trust.bar.isVisible())
+    assert second.runner.grants == Grants() and not marker.exists()

@@ -30,9 +30,10 @@ def node(node_id: str, type_id: str, **params: object) -> dict:
     return {"id": node_id, "type": type_id, "params": params, "position": [0, 0]}
 
 
-def manifest(text: str, base: Path, registry: Registry | None = None) -> Manifest:
+def manifest(text: str, base: Path, registry: Registry | None = None,
+             source: Path | None = None) -> Manifest:
     registry = registry or default_registry(plugins=False)
-    return manifest_of(loads(text).workflow, registry, base)
+    return manifest_of(loads(text).workflow, registry, base, source=source)
 
 
 def test_hosts_paths_and_code_are_listed_by_node(tmp_path: Path) -> None:
@@ -104,9 +105,11 @@ def test_a_subworkflow_brings_its_childs_needs_and_recursion_ends(tmp_path: Path
     parent = workflow([node("sub", "flow.subworkflow", path="child.loom.json"),
                        node("code", "code.python")])
     (tmp_path / "parent.loom.json").write_text(parent)
-    m = manifest(parent, tmp_path)
+    m = manifest(parent, tmp_path, source=tmp_path / "parent.loom.json")
     assert m.needs["net"] == {"10.9.9.9": ["sub"]}
-    assert m.needs["run"] == {"code.python": ["sub", "code"]}  # via the loop back, once
+    assert m.needs["run"] == {"code.python": ["code"]}  # the call back is not walked again
+    unknown_source = manifest(parent, tmp_path)  # walked once more, then it stops
+    assert unknown_source.needs["run"] == {"code.python": ["sub", "code"]}
 
 
 class Undeclared(NodeType):
