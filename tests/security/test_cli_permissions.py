@@ -180,3 +180,20 @@ def test_flowloom_file_with_no_display_runs_nothing(tmp_path: Path) -> None:
 
 def trust(path: Path) -> None:
     assert cli("trust", str(path)).returncode == 0
+
+
+def test_a_shipped_template_runs_with_no_flags_a_copy_of_it_does_not(
+        tmp_path: Path, web_server: WebServer) -> None:
+    state = tmp_path / "state.json"
+    args = ("--no-history", "--input", f"url={web_server.url}/text",
+            "--input", f"state_file={state}")
+    shipped = ROOT / "resources" / "templates" / "website_watch.loom.json"
+    done = cli("run", str(shipped), *args)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(state.read_text()) == {"value": "hello, world"}
+    copy = tmp_path / "website_watch.loom.json"
+    copy.write_bytes(shipped.read_bytes())
+    refused = cli("run", str(copy), *args)
+    assert refused.returncode == 3
+    assert "--allow-net --allow-read --allow-write" in refused.stderr
+    assert len(web_server.requests) == 1
