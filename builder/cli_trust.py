@@ -62,8 +62,9 @@ def add_run_flags(run: argparse.ArgumentParser) -> None:
     for cap, what in ((NET, "HOST[:PORT]"), (READ, "PATH"), (WRITE, "PATH")):
         group.add_argument(f"--allow-{cap}", action="append", default=None,
                            metavar=f"{what},...", dest=f"allow_{cap}",
-                           help=f"allow {cap} {'to' if cap == NET else 'of'} these "
-                                f"(no value: everywhere)")
+                           help=f"allow {cap} {'to' if cap == NET else 'of'} these, "
+                                f"written --allow-{cap}={what},... (no value: everywhere"
+                                f"{'' if cap == NET else '; relative to the current folder'})")
     group.add_argument("--allow-run", action="store_true",
                        help="allow nodes that run code (not a sandbox: that code can do "
                             "whatever you can)")
@@ -160,8 +161,12 @@ def decide(args: argparse.Namespace, path: Path, workflow: Workflow,
     """What this run may do; prints why and refuses when the file needs more than granted."""
     store = TrustStore()
     if args.trust:
-        store.record(path, TRUSTED)
-        _say(f"flowloom: {args.file} is trusted now (--trust)")
+        try:
+            store.record(path, TRUSTED)
+            _say(f"flowloom: {args.file} is trusted now (--trust)")
+        except OSError as exc:  # this run is still allowed everything; it is just not kept
+            _say(f"flowloom: {args.file} runs with full powers, but could not be remembered "
+                 f"as trusted: {exc}")
         return Decision(False, None)
     if store.is_trusted(path):
         return Decision(False, None)
