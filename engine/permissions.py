@@ -184,12 +184,15 @@ def manifest_of(workflow: Workflow, registry: Registry, base_dir: Path | str | N
         seen.add(str(Path(source).resolve()))
     base = Path(base_dir) if base_dir else None
     tools = _tool_nodes(workflow, registry)
+    wired_ports: dict[str, set[str]] = {}
+    for edge in workflow.edges:
+        wired_ports.setdefault(edge.target, set()).add(edge.target_port)
     for node in workflow.nodes.values():
         owner = _as or node.id
         if node.type not in registry:
             manifest.add(RUN, node.type, owner)  # unknown: it could do anything
             continue
-        wired = {e.target_port for e in workflow.edges if e.target == node.id}
+        wired = wired_ports.get(node.id, set())
         for need in node_needs(registry.get(node.type), node.params, base):
             if need.capability == INCLUDE:
                 if need.target is None:
