@@ -50,7 +50,7 @@ def test_a_signal_cancels_the_run_ends_its_processes_and_closes_the_history(tmp_
     path.write_text(json.dumps(_workflow(piddir)), encoding="utf-8")
     db = tmp_path / "history" / "runs.db"
     proc = subprocess.Popen([sys.executable, "-m", "builder", "run", str(path), "--json",
-                             "--history-db", str(db)], cwd=ROOT, env=cli_env(),
+                             "--allow-run", "--history-db", str(db)], cwd=ROOT, env=cli_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_for(lambda: len(pids_in(piddir)) == 3 or proc.poll() is not None, 60,
@@ -82,7 +82,7 @@ def test_a_killed_flowloom_run_still_leaves_no_code_process(tmp_path, piddir):
     path = tmp_path / "spawner.loom.json"
     path.write_text(json.dumps(_workflow(piddir)), encoding="utf-8")
     proc = subprocess.Popen([sys.executable, "-m", "builder", "run", str(path), "-q",
-                             "--no-history"], cwd=ROOT, env=cli_env(),
+                             "--allow-run", "--no-history"], cwd=ROOT, env=cli_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: len(pids_in(piddir)) == 3 or proc.poll() is not None, 60,
