@@ -8,9 +8,11 @@ for a keyring, a terminal or a dialog.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,7 @@ from engine.masking import clip
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import httpx
 
+    from engine.cap import Cap
     from engine.executor import Run
 
 LEVELS = ("debug", "info", "warning", "error")
@@ -113,6 +116,18 @@ class NodeContext:
     @property
     def base_dir(self) -> Path:
         return self._run.services.base_dir or Path.cwd()
+
+    @property
+    def cap(self) -> Cap | None:
+        """The run-wide concurrency cap (None: no cap). A run this node starts passes it on
+        (`Run(..., cap=ctx.cap)`) and waits for that run inside `ctx.lent_slot()`."""
+        return self._run.cap
+
+    def lent_slot(self) -> AbstractAsyncContextManager[Any]:
+        """While the block waits for work that takes slots of its own, this node's slot under
+        the cap is free for that work (engine/cap.py); it is taken again afterwards."""
+        cap = self._run.cap
+        return cap.lent() if cap is not None else contextlib.nullcontext()
 
     def secret(self, name: str) -> str:
         """The value of a named credential; fails the node (naming it) when it is not set."""

@@ -42,6 +42,7 @@ from typing import Any
 import httpx
 
 from engine import events as ev
+from engine.cap import Cap
 from engine.compile import Compiled
 from engine.context import REDACTED, Services
 from engine.errors import InputError, NodeFailure
@@ -89,9 +90,12 @@ class Run:
     def __init__(self, compiled: Compiled, inputs: dict[str, Any] | None = None, *,
                  concurrency: int | None = None, services: Services | None = None,
                  run_id: str | None = None,
-                 reuse: dict[str, dict[str, Any]] | None = None) -> None:
+                 reuse: dict[str, dict[str, Any]] | None = None,
+                 cap: Cap | None = None) -> None:
         """`reuse` maps top-level node ids to outputs from an earlier run: those nodes are not
-        run again, their outputs are replayed (see engine/rerun.py, "re-run from here")."""
+        run again, their outputs are replayed (see engine/rerun.py, "re-run from here").
+        `cap` shares another run's concurrency cap (a sub-workflow run shares its parent's);
+        without it, `concurrency` makes a cap of this run's own."""
         self.compiled = compiled
         top = compiled.plan.nodes
         self.reuse = dict(reuse or {})
@@ -113,7 +117,7 @@ class Run:
         self._subscribers: list[tuple[Callable[[Any], Any], bool]] = []
         self._buffer: list[Any] = []
         self._flush_scheduled = False
-        self._sem: asyncio.Semaphore | None = None
+        self._sem: Cap | None = cap
         self._task: asyncio.Task[Any] | None = None
         self._cancel_requested = False
         self._active = False  # the run's task is inside the scope: cancelling it is ours to do
@@ -208,6 +212,11 @@ class Run:
             return type(value)(self.recorded(v) for v in value)
         return value
 
+    @property
+    def cap(self) -> Cap | None:
+        """The run-wide concurrency cap (None: no cap), shared with sub-workflow runs."""
+        return self._sem
+
     # --- control --------------------------------------------------------------------------
     def cancel(self) -> None:
         """Cancel the run: running nodes are cancelled, nothing new starts. Thread-safe."""
@@ -227,7 +236,8 @@ class Run:
         self.loop = asyncio.get_running_loop()
         self.loop_thread = threading.get_ident()
         self._task = asyncio.current_task()
-        self._sem = asyncio.Semaphore(self.concurrency) if self.concurrency else None
+        if self._sem is None and self.concurrency:
+            self._sem = Cap(self.concurrency)
         t0 = monotonic()
         self.slice_start = t0
         if self.listening:
