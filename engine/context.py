@@ -102,6 +102,12 @@ class NodeContext:
         return self._run.http_client()
 
     @property
+    def cookies(self) -> httpx.Cookies:
+        """This node's cookie jar for the run (the run's shared one when the workflow sets
+        `"settings": {"share_cookies": true}`)."""
+        return self._run.cookie_jar(self.node_id)
+
+    @property
     def run_id(self) -> str:
         return self._run.run_id
 

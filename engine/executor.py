@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import http.cookiejar
 import logging
 import threading
 import time
@@ -123,6 +124,7 @@ class Run:
         self._active = False  # the run's task is inside the scope: cancelling it is ours to do
         self._cancelled_task = False
         self._http: httpx.AsyncClient | None = None
+        self._jars: dict[str, httpx.Cookies] = {}  # node id -> its cookies (cookie_jar)
         self._secrets: set[str] = set()
         self._started = False
 
@@ -176,9 +178,34 @@ class Run:
     def http_client(self) -> httpx.AsyncClient:
         if self._http is None:
             factory = self.services.http_client
-            self._http = factory() if factory else httpx.AsyncClient(
+            client = factory() if factory else httpx.AsyncClient(
                 follow_redirects=True, timeout=httpx.Timeout(30.0))
+            if not self.shares_cookies():
+                # each node keeps its cookies in a jar of its own (cookie_jar); the client's
+                # own jar must then hold none, or it would pass them from node to node
+                client.cookies.jar.set_policy(_NoCookies())
+            self._http = client
         return self._http
+
+    def shares_cookies(self) -> bool:
+        """The workflow's `"settings": {"share_cookies": true}`: one cookie jar for the run."""
+        settings = self.compiled.workflow.extra.get("settings")
+        value = settings.get("share_cookies", False) if isinstance(settings, dict) else False
+        if not isinstance(value, bool):
+            raise NodeFailure(f"the workflow setting share_cookies must be true or false, "
+                              f"got {value!r:.40}")
+        return value
+
+    def cookie_jar(self, node_id: str) -> httpx.Cookies:
+        """The cookies `node_id`'s requests send and keep: its own jar for the run, or the
+        run's one shared jar when the workflow says so."""
+        client = self.http_client()
+        if self.shares_cookies():
+            return client.cookies
+        jar = self._jars.get(node_id)
+        if jar is None:
+            jar = self._jars[node_id] = httpx.Cookies()
+        return jar
 
     def secret(self, name: str) -> str:
         lookup = self.services.secrets
@@ -305,6 +332,17 @@ class Run:
                                  else self._unreached_reason(nid))
                     if self.listening:
                         self.emit(ev.NodeSkipped(nid, (), nr.reason, t))
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """A policy that stores and sends no cookie: for the run's client when each node keeps
+    its own jar."""
+
+    def set_ok(self, cookie: Any, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: Any, request: Any) -> bool:
+        return False
 
 
 async def run_workflow(compiled: Compiled, inputs: dict[str, Any] | None = None,
