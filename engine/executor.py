@@ -11,7 +11,8 @@ Scheduling rules:
   (async code on the loop, plain `def` code in a worker thread), under the run-wide concurrency
   cap, with per-node timeout and retries (exponential backoff with jitter).
 * A failing node with `on_error: "continue"` sends its error out of its `error` port and the run
-  goes on. Otherwise the scope stops starting nodes (and retrying them), lets running ones
+  goes on; its other ports are dead *because it failed* (engine/values.py `Failed`), the nodes
+  they skip pass that on, and a `flow.merge` takes the error payload in place of the value. Otherwise the scope stops starting nodes (and retrying them), lets running ones
   settle, and fails; a failing loop body fails its loop node, and so on outwards. A running
   loop node settles by finishing the iterations in flight and starting no more.
 * Loop nodes run their body plan once per item (`flow.foreach`, up to `parallel` at a time) or
@@ -22,7 +23,11 @@ Scheduling rules:
   is there when the iteration starts, so it is the first to arrive.
 * Every value is copied on its way into a node (immutable scalars are shared), so no branch can
   change another branch's data. Inline work yields to the event loop every few milliseconds.
+* The cap (engine/cap.py) is shared with sub-workflow runs. `duration_s` is running time, over
+  every attempt; the wait for the cap is `queued_s`, apart. An exception escaping the
+  bookkeeping around a node (copying a value too deep to copy) is that node's failure.
 * `Run.cancel()` cancels every task of the run; nothing is left running when `execute` returns.
+docs/semantics.md states these rules with an example each.
 Events are buffered and delivered in one batch per event-loop turn, on the loop thread.
 `Run` (here) owns a run's state, events and cancellation; engine/scope.py schedules each plan.
 """
