@@ -12,8 +12,9 @@ Scheduling rules:
   cap, with per-node timeout and retries (exponential backoff with jitter).
 * A failing node with `on_error: "continue"` sends its error out of its `error` port and the run
   goes on; its other ports are dead *because it failed* (engine/values.py `Failed`), the nodes
-  they skip pass that on, and a `flow.merge` takes the error payload in place of the value. Otherwise the scope stops starting nodes (and retrying them), lets running ones
-  settle, and fails; a failing loop body fails its loop node, and so on outwards. A running
+  they skip pass that on, and a `flow.merge` takes the error payload in place of the value.
+  Otherwise the scope stops starting nodes (and retrying them), lets running ones settle, and
+  fails; a failing loop body fails its loop node, and so on outwards. A running
   loop node settles by finishing the iterations in flight and starting no more.
 * Loop nodes run their body plan once per item (`flow.foreach`, up to `parallel` at a time) or
   while their condition holds (`flow.while`, failing at `max_iterations`). `results` lists, in
