@@ -14,6 +14,7 @@ from engine.compile import compile_workflow
 from engine.context import Services
 from engine.executor import Run
 from engine.fileformat import save
+from engine.model import Node
 from engine.nodetype import NodeType, Port
 from nodes.flowctl import REGISTRY_KEY, SubWorkflow
 
@@ -265,3 +266,33 @@ async def _run_with_secret(wf, registry):
     async with asyncio.timeout(10):
         result = await run.execute()
     return Outcome(result, events, Probe())
+
+
+@pytest.mark.asyncio
+async def test_an_agent_lends_its_slot_to_its_tool_calls_under_a_cap_of_one(monkeypatch, tmp_path):
+    """The agent waits for its tools as a sub-workflow waits for its child: one tool call (in
+    the agent's own task) and two at once (in tasks of their own) both finish, in turn."""
+    from tests.agents.support import agent_workflow
+    from tests.nodes.flowrun import REGISTRY
+    from tests.servers.llm import Answer, LLMServer, ToolCall, reply
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.setenv("FLOWLOOM_MEMORY_DB", str(tmp_path / "memory.db"))
+    tools = [Node(n, "util.delay", title=n, params={"seconds": 0.1}) for n in ("ta", "tb")]
+    with LLMServer() as llm:
+        llm.script(Answer(tool_calls=[ToolCall("ta", {"in": "A"})]),
+                   Answer(tool_calls=[ToolCall("ta", {"in": "A"}), ToolCall("tb", {"in": "B"})]),
+                   reply("done"))
+        run = Run(compile_workflow(agent_workflow(llm.url, "openai", tools), REGISTRY),
+                  concurrency=1)
+        events: list[Any] = []
+        run.subscribe(events.append)
+        async with asyncio.timeout(10):
+            result = await run.execute()
+    assert result.ok, result.error
+    assert result.outputs["text"] == "done"
+    ran = sorted(_running(e) for e in events
+                 if isinstance(e, ev.NodeFinished) and e.node_id in ("ta", "tb"))
+    assert len(ran) == 3
+    for (_, end), (start, _) in zip(ran, ran[1:]):
+        assert end <= start + 1e-3  # one at a time
