@@ -1,0 +1,23 @@
+"""The inspector's last-run line says running time, each attempt, and the wait for the cap
+apart (docs/semantics.md, Durations)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel
+
+from builder.runview.lastrun import last_run_widget
+
+
+def _status(qtbot, record: dict) -> str:
+    widget = last_run_widget(record)
+    qtbot.addWidget(widget)
+    return widget.findChild(QLabel, "LastRunStatus").text()
+
+
+def test_last_run_line_shows_attempts_and_queue_time(qtbot):
+    base = {"status": "succeeded", "duration_s": 0.3, "inputs": None, "outputs": None,
+            "error": None, "reason": None, "cached": False, "log": []}
+    assert _status(qtbot, dict(base, queued_s=0.0, attempt_durations_s=(0.3,))) == (
+        "succeeded in 300 ms")
+    assert _status(qtbot, dict(base, queued_s=0.25, attempt_durations_s=(0.1, 0.2))) == (
+        "succeeded in 300 ms over attempts of 100, 200 ms, after 250 ms waiting for a slot")
