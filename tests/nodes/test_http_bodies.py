@@ -241,3 +241,20 @@ def test_run_json_prints_bytes_as_base64_with_their_size(body_server, tmp_path):
     assert printed["outputs"]["response"]["text"] is None
     node = printed["nodes"]["fetch"]
     assert node["queued_s"] == 0 and len(node["attempt_durations_s"]) == 1
+
+
+def test_a_big_body_is_previewed_for_the_history_in_bounded_memory():
+    import tracemalloc
+
+    from engine.history.preview import PREVIEW_CHARS, preview
+
+    body = bytes(range(256)) * 80_000  # 20 MB
+    tracemalloc.start()
+    try:
+        text, cut = preview({"content": body, "text": None})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert cut and len(text) <= PREVIEW_CHARS
+    assert text.startswith('{"content": "b\'\\\\x00\\\\x01')
+    assert peak < 2_000_000  # the repr of the whole body would be 80 MB
