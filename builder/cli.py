@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import importlib
 import importlib.util
@@ -73,7 +74,8 @@ def _say(text: str, stream: TextIO | None = None) -> None:
 
 
 def jsonable(value: Any) -> Any:
-    """`value` as strict JSON data: unknown objects become their repr, NaN/inf strings."""
+    """`value` as strict JSON data: unknown objects become their repr, NaN/inf strings,
+    bytes `{"base64": ..., "bytes": N}`."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
@@ -82,8 +84,8 @@ def jsonable(value: Any) -> Any:
         return {k if isinstance(k, str) else str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [jsonable(v) for v in value]
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
+    if isinstance(value, (bytes, bytearray)):  # lossless: docs/semantics.md, "Bytes in JSON"
+        return {"base64": base64.b64encode(value).decode("ascii"), "bytes": len(value)}
     return repr(value)
 
 

@@ -9,9 +9,11 @@ for a keyring, a terminal or a dialog.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +26,7 @@ from engine.permissions import ACTOR, READ, RUN, WRITE, Grants, node_needs, reso
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import httpx
 
+    from engine.cap import Cap
     from engine.executor import Run
 
 LEVELS = ("debug", "info", "warning", "error")
@@ -137,6 +140,12 @@ class NodeContext:
             grants.check(RUN, type(impl).type_id, self._who())
 
     @property
+    def cookies(self) -> httpx.Cookies:
+        """This node's cookie jar for the run (the run's shared one when the workflow sets
+        `"settings": {"share_cookies": true}`)."""
+        return self._run.cookie_jar(self.node_id)
+
+    @property
     def run_id(self) -> str:
         return self._run.run_id
 
@@ -151,6 +160,18 @@ class NodeContext:
     @property
     def base_dir(self) -> Path:
         return self._run.services.base_dir or Path.cwd()
+
+    @property
+    def cap(self) -> Cap | None:
+        """The run-wide concurrency cap (None: no cap). A run this node starts passes it on
+        (`Run(..., cap=ctx.cap)`) and waits for that run inside `ctx.lent_slot()`."""
+        return self._run.cap
+
+    def lent_slot(self) -> AbstractAsyncContextManager[Any]:
+        """While the block waits for work that takes slots of its own, this node's slot under
+        the cap is free for that work (engine/cap.py); it is taken again afterwards."""
+        cap = self._run.cap
+        return cap.lent() if cap is not None else contextlib.nullcontext()
 
     def secret(self, name: str) -> str:
         """The value of a named credential; fails the node (naming it) when it is not set."""

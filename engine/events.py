@@ -3,6 +3,9 @@
 Every node event carries the node id and `iteration`: the loop-iteration path of the run of the
 node (`()` outside loops, `(2,)` in the third iteration of the loop around it, `(2, 0)` nested).
 `t` is `time.monotonic()`. A run always ends with exactly one `RunFinished`.
+`duration_s` of NodeFinished/NodeFailed is running time, summed over the attempts
+(`attempt_durations_s`); waiting for a slot under the concurrency cap is `queued_s`, apart
+(docs/semantics.md).
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ class NodeRetrying:
     delay_s: float
     error: str
     t: float
+    duration_s: float = 0.0  # the running time of the attempt that failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,8 @@ class NodeFinished:
     outputs: dict[str, Any]
     t: float
     cached: bool = False  # replayed from an earlier run's outputs ("re-run from here")
+    queued_s: float = 0.0  # time spent waiting for a slot under the concurrency cap
+    attempt_durations_s: tuple[float, ...] = ()  # running time of each attempt
 
     @property
     def summary(self) -> str:
@@ -94,6 +100,8 @@ class NodeFailed:
     error: str
     attempts: int
     t: float
+    queued_s: float = 0.0  # time spent waiting for a slot under the concurrency cap
+    attempt_durations_s: tuple[float, ...] = ()  # running time of each attempt
 
 
 @dataclass(frozen=True, slots=True)

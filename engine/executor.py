@@ -11,8 +11,10 @@ Scheduling rules:
   (async code on the loop, plain `def` code in a worker thread), under the run-wide concurrency
   cap, with per-node timeout and retries (exponential backoff with jitter).
 * A failing node with `on_error: "continue"` sends its error out of its `error` port and the run
-  goes on. Otherwise the scope stops starting nodes (and retrying them), lets running ones
-  settle, and fails; a failing loop body fails its loop node, and so on outwards. A running
+  goes on; its other ports are dead *because it failed* (engine/values.py `Failed`), the nodes
+  they skip pass that on, and a `flow.merge` takes the error payload in place of the value.
+  Otherwise the scope stops starting nodes (and retrying them), lets running ones settle, and
+  fails; a failing loop body fails its loop node, and so on outwards. A running
   loop node settles by finishing the iterations in flight and starting no more.
 * Loop nodes run their body plan once per item (`flow.foreach`, up to `parallel` at a time) or
   while their condition holds (`flow.while`, failing at `max_iterations`). `results` lists, in
@@ -22,7 +24,11 @@ Scheduling rules:
   is there when the iteration starts, so it is the first to arrive.
 * Every value is copied on its way into a node (immutable scalars are shared), so no branch can
   change another branch's data. Inline work yields to the event loop every few milliseconds.
+* The cap (engine/cap.py) is shared with sub-workflow runs. `duration_s` is running time, over
+  every attempt; the wait for the cap is `queued_s`, apart. An exception escaping the
+  bookkeeping around a node (copying a value too deep to copy) is that node's failure.
 * `Run.cancel()` cancels every task of the run; nothing is left running when `execute` returns.
+docs/semantics.md states these rules with an example each.
 Events are buffered and delivered in one batch per event-loop turn, on the loop thread.
 `Run` (here) owns a run's state, events and cancellation; engine/scope.py schedules each plan.
 """
@@ -32,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import http.cookiejar
 import logging
 import threading
 import time
@@ -42,6 +49,7 @@ from typing import Any
 import httpx
 
 from engine import events as ev
+from engine.cap import Cap
 from engine.compile import Compiled
 from engine.context import REDACTED, Services
 from engine.errors import InputError, NodeFailure
@@ -90,9 +98,12 @@ class Run:
     def __init__(self, compiled: Compiled, inputs: dict[str, Any] | None = None, *,
                  concurrency: int | None = None, services: Services | None = None,
                  run_id: str | None = None,
-                 reuse: dict[str, dict[str, Any]] | None = None) -> None:
+                 reuse: dict[str, dict[str, Any]] | None = None,
+                 cap: Cap | None = None) -> None:
         """`reuse` maps top-level node ids to outputs from an earlier run: those nodes are not
-        run again, their outputs are replayed (see engine/rerun.py, "re-run from here")."""
+        run again, their outputs are replayed (see engine/rerun.py, "re-run from here").
+        `cap` shares another run's concurrency cap (a sub-workflow run shares its parent's);
+        without it, `concurrency` makes a cap of this run's own."""
         self.compiled = compiled
         top = compiled.plan.nodes
         self.reuse = dict(reuse or {})
@@ -114,12 +125,13 @@ class Run:
         self._subscribers: list[tuple[Callable[[Any], Any], bool]] = []
         self._buffer: list[Any] = []
         self._flush_scheduled = False
-        self._sem: asyncio.Semaphore | None = None
+        self._sem: Cap | None = cap
         self._task: asyncio.Task[Any] | None = None
         self._cancel_requested = False
         self._active = False  # the run's task is inside the scope: cancelling it is ours to do
         self._cancelled_task = False
         self._http: httpx.AsyncClient | None = None
+        self._jars: dict[str, httpx.Cookies] = {}  # node id -> its cookies (cookie_jar)
         self._secrets: set[str] = set()
         self._started = False
 
@@ -173,11 +185,36 @@ class Run:
     def http_client(self) -> httpx.AsyncClient:
         if self._http is None:
             factory = self.services.http_client
-            self._http = factory() if factory else httpx.AsyncClient(
+            client = factory() if factory else httpx.AsyncClient(
                 follow_redirects=True, timeout=httpx.Timeout(30.0))
             if self.services.grants is not None:  # every request and redirect, checked
-                self._http.event_hooks["request"].append(request_hook(self.services.grants))
+                client.event_hooks["request"].append(request_hook(self.services.grants))
+            if not self.shares_cookies():
+                # each node keeps its cookies in a jar of its own (cookie_jar); the client's
+                # own jar must then hold none, or it would pass them from node to node
+                client.cookies.jar.set_policy(_NoCookies())
+            self._http = client
         return self._http
+
+    def shares_cookies(self) -> bool:
+        """The workflow's `"settings": {"share_cookies": true}`: one cookie jar for the run."""
+        settings = self.compiled.workflow.extra.get("settings")
+        value = settings.get("share_cookies", False) if isinstance(settings, dict) else False
+        if not isinstance(value, bool):
+            raise NodeFailure(f"the workflow setting share_cookies must be true or false, "
+                              f"got {value!r:.40}")
+        return value
+
+    def cookie_jar(self, node_id: str) -> httpx.Cookies:
+        """The cookies `node_id`'s requests send and keep: its own jar for the run, or the
+        run's one shared jar when the workflow says so."""
+        client = self.http_client()
+        if self.shares_cookies():
+            return client.cookies
+        jar = self._jars.get(node_id)
+        if jar is None:
+            jar = self._jars[node_id] = httpx.Cookies()
+        return jar
 
     def secret(self, name: str) -> str:
         lookup = self.services.secrets
@@ -211,6 +248,11 @@ class Run:
             return type(value)(self.recorded(v) for v in value)
         return value
 
+    @property
+    def cap(self) -> Cap | None:
+        """The run-wide concurrency cap (None: no cap), shared with sub-workflow runs."""
+        return self._sem
+
     # --- control --------------------------------------------------------------------------
     def cancel(self) -> None:
         """Cancel the run: running nodes are cancelled, nothing new starts. Thread-safe."""
@@ -230,7 +272,8 @@ class Run:
         self.loop = asyncio.get_running_loop()
         self.loop_thread = threading.get_ident()
         self._task = asyncio.current_task()
-        self._sem = asyncio.Semaphore(self.concurrency) if self.concurrency else None
+        if self._sem is None and self.concurrency:
+            self._sem = Cap(self.concurrency)
         t0 = monotonic()
         self.slice_start = t0
         if self.listening:
@@ -298,6 +341,17 @@ class Run:
                                  else self._unreached_reason(nid))
                     if self.listening:
                         self.emit(ev.NodeSkipped(nid, (), nr.reason, t))
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """A policy that stores and sends no cookie: for the run's client when each node keeps
+    its own jar."""
+
+    def set_ok(self, cookie: Any, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: Any, request: Any) -> bool:
+        return False
 
 
 async def run_workflow(compiled: Compiled, inputs: dict[str, Any] | None = None,

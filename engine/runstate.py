@@ -23,7 +23,9 @@ class NodeRun:
     status: str = PENDING
     attempts: int = 0
     runs: int = 0  # completed executions (more than one inside loops)
-    duration_s: float = 0.0
+    duration_s: float = 0.0  # running time, over every attempt and iteration
+    queued_s: float = 0.0  # time spent waiting for a slot under the concurrency cap
+    attempt_durations_s: tuple[float, ...] = ()  # of the last execution, one per attempt
     started_t: float | None = None
     ended_t: float | None = None
     error: str | None = None
@@ -46,7 +48,10 @@ class NodeRun:
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"status": self.status, "attempts": self.attempts,
-                                "duration_s": round(self.duration_s, 6)}
+                                "duration_s": round(self.duration_s, 6),
+                                "queued_s": round(self.queued_s, 6),
+                                "attempt_durations_s": [round(d, 6)
+                                                        for d in self.attempt_durations_s]}
         if self.error is not None and self.status in (FAILED, CANCELLED):
             data["error"] = self.error
         if self.reason is not None and self.status == SKIPPED:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import random
+import sys
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -23,28 +23,14 @@ from engine.errors import FlowloomError, NodeFailure
 from engine.porttypes import describe, matches
 from engine.runstate import CANCELLED, RUNNING
 from engine.tools import ToolHandle
+from engine.values import Dead, Failed, TooDeep, isolate, worse
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.executor import Run
 
 SLICE_S = 0.004  # longest stretch of inline work before yielding to the event loop
-_IMMUTABLE = frozenset({int, float, str, bool, type(None), bytes})
 _MISSING = object()
 monotonic = time.monotonic
-
-
-def isolate(value: Any) -> Any:
-    """A copy of `value` that no other branch shares (immutable scalars are returned as is)."""
-    return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
-
-
-class Dead:
-    """The value of an output that carried nothing, with the reason why."""
-
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
 
 
 class ScopeFailed(FlowloomError):
@@ -80,7 +66,7 @@ class Scope:
                 alive = [key for key in sources if key[0] not in plan.nodes
                          and not isinstance(self.lookup(key), Dead)]
                 if alive:
-                    self.fired[nid] = isolate(self.lookup(alive[0]))
+                    self.fired[nid] = self.lookup(alive[0])  # copied when the merge starts
                     if self.pending[nid]:  # else it is a source, already ready
                         self.ready.append(pn)
                     break
@@ -110,7 +96,11 @@ class Scope:
             self.tg = tg
             while True:
                 while ready and self.failure is None:
-                    self._start(ready.popleft())
+                    pn = ready.popleft()
+                    try:
+                        self._start(pn)
+                    except Exception as exc:  # e.g. an input too deep to copy: pn's failure
+                        self._bookkeeping_failed(pn, exc)
                     if monotonic() - run.slice_start > SLICE_S:
                         await asyncio.sleep(0)
                         run.slice_start = monotonic()
@@ -134,10 +124,14 @@ class Scope:
             self._finish_ok(pn, isolate(self.run.reuse[pn.id]), t0, cached=True)
             return
         if pn.merge_first:
-            if pn.id not in self.fired:
-                self._skip(pn, self._all_dead_reason(pn))
-                return
-            kwargs: dict[str, Any] | Dead = {"in": self.fired[pn.id]}
+            if pn.id in self.fired:
+                kwargs: dict[str, Any] | Dead = {"in": isolate(self.fired[pn.id])}
+            else:  # no value arrived: a failed branch's error, else every branch was skipped
+                failed = self._first_failed(pn)
+                if failed is None:
+                    self._skip(pn, self._all_dead_reason(pn))
+                    return
+                kwargs = {"in": isolate(failed.error)}
         else:
             try:
                 kwargs = self._gather(pn)
@@ -146,7 +140,7 @@ class Scope:
                 self._finish_failed(pn, str(exc), self._begin(pn, 1), 1)
                 return
         if isinstance(kwargs, Dead):
-            self._skip(pn, kwargs.reason)
+            self._skip(pn, kwargs.reason, kwargs)
             return
         if pn.tools:
             for port, tool_id in pn.tools:
@@ -160,29 +154,59 @@ class Scope:
             self.tg.create_task(self._run_task(pn, kwargs), name=f"flowloom:{pn.id}")
 
     def _gather(self, pn: PlanNode) -> dict[str, Any] | Dead:
+        """The inputs, copied; or the Dead value that skips `pn` (a Failed one if any, so a
+        failure travels on to the merge that reports it)."""
         kwargs: dict[str, Any] = {}
+        dead: Dead | None = None
+        merge = pn.kind == "merge"
         for port, sources, multi, port_type in pn.in_ports:
             if multi:
                 values = []
                 first_dead = None
+                # a merge lists each failure once, though it may come by the error port and
+                # by failed branches: `errors` are payloads taken, `taken` values taken
+                errors: set[int] = set()
+                taken: set[int] = set()
                 for key in sources:
                     value = self.lookup(key)
-                    if isinstance(value, Dead):
-                        first_dead = first_dead or value
-                    else:
+                    if merge and isinstance(value, Failed):
+                        if id(value.error) not in errors and id(value.error) not in taken:
+                            errors.add(id(value.error))
+                            values.append(isolate(value.error))
+                    elif isinstance(value, Dead):
+                        first_dead = worse(first_dead, value)
+                    elif dead is None and not (merge and id(value) in errors):
+                        if merge:
+                            taken.add(id(value))
                         values.append(isolate(value))
                 if not values and first_dead is not None:
-                    return self._all_dead(pn) if pn.kind == "merge" else first_dead
+                    if merge:
+                        return self._all_dead(pn)
+                    dead = worse(dead, first_dead)
                 kwargs[port] = values
                 continue
             value = self.lookup(sources[0])
             if isinstance(value, Dead):
-                return value
+                dead = worse(dead, value)
+                continue
+            if dead is not None:
+                continue  # skipped anyway: copy nothing more, only look for a failure
             if port_type != "any" and not matches(value, port_type):
                 raise _InputMismatch(f"input {port!r} expects {port_type}, got "
                                      f"{describe(value)} from {sources[0][0]}.{sources[0][1]}")
-            kwargs[port] = isolate(value)
-        return kwargs
+            try:
+                kwargs[port] = isolate(value)
+            except TooDeep as exc:
+                raise _InputMismatch(f"input {port!r}: {exc}") from None
+        return kwargs if dead is None else dead
+
+    def _first_failed(self, pn: PlanNode) -> Failed | None:
+        for _, sources, _, _ in pn.in_ports:
+            for key in sources:
+                value = self.lookup(key)
+                if isinstance(value, Failed):
+                    return value
+        return None
 
     def _all_dead(self, pn: PlanNode) -> Dead:
         return Dead(self._all_dead_reason(pn))
@@ -223,9 +247,15 @@ class Scope:
         self._finish_ok(pn, outputs, t0)
 
     async def _run_task(self, pn: PlanNode, kwargs: dict[str, Any]) -> None:
+        """Runs `pn` with its retries. Durations count running time only: the wait for a slot
+        under the cap is `queued`, backoff between attempts is in neither (NodeRetrying)."""
         run = self.run
         attempt = 0
-        t0 = monotonic()
+        t0 = monotonic()  # when the current attempt began, moved on by its wait for the cap
+        queued = 0.0
+        spans: list[float] = []  # running time of each attempt that failed and was retried
+        t_wait = t0
+        phase = "waiting"  # for a slot under the cap; then "running"; "backoff" between tries
         try:
             while True:
                 attempt += 1
@@ -237,8 +267,13 @@ class Scope:
                 ctx = NodeContext(run, pn.id, self.path, attempt)
                 sem = run._sem if pn.body is None else None
                 timer: asyncio.Timeout | None = None
+                t_wait, phase = monotonic(), "waiting"
                 try:
                     async with sem if sem is not None else contextlib.nullcontext():
+                        waited = monotonic() - t_wait if sem is not None else 0.0
+                        queued += waited
+                        t0 += waited  # running time is the attempt's time less its wait
+                        phase = "running"
                         timer = asyncio.timeout(pn.timeout_s)  # starts after the cap's wait
                         async with timer:
                             outputs = await self._invoke(pn, ctx, args)
@@ -252,25 +287,33 @@ class Scope:
                     retry = pn.retry
                     # no retry once the scope is failing: settle, do not start over
                     if retry is not None and attempt < retry.max_attempts and not self.failing():
+                        spans.append(monotonic() - t0)
+                        phase = "backoff"
                         base = retry.delay(attempt)
                         delay = base / 2 + random.uniform(0, base / 2)
                         if run.listening:
                             run.emit(ev.NodeRetrying(pn.id, self.path, attempt, delay,
-                                                     run.redact(message), monotonic()))
+                                                     run.redact(message), monotonic(),
+                                                     spans[-1]))
                         await asyncio.sleep(delay)
                         continue
-                    self._finish_failed(pn, message, t0, attempt)
+                    self._finish_failed(pn, message, t0, attempt, queued=queued, earlier=spans)
                     return
-                self._finish_ok(pn, outputs, t0)
+                self._finish_ok(pn, outputs, t0, queued=queued, earlier=spans)
                 return
         except asyncio.CancelledError:
             nr = run.state[pn.id]
             nr.status = CANCELLED
             nr.ended_t = monotonic()
-            nr.duration_s += nr.ended_t - t0
+            if phase == "running":
+                nr.duration_s += nr.ended_t - t0
+            elif phase == "waiting":
+                nr.queued_s += nr.ended_t - t_wait
             if run.listening:
                 run.emit(ev.NodeCancelled(pn.id, self.path, nr.ended_t))
             raise
+        except Exception as exc:  # the bookkeeping around the node failed: that is its failure
+            self._bookkeeping_failed(pn, exc)
         finally:
             self.running -= 1
             self.wake.set()
@@ -304,8 +347,12 @@ class Scope:
             while cursor < total and not failure and not self.failing():
                 index = cursor
                 cursor += 1
-                scope = Scope(run, body, self, self.path + (index,),
-                               {(pn.id, "item"): isolate(items[index])})
+                try:
+                    seed = isolate(items[index])
+                except TooDeep as exc:
+                    failure.append(f"item {index} cannot be passed on: {exc}")
+                    return
+                scope = Scope(run, body, self, self.path + (index,), {(pn.id, "item"): seed})
                 try:
                     await scope.execute()
                 except ScopeFailed as exc:
@@ -341,8 +388,12 @@ class Scope:
             if index >= cap:
                 raise NodeFailure(f"reached max_iterations ({cap}) while the condition "
                                   f"`{condition.source}` still holds")
-            scope = Scope(run, body, self, self.path + (index,),
-                           {(pn.id, "body"): isolate(state)})
+            try:
+                seed = isolate(state)
+            except TooDeep as exc:
+                raise NodeFailure(f"iteration {index}: the state cannot be passed on: "
+                                  f"{exc}") from None
+            scope = Scope(run, body, self, self.path + (index,), {(pn.id, "body"): seed})
             try:
                 await scope.execute()
             except ScopeFailed as exc:
@@ -361,24 +412,32 @@ class Scope:
         return {"done": state}
 
     # --- finishing ------------------------------------------------------------------------
-    def _finish_ok(self, pn: PlanNode, outputs: Any, t0: float, cached: bool = False) -> None:
+    def _finish_ok(self, pn: PlanNode, outputs: Any, t0: float, cached: bool = False, *,
+                   queued: float = 0.0, earlier: list[float] | tuple[float, ...] = ()) -> None:
+        """`t0`: when the last attempt began running; `earlier`: the running time of each
+        attempt before it; `queued`: time spent waiting for the cap, apart."""
         if outputs is None:
             outputs = {}
         if not isinstance(outputs, dict) or not set(outputs) <= set(pn.out_ports):
             got = (f"{describe(outputs)}" if not isinstance(outputs, dict)
                    else f"unknown outputs {sorted(set(outputs) - set(pn.out_ports))}")
             self._finish_failed(pn, f"run() must return a dict of its outputs "
-                                f"{list(pn.out_ports)}; got {got}", t0, 1)
+                                f"{list(pn.out_ports)}; got {got}", t0, len(earlier) + 1,
+                                queued=queued, earlier=earlier)
             return
         run = self.run
+        recorded = run.recorded(outputs)  # before any state changes: it may fail (too deep)
         t = monotonic()
+        spans = (*earlier, t - t0)
+        duration = sum(spans)
         nr = run.state[pn.id]
         nr.successes += 1
         nr.settle()
         nr.runs += 1
         nr.ended_t = t
-        nr.duration_s += t - t0
-        recorded = run.recorded(outputs)
+        nr.duration_s += duration
+        nr.queued_s += queued
+        nr.attempt_durations_s = spans
         nr.outputs = recorded
         values = self.values
         nid = pn.id
@@ -391,37 +450,60 @@ class Scope:
             else:
                 values[(nid, port)] = Dead(f"branch {port!r} of {pn.label} was not taken")
         if run.listening:
-            run.emit(ev.NodeFinished(nid, self.path, t - t0, recorded, t, cached))
+            run.emit(ev.NodeFinished(nid, self.path, duration, recorded, t, cached, queued,
+                                     spans))
         self._resolve(pn)
 
-    def _finish_failed(self, pn: PlanNode, message: str, t0: float, attempts: int) -> None:
+    def _finish_failed(self, pn: PlanNode, message: str, t0: float, attempts: int, *,
+                       queued: float = 0.0,
+                       earlier: list[float] | tuple[float, ...] = ()) -> None:
         run = self.run
         message = run.redact(message)
         t = monotonic()
+        spans = (*earlier, t - t0)
+        duration = sum(spans)
         nr = run.state[pn.id]
         nr.failures += 1
         nr.settle()
         nr.error = message
         nr.runs += 1
         nr.ended_t = t
-        nr.duration_s += t - t0
+        nr.duration_s += duration
+        nr.queued_s += queued
+        nr.attempt_durations_s = spans
         if run.listening:
-            run.emit(ev.NodeFailed(pn.id, self.path, t - t0, message, attempts, t))
+            run.emit(ev.NodeFailed(pn.id, self.path, duration, message, attempts, t, queued,
+                                   spans))
         self.resolved.add(pn.id)
         if pn.on_error == "continue":
+            payload = {"node": pn.id, "message": message, "attempts": attempts}
+            failed = Failed(f"{pn.label} failed", payload)
             for port in pn.out_ports:
-                self.values[(pn.id, port)] = Dead(f"{pn.label} failed")
-            self.values[(pn.id, "error")] = {"node": pn.id, "message": message,
-                                             "attempts": attempts}
+                self.values[(pn.id, port)] = failed
+            self.values[(pn.id, "error")] = payload
             self._resolve(pn)
         elif self.failure is None:
             self.failure = f"node {pn.label} failed: {message}"
 
-    def _skip(self, pn: PlanNode, reason: str) -> None:
+    def _skip(self, pn: PlanNode, reason: str, cause: Dead | None = None) -> None:
+        """Skip `pn`; a failure that caused it (`cause` is Failed) travels on to its outputs."""
         self._mark_skipped(pn, reason)
+        dead = Failed(reason, cause.error) if isinstance(cause, Failed) else Dead(reason)
         for port in pn.out_ports:
-            self.values[(pn.id, port)] = Dead(reason)
+            self.values[(pn.id, port)] = dead
         self._resolve(pn)
+
+    def _bookkeeping_failed(self, pn: PlanNode, exc: Exception) -> None:
+        """An exception escaped the code around a node (copying its inputs or outputs, say):
+        it becomes that node's failure, never the run's traceback."""
+        if pn.id in self.resolved:  # already settled: the scope cannot go on consistently
+            if self.failure is None:
+                self.failure = f"node {pn.label} failed: {_bookkeeping_text(exc)}"
+            return
+        nr = self.run.state[pn.id]
+        # every NodeFailed follows its NodeStarted; the running time of a started one is lost
+        t0 = monotonic() if nr.status == RUNNING else self._begin(pn, 1)
+        self._finish_failed(pn, _bookkeeping_text(exc), t0, max(1, nr.attempts))
 
     def _mark_skipped(self, pn: PlanNode, reason: str) -> None:
         run = self.run
@@ -444,7 +526,7 @@ class Scope:
                         if key[0] == pn.id:
                             value = self.values.get(key, _MISSING)
                             if value is not _MISSING and not isinstance(value, Dead):
-                                self.fired[consumer.id] = isolate(value)
+                                self.fired[consumer.id] = value  # copied when it starts
                                 self.ready.append(consumer)
                                 break
                     if consumer.id in self.fired:
@@ -459,6 +541,13 @@ class Scope:
 
 class _InputMismatch(FlowloomError):
     pass
+
+
+def _bookkeeping_text(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return (f"a value is nested too deeply to handle (it exceeded Python's recursion "
+                f"limit, {sys.getrecursionlimit()})")
+    return _error_text(exc)
 
 
 def _error_text(exc: BaseException) -> str:

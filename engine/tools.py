@@ -105,8 +105,11 @@ class ToolHandle:
             run.emit(ev.NodeStarted(node.id, path, 1, t0))
         ctx = NodeContext(run, node.id, path, 1)
         sem = run._sem
+        queued = 0.0
         try:
             async with sem if sem is not None else contextlib.nullcontext():
+                queued = time.monotonic() - t0  # running time starts with the slot
+                t0 += queued
                 async with asyncio.timeout(node.timeout_s):
                     outputs = await self._invoke(ctx, dict(arguments))
             if outputs is None:
@@ -127,20 +130,25 @@ class ToolHandle:
             nr.settle()
             nr.error = message
             nr.duration_s += t - t0
+            nr.queued_s += queued
+            nr.attempt_durations_s = (t - t0,)
             nr.ended_t = t
             if run.listening:
-                run.emit(ev.NodeFailed(node.id, path, t - t0, message, 1, t))
+                run.emit(ev.NodeFailed(node.id, path, t - t0, message, 1, t, queued, (t - t0,)))
             raise ToolCallError(f"{self.name} failed: {message}") from None
         t = time.monotonic()
         nr.successes += 1
         nr.runs += 1
         nr.settle()
         nr.duration_s += t - t0
+        nr.queued_s += queued
+        nr.attempt_durations_s = (t - t0,)
         nr.ended_t = t
         nr.inputs = run.recorded(dict(arguments))
         nr.outputs = run.recorded(outputs)
         if run.listening:
-            run.emit(ev.NodeFinished(node.id, path, t - t0, nr.outputs, t))
+            run.emit(ev.NodeFinished(node.id, path, t - t0, nr.outputs, t, False, queued,
+                                     (t - t0,)))
         return outputs
 
     async def _invoke(self, ctx: NodeContext, args: dict[str, Any]) -> Any:

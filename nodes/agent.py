@@ -217,7 +217,8 @@ class Agent(Chat):
                 ctx.log("info", f"step {step}: calls {c['name']}({shown})")
             ctx.progress(step / max_steps, f"step {step}/{max_steps}: calling "
                                            + ", ".join(c["name"] for c in calls))
-            results = await self._call_tools(handles, calls)
+            async with ctx.lent_slot():  # the tools take slots under the cap; this waits
+                results = await self._call_tools(handles, calls)
             for c, (content, ok) in zip(calls, results, strict=True):
                 ctx.log("info" if ok else "warning",
                         f"step {step}: {c['name']} → {_short(content, ctx.redact)}")

@@ -157,7 +157,8 @@ class WriteFile(NodeType):
     type_id = "file.write"
     title = "Write file"
     category = "Files"
-    description = "Writes text, JSON or CSV atomically; refuses to overwrite unless asked."
+    description = ("Writes text, JSON or CSV atomically (bytes as they are); refuses to "
+                   "overwrite unless asked.")
     inputs = (Port("content"),
               Port("path", "str", required=False, help="overrides the `path` parameter"))
     outputs = (Port("path", "str", help="the absolute path written"),)
@@ -178,12 +179,15 @@ class WriteFile(NodeType):
     def run(self, ctx: Any, content: Any, path: str | None = None) -> dict[str, Any]:
         target = resolve(ctx, path or self.params["path"])
         ctx.check_write(target)
-        text = render_content(content, _format(self.params["format"], target), target)
-        try:
-            data = text.encode(self.params["encoding"])
-        except (LookupError, UnicodeEncodeError) as exc:
-            raise NodeFailure(f"cannot encode the content as {self.params['encoding']}: "
-                              f"{exc}") from None
+        if isinstance(content, (bytes, bytearray)):
+            data = bytes(content)  # bytes (an HTTP body, say) are written as they are
+        else:
+            text = render_content(content, _format(self.params["format"], target), target)
+            try:
+                data = text.encode(self.params["encoding"])
+            except (LookupError, UnicodeEncodeError) as exc:
+                raise NodeFailure(f"cannot encode the content as {self.params['encoding']}: "
+                                  f"{exc}") from None
         if not target.parent.is_dir():
             if not self.params["make_folders"]:
                 raise NodeFailure(f"folder {target.parent} does not exist")

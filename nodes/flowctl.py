@@ -2,9 +2,11 @@
 
 `flow.subworkflow` runs another `.loom.json` (its path relative to the calling workflow's
 folder) as a run of its own, sharing the caller's services (credentials, approver, HTTP client),
-and returns its outputs. Before it starts, the chain of files it calls is walked; a file that
-calls itself, directly or through others, is refused with the chain in the message. The stack of
-running files is also carried in `Services.extra[STACK_KEY]` as a second guard.
+and returns its outputs. The child run shares the run-wide concurrency cap; while it runs,
+this node lends its own slot to it (engine/cap.py). Before it starts, the chain of files it
+calls is walked; a file that calls itself, directly or through others, is refused with the
+chain in the message. The stack of running files is also carried in
+`Services.extra[STACK_KEY]` as a second guard.
 
 Services.extra keys a host may set: `REGISTRY_KEY` (the Registry to compile sub-workflows with;
 default: `nodes.default_registry()`), `WORKFLOW_PATH_KEY` (the top-level file, so that a file
@@ -157,7 +159,9 @@ class SubWorkflow(NodeType):
         from engine.executor import Run
 
         try:
-            child = Run(compiled, self._inputs(inputs.get("in")), services=child_services)
+            # the child shares the run-wide concurrency cap (see engine/cap.py)
+            child = Run(compiled, self._inputs(inputs.get("in")), services=child_services,
+                        cap=ctx.cap)
         except InputError as exc:
             raise NodeFailure(f"sub-workflow {path.name}: {exc}") from None
         total = max(1, len(compiled.workflow.nodes))
@@ -174,7 +178,8 @@ class SubWorkflow(NodeType):
 
         child.subscribe(forward)
         ctx.progress(0.0, f"{path.name}: started")
-        result = await child.execute()
+        async with ctx.lent_slot():  # the child's nodes take slots; this node only waits
+            result = await child.execute()
         if not result.ok:
             raise NodeFailure(f"sub-workflow {path.name} {result.status}: {result.error}")
         return {"out": dict(result.outputs)}

@@ -10,6 +10,10 @@ Retries: connect errors (and, for idempotent methods, other transport errors), 4
 retried up to `retries` times, waiting `backoff_s * 2**n` or the server's `Retry-After` (seconds or
 an HTTP date, up to MAX_RETRY_AFTER_S). Credentials come from `auth_secret` (a credential name),
 never from the file; the token is redacted from every message by the run.
+
+Bodies and cookies (nodes/http_body.py): `content` is the exact bytes, `text` is decoded with
+the declared charset, else UTF-8, else windows-1252; each node keeps its own cookie jar unless
+the workflow sets `"settings": {"share_cookies": true}`.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import NodeFailure
 from engine.nodetype import NodeType, Param, Port
 from engine.permissions import Need, url_need
+from nodes.http_body import decode_text, send, supported_encodings, undecodable_encoding
 
 if TYPE_CHECKING:  # pragma: no cover - httpx and jinja2 are imported where a request is made
     import httpx  # or a template compiled, not when the node types are listed
@@ -138,19 +143,24 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def response_record(response: httpx.Response) -> dict[str, Any]:
-    """The `response` output: status, headers (lower-case names), parsed JSON or None, text."""
-    text = response.text
-    parsed = None
+def response_record(response: httpx.Response, notes: list[str] | None = None
+                    ) -> dict[str, Any]:
+    """The `response` output: status, headers (lower-case names), parsed JSON or None, text
+    (None for a binary body) and content, the exact bytes (nodes/http_body.py). A declared
+    charset that could not be used is added to `notes`."""
     kind = response.headers.get("content-type", "")
-    stripped = text.lstrip()
+    text, note = decode_text(response.content, kind)
+    if note is not None and notes is not None:
+        notes.append(note)
+    parsed = None
+    stripped = (text or "").lstrip()
     if text and ("json" in kind or stripped[:1] in ("{", "[")):
         try:
             parsed = json.loads(text)
         except ValueError:
             parsed = None
     return {"status": response.status_code, "headers": dict(response.headers.items()),
-            "json": parsed, "text": text}
+            "json": parsed, "text": text, "content": response.content}
 
 
 def _transport_problem(exc: httpx.TransportError, timeout_s: float) -> str:
@@ -177,7 +187,9 @@ class HttpRequest(NodeType):
                    "connection failures.")
     inputs = (Port("in", "any", required=False,
                    help="optional; templates read it as {{ in }} (alias {{ input }})"),)
-    outputs = (Port("response", "dict", help='{"status", "headers", "json", "text"}'),)
+    outputs = (Port("response", "dict",
+                    help='{"status", "headers", "json", "text", "content"}: text is None for '
+                         'a binary body, content is the exact bytes'),)
     parameters = (
         Param("method", "str", default="GET", required=True, choices=METHODS,
               help="GET, HEAD and OPTIONS are cacheable; the others are effects"),
@@ -276,12 +288,20 @@ class HttpRequest(NodeType):
             body["content"] = str(filled["body"]).encode()
         t0 = time.monotonic()
         response = await self._send(ctx, method, url, headers, query, body)
-        record = response_record(response)
+        encoding = undecodable_encoding(response)
+        if encoding is not None:
+            raise NodeFailure(f"{method} {url} answered with Content-Encoding {encoding!r}, "
+                              f"which cannot be decoded here (supported: "
+                              f"{', '.join(sorted(supported_encodings()))})")
+        notes: list[str] = []
+        record = response_record(response, notes)
+        for note in notes:
+            ctx.log("warning", f"{method} {url}: {note}")
         ctx.log("info", f"{method} {url} -> {_status_text(response.status_code)} in "
                         f"{time.monotonic() - t0:.2f} s, {len(response.content)} bytes")
         if p["fail_on_status"] and response.status_code >= 400:
             # Mask before the cut: a cut first can keep the head of a key the server echoed.
-            snippet = ctx.clip(record["text"].strip().replace("\n", " "), SNIPPET)
+            snippet = ctx.clip((record["text"] or "").strip().replace("\n", " "), SNIPPET)
             raise NodeFailure(f"{method} {url} answered {_status_text(response.status_code)}"
                               + (f": {snippet}" if snippet else ""))
         return {"response": record}
@@ -297,8 +317,8 @@ class HttpRequest(NodeType):
         attempt = 0
         while True:
             try:
-                response = await ctx.http.request(method, url, headers=headers,
-                                                  params=query or None, timeout=timeout, **body)
+                response = await send(ctx, method, url, headers=headers,
+                                      params=query or None, timeout=timeout, **body)
             except httpx.TransportError as exc:
                 problem = _transport_problem(exc, float(p["timeout_s"]))
                 retryable = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)) \

@@ -42,9 +42,16 @@ def pretty(value: Any) -> str:
     if isinstance(value, str):
         return value
     try:
-        return json.dumps(value, indent=2, ensure_ascii=False, default=repr)
+        return json.dumps(value, indent=2, ensure_ascii=False, default=_plain)
     except (TypeError, ValueError):
         return repr(value)
+
+
+def _plain(value: Any) -> str:
+    """What JSON cannot hold: bytes (an HTTP body) as their size, never a repr of megabytes."""
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value):,} bytes>"
+    return repr(value)
 
 
 class ApprovalDialog(QDialog):

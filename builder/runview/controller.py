@@ -260,6 +260,7 @@ class RunController(QObject):
         nr = last.run.state[node_id]
         return {"status": nr.status, "inputs": nr.inputs, "outputs": nr.outputs,
                 "error": nr.error, "reason": nr.reason, "duration_s": nr.duration_s,
+                "queued_s": nr.queued_s, "attempt_durations_s": nr.attempt_durations_s,
                 "cached": nr.cached, "log": list(last.logs.get(node_id, []))}
 
 

@@ -37,6 +37,12 @@ def last_run_widget(record: dict[str, Any] | None) -> QWidget | None:
         status += " (outputs reused from the run before)"
     elif record.get("duration_s"):
         status += f" in {record['duration_s'] * 1000:.0f} ms"
+        attempts = record.get("attempt_durations_s") or ()
+        if len(attempts) > 1:  # running time is the sum; say how each attempt went
+            status += " over attempts of " + ", ".join(f"{d * 1000:.0f}" for d in attempts)
+            status += " ms"
+        if record.get("queued_s", 0) >= 0.001:
+            status += f", after {record['queued_s'] * 1000:.0f} ms waiting for a slot"
     detail = record.get("error") or record.get("reason")
     label = QLabel(status + (f": {detail}" if detail else ""))
     label.setObjectName("LastRunStatus")

@@ -73,5 +73,8 @@ def _shrink(value: Any, chars: int, budget: list[int], depth: int) -> tuple[Any,
             items.append(shrunk)
             cut = cut or item_cut
         return items, cut
+    if isinstance(value, (bytes, bytearray)):  # an HTTP body, say: repr only what is shown
+        head = repr(bytes(value[:chars]))
+        return (head, True) if len(value) > chars else (head, False)
     text = repr(value)
     return (text[:chars], True) if len(text) > chars else (text, False)

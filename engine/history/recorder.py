@@ -209,7 +209,9 @@ class HistoryRecorder:
         rec.ended_at = self._wall0 + t
         if rec.started_at is None and duration_s is not None:
             rec.started_at = rec.ended_at - duration_s
-        if rec.started_at is not None:
+        if duration_s is not None:  # running time: the cap's queue and retry waits are apart
+            rec.duration_s = duration_s
+        elif rec.started_at is not None:
             rec.duration_s = rec.ended_at - rec.started_at
 
     def _run_started(self, e: ev.RunStarted) -> None:

@@ -188,4 +188,4 @@ def test_unserialisable_values_are_printed_not_crashed_on():
 
     data = jsonable({"a": Thing(), 3: float("nan"), "t": (1, b"hi"), "s": {2}})
     assert json.loads(json.dumps(data, allow_nan=False)) == {
-        "a": "<thing>", "3": "nan", "t": [1, "hi"], "s": [2]}
+        "a": "<thing>", "3": "nan", "t": [1, {"base64": "aGk=", "bytes": 2}], "s": [2]}

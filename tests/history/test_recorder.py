@@ -72,7 +72,7 @@ async def test_a_loop_run_is_recorded_with_every_node_and_iteration(store, tmp_p
             assert row.attempts == 1
             assert run.started_at - 1e-6 <= row.started_at <= row.ended_at
             assert row.ended_at <= run.ended_at + 1e-6
-            assert row.duration_s == pytest.approx(row.ended_at - row.started_at)
+            assert row.duration_s == pytest.approx(row.ended_at - row.started_at, abs=1e-6)
     # the delay really took its time, and the loop node spans its body
     assert rows[("pause", (0,))].duration_s >= 0.004
     each = rows[("each", ())]

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.servers.base import closed_port_url
+from tests.servers.bodies import BodyServer
 from tests.servers.llm import LLMServer
 from tests.servers.web import WebServer
 
@@ -17,6 +18,12 @@ from tests.servers.web import WebServer
 @pytest.fixture
 def web_server() -> Iterator[WebServer]:
     with WebServer() as server:
+        yield server
+
+
+@pytest.fixture
+def body_server() -> Iterator[BodyServer]:
+    with BodyServer() as server:
         yield server
 
 
