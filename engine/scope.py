@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import logging
 import random
 import time
 from collections import deque
@@ -20,6 +21,7 @@ from engine import events as ev
 from engine.compile import Plan, PlanNode
 from engine.context import NodeContext
 from engine.errors import FlowloomError, NodeFailure
+from engine.plaindata import output_problem
 from engine.porttypes import describe, matches
 from engine.runstate import CANCELLED, RUNNING
 from engine.tools import ToolHandle
@@ -31,6 +33,7 @@ SLICE_S = 0.004  # longest stretch of inline work before yielding to the event l
 _IMMUTABLE = frozenset({int, float, str, bool, type(None), bytes})
 _MISSING = object()
 monotonic = time.monotonic
+log = logging.getLogger(__name__)
 
 
 def isolate(value: Any) -> Any:
@@ -110,7 +113,11 @@ class Scope:
             self.tg = tg
             while True:
                 while ready and self.failure is None:
-                    self._start(ready.popleft())
+                    pn = ready.popleft()
+                    try:
+                        self._start(pn)
+                    except Exception as exc:  # noqa: BLE001 - the node fails, never the run
+                        self._fail_unexpected(pn, exc)
                     if monotonic() - run.slice_start > SLICE_S:
                         await asyncio.sleep(0)
                         run.slice_start = monotonic()
@@ -370,6 +377,10 @@ class Scope:
             self._finish_failed(pn, f"run() must return a dict of its outputs "
                                 f"{list(pn.out_ports)}; got {got}", t0, 1)
             return
+        problem = output_problem(outputs)  # refused here, before anything copies or records it
+        if problem is not None:
+            self._finish_failed(pn, problem, t0, self.run.state[pn.id].attempts or 1)
+            return
         run = self.run
         t = monotonic()
         nr = run.state[pn.id]
@@ -416,6 +427,16 @@ class Scope:
             self._resolve(pn)
         elif self.failure is None:
             self.failure = f"node {pn.label} failed: {message}"
+
+    def _fail_unexpected(self, pn: PlanNode, exc: Exception) -> None:
+        """An error no node code caught (a value that cannot be copied, an engine bug): fail
+        this node with a sentence, so the run settles and its history row is closed."""
+        log.warning("node %s failed unexpectedly", pn.id, exc_info=exc)
+        if pn.id in self.resolved:
+            return
+        nr = self.run.state[pn.id]
+        t0 = nr.started_t if nr.status == RUNNING and nr.started_t else self._begin(pn, 1)
+        self._finish_failed(pn, f"could not be run: {_error_text(exc)}", t0, max(1, nr.attempts))
 
     def _skip(self, pn: PlanNode, reason: str) -> None:
         self._mark_skipped(pn, reason)
