@@ -66,3 +66,45 @@ def output_problem(outputs: dict[str, Any]) -> str | None:
             return (f"output {port!r} is not plain data: it holds {found}{hint}; a node's "
                     f"outputs must be {PLAIN}")
     return None
+
+
+# Python refuses to turn an int of more than 4 300 digits into text (a guard against slow
+# conversions); anything that prints or records a value says how big it is instead.
+_TEXT_DIGITS = 4300
+
+
+def int_digits(value: int) -> int:
+    """The number of decimal digits of `value` (its sign not counted), without converting."""
+    magnitude = abs(value)
+    if magnitude < 10:
+        return 1
+    guess = int(magnitude.bit_length() * 0.30102999566398120)  # log10(2)
+    return guess + 1 if magnitude >= 10 ** guess else guess
+
+
+def int_text(value: int) -> str:
+    """`str(value)`, or "<int of 30103 digits>" for an int too long to print."""
+    if value.bit_length() < 14_000:  # well below 4 300 digits: print it
+        return str(value)
+    digits = int_digits(value)
+    if digits <= _TEXT_DIGITS:
+        return str(value)
+    return f"<{'negative ' if value < 0 else ''}int of {digits} digits>"
+
+
+def printable_int(value: int) -> int | str:
+    """`value` itself if Python can print it, else its "<int of N digits>" summary."""
+    if value.bit_length() < 14_000 or int_digits(value) <= _TEXT_DIGITS:
+        return value
+    return int_text(value)
+
+
+def printable_text(value: str) -> str:
+    """`value`, with any lone surrogate (which UTF-8 cannot encode) written as \\udXXX."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
