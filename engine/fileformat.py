@@ -469,11 +469,18 @@ def save(workflow: Workflow, path: str | os.PathLike[str], registry: Any = None)
 
 
 def write_atomic(path: Path, text: str) -> None:
+    try:
+        data = text.encode("utf-8")  # first: text UTF-8 cannot hold never touches the disk
+    except UnicodeEncodeError as exc:
+        raise WorkflowFileError(f"cannot write {path.name}: it holds a lone surrogate "
+                                f"(\\u{ord(text[exc.start]):04x}) in "
+                                f"{text[max(0, exc.start - 30):exc.end + 10]!a}, which is not "
+                                f"valid Unicode") from None
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         try:

@@ -15,7 +15,7 @@ MAX_INT_DIGITS = 300  # one integer: every one fits a float, so no conversion ov
 MAX_NODES = 10_000  # nodes in one workflow file
 MAX_EDGES = 50_000  # edges in one workflow file
 MAX_EXPRESSION_CHARS = 10_000  # one expression, condition or calculation
-MAX_PASTE_NODES = 2_000  # nodes pasted into the editor at once
+MAX_PASTE_NODES = 1_000  # nodes pasted into the editor at once
 MAX_PASTE_CHARS = 4 * 1024 * 1024  # clipboard text the editor will read as nodes
 
 
