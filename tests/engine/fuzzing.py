@@ -88,8 +88,10 @@ def _deep(depth: int, rng: random.Random) -> str:
     return opener * depth + "1" + closer * depth
 
 
-def mutate(text: str, kind: str, rng: random.Random, big: bool = False) -> bytes:
-    """One hostile variant of the workflow file `text`. `big` allows 10-50 MB variants."""
+def mutate(text: str, kind: str, rng: random.Random, big: bool = False,
+           small: bool = False) -> bytes:
+    """One hostile variant of the workflow file `text`. `big` allows 10-50 MB variants;
+    `small` keeps the many-nodes and many-edges cases to sizes a test suite can afford."""
     doc = json.loads(text)
     if kind == "truncate":
         return text.encode()[:rng.randrange(len(text))]
@@ -128,20 +130,20 @@ def mutate(text: str, kind: str, rng: random.Random, big: bool = False) -> bytes
         return rendered.replace(f"{json.dumps(_HOLE)}: null",
                                 f"{json.dumps(key)}: {again}", 1).encode()
     elif kind == "long_string":
-        size = rng.choice([10_000, 1_000_000] + ([20_000_000, 50_000_000] if big else []))
+        size = rng.choice([10_000, 1_000_001] + ([20_000_000, 50_000_000] if big else []))
         _set(doc, rng.choice(paths), rng.choice("x-'{") * size)
     elif kind == "many_nodes":
-        count = rng.choice([1_000, 5_000] + ([50_000] if big else []))
+        count = rng.choice([50, 300] if small else [1_000, 5_000] + ([50_000] if big else []))
         nodes = [n for n in doc.get("nodes", []) if isinstance(n, dict)] or [{"type": "x"}]
         doc["nodes"] = [dict(rng.choice(nodes), id=f"m{i}") for i in range(count)]
     elif kind == "many_edges":
         edges = [e for e in doc.get("edges", []) if isinstance(e, dict)] or [{}]
-        count = rng.choice([1_000, 20_000])
+        count = rng.choice([100, 500] if small else [1_000, 20_000])
         doc["edges"] = [dict(rng.choice(edges), source_port=f"p{i}") for i in range(count)]
     elif kind == "expression":
         places = _expression_nodes(doc)
         if not places:
-            return mutate(text, "wrong_type", rng, big)
+            return mutate(text, "wrong_type", rng, big, small)
         params, key = rng.choice(places)
         params[key] = rng.choice([
             "'-'*100000+'1'", "-" * 100_000 + "1", " + ".join(["1"] * 3000),
