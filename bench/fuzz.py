@@ -8,8 +8,9 @@ Mutations of the shipped examples and templates (tests/engine/fuzzing.py: trunca
 types, huge numbers, NaN, deep nesting, unicode, duplicate keys, long strings, many nodes and
 edges, huge expressions) go through `check_file`: load; save and load again; compile; run the
 ones whose nodes touch neither network, disk nor a model, recorded in a real history database.
-Every case runs in a worker process with a 4 GB address-space limit; a case that takes longer
-than --hang-s seconds is a hang (the worker is killed and a new one carries on).
+Every case runs in a worker process with a 4 GB address-space limit; a case that spends more
+than --hang-s seconds of CPU (or six times that in wall time) is a hang: the worker is killed
+and a new one carries on.
 
 Then the named cases the adversarial report listed run through the real `flowloom` command in
 child processes (wall time and peak memory of each), and two editor pastes run off screen.
@@ -34,6 +35,8 @@ import time
 import traceback
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -109,12 +112,10 @@ def fuzz(count: int, seed: int, big: bool, hang_s: float) -> list[dict[str, Any]
             index = todo.popleft()
             child.stdin.write(f"{index}\n")
             child.stdin.flush()
-            ready, _, _ = select.select([child.stdout], [], [], hang_s)
-            line = child.stdout.readline() if ready else ""
+            line, hung = _answer(child, hang_s)
             if line:
                 results.append(json.loads(line))
                 continue
-            hung = not ready
             child.kill()
             child.wait()
             results.append({"index": index, "stage": "hang" if hung else "died",
@@ -132,12 +133,38 @@ def fuzz(count: int, seed: int, big: bool, hang_s: float) -> list[dict[str, Any]
     return results
 
 
+def _memory_cap() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def _answer(child: subprocess.Popen[str], hang_s: float) -> tuple[str, bool]:
+    """The worker's result line, or ("", hung). A case hangs when it spends more than `hang_s`
+    of CPU time (the machine is shared, so wall time alone would blame the neighbours), or
+    six times that in wall time."""
+    assert child.stdout is not None
+    process = psutil.Process(child.pid)
+    cpu0 = sum(process.cpu_times()[:2])
+    started = time.monotonic()
+    while True:
+        ready, _, _ = select.select([child.stdout], [], [], 0.25)
+        if ready:
+            line = child.stdout.readline()
+            return line, False
+        try:
+            cpu = sum(process.cpu_times()[:2]) - cpu0
+        except psutil.NoSuchProcess:
+            return "", False
+        if cpu > hang_s or time.monotonic() - started > 6 * hang_s:
+            return "", True
+
+
 def _cli(args: list[str], timeout: float) -> dict[str, Any]:
     """Run `flowloom ARGS` in a child: exit code, seconds, peak MB, stdout/stderr heads."""
     t0 = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "builder", *args], cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+                             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+                             preexec_fn=_memory_cap)
     try:
         out, err = child.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -247,6 +274,7 @@ def _pastes(folder: Path, hang_s: float) -> list[dict[str, Any]]:
         path.write_text(json.dumps(doc))
         t0 = time.perf_counter()
         child = subprocess.run([sys.executable, "-c", _PASTE, str(path)], cwd=ROOT,
+                               preexec_fn=_memory_cap,
                                capture_output=True, text=True, timeout=max(hang_s, 120) * 3,
                                env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
         row = {"label": label, "exit": child.returncode,
