@@ -4,18 +4,20 @@ file loads and saves again. And hostile values at run time fail their node, neve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 
 import pytest
 
 from engine import CompileError, Run, WorkflowFileError, compile_workflow, fileformat, limits
+from engine.context import Services
 from engine.corenodes import core_registry
 from engine.expressions import check_syntax
 from engine.history import HistoryRecorder, HistoryStore, get_run
 from engine.plaindata import MAX_VALUE_DEPTH, not_plain
 
-from .helpers import run_sync, workflow
+from .helpers import Probe, compile_test, run_sync, workflow
 
 HELLO = "resources/examples/hello.loom.json"
 
@@ -213,3 +215,26 @@ def test_an_output_nested_past_max_value_depth_fails_its_node():
 def test_plain_data_is_every_json_like_value():
     assert not_plain({"a": [1, (2, 3), {4}, b"x", None, 1.5, True], 2: "b"}) is None
     assert not_plain({(1, 2): 3}) == "a dict key of type tuple at top"
+
+
+def test_a_run_that_never_reports_its_end_leaves_an_interrupted_row_not_a_running_one(
+        tmp_path):
+    wf = workflow({"h": ("test.hang", {})}, [])
+    run = Run(compile_test(wf), services=Services(extra={"probe": Probe()}))
+    with HistoryStore.open(tmp_path / "history.db") as store:
+        recorder = HistoryRecorder(store, None, flush_interval_s=0.05).attach(run)
+
+        async def stopped_midway() -> None:
+            task = asyncio.ensure_future(run.execute())
+            async with asyncio.timeout(5):
+                while get_run(store, run.run_id) is None:  # the row is written as running
+                    await asyncio.sleep(0.01)
+            recorder.close()  # the host goes away before the run reports its end
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        asyncio.run(stopped_midway())
+        row = get_run(store, run.run_id)
+    assert row.status == "interrupted"
+    assert row.error == "the run stopped before it reported how it ended"
