@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 MAX_VALUE_DEPTH = 200  # deep enough for any real document; deepcopy and json stay in stack
+MAX_VALUE_ITEMS = 10_000_000  # items of a value written out (a shared part counted each time)
 
 _SCALARS = frozenset({type(None), bool, int, float, str, bytes})
 _KEYS = frozenset({type(None), bool, int, float, str})
@@ -24,34 +25,62 @@ def _where(path: list[Any]) -> str:
 
 
 def not_plain(value: Any) -> str | None:
-    """None if `value` is plain data, else what is wrong and where ("a dict_keys at [0]")."""
+    """None if `value` is plain data, else what is wrong and where ("a dict_keys at [0]").
+
+    Linear in the distinct containers: a container shared many times is checked once; one that
+    holds itself is refused (nothing could print or record it), and so is one whose written-out
+    size (shared parts counted each time they appear) passes MAX_VALUE_ITEMS."""
     if type(value) in _SCALARS:
         return None
-    stack: list[tuple[Any, list[Any]]] = [(value, [])]
+    # Entries: (item, path) to check, or (item, None, scalar count, container children) once
+    # all of `item`'s children are checked.
+    stack: list[tuple[Any, ...]] = [(value, [])]
+    on_path: set[int] = set()  # containers being walked, for cycles
+    done: dict[int, int] = {}  # containers found plain -> their size written out
+    scalars = _SCALARS
     while stack:
-        item, path = stack.pop()
-        kind = type(item)
-        if kind in _SCALARS:
+        entry = stack.pop()
+        item, path = entry[0], entry[1]
+        if path is None:
+            on_path.discard(id(item))
+            done[id(item)] = size = 1 + entry[2] + sum(done[id(c)] for c in entry[3])
+            if size > MAX_VALUE_ITEMS:  # printing or recording repeats every shared part
+                return (f"a value of {size:,} items when written out (parts of it are shared "
+                        f"many times); the limit is MAX_VALUE_ITEMS = {MAX_VALUE_ITEMS:,} in "
+                        f"engine/plaindata.py").replace(",", " ")
             continue
+        kind = type(item)
+        if kind in scalars or id(item) in done:
+            continue
+        if id(item) in on_path:
+            return f"a value that contains itself (at {_where(path[:3])}...)"
         if len(path) >= MAX_VALUE_DEPTH:
             return (f"a value nested more than {MAX_VALUE_DEPTH} levels deep (at "
                     f"{_where(path[:3])}...; the limit is MAX_VALUE_DEPTH in "
                     f"engine/plaindata.py)")
         if isinstance(item, dict):
-            for key, child in item.items():
-                if type(key) not in _KEYS:
-                    return f"a dict key of type {type(key).__name__} at {_where(path) or 'top'}"
-                if type(child) not in _SCALARS:
-                    stack.append((child, path + [key]))
+            if not set(map(type, item)) <= _KEYS:
+                key = next(k for k in item if type(k) not in _KEYS)
+                return f"a dict key of type {type(key).__name__} at {_where(path) or 'top'}"
+            if set(map(type, item.values())) <= scalars:  # the common case, at C speed
+                done[id(item)] = 1 + 2 * len(item)
+                continue
+            pairs = list(item.items())
         elif isinstance(item, _CONTAINERS):
-            for index, child in enumerate(item):
-                if type(child) not in _SCALARS:
-                    stack.append((child, path + [index]))
-        elif isinstance(item, tuple(_SCALARS)):  # a subclass of a plain type (an IntEnum, ...)
+            if set(map(type, item)) <= scalars:
+                done[id(item)] = 1 + len(item)
+                continue
+            pairs = list(enumerate(item))
+        elif isinstance(item, tuple(scalars)):  # a subclass of a plain type (an IntEnum, ...)
             continue
         else:
             at = f" at {_where(path)}" if path else ""
             return f"a {kind.__name__}{at}"
+        nested = [(k, c) for k, c in pairs if type(c) not in scalars]
+        on_path.add(id(item))
+        stack.append((item, None, len(pairs) * (2 if kind is dict else 1) - len(nested),
+                      [c for _, c in nested]))
+        stack.extend((child, path + [key]) for key, child in nested)
     return None
 
 

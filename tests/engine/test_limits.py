@@ -217,6 +217,21 @@ def test_plain_data_is_every_json_like_value():
     assert not_plain({(1, 2): 3}) == "a dict key of type tuple at top"
 
 
+def test_a_value_that_holds_itself_or_doubles_60_times_is_refused_at_once():
+    looped: list = [1]
+    looped.append({"again": looped})
+    assert not_plain(looped) == "a value that contains itself (at [1]['again']...)"
+    shared: list = [0]
+    for _ in range(60):  # 60 bytes of memory, 2**60 items once printed
+        shared = [shared, shared]
+    started = time.perf_counter()
+    assert "MAX_VALUE_ITEMS" in not_plain(shared)
+    assert time.perf_counter() - started < 0.5
+    for _ in range(40):
+        shared = shared[0]
+    assert not_plain(shared) is None, "shared but small: fine"
+
+
 def test_a_run_that_never_reports_its_end_leaves_an_interrupted_row_not_a_running_one(
         tmp_path):
     wf = workflow({"h": ("test.hang", {})}, [])
