@@ -176,6 +176,7 @@ def _cli(args: list[str], timeout: float) -> dict[str, Any]:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"exit": child.returncode, "seconds": round(time.perf_counter() - t0, 2),
             "hang": False, "peak_mb_children": usage.ru_maxrss // 1024,
+            "printed_traceback": b"Traceback" in err,
             "stdout": out[:300].decode("utf-8", "replace"),
             "stderr": err[-300:].decode("utf-8", "replace")}
 
@@ -225,7 +226,7 @@ def named_cases(folder: Path, hang_s: float) -> list[dict[str, Any]]:
         db = folder / f"named{index}.db"
         result = _cli([a.format(f=path, db=db) for a in args], timeout=max(hang_s, 120))
         result["label"] = label
-        result["traceback"] = ("Traceback" in result["stderr"] or
+        result["traceback"] = (result.get("printed_traceback", False) or
                                (result["exit"] == 1 and "validate" in args))
         if db.exists():
             import sqlite3
