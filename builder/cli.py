@@ -54,6 +54,7 @@ from engine import (
     load,
 )
 from engine.context import Services
+from engine.plaindata import printable_int, printable_text
 from engine.registry import Registry
 from nodes import default_registry
 from nodes.approvals import cli_approver
@@ -74,19 +75,25 @@ def _say(text: str, stream: TextIO | None = None) -> None:
 
 
 def jsonable(value: Any) -> Any:
-    """`value` as strict JSON data: unknown objects become their repr, NaN/inf strings,
-    bytes `{"base64": ..., "bytes": N}`."""
-    if value is None or isinstance(value, (bool, int, str)):
+    """`value` as strict JSON data: unknown objects become their repr, NaN/inf strings, ints
+    too long to print "<int of N digits>", lone surrogates \\udXXX, bytes
+    `{"base64": ..., "bytes": N}`."""
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, int):
+        return printable_int(value)
+    if isinstance(value, str):
+        return printable_text(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, dict):
-        return {k if isinstance(k, str) else str(k): jsonable(v) for k, v in value.items()}
+        return {printable_text(k if isinstance(k, str) else str(jsonable(k))): jsonable(v)
+                for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [jsonable(v) for v in value]
     if isinstance(value, (bytes, bytearray)):  # lossless: docs/semantics.md, "Bytes in JSON"
         return {"base64": base64.b64encode(value).decode("ascii"), "bytes": len(value)}
-    return repr(value)
+    return printable_text(repr(value))
 
 
 def _dump(value: Any) -> str:
@@ -172,9 +179,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     received: list[int] = []  # the signals that cancelled the run, if any
     try:
         result = asyncio.run(_execute(run, progress, received))
+    except Exception as exc:  # noqa: BLE001 - the engine settles runs; this is the last guard
+        _say(f"flowloom: the run stopped on an unexpected error: {type(exc).__name__}: "
+             f"{printable_text(str(exc))[:500]}")
+        return EXIT_FAILED
     finally:
         if recorder is not None:
-            recorder.close()  # waits for the final write (the run's status and end time)
+            recorder.close()  # waits for the final write (closes a row left running, too)
     if args.json:
         print(json.dumps(jsonable(result.to_json()), indent=2, ensure_ascii=False))
     else:

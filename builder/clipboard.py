@@ -9,7 +9,6 @@ single node object; every pasted node gets a fresh id in the target workflow and
 from __future__ import annotations
 
 import copy
-import json
 import re
 from dataclasses import replace
 from typing import Any
@@ -17,11 +16,12 @@ from typing import Any
 from PySide6.QtGui import QGuiApplication
 
 from builder.commands import frames_of, new_frame_id
-from engine import fileformat
+from engine import fileformat, limits
 from engine.errors import WorkflowFileError
 from engine.model import Edge, Node, Workflow
 
 _TRAILING_DIGITS = re.compile(r"\d+$")
+_ID_PARTS = re.compile(r"^(.*?)(\d+)$")
 
 
 def selection_text(workflow: Workflow, node_ids: list[str]) -> str:
@@ -41,11 +41,11 @@ def selection_text(workflow: Workflow, node_ids: list[str]) -> str:
 
 
 def _document(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise WorkflowFileError(f"The clipboard does not hold workflow JSON ({exc.msg} at line "
-                                f"{exc.lineno}).") from None
+    if len(text) > limits.MAX_PASTE_CHARS:  # before parsing: reading it is what would hang
+        raise WorkflowFileError(f"The clipboard holds {limits.amount(len(text))} characters; "
+                                f"the editor pastes at most MAX_PASTE_CHARS = "
+                                f"{limits.amount(limits.MAX_PASTE_CHARS)} (engine/limits.py).")
+    value, _ = fileformat.read_json(text, "the clipboard")  # NaN, huge numbers, depth: refused
     if isinstance(value, list):
         value = {"nodes": value}
     elif isinstance(value, dict) and "nodes" not in value and "type" in value:
@@ -53,6 +53,11 @@ def _document(text: str) -> dict[str, Any]:
     if not isinstance(value, dict) or not isinstance(value.get("nodes"), list):
         raise WorkflowFileError('The clipboard holds JSON but no nodes (expected a workflow or '
                                 'an object with a "nodes" list).')
+    if len(value["nodes"]) > limits.MAX_PASTE_NODES:
+        raise WorkflowFileError(f"The clipboard holds {limits.amount(len(value['nodes']))} "
+                                f"nodes; the editor pastes at most MAX_PASTE_NODES = "
+                                f"{limits.amount(limits.MAX_PASTE_NODES)} at once "
+                                f"(engine/limits.py).")
     value.setdefault("format", fileformat.FORMAT)
     value.setdefault("version", fileformat.VERSION)
     for index, node in enumerate(value["nodes"]):
@@ -61,15 +66,24 @@ def _document(text: str) -> dict[str, Any]:
     return value
 
 
-def _fresh_id(workflow: Workflow, old_id: str, taken: set[str]) -> str:
-    prefix = _TRAILING_DIGITS.sub("", old_id) or "n"
-    candidate = workflow.new_node_id(prefix)
-    number = int(candidate[len(prefix):])
-    while candidate in taken or candidate in workflow.nodes:
-        number += 1
-        candidate = f"{prefix}{number}"
-    taken.add(candidate)
-    return candidate
+def _fresh_ids(workflow: Workflow, old_ids: list[str]) -> dict[str, str]:
+    """A fresh id for each pasted node: its prefix and the next number free in `workflow`
+    (one pass over the workflow's ids, so pasting many nodes stays linear)."""
+    highest: dict[str, int] = {}
+    for node_id in workflow.nodes:
+        match = _ID_PARTS.match(node_id)
+        if match:
+            prefix, number = match.group(1), int(match.group(2))
+            highest[prefix] = max(highest.get(prefix, 0), number)
+    fresh = {}
+    for old in old_ids:
+        prefix = _TRAILING_DIGITS.sub("", old) or "n"
+        number = highest.get(prefix, 0) + 1
+        while f"{prefix}{number}" in workflow.nodes:
+            number += 1
+        highest[prefix] = number
+        fresh[old] = f"{prefix}{number}"
+    return fresh
 
 
 def parse_paste(workflow: Workflow, text: str, offset: tuple[float, float] = (40.0, 40.0)
@@ -82,8 +96,7 @@ def parse_paste(workflow: Workflow, text: str, offset: tuple[float, float] = (40
     source = loaded.workflow
     if not source.nodes:
         raise WorkflowFileError("The clipboard holds a workflow without nodes.")
-    taken: set[str] = set()
-    ids = {old: _fresh_id(workflow, old, taken) for old in source.nodes}
+    ids = _fresh_ids(workflow, list(source.nodes))
     dx, dy = offset
     nodes = [replace(node, id=ids[node.id],
                      position=(node.position[0] + dx, node.position[1] + dy))

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.errors import WorkflowFileError
+from engine.fileformat import read_json
 from engine.nodetype import Param
 
 TEXT_COMMIT_MS = 600
@@ -132,11 +134,10 @@ class TextField(Field):
             return text
         if not text.strip():
             return None
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column "
-                             f"{exc.colno})") from None
+        try:  # the loader's reader: NaN, huge numbers and lone surrogates could not be saved
+            return read_json(text, "the value")[0]
+        except WorkflowFileError as exc:
+            raise ValueError(str(exc).rstrip(".")) from None
 
 
 class NumberField(Field):

@@ -28,6 +28,7 @@ from pathlib import Path
 import platformdirs
 from PySide6.QtCore import QObject, QTimer
 
+from engine.errors import WorkflowFileError
 from engine.fileformat import dumps
 from engine.model import Workflow
 from engine.private import private_dir, write_private_text
@@ -172,7 +173,7 @@ class Autosave(QObject):
             write_private_text(folder / f"{self.token}.meta.json",
                                json.dumps(meta, indent=2) + "\n")
             self.writes += 1
-        except OSError as exc:
+        except (OSError, UnicodeError, WorkflowFileError) as exc:  # a value it cannot write
             log.warning("autosave to %s failed: %s", folder, exc)
 
     def settle(self) -> None:

@@ -288,6 +288,10 @@ class Run:
             await Scope(self, self.compiled.plan, None, (), {}).execute()
         except ScopeFailed as exc:
             status, error = FAILED, self.redact(str(exc))
+        except Exception as exc:  # noqa: BLE001 - an engine bug still ends in a recorded status
+            log.error("run %s stopped on an unexpected error", self.run_id, exc_info=exc)
+            status, error = FAILED, self.redact(f"the run stopped on an unexpected error: "
+                                                f"{type(exc).__name__}: {str(exc)[:500]}")
         except asyncio.CancelledError:
             status, error = CANCELLED, "the run was cancelled"
             task = self._task

@@ -15,6 +15,7 @@ from typing import Any
 import simpleeval
 
 from engine.errors import ExpressionError
+from engine.limits import MAX_EXPRESSION_CHARS, amount
 
 MAX_RANGE = 1_000_000
 
@@ -51,13 +52,20 @@ def _parse(source: str) -> tuple[str | None, ast.expr | None]:
     validation, compile and every node holding the same text share one parse."""
     if not source.strip():
         return "the expression is empty", None
+    if len(source) > MAX_EXPRESSION_CHARS:  # checked first: parsing is what would blow up
+        return (f"expression `{source[:40]}...` is {amount(len(source))} characters long; the "
+                f"limit is MAX_EXPRESSION_CHARS = {amount(MAX_EXPRESSION_CHARS)} "
+                f"(engine/limits.py)"), None
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         detail = exc.msg
         if exc.offset:
             detail += f" at column {exc.offset}"
-        return f"expression `{source}` does not parse: {detail}", None
+        return f"expression `{source[:200]}` does not parse: {detail}", None
+    except (MemoryError, RecursionError):  # Python's parser ran out of stack
+        return (f"expression `{source[:40]}...` nests too deeply (or chains too many "
+                f"operators) for Python to parse; split it into steps"), None
     return None, tree.body
 
 

@@ -14,15 +14,18 @@ line when it fits in 100 columns. Saves are atomic: temp file in the same folder
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine import limits
 from engine.errors import Problem, WorkflowFileError
 from engine.model import Edge, Node, Workflow
 from engine.secretparams import secret_literal_problems
@@ -53,23 +56,160 @@ class Loaded:
 
 
 # --- reading ------------------------------------------------------------------------------
-def parse(text: str, source: str = "the workflow") -> dict[str, Any]:
-    """JSON text -> a migrated document of the current version, or WorkflowFileError."""
+# A JSON string, for the depth scan: its brackets are not structure.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = [0] * 256
+_DEPTH_STEP[ord("[")] = _DEPTH_STEP[ord("{")] = 1
+_DEPTH_STEP[ord("]")] = _DEPTH_STEP[ord("}")] = -1
+# Cheap signs that a text may hold a lone surrogate escape or an over-long string; only then
+# is every decoded string looked at (that walk costs far more than these scans).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def json_depth(text: str) -> int:
+    """How deeply arrays and objects nest in JSON `text`, without parsing it (so no parser
+    recursion can be reached): strings are blanked out, then the brackets are counted."""
+    if "\\" in text:
+        outside = _JSON_STRING.sub("", text)
+    else:  # no escapes: the strings are exactly every other piece between quotes
+        outside = "".join(text.split('"')[0::2])
+    brackets = _NOT_BRACKET.sub("", outside)
+    if "[" * (limits.MAX_DEPTH + 1) in brackets or "{" * (limits.MAX_DEPTH + 1) in brackets:
+        return max(len(run) for run in re.findall(r"[\[{]+", brackets))
+    return max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, brackets.encode("ascii"))),
+               default=0)
+
+
+def _strings_suspect(text: str) -> bool:
+    if len(text) > limits.MAX_STRING_CHARS:  # a string may be over the limit: find the longest
+        tokens = (text.split('"')[1::2] if "\\" not in text  # no escapes: every other piece
+                  else _JSON_STRING.findall(text))
+        if max(map(len, tokens), default=0) > limits.MAX_STRING_CHARS:
+            return True  # escapes make a text longer, never shorter: this is an upper bound
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return True  # a raw surrogate in the text itself
+    return ("\\ud" in text or "\\uD" in text) and _SURROGATE_ESCAPE.search(text) is not None
+
+
+class _Reader:
+    """json.loads hooks that refuse what a workflow file must not hold (NaN, Infinity, integers
+    too long to convert) and note duplicate keys, which json would silently drop."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.duplicates: list[str] = []
+
+    def integer(self, digits: str) -> int:
+        if len(digits.lstrip("-")) > limits.MAX_INT_DIGITS:
+            raise WorkflowFileError(f"{self.source} holds a number with "
+                                    f"{limits.amount(len(digits.lstrip('-')))} digits; the "
+                                    f"limit is MAX_INT_DIGITS = {limits.MAX_INT_DIGITS} "
+                                    f"(engine/limits.py).")
+        return int(digits)
+
+    def real(self, text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            raise WorkflowFileError(f"{self.source} holds the number {text[:40]}, which is too "
+                                    f"large for a floating-point number.")
+        return value
+
+    def constant(self, name: str) -> Any:
+        raise WorkflowFileError(f"{self.source} holds {name}, which is not a JSON number; "
+                                f"write a number or null instead.")
+
+    def pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        value = dict(pairs)
+        if len(value) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen and key not in self.duplicates:
+                    self.duplicates.append(key)
+                seen.add(key)
+        return value
+
+
+def _check_strings(value: Any, source: str) -> None:
+    """Every string (keys too) within MAX_STRING_CHARS and valid Unicode (a lone surrogate
+    such as "\\ud800" cannot be written as UTF-8, so such a file could never be saved)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if len(item) > limits.MAX_STRING_CHARS:
+                raise WorkflowFileError(f"{source} holds a string of "
+                                        f"{limits.amount(len(item))} characters "
+                                        f"({item[:30]!r}...); the limit is MAX_STRING_CHARS = "
+                                        f"{limits.amount(limits.MAX_STRING_CHARS)} "
+                                        f"(engine/limits.py).")
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    raise WorkflowFileError(
+                        f"{source} holds the text {item[max(0, exc.start - 20):exc.end + 10]!a}"
+                        f" with a lone surrogate (\\u{ord(item[exc.start]):04x}), which is not "
+                        f"valid Unicode; replace that escape with the character meant."
+                    ) from None
+
+
+def read_json(text: str, source: str = "the workflow") -> tuple[Any, list[Problem]]:
+    """JSON text -> (value, problems), within engine/limits.py in bounded time and memory.
+
+    Too big, too deep, a number that is not finite or too long, a lone surrogate: one
+    WorkflowFileError sentence naming the limit. Duplicate keys keep the last value (as JSON
+    readers do) and are reported as problems, since saving writes the last one only."""
+    if len(text) > limits.MAX_FILE_BYTES:
+        raise WorkflowFileError(f"{source} is {limits.amount(len(text))} characters long; the "
+                                f"limit is MAX_FILE_BYTES = {limits.amount(limits.MAX_FILE_BYTES)}"
+                                f" (engine/limits.py).")
+    # Fewer openers than the limit cannot nest past it: most files skip the scan.
+    openers = text.count("[") + text.count("{")
+    depth = json_depth(text) if openers > limits.MAX_DEPTH else 0
+    if depth > limits.MAX_DEPTH:
+        raise WorkflowFileError(f"{source} nests arrays and objects {limits.amount(depth)} "
+                                f"levels deep; the limit is MAX_DEPTH = {limits.MAX_DEPTH} "
+                                f"(engine/limits.py).")
+    reader = _Reader(source)
     try:
-        doc = json.loads(text)
+        value = json.loads(text, parse_int=reader.integer, parse_float=reader.real,
+                           parse_constant=reader.constant, object_pairs_hook=reader.pairs)
     except json.JSONDecodeError as exc:
         raise WorkflowFileError(
             f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
         ) from None
-    except RecursionError:
+    except RecursionError:  # not reached within MAX_DEPTH; kept so no stack is ever blown
         raise WorkflowFileError(f"{source} is not a workflow: its JSON is nested too deeply "
                                 f"to read.") from None
+    if _strings_suspect(text):
+        _check_strings(value, source)
+    problems = [Problem(f"the key {key!r} appears more than once in one object; the last "
+                        f"value is used (and is the one saved)") for key in reader.duplicates]
+    return value, problems
+
+
+def parse(text: str, source: str = "the workflow") -> dict[str, Any]:
+    """JSON text -> a migrated document of the current version, or WorkflowFileError."""
+    return _parse(text, source)[0]
+
+
+def _parse(text: str, source: str) -> tuple[dict[str, Any], list[Problem]]:
+    doc, problems = read_json(text, source)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise WorkflowFileError(
             f"{source} is not a Flowloom workflow: expected a JSON object with "
             f'"format": "{FORMAT}".'
         )
-    return migrate(doc, source=source)
+    return migrate(doc, source=source), problems
 
 
 def migrate(doc: dict[str, Any], migrations: dict[int, Migration] | None = None,
@@ -170,6 +310,13 @@ def from_document(doc: dict[str, Any]) -> Loaded:
     if not isinstance(raw_edges, list):
         problems.append(Problem('"edges" must be a list'))
         raw_edges = []
+    for entries, what, limit_name, limit in (
+            (raw_nodes, "nodes", "MAX_NODES", limits.MAX_NODES),
+            (raw_edges, "edges", "MAX_EDGES", limits.MAX_EDGES)):
+        if len(entries) > limit:  # refused whole: loading a part would lose the rest on save
+            raise WorkflowFileError(f"the workflow has {limits.amount(len(entries))} {what}; "
+                                    f"the limit is {limit_name} = {limits.amount(limit)} "
+                                    f"(engine/limits.py).")
     nodes: dict[str, Node] = {}
     for index, raw in enumerate(raw_nodes):
         node = _read_node(raw, index, problems)
@@ -200,7 +347,9 @@ def from_document(doc: dict[str, Any]) -> Loaded:
 
 def loads(text: str, registry: Any = None, source: str = "the workflow") -> Loaded:
     """Parse workflow text. With a registry, node types, ports and params are checked too."""
-    loaded = from_document(parse(text, source))
+    doc, problems = _parse(text, source)
+    loaded = from_document(doc)
+    loaded.problems[:0] = problems
     if registry is not None:
         loaded.problems.extend(check_workflow(loaded.workflow, registry))
     return loaded
@@ -209,6 +358,11 @@ def loads(text: str, registry: Any = None, source: str = "the workflow") -> Load
 def load(path: str | os.PathLike[str], registry: Any = None) -> Loaded:
     path = Path(path)
     try:
+        size = path.stat().st_size  # before reading: a huge file is refused unread
+        if size > limits.MAX_FILE_BYTES:
+            raise WorkflowFileError(f"{path} is {limits.amount(size)} bytes; the limit is "
+                                    f"MAX_FILE_BYTES = {limits.amount(limits.MAX_FILE_BYTES)} "
+                                    f"(engine/limits.py).")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise WorkflowFileError(f"{path} does not exist.") from None
@@ -315,11 +469,18 @@ def save(workflow: Workflow, path: str | os.PathLike[str], registry: Any = None)
 
 
 def write_atomic(path: Path, text: str) -> None:
+    try:
+        data = text.encode("utf-8")  # first: text UTF-8 cannot hold never touches the disk
+    except UnicodeEncodeError as exc:
+        raise WorkflowFileError(f"cannot write {path.name}: it holds a lone surrogate "
+                                f"(\\u{ord(text[exc.start]):04x}) in "
+                                f"{text[max(0, exc.start - 30):exc.end + 10]!a}, which is not "
+                                f"valid Unicode") from None
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         try:

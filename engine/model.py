@@ -113,10 +113,14 @@ class Workflow:
     def add_node(self, node: Node, index: int | None = None) -> None:
         if node.id in self.nodes:
             raise ValueError(f"a node with id {node.id!r} already exists")
-        items = list(self.nodes.items())
-        index = len(items) if index is None else max(0, min(index, len(items)))
-        items.insert(index, (node.id, node))
-        self.nodes = dict(items)
+        if index is None or index >= len(self.nodes):  # appending: no rebuild (pastes add many)
+            index = len(self.nodes)
+            self.nodes[node.id] = node
+        else:
+            items = list(self.nodes.items())
+            index = max(0, index)
+            items.insert(index, (node.id, node))
+            self.nodes = dict(items)
         self.node_added.emit(node, index)
 
     def remove_node(self, node_id: str) -> tuple[Node, int, list[tuple[Edge, int]]]:
@@ -172,7 +176,9 @@ class Workflow:
 
     # --- edges ----------------------------------------------------------------------------
     def add_edge(self, edge: Edge, index: int | None = None) -> int:
-        if any(e.key() == edge.key() for e in self.edges):
+        key = edge.key()
+        source = edge.source  # compared first: cheap, and it rules out almost every edge
+        if any(e.source == source and e.key() == key for e in self.edges):
             raise ValueError(f"edge {edge} already exists")
         index = len(self.edges) if index is None else max(0, min(index, len(self.edges)))
         self.edges.insert(index, edge)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import sys
 import time
@@ -20,6 +21,7 @@ from engine import events as ev
 from engine.compile import Plan, PlanNode
 from engine.context import NodeContext
 from engine.errors import FlowloomError, NodeFailure
+from engine.plaindata import output_problem
 from engine.porttypes import describe, matches
 from engine.runstate import CANCELLED, RUNNING
 from engine.tools import ToolHandle
@@ -31,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 SLICE_S = 0.004  # longest stretch of inline work before yielding to the event loop
 _MISSING = object()
 monotonic = time.monotonic
+log = logging.getLogger(__name__)
 
 
 class ScopeFailed(FlowloomError):
@@ -99,7 +102,7 @@ class Scope:
                     pn = ready.popleft()
                     try:
                         self._start(pn)
-                    except Exception as exc:  # e.g. an input too deep to copy: pn's failure
+                    except Exception as exc:  # noqa: BLE001 - the node fails, never the run
                         self._bookkeeping_failed(pn, exc)
                     if monotonic() - run.slice_start > SLICE_S:
                         await asyncio.sleep(0)
@@ -425,6 +428,10 @@ class Scope:
                                 f"{list(pn.out_ports)}; got {got}", t0, len(earlier) + 1,
                                 queued=queued, earlier=earlier)
             return
+        problem = output_problem(outputs)  # refused here, before anything copies or records it
+        if problem is not None:
+            self._finish_failed(pn, problem, t0, self.run.state[pn.id].attempts or 1)
+            return
         run = self.run
         recorded = run.recorded(outputs)  # before any state changes: it may fail (too deep)
         t = monotonic()
@@ -496,6 +503,7 @@ class Scope:
     def _bookkeeping_failed(self, pn: PlanNode, exc: Exception) -> None:
         """An exception escaped the code around a node (copying its inputs or outputs, say):
         it becomes that node's failure, never the run's traceback."""
+        log.warning("node %s failed unexpectedly", pn.id, exc_info=exc)
         if pn.id in self.resolved:  # already settled: the scope cannot go on consistently
             if self.failure is None:
                 self.failure = f"node {pn.label} failed: {_bookkeeping_text(exc)}"

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine import events as ev
+from engine.plaindata import int_text
 
 PREVIEW_CHARS = 2048
 _REDACT_MARGIN = 4096  # keep this much past the cap until redaction has run
@@ -31,6 +32,8 @@ def preview(value: Any, limit: int = PREVIEW_CHARS,
         text = json.dumps(shrunk, ensure_ascii=False, default=repr)
     except Exception:  # an object whose repr fails, say: fall back to a bounded repr
         text, cut = ev.summarise(value), True
+    if not text.isascii():  # a lone surrogate cannot be stored as UTF-8: keep it as \udXXX
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     if redact is not None:
         text = redact(text)
     if len(text) > limit:
@@ -42,6 +45,8 @@ def _shrink(value: Any, chars: int, budget: list[int], depth: int) -> tuple[Any,
     """A copy of `value` with at most budget[0] container items in all and strings cut at
     `chars`, nested at most 8 deep (which also ends reference cycles)."""
     kind = type(value)
+    if kind is int and value.bit_length() >= 14_000:  # too long for json to print
+        return int_text(value), True
     if kind in _SCALARS:
         return value, False
     if kind is str:

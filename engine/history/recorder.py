@@ -35,6 +35,7 @@ from engine import events as ev
 from engine.fileformat import dumps
 from engine.history.preview import PREVIEW_CHARS, preview
 from engine.history.schema import (
+    INTERRUPTED,
     RETRYING,
     RUNNING,
     LogRow,
@@ -165,8 +166,18 @@ class HistoryRecorder:
         return self
 
     def close(self, timeout: float | None = 30.0) -> None:
-        """Write what is pending and stop the writer (waits at most `timeout` seconds)."""
+        """Write what is pending and stop the writer (waits at most `timeout` seconds).
+
+        A run that started but never reported its end (the process is stopping, or the run
+        died on an error the engine did not expect) is closed as `interrupted`, so its row
+        never stays `running`."""
         with self._cond:
+            if self._run_row is not None and not self._finished:
+                now = time.time()
+                self._run_end = {"status": INTERRUPTED, "ended_at": now,
+                                 "duration_s": now - self._run_row["started_at"],
+                                 "error": "the run stopped before it reported how it ended"}
+                self._finished = True
             self._closing = True
             self._cond.notify()
         if self._thread is not None:
@@ -352,7 +363,22 @@ class HistoryRecorder:
             self.failed_writes += 1
             log.exception("history: could not record run %s in %s", self.run_id,
                           self.store.path)
+            if batch["end"] is not None and self.failed_writes > 3:
+                self._write_end_only(batch)
             self._put_back(batch)
+
+    def _write_end_only(self, batch: dict[str, Any]) -> None:
+        """Giving up on a run's details: still close its row, so it never stays `running`."""
+        end = {k: (v.encode("utf-8", "backslashreplace").decode("utf-8")
+                   if isinstance(v, str) else v) for k, v in batch["end"].items()}
+        try:
+            with self.store.transaction() as conn:
+                if batch["insert"] is not None:
+                    row = dict(batch["insert"], inputs_json="{}")
+                    conn.execute(insert(RunRow), row)
+                conn.execute(update(RunRow).where(RunRow.id == self.run_id).values(**end))
+        except Exception:
+            log.exception("history: could not close run %s", self.run_id)
 
     def _put_back(self, batch: dict[str, Any]) -> None:
         """Keep a failed batch for the next write (a locked database is usually temporary)."""

@@ -146,7 +146,7 @@ BROKEN = {
     "string-version": ('{"format": "flowloom.workflow", "version": "1"}', "no valid \"version\""),
     "zero-version": ('{"format": "flowloom.workflow", "version": 0}', "no valid \"version\""),
     "no-version": ('{"format": "flowloom.workflow"}', "no valid \"version\""),
-    "deep": ("[" * 100_000 + "]" * 100_000, "is not"),
+    "deep": ("[" * 100_000 + "]" * 100_000, "MAX_DEPTH"),  # issue #11: the limit is named
 }
 
 
