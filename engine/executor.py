@@ -49,8 +49,9 @@ from typing import Any
 import httpx
 
 from engine import events as ev
+from engine.budget import CURRENT, Limits, Slice, Workers
 from engine.cap import Cap
-from engine.compile import Compiled
+from engine.compile import Compiled, PlanNode
 from engine.context import REDACTED, Services
 from engine.errors import InputError, NodeFailure
 from engine.masking import mask
@@ -99,11 +100,14 @@ class Run:
                  concurrency: int | None = None, services: Services | None = None,
                  run_id: str | None = None,
                  reuse: dict[str, dict[str, Any]] | None = None,
-                 cap: Cap | None = None) -> None:
+                 cap: Cap | None = None,
+                 limits: Limits | dict[str, float] | None = None) -> None:
         """`reuse` maps top-level node ids to outputs from an earlier run: those nodes are not
         run again, their outputs are replayed (see engine/rerun.py, "re-run from here").
         `cap` shares another run's concurrency cap (a sub-workflow run shares its parent's);
-        without it, `concurrency` makes a cap of this run's own."""
+        without it, `concurrency` makes a cap of this run's own.
+        `limits` ({"cpu_s", "memory_mb"}) is the budget of every user expression and template
+        in the run, where a node sets none of its own (engine/budget.py)."""
         self.compiled = compiled
         top = compiled.plan.nodes
         self.reuse = dict(reuse or {})
@@ -134,6 +138,10 @@ class Run:
         self._jars: dict[str, httpx.Cookies] = {}  # node id -> its cookies (cookie_jar)
         self._secrets: set[str] = set()
         self._started = False
+        self.limits = Limits.resolve(limits)
+        self.workers = Workers()
+        self._budget = Slice(self.workers, self.limits)
+        self._budgets: dict[str, Slice] = {}
 
     # --- subscribers ----------------------------------------------------------------------
     def subscribe(self, callback: Callable[[Any], Any], *, batched: bool = False
@@ -253,6 +261,16 @@ class Run:
         """The run-wide concurrency cap (None: no cap), shared with sub-workflow runs."""
         return self._sem
 
+    def budget_for(self, pn: PlanNode) -> Slice:
+        """The evaluation budget of node `pn`: its own limits over the run's."""
+        if pn.limits is None:
+            return self._budget
+        found = self._budgets.get(pn.id)
+        if found is None:
+            found = Slice(self.workers, Limits.resolve(self.limits, pn.limits))
+            self._budgets[pn.id] = found
+        return found
+
     # --- control --------------------------------------------------------------------------
     def cancel(self) -> None:
         """Cancel the run: running nodes are cancelled, nothing new starts. Thread-safe."""
@@ -281,6 +299,7 @@ class Run:
                                     len(self.state), dict(self.inputs), t0, time.time()))
         status, error = SUCCEEDED, None
         external_cancel = False
+        budget_token = CURRENT.set(self._budget)
         try:
             if self._cancel_requested:
                 raise asyncio.CancelledError
@@ -297,6 +316,8 @@ class Run:
                 external_cancel = left > 0
         finally:
             self._active = False
+            CURRENT.reset(budget_token)
+            self.workers.close()
             if self._http is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(self._http.aclose())
