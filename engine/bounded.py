@@ -150,6 +150,17 @@ def _projected(owner: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, A
     return 0
 
 
+def check_format(text: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Refuse `text.format(...)` whose field widths (written, or nested `{:{}}` from the
+    arguments) build a huge string."""
+    for spec in _FIELD_SPEC.findall(text):
+        check_spec(spec)
+    if ":{" in text:
+        for value in list(args) + list(kwargs.values()):
+            if isinstance(value, (int, str)) and not isinstance(value, bool):
+                check_spec(str(value)[:20])
+
+
 def check_call(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], sliced: bool) -> None:
     """Refuse a string method call that builds a huge string; in a slice, give way before a
     call over many items (one C call that nothing could interrupt)."""
@@ -157,8 +168,7 @@ def check_call(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], sliced:
     if type(owner) in (str, bytes):
         name = getattr(func, "__name__", "")
         if name in ("format", "format_map") and isinstance(owner, str):
-            for spec in _FIELD_SPEC.findall(owner):
-                check_spec(spec)
+            check_format(owner, args, kwargs)
         else:
             _check_length(_projected(owner, name, args, kwargs), f"the result of .{name}()")
     if sliced:
@@ -404,6 +414,19 @@ class _BoundedSandbox:
 
     intercepted_binops = frozenset(_BINOPS)
     deadline = NO_DEADLINE
+
+    def wrap_str_format(self, value: Any) -> Any:
+        # jinja2 hands `str.format` out as its own wrapper, which `call` cannot inspect
+        wrapped = super().wrap_str_format(value)  # type: ignore[misc]
+        if wrapped is None:
+            return None
+        text = value.__self__
+
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            check_format(text, args, kwargs)
+            return wrapped(*args, **kwargs)
+
+        return checked
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         return _BINOPS[operator](left, right)
