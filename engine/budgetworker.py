@@ -81,7 +81,7 @@ def _limit_memory(memory_mb: float | None) -> None:
     limit = resource.RLIM_INFINITY
     if memory_mb is not None:
         try:
-            limit = _address_space() + int(memory_mb * _MB)
+            limit = min(_address_space() + int(memory_mb * _MB), 1 << 62)
         except OSError:  # no /proc: the memory limit is not enforced
             return
     resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))

@@ -27,6 +27,10 @@ Scheduling rules:
 * The cap (engine/cap.py) is shared with sub-workflow runs. `duration_s` is running time, over
   every attempt; the wait for the cap is `queued_s`, apart. An exception escaping the
   bookkeeping around a node (copying a value too deep to copy) is that node's failure.
+* Every user expression, condition, formula and template has a CPU and memory budget (the
+  node's `limits` over the run's over 2 s / 256 MB): it runs inline for a slice of a few
+  milliseconds, else off the loop in a worker process that is killed on Stop, timeout or breach
+  (engine/budget.py).
 * `Run.cancel()` cancels every task of the run; nothing is left running when `execute` returns.
 docs/semantics.md states these rules with an example each.
 Events are buffered and delivered in one batch per event-loop turn, on the loop thread.
