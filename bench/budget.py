@@ -1,6 +1,6 @@
 """Bounded evaluation benchmark: what the budget costs a cheap node, and what it buys the loop.
 
-    .venv/bin/python bench/budget.py            # full run (medians of 3), about two minutes
+    .venv/bin/python bench/budget.py            # full run (medians of 5), a few minutes
     .venv/bin/python bench/budget.py --quick    # smoke run: small graphs, one repeat
 
 1. Per-node cost of the cheap path: the engine running `data.expression` chains/fans/layers
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small graphs, one repeat")
     args = parser.parse_args(argv)
-    sizes, reps, samples = ([1000], 1, 20) if args.quick else ([1000, 10_000], 3, 60)
+    sizes, reps, samples = ([1000], 1, 20) if args.quick else ([1000, 10_000], 5, 60)
     rows = per_node(sizes, reps)
     late = asyncio.run(lateness(samples))
     cost = asyncio.run(offload_cost(8 if args.quick else 20))
