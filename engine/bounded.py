@@ -205,7 +205,7 @@ class _Bounded:
         if type(item) in _SCALARS:
             return
         if self.deadline != NO_DEADLINE and isinstance(item, (list, tuple, dict, set)) and \
-                len(item) > INLINE_ITEMS:
+                (len(item) > INLINE_ITEMS or perf_counter() > self.deadline):
             raise Offload
         super()._check_disallowed_items(item)  # type: ignore[misc]
 
