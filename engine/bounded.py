@@ -15,7 +15,8 @@ Two kinds of limit live here; the CPU and memory budgets are engine/budget.py's.
 
 Errors are `EvalFailed` carrying the whole sentence. This module imports nothing from `engine`:
 the budget worker process (engine/budgetworker.py) loads it by path, so a worker starts without
-the engine's imports.
+the engine's imports — which is also why expressions, formulas and templates share one file
+(over 400 lines).
 """
 
 from __future__ import annotations
