@@ -37,6 +37,7 @@ from jinja2.filters import do_center, do_indent, do_replace, do_wordwrap
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment, SecurityError
 
 MAX_LENGTH = simpleeval.MAX_STRING_LENGTH  # 100 000: the longest string or list one step builds
+MAX_TEXT = 20_000_000  # the longest text a join or replace builds (they mostly carry input on)
 MAX_INT_DIGITS = 100_000  # the largest number one step builds (4 000 000**4 000000: 26 M digits)
 MAX_RANGE = 1_000_000
 INLINE_ITEMS = 50_000  # a call over more items than this is not worth trying inline
@@ -65,9 +66,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _check_length(length: int, what: str = "the result") -> None:
-    if length > MAX_LENGTH:
-        raise Refused(f"{what} would be {length:,} long, over the limit of {MAX_LENGTH:,}")
+def _check_length(length: int, what: str = "the result", limit: int = MAX_LENGTH) -> None:
+    if length > limit:
+        raise Refused(f"{what} would be {length:,} long, over the limit of {limit:,}")
 
 
 def _check_digits(digits: float, what: str) -> None:
@@ -117,9 +118,6 @@ def safe_mod(a: Any, b: Any) -> Any:
                             _check_length(abs(v), "the formatted text")
                 elif part:
                     check_spec(part)
-        result = a % b
-        _check_length(len(result), "the formatted text")
-        return result
     return op.mod(a, b)
 
 
@@ -171,7 +169,8 @@ def check_call(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], sliced:
         if name in ("format", "format_map") and isinstance(owner, str):
             check_format(owner, args, kwargs)
         else:
-            _check_length(_projected(owner, name, args, kwargs), f"the result of .{name}()")
+            _check_length(_projected(owner, name, args, kwargs), f"the result of .{name}()",
+                          MAX_TEXT if name in ("join", "replace") else MAX_LENGTH)
     if sliced:
         for value in args:
             if type(value) not in _SCALARS and hasattr(value, "__len__") and \
@@ -395,7 +394,7 @@ def _bounded_indent(s: Any, width: Any = 4, first: bool = False, blank: bool = F
 
 def _bounded_replace(eval_ctx: Any, s: str, old: str, new: str, count: int | None = None) -> str:
     _check_length(_projected(str(s), "replace", (str(old), str(new), -1 if count is None
-                                                 else count), {}), "the replaced text")
+                                                 else count), {}), "the replaced text", MAX_TEXT)
     return do_replace(eval_ctx, s, old, new, count)
 
 
@@ -407,7 +406,7 @@ def _bounded_wordwrap(env: Any, s: str, width: int = 79, *args: Any, **kwargs: A
 
 
 _bounded_wordwrap.jinja_pass_arg = do_wordwrap.jinja_pass_arg  # type: ignore[attr-defined]
-_BINOPS = {"*": safe_mult, "**": safe_power, "%": safe_mod, "+": simpleeval.safe_add}
+_BINOPS = {"*": safe_mult, "**": safe_power, "%": safe_mod}  # `+` only adds what exists
 
 
 class _BoundedSandbox:
