@@ -114,6 +114,33 @@ def per_node(sizes: list[int], reps: int) -> list[dict[str, Any]]:
     return rows
 
 
+def per_evaluation(rounds: int = 7, number: int = 20_000) -> dict[str, tuple[float, float]]:
+    """µs per evaluation (min, median over `rounds`), interleaved: a bare simpleeval evaluator
+    against `Expression.evaluate` as a cheap node runs it (in the run's Slice)."""
+    import timeit
+
+    from engine.budget import CURRENT, Limits, Slice, Workers
+    from engine.expressions import Expression
+    cases = {"x + 1": {"x": 1}, "[v * 2 for v in x][0]": {"x": [1, 2, 3]}}
+    out: dict[str, tuple[float, float]] = {}
+    for source, names in cases.items():
+        bare = RawExpression({"expr": source, "inputs": list(names)})
+        budgeted = Expression(source)
+        times: dict[str, list[float]] = {"bare": [], "budgeted": []}
+        mode = Slice(Workers(), Limits())
+        for _ in range(rounds):
+            times["bare"].append(timeit.timeit(
+                lambda b=bare, n=names: b.run(None, **n), number=number))
+            token = CURRENT.set(mode)
+            times["budgeted"].append(timeit.timeit(
+                lambda e=budgeted, n=names: e.evaluate(n), number=number))
+            CURRENT.reset(token)
+        for kind, values in times.items():
+            us = [v / number * 1e6 for v in values]
+            out[f"`{source}` {kind}"] = (min(us), statistics.median(us))
+    return out
+
+
 # --- 2. loop lateness ---------------------------------------------------------------------
 async def _lateness(samples: int) -> list[float]:
     late = []
@@ -188,8 +215,11 @@ async def _node_time(run: Run, nid: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small graphs, one repeat")
+    parser.add_argument("--reps", type=int, default=None, help="repeats of the per-node runs")
     args = parser.parse_args(argv)
     sizes, reps, samples = ([1000], 1, 20) if args.quick else ([1000, 10_000], 5, 60)
+    reps = args.reps or reps
+    evals = per_evaluation()
     rows = per_node(sizes, reps)
     late = asyncio.run(lateness(samples))
     cost = asyncio.run(offload_cost(8 if args.quick else 20))
@@ -201,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
         n = r["nodes"]
         print(f"| {r['shape']} | {n:,} | {r['budgeted_s'] / n * 1e6:.1f} | "
               f"{r['raw_s'] / n * 1e6:.1f} | {r['budgeted_s'] / r['raw_s']:.2f}× |")
+    print("\n| evaluation | min µs | median µs |\n|---|---:|---:|")
+    for name, (low, mid) in evals.items():
+        print(f"| {name} | {low:.2f} | {mid:.2f} |")
     print(f"\n| {TIMER_S * 1e3:.0f} ms timer lateness | samples | p50 ms | p99 ms | max ms |")
     print("|---|---:|---:|---:|---:|")
     for phase, values in late.items():
