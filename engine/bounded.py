@@ -9,8 +9,9 @@ Two kinds of limit live here; the CPU and memory budgets are engine/budget.py's.
   jinja2's SandboxedEnvironment hooks (`call`, `call_binop`) and bounded `center`, `format`,
   `indent`, `replace`, `wordwrap` filters; `range` is the sandbox's own (MAX_RANGE).
 * **Slices**: an evaluation given a `deadline` (a `time.perf_counter()` value) raises `Offload`
-  once it passes it, checked at every step of simpleeval's tree walk and of a template's output
-  and calls; a call over more than INLINE_ITEMS items raises it at once. The caller re-runs the
+  once it passes it having computed (thread CPU time) for most of a slice — checked at every
+  step of simpleeval's tree walk and of a template's output and calls; a call over more than
+  INLINE_ITEMS items raises it at once. The caller re-runs the
   evaluation (they are pure) somewhere that can be stopped — a budget worker process.
 
 Errors are `EvalFailed` carrying the whole sentence. This module imports nothing from `engine`:
@@ -27,7 +28,7 @@ import math
 import operator as op
 import re
 import threading
-from time import perf_counter
+from time import perf_counter, thread_time
 from typing import Any
 
 import simpleeval
@@ -42,7 +43,31 @@ MAX_INT_DIGITS = 100_000  # the largest number one step builds (4 000 000**4 000
 MAX_RANGE = 1_000_000
 INLINE_ITEMS = 50_000  # a call over more items than this is not worth trying inline
 NO_DEADLINE = math.inf
+SLICE_S = 0.003  # longest an evaluation runs inline before moving off the loop
 _SCALARS = frozenset({int, float, str, bool, type(None), bytes})
+
+
+class _Sliced:
+    """What holds a slice: `deadline` (perf_counter) and a thread-CPU `checkpoint`.
+
+    Wall time past the deadline may be the OS running other work (a shared machine): then the
+    slice moves on. Only a thread that computed for most of a slice since the last checkpoint
+    gives way, so a busy machine does not send cheap evaluations off the loop."""
+
+    deadline = NO_DEADLINE
+    checkpoint = -1.0
+
+    def start_slice(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.checkpoint = -1.0
+
+    def overdue(self) -> None:
+        """Called once perf_counter() passed `deadline`: raise Offload, or move the slice on."""
+        now = thread_time()
+        if self.checkpoint >= 0 and now - self.checkpoint >= SLICE_S * 0.8:
+            raise Offload
+        self.checkpoint = now
+        self.deadline = perf_counter() + SLICE_S
 
 
 class Offload(BaseException):
@@ -193,11 +218,9 @@ FUNCTIONS: dict[str, Any] = {
 
 
 # --- simpleeval, bounded ------------------------------------------------------------------
-class _Bounded:
-    """Calls go through check_call; f-string format specs through check_spec. `deadline` is
+class _Bounded(_Sliced):
+    """Calls go through check_call; f-string format specs through check_spec. The slice is
     set per evaluation (NO_DEADLINE: not in a slice)."""
-
-    deadline = NO_DEADLINE
 
     def _check_disallowed_items(self, item: Any) -> None:
         # simpleeval walks every container a step returns, in Python (~0.4 µs an item): in a
@@ -206,7 +229,9 @@ class _Bounded:
             return
         if self.deadline != NO_DEADLINE and isinstance(item, (list, tuple, dict, set)) and \
                 (len(item) > INLINE_ITEMS or perf_counter() > self.deadline):
-            raise Offload
+            if len(item) > INLINE_ITEMS:
+                raise Offload
+            self.overdue()
         super()._check_disallowed_items(item)  # type: ignore[misc]
 
     def _eval_call(self, node: ast.Call) -> Any:
@@ -250,7 +275,7 @@ class SteppedEvaluator(Evaluator):
     def _eval(self, node: Any, _now: Any = perf_counter,
               _step: Any = simpleeval.SimpleEval._eval) -> Any:
         if _now() > self.deadline:
-            raise Offload
+            self.overdue()
         return _step(self, node)
 
 
@@ -289,7 +314,7 @@ def evaluate_expression(source: str, parsed: Any, names: dict[str, Any],
     Offload if it passes `deadline`. `loops`: whether the tree has comprehensions."""
     ev = _evaluators.stepped if loops and deadline != NO_DEADLINE else _evaluators.plain
     ev.names = names
-    ev.deadline = deadline
+    ev.start_slice(deadline)
     try:
         return ev.eval(source, previously_parsed=parsed)
     except MemoryError:
@@ -308,13 +333,15 @@ def evaluate_many(source: str, parsed: Any, names_list: list[dict[str, Any]],
     """One expression over many name sets (list nodes); errors say which item failed.
     `restart` is called before each item (a worker gives each item its own CPU budget)."""
     results = []
+    clock = _Sliced()
+    clock.start_slice(deadline)
     for index, names in enumerate(names_list):
         if restart is not None:
             restart()
-        if perf_counter() > deadline:
-            raise Offload
+        if perf_counter() > clock.deadline:
+            clock.overdue()
         try:
-            results.append(evaluate_expression(source, parsed, names, deadline, loops))
+            results.append(evaluate_expression(source, parsed, names, clock.deadline, loops))
         except EvalFailed as exc:
             raise EvalFailed(f"item {index}: {exc}") from None
     return results
@@ -356,7 +383,7 @@ def calculate(expression: str, x: Any = None, deadline: float = NO_DEADLINE) -> 
     if x is not None:
         names["x"] = x
     evaluator = Calculator(names)
-    evaluator.deadline = deadline
+    evaluator.start_slice(deadline)
     try:
         return evaluator.eval(expression.strip())
     except SyntaxError as exc:
@@ -409,11 +436,10 @@ _bounded_wordwrap.jinja_pass_arg = do_wordwrap.jinja_pass_arg  # type: ignore[at
 _BINOPS = {"*": safe_mult, "**": safe_power, "%": safe_mod}  # `+` only adds what exists
 
 
-class _BoundedSandbox:
+class _BoundedSandbox(_Sliced):
     """jinja2 sandbox hooks: bounded binary operators and method calls, and the slice."""
 
     intercepted_binops = frozenset(_BINOPS)
-    deadline = NO_DEADLINE
 
     def wrap_str_format(self, value: Any) -> Any:
         # jinja2 hands `str.format` out as its own wrapper, which `call` cannot inspect
@@ -433,7 +459,7 @@ class _BoundedSandbox:
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         if perf_counter() > __self.deadline:
-            raise Offload
+            __self.overdue()
         check_call(__obj, args, kwargs, __self.deadline != NO_DEADLINE)
         return super().call(__context, __obj, *args, **kwargs)  # type: ignore[misc]
 
@@ -507,20 +533,20 @@ def render_template(source: str, names: dict[str, Any], where: str = "",
     """Render over `names`; EvalFailed with a sentence (naming `where`, if given) if it fails."""
     template = compiled_template(source, immutable)
     env = template.environment
-    env.deadline = deadline
+    env.start_slice(deadline)
     try:
         parts = []
         for part in template.generate(names):
             parts.append(part)
-            if perf_counter() > deadline:
-                raise Offload
+            if perf_counter() > env.deadline:
+                env.overdue()
         return "".join(parts)
     except MemoryError:
         raise
     except Exception as exc:
         raise EvalFailed(template_error(exc, where)) from None
     finally:
-        env.deadline = NO_DEADLINE
+        env.start_slice(NO_DEADLINE)
 
 
 def render_expression(source: str, names: dict[str, Any], where: str,
@@ -528,7 +554,7 @@ def render_expression(source: str, names: dict[str, Any], where: str,
     """The value of one jinja2 expression (an HTTP JSON body's `{{ ... }}` keeps its type)."""
     expression = compiled_template(source, True, expression=True)
     env = _templates.envs[True]
-    env.deadline = deadline
+    env.start_slice(deadline)
     try:
         value = expression(**names)
     except MemoryError:
@@ -536,7 +562,7 @@ def render_expression(source: str, names: dict[str, Any], where: str,
     except Exception as exc:
         raise EvalFailed(template_error(exc, where)) from None
     finally:
-        env.deadline = NO_DEADLINE
+        env.start_slice(NO_DEADLINE)
     if isinstance(value, Undefined):
         raise EvalFailed(f"the template in {where} failed: {value._undefined_message}")
     return value

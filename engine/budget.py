@@ -38,12 +38,12 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from engine.bounded import EvalFailed, Offload
+from engine.bounded import SLICE_S, EvalFailed, Offload
 from engine.errors import NodeFailure
 
 log = logging.getLogger(__name__)
 
-EVAL_SLICE_S = 0.003  # longest an evaluation runs inline before moving off the loop
+EVAL_SLICE_S = SLICE_S  # longest an evaluation computes inline before moving off the loop
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 DEFAULT_CPU_S = 2.0
 DEFAULT_MEMORY_MB = 256.0
