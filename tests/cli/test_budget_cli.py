@@ -15,6 +15,7 @@ from tests.cli.conftest import ROOT, run_cli
 from tests.cli.test_signals_and_tty import _LineReader
 
 HEAVY = "sum([sum(range(1000000)) for i in range(150)])"
+ENDLESS = "sum([sum(range(1000000)) for i in range(5000)])"  # minutes of CPU
 
 
 def heavy(expr: str = HEAVY) -> dict:
@@ -39,9 +40,9 @@ def _budget_workers(proc: psutil.Process) -> list[psutil.Process]:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigint_during_a_heavy_expression_exits_130_at_once(write_workflow):
-    path = write_workflow(heavy())
+    path = write_workflow(heavy(ENDLESS))
     proc = subprocess.Popen([sys.executable, "-m", "builder", "run", path, "--json",
-                             "--no-history", "--cpu-limit", "60"], cwd=ROOT,
+                             "--no-history", "--cpu-limit", "600"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         stderr = _LineReader(proc.stderr)
@@ -63,7 +64,9 @@ def test_sigint_during_a_heavy_expression_exits_130_at_once(write_workflow):
             proc.kill()
             proc.wait()
     assert proc.returncode == 130
-    assert took < 2.0  # the run is cancelled within 0.5 s; the rest is interpreter exit
+    # cancelled within 0.5 s; the rest is interpreter exit on a shared machine (the expression
+    # inline would hold the process for minutes)
+    assert took < 5.0
     assert json.loads(out)["status"] == "cancelled"
     gone, alive = psutil.wait_procs(workers, timeout=5)
     assert not alive  # the worker was killed, not orphaned
