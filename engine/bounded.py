@@ -23,6 +23,7 @@ the engine's imports — which is also why expressions, formulas and templates s
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import math
 import operator as op
@@ -32,10 +33,9 @@ from time import perf_counter, thread_time
 from typing import Any
 
 import simpleeval
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined
-from jinja2 import nodes as jinja_nodes
-from jinja2.filters import do_center, do_indent, do_replace, do_wordwrap
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment, SecurityError
+
+# jinja2 is imported on first use of a template (listing node types or starting the editor does
+# not need it: see docs/perf.md "Editor start-up").
 
 MAX_LENGTH = simpleeval.MAX_STRING_LENGTH  # 100 000: the longest string or list one step builds
 MAX_TEXT = 20_000_000  # the longest text a join or replace builds (they mostly carry input on)
@@ -403,6 +403,8 @@ def calculate(expression: str, x: Any = None, deadline: float = NO_DEADLINE) -> 
 
 # --- templates ---------------------------------------------------------------------------
 def _bounded_center(value: Any, width: int = 80) -> str:
+    from jinja2.filters import do_center
+
     _check_length(int(width), "the centred text")
     return do_center(value, width)
 
@@ -414,25 +416,27 @@ def _bounded_format(value: Any, *args: Any, **kwargs: Any) -> str:
 
 
 def _bounded_indent(s: Any, width: Any = 4, first: bool = False, blank: bool = False) -> str:
+    from jinja2.filters import do_indent
+
     if isinstance(width, int):
         _check_length(len(str(s)) + width * (str(s).count("\n") + 1), "the indented text")
     return do_indent(s, width, first, blank)
 
 
 def _bounded_replace(eval_ctx: Any, s: str, old: str, new: str, count: int | None = None) -> str:
+    from jinja2.filters import do_replace
+
     _check_length(_projected(str(s), "replace", (str(old), str(new), -1 if count is None
                                                  else count), {}), "the replaced text", MAX_TEXT)
     return do_replace(eval_ctx, s, old, new, count)
 
 
-_bounded_replace.jinja_pass_arg = do_replace.jinja_pass_arg  # type: ignore[attr-defined]
-
-
 def _bounded_wordwrap(env: Any, s: str, width: int = 79, *args: Any, **kwargs: Any) -> str:
+    from jinja2.filters import do_wordwrap
+
     return do_wordwrap(env, s, max(1, int(width)), *args, **kwargs)
 
 
-_bounded_wordwrap.jinja_pass_arg = do_wordwrap.jinja_pass_arg  # type: ignore[attr-defined]
 _BINOPS = {"*": safe_mult, "**": safe_power, "%": safe_mod}  # `+` only adds what exists
 
 
@@ -464,19 +468,27 @@ class _BoundedSandbox(_Sliced):
         return super().call(__context, __obj, *args, **kwargs)  # type: ignore[misc]
 
 
-class TemplateSandbox(_BoundedSandbox, SandboxedEnvironment):
-    pass
+@functools.cache
+def _sandboxes() -> tuple[type, type]:
+    """The bounded sandbox classes (made once, on first use: they import jinja2)."""
+    from jinja2.filters import do_replace, do_wordwrap
+    from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
+
+    _bounded_replace.jinja_pass_arg = do_replace.jinja_pass_arg  # type: ignore[attr-defined]
+    _bounded_wordwrap.jinja_pass_arg = do_wordwrap.jinja_pass_arg  # type: ignore[attr-defined]
+    mutable = type("TemplateSandbox", (_BoundedSandbox, SandboxedEnvironment), {})
+    immutable = type("ImmutableTemplateSandbox", (_BoundedSandbox, ImmutableSandboxedEnvironment),
+                     {})
+    return mutable, immutable
 
 
-class ImmutableTemplateSandbox(_BoundedSandbox, ImmutableSandboxedEnvironment):
-    pass
-
-
-def template_environment(immutable: bool = False) -> SandboxedEnvironment:
+def template_environment(immutable: bool = False) -> Any:
     """The sandbox user templates run in: strict undefined names, bounded operations.
 
     `immutable` (HTTP requests) also refuses methods that change lists and dicts."""
-    cls = ImmutableTemplateSandbox if immutable else TemplateSandbox
+    from jinja2 import StrictUndefined
+
+    cls = _sandboxes()[1 if immutable else 0]
     env = cls(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
     env.filters.update(center=_bounded_center, format=_bounded_format, indent=_bounded_indent,
                        replace=_bounded_replace, wordwrap=_bounded_wordwrap)
@@ -487,9 +499,17 @@ def template_environment(immutable: bool = False) -> SandboxedEnvironment:
 
 
 class _Templates(threading.local):
+    """Per thread: the two environments (made on first use) and compiled templates."""
+
     def __init__(self) -> None:
-        self.envs = {False: template_environment(False), True: template_environment(True)}
+        self.made: dict[bool, Any] = {}
         self.compiled: dict[tuple[bool, str, bool], Any] = {}
+
+    def env(self, immutable: bool) -> Any:
+        found = self.made.get(immutable)
+        if found is None:
+            found = self.made[immutable] = template_environment(immutable)
+        return found
 
 
 _templates = _Templates()
@@ -499,8 +519,10 @@ def template_problem(source: Any, what: str = "template") -> str | None:
     """None if `source` is a template that parses, else a sentence saying why not."""
     if not isinstance(source, str):
         return f"{what} must be text"
+    from jinja2 import TemplateSyntaxError
+
     try:
-        _templates.envs[False].parse(source)
+        _templates.env(False).parse(source)
     except TemplateSyntaxError as exc:
         return f"{what} does not parse: {exc.message} (line {exc.lineno})"
     return None
@@ -513,7 +535,7 @@ def compiled_template(source: str, immutable: bool = False, expression: bool = F
     cache = _templates.compiled
     found = cache.get(key)
     if found is None:
-        env = _templates.envs[immutable]
+        env = _templates.env(immutable)
         found = (env.compile_expression(source, undefined_to_none=False) if expression
                  else env.from_string(source))
         if len(cache) > 1024:
@@ -525,7 +547,9 @@ def compiled_template(source: str, immutable: bool = False, expression: bool = F
 def has_loop(source: str) -> bool:
     """Whether a template has a `for` loop, whose steps a slice cannot see: it is rendered in
     a worker process, never inline."""
-    return any(True for _ in _templates.envs[False].parse(source).find_all(jinja_nodes.For))
+    from jinja2 import nodes
+
+    return any(True for _ in _templates.env(False).parse(source).find_all(nodes.For))
 
 
 def render_template(source: str, names: dict[str, Any], where: str = "",
@@ -553,7 +577,7 @@ def render_expression(source: str, names: dict[str, Any], where: str,
                       deadline: float = NO_DEADLINE) -> Any:
     """The value of one jinja2 expression (an HTTP JSON body's `{{ ... }}` keeps its type)."""
     expression = compiled_template(source, True, expression=True)
-    env = _templates.envs[True]
+    env = _templates.env(True)
     env.start_slice(deadline)
     try:
         value = expression(**names)
@@ -563,12 +587,17 @@ def render_expression(source: str, names: dict[str, Any], where: str,
         raise EvalFailed(template_error(exc, where)) from None
     finally:
         env.start_slice(NO_DEADLINE)
+    from jinja2 import Undefined
+
     if isinstance(value, Undefined):
         raise EvalFailed(f"the template in {where} failed: {value._undefined_message}")
     return value
 
 
 def template_error(exc: Exception, where: str) -> str:
+    from jinja2 import TemplateError
+    from jinja2.sandbox import SecurityError
+
     if where:
         return f"the template in {where} failed: {exc}"
     if isinstance(exc, SecurityError):
