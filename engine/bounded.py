@@ -29,6 +29,7 @@ import math
 import operator as op
 import re
 import threading
+import types
 from time import perf_counter, thread_time
 from typing import Any
 
@@ -223,16 +224,26 @@ class _Bounded(_Sliced):
     set per evaluation (NO_DEADLINE: not in a slice)."""
 
     def _check_disallowed_items(self, item: Any) -> None:
-        # simpleeval walks every container a step returns, in Python (~0.4 µs an item): in a
-        # slice, a big one gives way rather than hold the loop
+        # simpleeval's check of every container a step returns, without recursion (deep values
+        # fail where they are copied, with that sentence); in a slice, a big one gives way
         if type(item) in _SCALARS:
             return
-        if self.deadline != NO_DEADLINE and isinstance(item, (list, tuple, dict, set)) and \
-                (len(item) > INLINE_ITEMS or perf_counter() > self.deadline):
-            if len(item) > INLINE_ITEMS:
-                raise Offload
-            self.overdue()
-        super()._check_disallowed_items(item)  # type: ignore[misc]
+        sliced = self.deadline != NO_DEADLINE
+        stack = [item]
+        while stack:
+            item = stack.pop()
+            if type(item) in _SCALARS or isinstance(item, simpleeval.ModuleWrapper):
+                continue
+            if isinstance(item, types.ModuleType):
+                raise simpleeval.FeatureNotAvailable("Sorry, modules are not allowed")
+            if isinstance(item, (list, tuple, set, frozenset, dict)):
+                if sliced and len(item) > INLINE_ITEMS:
+                    raise Offload
+                if sliced and perf_counter() > self.deadline:
+                    self.overdue()
+                stack.extend(item.values() if isinstance(item, dict) else item)
+            elif callable(item) and item in simpleeval.DISALLOW_FUNCTIONS:
+                raise simpleeval.FeatureNotAvailable("This function is forbidden")
 
     def _eval_call(self, node: ast.Call) -> Any:
         if isinstance(node.func, ast.Attribute):
