@@ -3,6 +3,7 @@
     flowloom [FILE] [--screenshot OUT.png]   open the editor (with no display: say so and show
                                              the headless command; FILE never runs)
     flowloom run FILE [--input NAME=JSON ...] [--json] [--concurrency N] [--quiet]
+                      [--cpu-limit S] [--memory-limit MB]
                       [--approve-all | --reject-all] [--history-db PATH] [--no-history]
                       [--allow-net[=HOST,...]] [--allow-read[=PATH,...]]
                       [--allow-write[=PATH,...]] [--allow-run] [--trust]
@@ -53,6 +54,7 @@ from engine import (
     compile_workflow,
     load,
 )
+from engine.budget import limits_problem
 from engine.context import Services
 from engine.plaindata import printable_int, printable_text
 from engine.registry import Registry
@@ -163,7 +165,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                         extra={REGISTRY_KEY: registry, WORKFLOW_PATH_KEY: str(path)})
     try:
         run = Run(compiled, parse_inputs(args.input), concurrency=args.concurrency,
-                  services=services)
+                  services=services, limits={"cpu_s": args.cpu_limit,
+                                             "memory_mb": args.memory_limit})
     except InputError as exc:
         _say(f"{args.file}: {exc}")
         return EXIT_INVALID
@@ -338,6 +341,22 @@ def _positive(text: str) -> int:
     return value
 
 
+def _limit(key: str) -> Any:
+    """An argparse type for one of the run's evaluation limits (engine/budget.py)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        problem = limits_problem({key: value})
+        if problem is not None:
+            raise argparse.ArgumentTypeError(problem.split(" ", 1)[1])
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowloom", description="Flowloom: draw a workflow, run it, watch it live.",
@@ -351,6 +370,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="print one JSON object with status, outputs and every node")
     run.add_argument("--concurrency", type=_positive, default=None, metavar="N",
                      help="run at most N nodes at once")
+    run.add_argument("--cpu-limit", type=_limit("cpu_s"), default=None, metavar="S",
+                     help="CPU seconds each expression or template may use (default 2; a "
+                          "node's own \"limits\" win)")
+    run.add_argument("--memory-limit", type=_limit("memory_mb"), default=None, metavar="MB",
+                     help="memory each expression or template may use (default 256)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     decide = run.add_mutually_exclusive_group()
     decide.add_argument("--approve-all", action="store_true",

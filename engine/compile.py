@@ -68,6 +68,7 @@ class PlanNode:
     body: Plan | None = None
     back_source: tuple[str, str] | None = None  # what feeds the loop's result/next
     tools: tuple[tuple[str, str], ...] = ()  # (tools port, tool node id) wired into this node
+    limits: dict[str, float] | None = None  # the node's evaluation budget, as written
 
     @property
     def runs_inline(self) -> bool:
@@ -390,7 +391,7 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]]
             retry=RetryPolicy.from_setting(node.retry), timeout_s=node.timeout_s,
             on_error=node.error_mode,
             merge_first=node_type.kind == "merge" and params.get("mode") == "first",
-            back_source=back_source,
+            back_source=back_source, limits=node.limits or None,
         )
     return nodes, problems
 

@@ -27,6 +27,10 @@ Scheduling rules:
 * The cap (engine/cap.py) is shared with sub-workflow runs. `duration_s` is running time, over
   every attempt; the wait for the cap is `queued_s`, apart. An exception escaping the
   bookkeeping around a node (copying a value too deep to copy) is that node's failure.
+* Every user expression, condition, formula and template has a CPU and memory budget (the
+  node's `limits` over the run's over 2 s / 256 MB): it runs inline for a slice of a few
+  milliseconds, else off the loop in a worker process that is killed on Stop, timeout or breach
+  (engine/budget.py).
 * `Run.cancel()` cancels every task of the run; nothing is left running when `execute` returns.
 docs/semantics.md states these rules with an example each.
 Events are buffered and delivered in one batch per event-loop turn, on the loop thread.
@@ -49,8 +53,9 @@ from typing import Any
 import httpx
 
 from engine import events as ev
+from engine.budget import CURRENT, Limits, Slice, Workers
 from engine.cap import Cap
-from engine.compile import Compiled
+from engine.compile import Compiled, PlanNode
 from engine.context import REDACTED, Services
 from engine.errors import InputError, NodeFailure
 from engine.masking import mask
@@ -99,11 +104,14 @@ class Run:
                  concurrency: int | None = None, services: Services | None = None,
                  run_id: str | None = None,
                  reuse: dict[str, dict[str, Any]] | None = None,
-                 cap: Cap | None = None) -> None:
+                 cap: Cap | None = None,
+                 limits: Limits | dict[str, float] | None = None) -> None:
         """`reuse` maps top-level node ids to outputs from an earlier run: those nodes are not
         run again, their outputs are replayed (see engine/rerun.py, "re-run from here").
         `cap` shares another run's concurrency cap (a sub-workflow run shares its parent's);
-        without it, `concurrency` makes a cap of this run's own."""
+        without it, `concurrency` makes a cap of this run's own.
+        `limits` ({"cpu_s", "memory_mb"}) is the budget of every user expression and template
+        in the run, where a node sets none of its own (engine/budget.py)."""
         self.compiled = compiled
         top = compiled.plan.nodes
         self.reuse = dict(reuse or {})
@@ -134,6 +142,10 @@ class Run:
         self._jars: dict[str, httpx.Cookies] = {}  # node id -> its cookies (cookie_jar)
         self._secrets: set[str] = set()
         self._started = False
+        self.limits = Limits.resolve(limits)
+        self.workers = Workers()
+        self._budget = Slice(self.workers, self.limits)
+        self._budgets: dict[str, Slice] = {}
 
     # --- subscribers ----------------------------------------------------------------------
     def subscribe(self, callback: Callable[[Any], Any], *, batched: bool = False
@@ -253,6 +265,16 @@ class Run:
         """The run-wide concurrency cap (None: no cap), shared with sub-workflow runs."""
         return self._sem
 
+    def budget_for(self, pn: PlanNode) -> Slice:
+        """The evaluation budget of node `pn`: its own limits over the run's."""
+        if pn.limits is None:
+            return self._budget
+        found = self._budgets.get(pn.id)
+        if found is None:
+            found = Slice(self.workers, Limits.resolve(self.limits, pn.limits))
+            self._budgets[pn.id] = found
+        return found
+
     # --- control --------------------------------------------------------------------------
     def cancel(self) -> None:
         """Cancel the run: running nodes are cancelled, nothing new starts. Thread-safe."""
@@ -281,6 +303,7 @@ class Run:
                                     len(self.state), dict(self.inputs), t0, time.time()))
         status, error = SUCCEEDED, None
         external_cancel = False
+        budget_token = CURRENT.set(self._budget)
         try:
             if self._cancel_requested:
                 raise asyncio.CancelledError
@@ -301,6 +324,8 @@ class Run:
                 external_cancel = left > 0
         finally:
             self._active = False
+            CURRENT.reset(budget_token)
+            self.workers.close()
             if self._http is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(self._http.aclose())

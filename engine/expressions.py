@@ -1,49 +1,31 @@
-"""Safe expressions: parsed once per node, evaluated many times.
+"""Safe expressions: parsed once per node, evaluated many times, within the run's budget.
 
 Evaluation goes through simpleeval (no `eval`): arithmetic, comparisons, boolean logic, indexing,
 literals and comprehensions, plus a small set of functions. Names starting with `_` and imports are
-refused by simpleeval itself. Errors quote the expression.
+refused by simpleeval itself; operations that would build something huge are refused by
+engine/bounded.py; CPU time and memory are bounded by engine/budget.py. Errors quote the
+expression.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
-import threading
 from typing import Any
 
-import simpleeval
-
+from engine import budget
+from engine.bounded import (
+    FUNCTIONS,
+    MAX_RANGE,
+    EvalFailed,
+    evaluate_expression,
+    evaluate_many,
+    has_loops,
+)
 from engine.errors import ExpressionError
 from engine.limits import MAX_EXPRESSION_CHARS, amount
 
-MAX_RANGE = 1_000_000
-
-
-def _safe_range(*args: int) -> range:
-    r = range(*args)
-    if len(r) > MAX_RANGE:
-        raise ExpressionError(f"range() of {len(r)} items is larger than the limit of {MAX_RANGE}")
-    return r
-
-
-FUNCTIONS: dict[str, Any] = {
-    "len": len,
-    "min": min,
-    "max": max,
-    "sum": sum,
-    "abs": abs,
-    "round": round,
-    "sorted": sorted,
-    "str": str,
-    "int": int,
-    "float": float,
-    "range": _safe_range,
-    "bool": bool,
-    "list": list,
-    "any": any,
-    "all": all,
-}
+__all__ = ["FUNCTIONS", "MAX_RANGE", "Expression", "check_syntax"]
 
 
 @functools.lru_cache(maxsize=65536)
@@ -76,23 +58,10 @@ def check_syntax(source: str) -> str | None:
     return _parse(source)[0]
 
 
-class _Evaluators(threading.local):
-    """One simpleeval evaluator per thread (building one costs ~30 µs; evaluating ~2 µs).
-
-    Evaluation is never re-entrant within a thread (no function in FUNCTIONS evaluates another
-    expression), so sharing one evaluator per thread is safe; `names` is set on every call."""
-
-    def __init__(self) -> None:
-        self.evaluator = simpleeval.EvalWithCompoundTypes(functions=dict(FUNCTIONS))
-
-
-_evaluators = _Evaluators()
-
-
 class Expression:
     """One parsed expression, evaluated many times with different names."""
 
-    __slots__ = ("source", "_parsed")
+    __slots__ = ("source", "_parsed", "_loops")
 
     def __init__(self, source: str) -> None:
         problem = check_syntax(source)
@@ -100,24 +69,34 @@ class Expression:
             raise ExpressionError(problem)
         self.source = source
         self._parsed = _parse(source)[1]
+        self._loops = has_loops(self._parsed)  # only comprehensions need a step-by-step slice
 
     def evaluate(self, names: dict[str, Any]) -> Any:
-        ev = _evaluators.evaluator
-        ev.names = names
+        mode = budget.CURRENT.get()
         try:
-            return ev.eval(self.source, previously_parsed=self._parsed)
-        except ExpressionError as exc:
-            raise ExpressionError(f"expression `{self.source}` failed: {exc}") from None
-        except simpleeval.NameNotDefined as exc:
-            available = ", ".join(sorted(names)) or "none"
-            raise ExpressionError(
-                f"expression `{self.source}` failed: name '{exc.name}' is not defined "
-                f"(available: {available})"
-            ) from None
-        except Exception as exc:  # any error inside the user's expression becomes a node error
-            raise ExpressionError(
-                f"expression `{self.source}` failed: {type(exc).__name__}: {exc}"
-            ) from None
+            if mode is None:
+                return evaluate_expression(self.source, self._parsed, names)
+            if type(mode) is budget.Slice:
+                return evaluate_expression(self.source, self._parsed, names, budget.deadline(),
+                                           self._loops)
+            return mode.call("expression", (self.source, names), f"expression `{self.source}`")
+        except EvalFailed as exc:
+            raise ExpressionError(str(exc)) from None
+
+    def evaluate_many(self, names_list: list[dict[str, Any]]) -> list[Any]:
+        """The value over each name set, in one evaluation (so one worker round trip when it
+        runs off the loop); an error says which item failed."""
+        mode = budget.CURRENT.get()
+        try:
+            if mode is None:
+                return evaluate_many(self.source, self._parsed, names_list)
+            if type(mode) is budget.Slice:
+                return evaluate_many(self.source, self._parsed, names_list, budget.deadline(),
+                                     loops=self._loops)
+            return mode.call("expressions", (self.source, names_list),
+                             f"expression `{self.source}`")
+        except EvalFailed as exc:
+            raise ExpressionError(str(exc)) from None
 
     def __repr__(self) -> str:
         return f"Expression({self.source!r})"

@@ -40,7 +40,8 @@ Migration = Callable[[dict[str, Any]], dict[str, Any]]
 MIGRATIONS: dict[int, Migration] = {}
 
 _DOC_KEYS = ("format", "version", "name", "description", "nodes", "edges")
-_NODE_KEYS = ("id", "type", "title", "params", "position", "retry", "timeout_s", "on_error")
+_NODE_KEYS = ("id", "type", "title", "params", "position", "retry", "timeout_s", "on_error",
+              "limits")
 _EDGE_KEYS = ("source", "source_port", "target", "target_port")
 _LINE_WIDTH = 100
 
@@ -277,6 +278,8 @@ def _read_node(raw: Any, index: int, problems: list[Problem]) -> Node | None:
         node.timeout_s = raw["timeout_s"]
     if "on_error" in raw:
         node.on_error = raw["on_error"]
+    if "limits" in raw:
+        node.limits = raw["limits"]  # shape checked by validate.py, kept as written
     return node
 
 
@@ -396,6 +399,9 @@ def to_document(workflow: Workflow) -> dict[str, Any]:
             entry["timeout_s"] = node.timeout_s
         if node.on_error is not None:
             entry["on_error"] = node.on_error
+        if node.limits is not None:
+            entry["limits"] = ({k: node.limits[k] for k in sorted(node.limits)}
+                               if isinstance(node.limits, dict) else node.limits)
         for key in sorted(node.extra):
             entry[key] = node.extra[key]
         nodes.append(entry)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-NODE_FIELDS = ("title", "params", "position", "retry", "timeout_s", "on_error", "extra")
+NODE_FIELDS = ("title", "params", "position", "retry", "timeout_s", "on_error", "limits", "extra")
 
 
 class Topic:
@@ -53,6 +53,7 @@ class Node:
     retry: dict[str, Any] | None = None  # {"max_attempts", "backoff_s", "factor"}, as written
     timeout_s: float | None = None
     on_error: str | None = None  # None means the default, "fail"
+    limits: dict[str, Any] | None = None  # {"cpu_s", "memory_mb"}: evaluation budget, as written
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know; kept
 
     @property
@@ -217,7 +218,8 @@ class Workflow:
         return Workflow(
             name=self.name, description=self.description,
             nodes=[replace(n, params=copy.deepcopy(n.params), retry=copy.deepcopy(n.retry),
-                           extra=copy.deepcopy(n.extra)) for n in self.nodes.values()],
+                           limits=copy.deepcopy(n.limits), extra=copy.deepcopy(n.extra))
+                   for n in self.nodes.values()],
             edges=[replace(e, extra=copy.deepcopy(e.extra)) for e in self.edges],
             extra=copy.deepcopy(self.extra),
         )

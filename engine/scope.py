@@ -17,7 +17,9 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from engine import budget
 from engine import events as ev
+from engine.bounded import Offload
 from engine.compile import Plan, PlanNode
 from engine.context import NodeContext
 from engine.errors import FlowloomError, NodeFailure
@@ -244,14 +246,22 @@ class Scope:
             ctx = NodeContext(self.run, pn.id, self.path, 1)
             ctx.check_start(pn.impl)
             outputs = pn.impl.run(ctx, **kwargs)
+        except Offload:  # an evaluation outgrew its slice: run the node again off the loop
+            self.running += 1
+            assert self.tg is not None
+            self.tg.create_task(self._run_task(pn, kwargs, t0), name=f"flowloom:{pn.id}")
+            return
         except Exception as exc:
             self._finish_failed(pn, _error_text(exc), t0, 1)
             return
         self._finish_ok(pn, outputs, t0)
 
-    async def _run_task(self, pn: PlanNode, kwargs: dict[str, Any]) -> None:
+    async def _run_task(self, pn: PlanNode, kwargs: dict[str, Any],
+                        offloaded: float | None = None) -> None:
         """Runs `pn` with its retries. Durations count running time only: the wait for a slot
-        under the cap is `queued`, backoff between attempts is in neither (NodeRetrying)."""
+        under the cap is `queued`, backoff between attempts is in neither (NodeRetrying).
+        `offloaded`: the start time of an inline node whose evaluation outgrew its slice
+        (it has begun; it goes straight to a worker)."""
         run = self.run
         attempt = 0
         t0 = monotonic()  # when the current attempt began, moved on by its wait for the cap
@@ -259,10 +269,14 @@ class Scope:
         spans: list[float] = []  # running time of each attempt that failed and was retried
         t_wait = t0
         phase = "waiting"  # for a slot under the cap; then "running"; "backoff" between tries
+        heavy = offloaded is not None
         try:
             while True:
                 attempt += 1
-                t0 = self._begin(pn, attempt)
+                if offloaded is not None:
+                    t0, offloaded = offloaded, None
+                else:
+                    t0 = self._begin(pn, attempt)
                 # With retries, each attempt gets its own copy: a failed attempt may have
                 # changed what it was given.
                 args = kwargs if pn.retry is None else {k: isolate(v) for k, v in kwargs.items()}
@@ -279,7 +293,7 @@ class Scope:
                         phase = "running"
                         timer = asyncio.timeout(pn.timeout_s)  # starts after the cap's wait
                         async with timer:
-                            outputs = await self._invoke(pn, ctx, args)
+                            outputs = await self._invoke(pn, ctx, args, heavy)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -321,17 +335,30 @@ class Scope:
             self.running -= 1
             self.wake.set()
 
-    async def _invoke(self, pn: PlanNode, ctx: NodeContext, kwargs: dict[str, Any]) -> Any:
+    async def _invoke(self, pn: PlanNode, ctx: NodeContext, kwargs: dict[str, Any],
+                      heavy: bool = False) -> Any:
+        # User expressions and templates inside run within the node's budget (engine/budget.py)
+        mode = self.run.budget_for(pn)
         if pn.kind == "foreach":
             return await self._foreach(pn, kwargs)
         if pn.kind == "while":
-            return await self._while(pn, kwargs)
+            return await self._while(pn, kwargs, mode)
         ctx.check_start(pn.impl)
         if pn.mode == "async":
-            return await pn.impl.run(ctx, **kwargs)
+            token = budget.CURRENT.set(mode)
+            try:
+                return await pn.impl.run(ctx, **kwargs)
+            except Offload:
+                raise FlowloomError("an expression or template took longer than a slice on the "
+                                    "event loop; an async node evaluates them with "
+                                    "`await engine.budget.bounded(...)`") from None
+            finally:
+                budget.CURRENT.reset(token)
         if pn.mode == "thread":
-            return await asyncio.to_thread(pn.impl.run, ctx, **kwargs)
-        return pn.impl.run(ctx, **kwargs)
+            return await budget.in_thread(mode, pn.impl.run, ctx, **kwargs)
+        if heavy:
+            return await budget.offload(mode, pn.impl.run, ctx, **kwargs)
+        return await budget.inline(mode, pn.impl.run, ctx, **kwargs)
 
     # --- loops ----------------------------------------------------------------------------
     async def _foreach(self, pn: PlanNode, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -376,7 +403,8 @@ class Scope:
             raise NodeFailure(f"stopped after {cursor} of {total} items: {self.failing()}")
         return {"results": [r for r in results if r is not _MISSING]}
 
-    async def _while(self, pn: PlanNode, kwargs: dict[str, Any]) -> dict[str, Any]:
+    async def _while(self, pn: PlanNode, kwargs: dict[str, Any],
+                     mode: budget.Slice) -> dict[str, Any]:
         state = kwargs["in"]
         condition = pn.impl.condition
         cap = int(pn.impl.params["max_iterations"])
@@ -384,7 +412,7 @@ class Scope:
         body = pn.body
         assert body is not None and pn.back_source is not None
         index = 0
-        while condition.evaluate({"x": state}):
+        while await budget.inline(mode, condition.evaluate, {"x": state}):
             stopping = self.failing()
             if stopping:
                 raise NodeFailure(f"stopped after {index} iterations: {stopping}")

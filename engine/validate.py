@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from engine.budget import limits_problem
 from engine.errors import Problem, RegistryError
 from engine.expressions import check_syntax
 from engine.model import Edge, Node, Workflow
@@ -62,6 +63,8 @@ def _check_settings(node: Node) -> list[Problem]:
             if retry.get("max_attempts", 1) == 0:
                 problems.append(Problem('"retry.max_attempts" must be at least 1',
                                         node_id=node.id))
+    if node.limits is not None and (problem := limits_problem(node.limits)) is not None:
+        problems.append(Problem(problem, node_id=node.id))
     return problems
 
 

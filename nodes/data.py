@@ -232,16 +232,12 @@ class _ListNode(NodeType):
         self.expression = Expression(self.params[self.expr_param])
 
     def each(self, items: list[Any]) -> list[Any]:
-        results = []
-        names: dict[str, Any] = {}
-        for index, item in enumerate(items):
-            names["item"] = item
-            names["index"] = index
-            try:
-                results.append(self.expression.evaluate(names))
-            except ExpressionError as exc:
-                raise NodeFailure(f"item {index}: {exc}") from None
-        return results
+        # One evaluation over every item: inline in a slice, else one worker round trip
+        try:
+            return self.expression.evaluate_many([{"item": item, "index": index}
+                                                  for index, item in enumerate(items)])
+        except ExpressionError as exc:
+            raise NodeFailure(str(exc)) from None
 
 
 class Filter(_ListNode):

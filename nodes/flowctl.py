@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine import budget
 from engine import events as ev
 from engine.errors import CompileError, InputError, NodeFailure, WorkflowFileError
 from engine.expressions import Expression, check_syntax
@@ -159,9 +160,12 @@ class SubWorkflow(NodeType):
         from engine.executor import Run
 
         try:
-            # the child shares the run-wide concurrency cap (see engine/cap.py)
-            child = Run(compiled, self._inputs(inputs.get("in")), services=child_services,
-                        cap=ctx.cap)
+            # the child shares the run-wide concurrency cap (see engine/cap.py) and keeps
+            # this node's evaluation budget
+            mode = budget.CURRENT.get()
+            child = Run(compiled, await budget.bounded(self._inputs, inputs.get("in")),
+                        services=child_services, cap=ctx.cap,
+                        limits=mode.limits if isinstance(mode, budget.Slice) else None)
         except InputError as exc:
             raise NodeFailure(f"sub-workflow {path.name}: {exc}") from None
         total = max(1, len(compiled.workflow.nodes))

@@ -1,6 +1,7 @@
 """The HTTP request node (`net.http`) and the sandboxed templates it fills from its input.
 
-Templates are jinja2 in its immutable sandbox with strict undefined names: `{{ in.id }}` (alias
+Templates are jinja2 in its immutable sandbox (bounded, within the run's budget: engine/bounded.py
+and engine/budget.py) with strict undefined names: `{{ in.id }}` (alias
 `{{ input.id }}`) reads the node's `in` input, `{{ run.name }}` the run's inputs. The URL, header
 values, query values, the text body and every string inside the JSON body are templates; a JSON
 string that is exactly one `{{ expression }}` keeps the expression's type (a number stays a
@@ -26,6 +27,14 @@ import time
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+from engine import budget
+from engine.bounded import (
+    EvalFailed,
+    compiled_template,
+    has_loop,
+    render_expression,
+    render_template,
+)
 from engine.errors import NodeFailure
 from engine.nodetype import NodeType, Param, Port
 from engine.permissions import Need, url_need
@@ -33,7 +42,6 @@ from nodes.http_body import decode_text, send, supported_encodings, undecodable_
 
 if TYPE_CHECKING:  # pragma: no cover - httpx and jinja2 are imported where a request is made
     import httpx  # or a template compiled, not when the node types are listed
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 PURE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -49,23 +57,12 @@ TEMPLATE_HELP = ("jinja2 template: {{ in.id }} (or {{ input.id }}) reads the `in
                  "{{ run.name }} a run input; e.g. https://api.example.com/items/{{ in.id }}")
 
 
-def _environment() -> ImmutableSandboxedEnvironment:
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                                         keep_trailing_newline=True)
-
-
 def _is_template(text: str) -> bool:
     return "{{" in text or "{%" in text
 
 
 class _Filler:
     """Compiled templates for one node's params; `fill` renders a value tree with variables."""
-
-    def __init__(self, env: ImmutableSandboxedEnvironment) -> None:
-        self.env = env
 
     def compile(self, value: Any, where: str) -> Any:
         """The value with every template string replaced by a compiled callable."""
@@ -76,10 +73,10 @@ class _Filler:
             try:
                 whole = _WHOLE_EXPRESSION.match(value)
                 if whole is not None and where.startswith("json"):
-                    expression = self.env.compile_expression(whole["expr"],
-                                                             undefined_to_none=False)
-                    return _Native(expression, where)
-                return _Text(self.env.from_string(value), where)
+                    compiled_template(whole["expr"], True, expression=True)
+                    return _Native(whole["expr"], where)
+                compiled_template(value, True)
+                return _Text(value, where)
             except TemplateError as exc:
                 raise NodeFailure(f"the template in {where} does not parse: {exc}") from None
         if isinstance(value, dict):
@@ -100,31 +97,37 @@ class _Filler:
 
 
 class _Text:
-    __slots__ = ("template", "where")
+    """One template string, rendered within the run's budget (engine/bounded.py)."""
 
-    def __init__(self, template: Any, where: str) -> None:
-        self.template = template
+    __slots__ = ("source", "where", "loops")
+    kind = "template"
+
+    def __init__(self, source: str, where: str) -> None:
+        self.source = source
         self.where = where
+        self.loops = self.kind == "template" and has_loop(source)
 
-    def render(self, variables: dict[str, Any]) -> str:
+    def render(self, variables: dict[str, Any]) -> Any:
+        mode = budget.CURRENT.get()
+        args = (self.source, variables, self.where) + ((True,) if self.kind == "template" else ())
+        evaluate = render_template if self.kind == "template" else render_expression
         try:
-            return self.template.render(variables)
-        except Exception as exc:  # jinja2 raises many kinds; all mean "this template failed"
-            raise NodeFailure(f"the template in {self.where} failed: {exc}") from None
+            if mode is None:
+                return evaluate(*args)
+            if type(mode) is budget.Slice:
+                if self.loops:
+                    raise budget.Offload
+                return evaluate(*args, deadline=budget.deadline())
+            return mode.call(self.kind, args, f"the template in {self.where}")
+        except EvalFailed as exc:
+            raise NodeFailure(str(exc)) from None
 
 
 class _Native(_Text):
-    def render(self, variables: dict[str, Any]) -> Any:
-        try:
-            value = self.template(**variables)
-        except Exception as exc:
-            raise NodeFailure(f"the template in {self.where} failed: {exc}") from None
-        from jinja2 import Undefined
+    """A JSON string that is one `{{ expression }}`: its value keeps its type."""
 
-        if isinstance(value, Undefined):
-            raise NodeFailure(f"the template in {self.where} failed: "
-                              f"{value._undefined_message}")
-        return value
+    __slots__ = ()
+    kind = "template_expression"
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -256,7 +259,7 @@ class HttpRequest(NodeType):
 
     @staticmethod
     def _compile(params: dict[str, Any]) -> dict[str, Any]:
-        filler = _Filler(_environment())
+        filler = _Filler()
         return {"url": filler.compile(params["url"].strip(), "url"),
                 "headers": filler.compile(params["headers"], "headers"),
                 "query": filler.compile(params["query"], "query"),
@@ -273,7 +276,7 @@ class HttpRequest(NodeType):
         p = self.params
         value = inputs.get("in")
         variables = {"in": value, "input": value, "run": ctx.run_inputs}
-        filled = _Filler.fill(self.templates, variables)
+        filled = await budget.bounded(_Filler.fill, self.templates, variables)
         method, url = p["method"], str(filled["url"])
         headers = {str(k): str(v) for k, v in filled["headers"].items()}
         if p["auth_secret"]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from engine import budget
 from engine.nodetype import NodeType, Param, Port
 from nodes.text import Template, template_problem
 
@@ -55,7 +56,7 @@ class Approval(NodeType):
 
     async def run(self, ctx: Any, **inputs: Any) -> dict[str, Any]:
         value = inputs["in"]
-        message = self.message.render(value)
+        message = await budget.bounded(self.message.render, value)
         title = self.params["title"] or self.node_id
         mode = self.params["autopilot"]
         ctx.progress(None, "waiting for a person to decide")

@@ -2,57 +2,40 @@
 
 Templates use jinja2's SandboxedEnvironment (no access to Python internals such as
 `__class__`), with StrictUndefined so that a misspelt name fails the node instead of
-rendering as nothing. Names: `x` is the node's input; when `x` is a dict, its keys are
-names too (`{{ name }}` as well as `{{ x.name }}`).
+rendering as nothing, and bounded operations (engine/bounded.py); each render has the run's
+CPU and memory budget (engine/budget.py). Names: `x` is the node's input; when `x` is a dict,
+its keys are names too (`{{ name }}` as well as `{{ x.name }}`).
 """
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from engine import budget
+from engine.bounded import EvalFailed, compiled_template, has_loop, render_template
+from engine.bounded import template_problem as _template_problem
 from engine.errors import NodeFailure
 from engine.nodetype import NodeType, Param, Port
-
-if TYPE_CHECKING:  # pragma: no cover - jinja2 is imported when a template is first checked,
-    from jinja2.sandbox import SandboxedEnvironment  # not when the node types are listed
-
-
-def _environment() -> SandboxedEnvironment:
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
-
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                               keep_trailing_newline=True)
-    env.filters["tojson"] = lambda value, indent=None: json.dumps(value, indent=indent,
-                                                                  ensure_ascii=False)
-    return env
 
 
 def template_problem(source: Any, what: str = "template") -> str | None:
     """None if `source` is a template that parses, else a sentence saying why not."""
-    if not isinstance(source, str):
-        return f"{what} must be text"
-    from jinja2 import TemplateSyntaxError
-
-    try:
-        _environment().parse(source)
-    except TemplateSyntaxError as exc:
-        return f"{what} does not parse: {exc.message} (line {exc.lineno})"
-    return None
+    return _template_problem(source, what)
 
 
 class Template:
-    """A template compiled once, rendered many times over `x`."""
+    """A template compiled once, rendered many times over `x`, within the run's budget."""
 
-    __slots__ = ("source", "_template")
+    __slots__ = ("source", "_loops")
 
     def __init__(self, source: str, what: str = "template") -> None:
         problem = template_problem(source, what)
         if problem is not None:
             raise NodeFailure(problem)
         self.source = source
-        self._template = _environment().from_string(source)
+        compiled_template(source)
+        # A `for` loop's steps are out of a slice's sight: such a template renders off the loop
+        self._loops = has_loop(source)
 
     def render(self, x: Any = None, **extra: Any) -> str:
         names: dict[str, Any] = {}
@@ -60,22 +43,22 @@ class Template:
             names.update({k: v for k, v in x.items() if isinstance(k, str)})
         names.update(extra)
         names["x"] = x
+        mode = budget.CURRENT.get()
         try:
-            return self._template.render(names)
-        except Exception as exc:
-            raise NodeFailure(_render_failure(exc)) from None
+            if mode is None:
+                return render_template(self.source, names)
+            if type(mode) is budget.Slice and not self._loops:
+                return render_template(self.source, names, deadline=budget.deadline())
+            if type(mode) is budget.Slice:
+                raise budget.Offload
+            return mode.call("template", (self.source, names), f"template `{_short(self.source)}`")
+        except EvalFailed as exc:
+            raise NodeFailure(str(exc)) from None
 
 
-def _render_failure(exc: Exception) -> str:
-    from jinja2 import TemplateError
-    from jinja2.sandbox import SecurityError
-
-    if isinstance(exc, SecurityError):
-        return f"the template tried something the sandbox forbids: {exc}"
-    if isinstance(exc, TemplateError):
-        return f"the template failed: {exc.message or exc}"
-    # an error inside an expression of the template
-    return f"the template failed: {type(exc).__name__}: {exc}"
+def _short(source: str) -> str:
+    line = source.strip().replace("\n", " ")
+    return line if len(line) <= 60 else line[:57] + "..."
 
 
 class TextTemplate(NodeType):
@@ -87,7 +70,7 @@ class TextTemplate(NodeType):
     outputs = (Port("text", "str"),)
     parameters = (Param("template", "text", default="{{ x }}", required=True,
                         help="Jinja syntax: {{ x.name }}, {% for i in x %}...{% endfor %}"),)
-    pure = True  # not `cheap`: a template can loop for a while, so it renders in a thread
+    pure = True  # not `cheap`: rendering in a thread keeps big outputs off the loop
     summary_param = "template"
 
     @classmethod

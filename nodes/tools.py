@@ -2,63 +2,36 @@
 
 Meant for people and for AI agents alike: the expression can come from the parameter or, for
 an agent's tool call, from the `expression` input. Huge powers and long strings are refused by
-simpleeval's own limits.
+simpleeval's own limits and engine/bounded.py; CPU and memory by the run's budget.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import simpleeval
-
+from engine import budget
+from engine.bounded import CALC_FUNCTIONS as FUNCTIONS
+from engine.bounded import CONSTANTS, MAX_FACTORIAL, EvalFailed
+from engine.bounded import calculate as _calculate
 from engine.errors import NodeFailure
 from engine.nodetype import NodeType, Param, Port
 
-FUNCTIONS: dict[str, Any] = {
-    name: getattr(math, name) for name in (
-        "sqrt", "exp", "log", "log10", "log2", "sin", "cos", "tan", "asin", "acos", "atan",
-        "atan2", "sinh", "cosh", "tanh", "floor", "ceil", "trunc", "factorial", "gcd", "hypot",
-        "degrees", "radians", "isclose",
-    )
-}
-FUNCTIONS.update({"abs": abs, "round": round, "min": min, "max": max, "sum": sum,
-                  "int": int, "float": float})
-CONSTANTS: dict[str, Any] = {"pi": math.pi, "e": math.e, "tau": math.tau, "inf": math.inf}
-MAX_FACTORIAL = 170  # the largest whose value still fits a float
+__all__ = ["CONSTANTS", "FUNCTIONS", "MAX_FACTORIAL", "MAX_INT_BITS", "Calculator", "calculate"]
 MAX_INT_BITS = 4096
 
 
-def _factorial(n: Any) -> int:
-    if isinstance(n, int) and n > MAX_FACTORIAL:
-        raise ValueError(f"factorial({n}) is larger than the limit of {MAX_FACTORIAL}")
-    return math.factorial(n)
-
-
-FUNCTIONS["factorial"] = _factorial
-
-
 def calculate(expression: str, x: Any = None) -> Any:
-    """Evaluate `expression` (with `x` bound, when given); ValueError with a sentence if bad."""
-    if not isinstance(expression, str) or not expression.strip():
-        raise ValueError("the expression is empty")
-    names = dict(CONSTANTS)
-    if x is not None:
-        names["x"] = x
-    evaluator = simpleeval.SimpleEval(functions=FUNCTIONS, names=names)
+    """Evaluate `expression` (with `x` bound, when given) within the run's budget; ValueError
+    with a sentence if bad (engine/bounded.py holds the formula language)."""
+    mode = budget.CURRENT.get()
     try:
-        return evaluator.eval(expression.strip())
-    except SyntaxError as exc:
-        raise ValueError(f"`{expression}` is not a formula: {exc.msg}") from None
-    except simpleeval.NameNotDefined as exc:
-        known = ", ".join(sorted(names)) + ", " + ", ".join(sorted(FUNCTIONS))
-        raise ValueError(f"`{expression}`: unknown name {exc.name!r} (known: {known})") from None
-    except simpleeval.InvalidExpression as exc:
-        raise ValueError(f"`{expression}`: {exc}") from None
-    except ZeroDivisionError:
-        raise ValueError(f"`{expression}` divides by zero") from None
-    except Exception as exc:  # math domain errors, overflow, wrong argument types
-        raise ValueError(f"`{expression}` failed: {type(exc).__name__}: {exc}") from None
+        if mode is None:
+            return _calculate(expression, x)
+        if type(mode) is budget.Slice:
+            return _calculate(expression, x, budget.deadline())
+        return mode.call("calculate", (expression, x), f"formula `{expression}`")
+    except EvalFailed as exc:
+        raise ValueError(str(exc)) from None
 
 
 class Calculator(NodeType):
