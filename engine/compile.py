@@ -25,7 +25,7 @@ import networkx as nx
 
 from engine.errors import CompileError, Problem
 from engine.model import Edge, Workflow
-from engine.nodetype import NodeType
+from engine.nodetype import NodeType, Port
 from engine.registry import Registry
 from engine.validate import check_workflow, node_ports
 
@@ -123,7 +123,10 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
     warnings = [p for p in problems if not p.is_error]
     types = {nid: registry.get(n.type) for nid, n in workflow.nodes.items()}
     original = workflow
-    tools_of, tool_nodes, problems = _find_tools(workflow, types)
+    # Every node's ports, built once (node_ports makes Port objects; the checks below and
+    # _instantiate each used to build them again).
+    ports = {nid: node_ports(n, types[nid]) for nid, n in workflow.nodes.items()}
+    tools_of, tool_nodes, problems = _find_tools(workflow, types, ports)
     if problems:
         raise CompileError(problems + warnings)
     if tool_nodes:  # tools are not scheduled: plan over the workflow without them
@@ -144,9 +147,9 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
             problems += _cycle_problems(graph)
         else:
             orders[key] = order
-    nodes, build_problems = _instantiate(workflow, types)
+    nodes, build_problems = _instantiate(workflow, types, ports)
     tools, tool_build_problems = _instantiate(
-        Workflow(nodes=[original.nodes[nid] for nid in tool_nodes]), types)
+        Workflow(nodes=[original.nodes[nid] for nid in tool_nodes]), types, ports)
     problems += build_problems + tool_build_problems
     if problems:
         raise CompileError(problems + warnings)
@@ -172,20 +175,15 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
 _NOT_TOOLS = ("foreach", "while", "output", "start", "merge")
 
 
-def _find_tools(workflow: Workflow, types: dict[str, type[NodeType]]
+def _find_tools(workflow: Workflow, types: dict[str, type[NodeType]],
+                ports: dict[str, tuple[dict[str, Port], dict[str, Port]]]
                 ) -> tuple[dict[str, list[tuple[str, str]]], set[str], list[Problem]]:
     """Edges into tools ports: {agent: [(port, tool node)]}, the tool nodes, and problems."""
     tools_of: dict[str, list[tuple[str, str]]] = {}
     tool_nodes: set[str] = set()
-    # One port look-up per node, not per edge: node_ports builds every port of the node, so
-    # calling it per edge made compile O(edges x ports) on densely wired graphs.
-    tools_ports: dict[str, frozenset[str]] = {}
     for e in workflow.edges:
-        names = tools_ports.get(e.target)
-        if names is None:
-            inputs, _ = node_ports(workflow.nodes[e.target], types[e.target])
-            names = tools_ports[e.target] = frozenset(n for n, p in inputs.items() if p.tools)
-        if e.target_port in names:
+        port = ports[e.target][0].get(e.target_port)
+        if port is not None and port.tools:
             tools_of.setdefault(e.target, []).append((e.target_port, e.source))
             tool_nodes.add(e.source)
     problems: list[Problem] = []
@@ -424,7 +422,8 @@ def _cycle_problems(graph: nx.DiGraph) -> list[Problem]:
     return problems
 
 
-def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]]
+def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
+                 ports: dict[str, tuple[dict[str, Port], dict[str, Port]]]
                  ) -> tuple[dict[str, PlanNode], list[Problem]]:
     problems: list[Problem] = []
     inputs_of: dict[str, dict[str, list[tuple[str, str]]]] = {nid: {} for nid in workflow.nodes}
@@ -439,7 +438,7 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]]
         except Exception as exc:  # setup() rejecting its params
             problems.append(Problem(f"cannot be set up: {exc}", node_id=nid))
             continue
-        in_spec, out_spec = node_ports(node, node_type)
+        in_spec, out_spec = ports[nid]
         in_ports = []
         back_source = None
         loop_ports = LOOP_PORTS.get(node_type.kind)
