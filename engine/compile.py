@@ -181,6 +181,8 @@ def _find_tools(workflow: Workflow, types: dict[str, type[NodeType]],
     """Edges into tools ports: {agent: [(port, tool node)]}, the tool nodes, and problems."""
     tools_of: dict[str, list[tuple[str, str]]] = {}
     tool_nodes: set[str] = set()
+    if not any(p.tools for inputs, _ in ports.values() for p in inputs.values()):
+        return tools_of, tool_nodes, []  # no node takes tools: no edge to look at
     for e in workflow.edges:
         port = ports[e.target][0].get(e.target_port)
         if port is not None and port.tools:
@@ -221,9 +223,11 @@ def _find_loop_scopes(workflow: Workflow,
                       types: dict[str, type[NodeType]]) -> tuple[dict[str, str | None],
                                                                   list[Problem]]:
     problems: list[Problem] = []
+    loops = {nid for nid, t in types.items() if t.kind in LOOP_PORTS}
+    if not loops:
+        return dict.fromkeys(workflow.nodes), problems  # one scope: no edge to look at
     succ: dict[str, list[Edge]] = {nid: [] for nid in workflow.nodes}
     into_loop: dict[str, list[Edge]] = {}  # loop id -> the edges into it
-    loops = {nid for nid, t in types.items() if t.kind in LOOP_PORTS}
     for e in workflow.edges:
         succ[e.source].append(e)
         if e.target in loops:
@@ -330,8 +334,10 @@ def _is_back_edge(e: Edge, types: dict[str, type[NodeType]]) -> bool:
 
 def _check_scope_crossings(workflow: Workflow, types: dict[str, type[NodeType]],
                            scope_of: dict[str, str | None]) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
     back_ports = _back_ports(types)
+    if not back_ports:
+        return problems  # no loop, one scope: nothing can cross
     for e in workflow.edges:
         source_scope, target_scope = scope_of[e.source], scope_of[e.target]
         if source_scope == target_scope and back_ports.get(e.target) != e.target_port:
@@ -465,10 +471,12 @@ def _make_plan(loop_id: str | None, graph: nx.DiGraph, nodes: dict[str, PlanNode
                order: list[str]) -> Plan:
     members = {nid: nodes[nid] for nid in order}
     indegree = dict.fromkeys(members, 0)
-    for u, v, data in graph.edges(data=True):
-        for _ in data["edges"]:
-            members[u].consumers.append(members[v])
-            indegree[v] += 1
+    for u, targets in graph._succ.items():  # networkx's adjacency, read directly (edges()
+        consumers = members[u].consumers    # builds a view tuple per edge)
+        for v, data in targets.items():
+            count = len(data["edges"])
+            consumers.extend([members[v]] * count)
+            indegree[v] += count
     sources = tuple(nid for nid, count in indegree.items() if count == 0)
     first_from_outside = tuple(
         nid for nid, pn in members.items()
