@@ -3,6 +3,7 @@
     .venv/bin/python bench/startup.py                  # headless + editor parts, medians of 3
     .venv/bin/python bench/startup.py --part headless  # only the headless figures
     .venv/bin/python bench/startup.py --quick          # smoke run: small sizes, one repeat
+    .venv/bin/python bench/startup.py --cpu            # processes timed by their CPU time
 
 Every figure launches real processes (the `flowloom` entry point next to this Python, else
 `python -m builder`), with the run history recorded into a database in a temporary folder that
@@ -18,7 +19,7 @@ already holds earlier runs (one untimed warm-up run per file first). Headless ro
              same workflow run in process, per item — floor <= 3x
 * async      the engine's per-node cost on a 10 000-node chain of `util.delay` 0 s nodes (each
              runs as a task) vs the minimal asyncio scheduler of bench/engine.py, in process,
-             events on — floor <= 2x
+             events on (wall clock on both sides, also with --cpu) — floor <= 2x
 
 The editor rows come from bench/startup_editor.py's `measure(quick) -> list[dict]` (imported
 only for --part editor/all, skipped with a note when the file is absent). Each row is a dict
@@ -32,6 +33,7 @@ import asyncio
 import gc
 import importlib.util
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -116,8 +118,9 @@ def flowloom_command() -> list[str]:
 class Processes:
     """Launches `flowloom` (and plain Pythons) in a scratch folder with its own history."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, cpu: bool = False) -> None:
         self.folder = folder
+        self.cpu = cpu  # time the child's CPU (user + system) instead of the wall clock
         plugins = folder / "no-plugins"
         plugins.mkdir(exist_ok=True)
         self.env = dict(os.environ, FLOWLOOM_HISTORY_DB=str(folder / "history.db"),
@@ -125,11 +128,16 @@ class Processes:
         self.env.pop("PYTHONPROFILEIMPORTTIME", None)
 
     def time(self, argv: list[str]) -> float:
-        """Seconds from launch to exit of one process (it must exit 0)."""
+        """Seconds from launch to exit of one process (it must exit 0): wall clock, or with
+        `cpu` its user + system CPU time (steadier when other work shares the machine)."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run(argv, cwd=self.folder, env=self.env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, timeout=600)
         seconds = time.perf_counter() - t0
+        if self.cpu:
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: "
                                f"{proc.stderr.decode(errors='replace')[-2000:]}")
@@ -155,16 +163,17 @@ def interleaved(reps: int, *measures: Callable[[], float]) -> list[float]:
     return [statistics.median(s) for s in samples]
 
 
-def _engine_run_s(workflow: Workflow, registry: Any) -> float:
+def _engine_run_s(workflow: Workflow, registry: Any,
+                  clock: Callable[[], float] = time.perf_counter) -> float:
     """One in-process run of `workflow` (compiled beforehand), events on, loop start excluded."""
     compiled = compile_workflow(workflow, registry)
 
     async def main() -> float:
         run = Run(compiled)
         run.subscribe(lambda event: None)
-        t0 = time.perf_counter()
+        t0 = clock()
         result = await run.execute()
-        seconds = time.perf_counter() - t0
+        seconds = clock() - t0
         if result.status != "succeeded":
             raise RuntimeError(f"benchmark run failed: {result.error}")
         return seconds
@@ -180,17 +189,19 @@ def _row(measure: str, figure: str, baseline: str, result: str, floor: str,
             "floor": floor, "met": met}
 
 
-def measure_headless(quick: bool) -> list[dict[str, Any]]:
+def measure_headless(quick: bool, cpu: bool = False) -> list[dict[str, Any]]:
     from nodes import default_registry
 
     reps = 1 if quick else 3
     chain_n, items, dense_n = (1000, 2000, 1000) if quick else (10_000, 20_000, 10_000)
     registry = default_registry(plugins=False)
+    # in-process figures on the same clock as the processes (CPU time of this one, or wall)
+    clock = time.process_time if cpu else time.perf_counter
     bench_engine = _engine_bench()
     rows = []
     with tempfile.TemporaryDirectory(prefix="flowloom-startup-") as tmp:
         folder = Path(tmp)
-        procs = Processes(folder)
+        procs = Processes(folder, cpu)
         chain_path, foreach_path = folder / "chain.loom.json", folder / "foreach.loom.json"
         chain_wf, foreach_wf = bench_engine.chain(chain_n), foreach_workflow(items)
         save(chain_wf, chain_path)
@@ -211,7 +222,7 @@ def measure_headless(quick: bool) -> list[dict[str, Any]]:
         cli_s, hello_s = interleaved(reps, lambda: procs.flowloom("run", str(chain_path),
                                                                    "--json"),
                                      lambda: procs.flowloom("run", hello, "--json"))
-        engine_s = median_of(reps, lambda: _engine_run_s(chain_wf, registry))
+        engine_s = median_of(reps, lambda: _engine_run_s(chain_wf, registry, clock))
         cli_us = (cli_s - hello_s) / chain_n * 1e6
         engine_us = engine_s / chain_n * 1e6
         ratio = cli_us / engine_us
@@ -235,9 +246,9 @@ def measure_headless(quick: bool) -> list[dict[str, Any]]:
 
         def compile_once() -> float:
             gc.collect()
-            t0 = time.perf_counter()
+            t0 = clock()
             compile_workflow(dense, registry)
-            return time.perf_counter() - t0
+            return clock() - t0
 
         compile_s = median_of(reps, compile_once)
         rows.append(_row(f"compile_workflow, dense layered DAG ({len(dense.nodes):,} nodes, "
@@ -249,7 +260,7 @@ def measure_headless(quick: bool) -> list[dict[str, Any]]:
         fe_s, fe_hello_s = interleaved(reps, lambda: procs.flowloom("run", str(foreach_path),
                                                                      "--json"),
                                        lambda: procs.flowloom("run", hello, "--json"))
-        fe_engine_s = median_of(reps, lambda: _engine_run_s(foreach_wf, registry))
+        fe_engine_s = median_of(reps, lambda: _engine_run_s(foreach_wf, registry, clock))
         fe_us = (fe_s - fe_hello_s) / items * 1e6
         fe_engine_us = fe_engine_s / items * 1e6
         ratio = fe_us / fe_engine_us
@@ -303,13 +314,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one repeat")
     parser.add_argument("--part", choices=("headless", "editor", "all"), default="all")
+    parser.add_argument("--cpu", action="store_true",
+                        help="time processes by their CPU time, not the wall clock (headless)")
     args = parser.parse_args(argv)
     reps = 1 if args.quick else 3
     print(f"Python {sys.version.split()[0]}, {sys.platform}, {os.cpu_count()} cores; "
-          f"medians of {reps}; the machine is shared, so figures move by 10-30 %.\n")
+          f"medians of {reps}; processes timed by {'CPU time' if args.cpu else 'wall clock'}; "
+          f"the machine is shared, so figures move by 10-30 %.\n")
     rows: list[dict[str, Any]] = []
     if args.part in ("headless", "all"):
-        headless = measure_headless(args.quick)
+        headless = measure_headless(args.quick, args.cpu)
         print("Headless\n\n" + table(headless) + "\n")
         rows += headless
     if args.part in ("editor", "all"):
