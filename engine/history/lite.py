@@ -36,6 +36,7 @@ from engine.history.names import (
     SCHEMA_VERSION,
     SCHEMA_VERSION_TABLE,
 )
+from engine.private import private_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,10 @@ class LiteStore:
         target = resolve_path(path)
         if not target.is_file():
             return None
+        try:  # the file and its -wal/-shm readable by the user only, as HistoryStore.open does
+            private_sqlite(target, own_folder=not path and ENV_VAR not in os.environ)
+        except OSError:
+            return None  # HistoryStore.open says why
         try:
             raw = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000,
                                   check_same_thread=False)
