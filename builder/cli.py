@@ -2,7 +2,7 @@
 
     flowloom [FILE] [--screenshot OUT.png]   open the editor (with no display: say so and show
                                              the headless command; FILE never runs)
-    flowloom run FILE [--input NAME=JSON ...] [--json] [--concurrency N] [--quiet]
+    flowloom run FILE [--input NAME=JSON ...] [--json] [--concurrency N] [--quiet] [--verbose]
                       [--cpu-limit S] [--memory-limit MB]
                       [--approve-all | --reject-all] [--history-db PATH] [--no-history]
                       [--allow-net[=HOST,...]] [--allow-read[=PATH,...]]
@@ -29,6 +29,8 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import gc
+import hashlib
 import importlib
 import importlib.util
 import json
@@ -130,16 +132,32 @@ def check_file(path: str, registry: Registry, store: CredentialStore | None = No
     credential that is not stored, is a problem too. Raises WorkflowFileError when the file
     cannot be read as a workflow at all.
     """
-    loaded = load(path, registry)
-    if store is not None:
-        loaded.problems.extend(secret_problems(loaded.workflow, registry, store))
-    if loaded.errors:
-        return None, loaded.problems
-    try:
-        compiled = compile_workflow(loaded.workflow, registry)
-    except CompileError as exc:
-        return None, exc.problems
+    with _no_gc():
+        loaded = load(path, registry)
+        if store is not None:
+            loaded.problems.extend(secret_problems(loaded.workflow, registry, store))
+        if loaded.errors:
+            return None, loaded.problems
+        try:
+            # load() already ran check_workflow: compile does not check a second time
+            compiled = compile_workflow(loaded.workflow, registry, checked=loaded.problems)
+        except CompileError as exc:
+            return None, exc.problems
     return compiled, list(compiled.warnings)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Loading and compiling allocate many objects and free almost none; CPython's cyclic
+    collector would rescan the growing heap again and again (about a third of the load time
+    of a 10 000-node file), so it is paused meanwhile."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 # --- run ----------------------------------------------------------------------------------
@@ -156,6 +174,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         _say(line)
     if compiled is None:
         return EXIT_INVALID
+    if getattr(args, "own_process", False):
+        # The loaded workflow and its plan live until the process exits: freeze them, so the
+        # collections the run triggers do not walk them again and again. (Only when this
+        # process is the command: a caller's heap, e.g. a test session's, is left alone.)
+        gc.freeze()
     path = Path(args.file).resolve()
     decision = cli_trust.decide(args, path, compiled.workflow, registry)
     if decision.refused:
@@ -174,9 +197,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         live = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
         progress = TerminalProgress(sys.stderr, compiled.workflow, live=live,
-                                    color=live and "NO_COLOR" not in os.environ)
+                                    color=live and "NO_COLOR" not in os.environ,
+                                    per_node=args.verbose or not args.json)
         progress.attach(run)
-    recorder = None if args.no_history else recorder_for_cli(args.file, args.history_db)
+    recorder = None if args.no_history else recorder_for_cli(
+        args.file, args.history_db, workflow_text_or_hash=_file_hash(path))
     if recorder is not None:
         recorder.attach(run)
     received: list[int] = []  # the signals that cancelled the run, if any
@@ -198,6 +223,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if result.status == "cancelled" and received and received[0] != signal.SIGINT:
         return EXIT_TERMINATED
     return exit_code(result)
+
+
+def _file_hash(path: Path) -> str:
+    """sha256 of the workflow file as it is on disk, for the history's content hash: the
+    file Flowloom saved is its canonical text, so nothing is re-rendered only to hash it."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""  # the recorder hashes the loaded model instead
 
 
 def exit_code(result: RunResult) -> int:
@@ -376,6 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--memory-limit", type=_limit("memory_mb"), default=None, metavar="MB",
                      help="memory each expression or template may use (default 256)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="a progress line per node event on stderr, also with --json "
+                          "(which otherwise keeps stderr to a short summary)")
     decide = run.add_mutually_exclusive_group()
     decide.add_argument("--approve-all", action="store_true",
                         help="approve every human.approval gate without asking")
@@ -405,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from_command_line = argv is None
     argv = cli_trust.normalize_allow_flags(sys.argv[1:] if argv is None else list(argv))
     parser = build_parser()
     try:
@@ -418,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
             return open_editor(known.file, known.screenshot)
     except SystemExit as exc:  # argparse exits 2 on bad usage; keep it a return value
         return int(exc.code or 0)
+    args.own_process = from_command_line  # the process is this command (see cmd_run)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:  # Ctrl+C while loading, before a run could be cancelled

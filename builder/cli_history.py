@@ -22,17 +22,12 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from engine.history import (
-    HistoryError,
-    HistoryRecorder,
-    HistoryStore,
-    RunInfo,
-    WorkflowStats,
-    list_runs,
-    workflow_stats,
-)
+from engine.history.lite import HistoryError, LiteStore
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from engine.history import HistoryRecorder, HistoryStore, RunInfo, WorkflowStats
 
 EXIT_OK, EXIT_INVALID = 0, 2
 STATUSES = ("running", "succeeded", "failed", "cancelled", "interrupted")
@@ -92,6 +87,8 @@ def _namespace(command: str, args: argparse.Namespace | Sequence[str], err: Text
 
 
 def _open(path: str | None, err: TextIO) -> HistoryStore | None:
+    from engine.history import HistoryStore  # SQLAlchemy: only the commands that read
+
     try:
         return HistoryStore.open(path)
     except HistoryError as exc:
@@ -109,6 +106,8 @@ def history_main(args: argparse.Namespace | Sequence[str], out: TextIO | None = 
     store = _open(ns.history_db, err)
     if store is None:
         return EXIT_INVALID
+    from engine.history import list_runs
+
     with store:
         runs = list_runs(store, workflow=ns.workflow, status=ns.status, limit=ns.limit)
     if ns.json:
@@ -141,6 +140,8 @@ def stats_main(args: argparse.Namespace | Sequence[str], out: TextIO | None = No
     store = _open(ns.history_db, err)
     if store is None:
         return EXIT_INVALID
+    from engine.history import workflow_stats
+
     with store:
         stats = workflow_stats(store, ns.file, last=ns.last)
     if ns.json:
@@ -183,17 +184,25 @@ def stats_text(stats: WorkflowStats) -> str:
 
 # --- recording `flowloom run` -------------------------------------------------------------
 def recorder_for_cli(workflow_path: str | Path, history_db: str | None, *,
-                     err: TextIO | None = None) -> HistoryRecorder | None:
+                     err: TextIO | None = None, workflow_text_or_hash: str = ""
+                     ) -> HistoryRecorder | None:
     """A recorder for one headless run of `workflow_path`, owning its store (close() closes
-    both). The content hash is taken from the run's workflow (its canonical text) on attach.
+    both). The content hash is `workflow_text_or_hash` (a sha256, or text to hash), else taken
+    from the run's workflow (its canonical text) on attach.
     None, with a warning on stderr, when the history cannot be opened: the run still goes on.
     """
+    from engine.history.recorder import HistoryRecorder
+
     err = err or sys.stderr
-    store = _open(history_db, err)
+    # An existing database at this schema version is written with stdlib sqlite3 (no
+    # SQLAlchemy import, ~1 s); a new or older one is created / migrated by HistoryStore.
+    store: LiteStore | HistoryStore | None = LiteStore.open(history_db)
+    if store is None:
+        store = _open(history_db, err)
     if store is None:
         print("flowloom: this run will not be recorded in the history", file=err)
         return None
-    return HistoryRecorder(store, workflow_path, own_store=True)
+    return HistoryRecorder(store, workflow_path, workflow_text_or_hash, own_store=True)
 
 
 # --- formatting ---------------------------------------------------------------------------

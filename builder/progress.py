@@ -4,6 +4,11 @@
 terminal it keeps one bar line at the bottom (done/total nodes, elapsed time, the running nodes
 and loop counters) and prints finished/failed/skipped/retrying lines above it. Anywhere else it
 prints plain lines only, started lines included, so logs read as a story.
+
+With `per_node=False` (`flowloom run --json` without --verbose) stderr stays a bounded summary
+however many nodes and loop iterations run: the run's first and last lines, the bar on a
+terminal or else a line each time another 10 % of the nodes has settled, and at most
+MAX_NOTICES failed/retrying/warning lines (then a count of those not shown).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from engine import events as ev
 from engine.model import Workflow
 
 BAR_WIDTH = 24
+MAX_NOTICES = 20  # failure / warning lines shown in summary mode
 TICK_S = 0.1  # how often the bar's clock is redrawn while nothing else happens
 _COLORS = {"done": "32", "failed": "31", "skipped": "33", "retrying": "35", "cancelled": "31"}
 
@@ -25,8 +31,11 @@ class TerminalProgress:
     """Renders run events on `stream`; call `attach(run)` before executing the run."""
 
     def __init__(self, stream: TextIO, workflow: Workflow, *, live: bool,
-                 color: bool = False) -> None:
+                 color: bool = False, per_node: bool = True) -> None:
         self.stream = stream
+        self.per_node = per_node
+        self._notices = 0  # summary mode: failure / warning lines so far
+        self._tenths = 0  # summary mode, no TTY: how many 10 % lines were printed
         self.workflow = workflow
         self.live = live
         self.color = color
@@ -58,10 +67,46 @@ class TerminalProgress:
 
     # --- events ---------------------------------------------------------------------------
     def handle_batch(self, batch: list[Any]) -> None:
+        handle = self.handle if self.per_node else self._summarise
         for event in batch:
-            self.handle(event)
+            handle(event)
         if self.live and self._tick is not None:
             self._draw_bar()
+
+    def _summarise(self, event: Any) -> None:
+        """Summary mode: count per-node events, print only what stays bounded."""
+        kind = type(event)
+        if kind is ev.NodeStarted:
+            self.running[event.node_id] = self.running.get(event.node_id, 0) + 1
+        elif kind is ev.NodeFinished or kind is ev.NodeSkipped:
+            self._settle(event.node_id)
+            if not self.live:
+                self._tenth_lines()
+        elif kind in (ev.NodeFailed, ev.NodeCancelled, ev.NodeRetrying) or (
+                kind is ev.NodeLogged and event.level in ("warning", "error")):
+            if kind is not ev.NodeRetrying and kind is not ev.NodeLogged:
+                self._settle(event.node_id)
+            self._notices += 1
+            if self._notices <= MAX_NOTICES:
+                self.handle(event)
+            if not self.live:
+                self._tenth_lines()
+        elif kind is ev.RunFinished:
+            hidden = self._notices - MAX_NOTICES
+            if hidden > 0:
+                self._line(f"({hidden} more failure/warning line{'s' * (hidden != 1)} not "
+                           f"shown; --verbose shows every one)")
+            self.handle(event)
+        elif kind is ev.RunStarted or kind is ev.LoopIterated:
+            self.handle(event)
+
+    def _tenth_lines(self) -> None:
+        if not self.total:
+            return
+        tenths = 10 * min(len(self.settled), self.total) // self.total
+        if tenths > self._tenths:
+            self._tenths = tenths
+            self._line(f"{tenths * 10} % ({len(self.settled)}/{self.total} nodes settled)")
 
     def handle(self, event: Any) -> None:
         if isinstance(event, ev.RunStarted):

@@ -25,7 +25,7 @@ import networkx as nx
 
 from engine.errors import CompileError, Problem
 from engine.model import Edge, Workflow
-from engine.nodetype import NodeType
+from engine.nodetype import NodeType, Port
 from engine.registry import Registry
 from engine.validate import check_workflow, node_ports
 
@@ -98,27 +98,36 @@ class Compiled:
     tool_nodes: frozenset[str] = frozenset()  # nodes that run only when an agent calls them
 
 
-def compile_workflow(workflow: Workflow, registry: Registry) -> Compiled:
+def compile_workflow(workflow: Workflow, registry: Registry, *,
+                     checked: list[Problem] | None = None) -> Compiled:
+    """The execution plan of `workflow`, or CompileError listing every problem.
+
+    `checked`: the problems `check_workflow(workflow, registry)` already returned for this very
+    workflow (engine.fileformat.load with a registry runs it), so it is not run a second time.
+    """
     # Compiling allocates a few objects per node and keeps them all; CPython's cyclic GC would
     # rescan the growing heap again and again (half the time at 10 000 nodes). Nothing made
     # here is garbage, so the collector is paused for the duration.
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _compile(workflow, registry)
+        return _compile(workflow, registry, checked)
     finally:
         if paused:
             gc.enable()
 
 
-def _compile(workflow: Workflow, registry: Registry) -> Compiled:
-    problems = check_workflow(workflow, registry)
+def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | None) -> Compiled:
+    problems = check_workflow(workflow, registry) if checked is None else list(checked)
     if any(p.is_error for p in problems):
         raise CompileError(problems)
     warnings = [p for p in problems if not p.is_error]
     types = {nid: registry.get(n.type) for nid, n in workflow.nodes.items()}
     original = workflow
-    tools_of, tool_nodes, problems = _find_tools(workflow, types)
+    # Every node's ports, built once (node_ports makes Port objects; the checks below and
+    # _instantiate each used to build them again).
+    ports = {nid: node_ports(n, types[nid]) for nid, n in workflow.nodes.items()}
+    tools_of, tool_nodes, problems = _find_tools(workflow, types, ports)
     if problems:
         raise CompileError(problems + warnings)
     if tool_nodes:  # tools are not scheduled: plan over the workflow without them
@@ -132,19 +141,27 @@ def _compile(workflow: Workflow, registry: Registry) -> Compiled:
     if problems:
         raise CompileError(problems + warnings)
     graphs = _scope_graphs(workflow, types, scope_of)
-    for graph in graphs.values():
-        problems += _cycle_problems(graph)
-    nodes, build_problems = _instantiate(workflow, types)
+    orders: dict[str | None, list[str]] = {}
+    for key, graph in graphs.items():
+        order = _topological_order(graph)
+        if order is None:
+            problems += _cycle_problems(graph)
+        else:
+            orders[key] = order
+    nodes, build_problems = _instantiate(workflow, types, ports)
     tools, tool_build_problems = _instantiate(
-        Workflow(nodes=[original.nodes[nid] for nid in tool_nodes]), types)
+        Workflow(nodes=[original.nodes[nid] for nid in tool_nodes]), types, ports)
     problems += build_problems + tool_build_problems
     if problems:
         raise CompileError(problems + warnings)
     if len(original.nodes) > 1:
-        linked = {e.source for e in original.edges} | {e.target for e in original.edges}
+        linked = set()
+        for e in original.edges:
+            linked.add(e.source)
+            linked.add(e.target)
         warnings += [Problem("is not connected to anything", node_id=nid, severity="warning")
                      for nid in original.nodes if nid not in linked]
-    plans = {key: _make_plan(key, graph, nodes) for key, graph in graphs.items()}
+    plans = {key: _make_plan(key, graph, nodes, orders[key]) for key, graph in graphs.items()}
     for loop_id, plan in plans.items():
         if loop_id is not None:
             nodes[loop_id].body = plan
@@ -159,33 +176,44 @@ def _compile(workflow: Workflow, registry: Registry) -> Compiled:
 _NOT_TOOLS = ("foreach", "while", "output", "start", "merge")
 
 
-def _find_tools(workflow: Workflow, types: dict[str, type[NodeType]]
+def _find_tools(workflow: Workflow, types: dict[str, type[NodeType]],
+                ports: dict[str, tuple[dict[str, Port], dict[str, Port]]]
                 ) -> tuple[dict[str, list[tuple[str, str]]], set[str], list[Problem]]:
     """Edges into tools ports: {agent: [(port, tool node)]}, the tool nodes, and problems."""
     tools_of: dict[str, list[tuple[str, str]]] = {}
     tool_nodes: set[str] = set()
+    if not any(p.tools for inputs, _ in ports.values() for p in inputs.values()):
+        return tools_of, tool_nodes, []  # no node takes tools: no edge to look at
     for e in workflow.edges:
-        inputs, _ = node_ports(workflow.nodes[e.target], types[e.target])
-        port = inputs.get(e.target_port)
+        port = ports[e.target][0].get(e.target_port)
         if port is not None and port.tools:
             tools_of.setdefault(e.target, []).append((e.target_port, e.source))
             tool_nodes.add(e.source)
-    problems = []
+    problems: list[Problem] = []
+    if not tool_nodes:
+        return tools_of, tool_nodes, problems
+    wired_pairs = {(a, t) for a, wired in tools_of.items() for _, t in wired}
+    fed_of: dict[str, list[Edge]] = {}
+    out_of: dict[str, list[Edge]] = {}
+    for e in workflow.edges:
+        if e.target in tool_nodes:
+            fed_of.setdefault(e.target, []).append(e)
+        if e.source in tool_nodes:
+            out_of.setdefault(e.source, []).append(e)
     for nid in sorted(tool_nodes):
         users = sorted(a for a, wired in tools_of.items() if any(t == nid for _, t in wired))
         if types[nid].kind in _NOT_TOOLS:
             problems.append(Problem(f"a {workflow.nodes[nid].type} node cannot be a tool "
                                     f"(it is wired into the tools of {', '.join(users)})",
                                     node_id=nid))
-        fed = [e for e in workflow.edges if e.target == nid]
+        fed = fed_of.get(nid, [])
         if fed:
             problems.append(Problem(
                 f"is a tool of {', '.join(users)}, so the model gives all its inputs; remove "
                 f"the edge from {fed[0].source}.{fed[0].source_port}", node_id=nid,
                 edge=fed[0].key()))
-        for e in workflow.edges:
-            if e.source == nid and (e.target, e.source) not in {
-                    (a, t) for a, wired in tools_of.items() for _, t in wired}:
+        for e in out_of.get(nid, []):
+            if (e.target, e.source) not in wired_pairs:
                 problems.append(Problem(
                     f"is a tool of {', '.join(users)} and cannot also feed {e.target!r}; its "
                     f"results go back to the model that calls it", node_id=nid, edge=e.key()))
@@ -196,9 +224,15 @@ def _find_loop_scopes(workflow: Workflow,
                       types: dict[str, type[NodeType]]) -> tuple[dict[str, str | None],
                                                                   list[Problem]]:
     problems: list[Problem] = []
+    loops = {nid for nid, t in types.items() if t.kind in LOOP_PORTS}
+    if not loops:
+        return dict.fromkeys(workflow.nodes), problems  # one scope: no edge to look at
     succ: dict[str, list[Edge]] = {nid: [] for nid in workflow.nodes}
+    into_loop: dict[str, list[Edge]] = {}  # loop id -> the edges into it
     for e in workflow.edges:
         succ[e.source].append(e)
+        if e.target in loops:
+            into_loop.setdefault(e.target, []).append(e)
     bodies: dict[str, set[str]] = {}
     for loop_id, node_type in types.items():
         if node_type.kind not in LOOP_PORTS:
@@ -232,7 +266,8 @@ def _find_loop_scopes(workflow: Workflow,
                         f"is in the body of loop {loop_id!r} but feeds {e.target!r}, which runs "
                         f"after the loop; values leave a loop only through the loop node",
                         node_id=nid, edge=e.key()))
-        for e in workflow.edges:
+        # (only the edges touching this loop: a pass over every edge per loop was O(L x E))
+        for e in into_loop.get(loop_id, []) + succ[loop_id]:
             if e.target == loop_id and e.target_port == back_port and e.source not in body:
                 problems.append(Problem(
                     f"input {back_port!r} must be wired from the loop's body (reachable from "
@@ -288,6 +323,11 @@ def _ancestors(scope: str | None, scope_of: dict[str, str | None]) -> list[str |
     return chain
 
 
+def _back_ports(types: dict[str, type[NodeType]]) -> dict[str, str]:
+    """Loop node id -> the input its back edge enters (result / next)."""
+    return {nid: LOOP_PORTS[t.kind][1] for nid, t in types.items() if t.kind in LOOP_PORTS}
+
+
 def _is_back_edge(e: Edge, types: dict[str, type[NodeType]]) -> bool:
     kind = types[e.target].kind
     return kind in LOOP_PORTS and e.target_port == LOOP_PORTS[kind][1]
@@ -295,9 +335,14 @@ def _is_back_edge(e: Edge, types: dict[str, type[NodeType]]) -> bool:
 
 def _check_scope_crossings(workflow: Workflow, types: dict[str, type[NodeType]],
                            scope_of: dict[str, str | None]) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
+    back_ports = _back_ports(types)
+    if not back_ports:
+        return problems  # no loop, one scope: nothing can cross
     for e in workflow.edges:
         source_scope, target_scope = scope_of[e.source], scope_of[e.target]
+        if source_scope == target_scope and back_ports.get(e.target) != e.target_port:
+            continue  # the common case: within one scope, not a back edge
         if _is_back_edge(e, types):
             if source_scope != e.target:
                 where = "outside it" if source_scope is None else f"in loop {source_scope!r}"
@@ -321,28 +366,54 @@ def _scope_graphs(workflow: Workflow, types: dict[str, type[NodeType]],
             graphs[nid] = nx.DiGraph(loop=nid)
     for nid in workflow.nodes:
         graphs[scope_of[nid]].add_node(nid)
+    # (u, v) -> the edges between them, per scope; added in one add_edges_from each (one
+    # networkx add_edge call per edge cost more than everything else compile does per edge)
+    wired: dict[str | None, dict[tuple[str, str], list[Edge | None]]] = {
+        key: {} for key in graphs}
+    back_ports = _back_ports(types)
     for e in workflow.edges:
-        if _is_back_edge(e, types):
-            continue
+        if back_ports.get(e.target) == e.target_port:
+            continue  # a back edge
         source_scope, target_scope = scope_of[e.source], scope_of[e.target]
         if source_scope == target_scope:
-            _add_edge(graphs[source_scope], e.source, e.target, e)
-            continue
-        # A value entering a body: the outermost loop around the target that sits in the
-        # source's scope must wait for the source.
-        holder = e.target
-        while scope_of[holder] != source_scope:
-            holder = scope_of[holder]  # type: ignore[assignment]
-        if holder != e.source:
-            _add_edge(graphs[source_scope], e.source, holder, None)
+            pair, edge = (e.source, e.target), e
+        else:
+            # A value entering a body: the outermost loop around the target that sits in the
+            # source's scope must wait for the source.
+            holder = e.target
+            while scope_of[holder] != source_scope:
+                holder = scope_of[holder]  # type: ignore[assignment]
+            if holder == e.source:
+                continue
+            pair, edge = (e.source, holder), None
+        edges = wired[source_scope].get(pair)
+        if edges is None:
+            wired[source_scope][pair] = [edge]
+        else:
+            edges.append(edge)
+    for key, pairs in wired.items():
+        graphs[key].add_edges_from((u, v, {"edges": edges}) for (u, v), edges in pairs.items())
     return graphs
 
 
-def _add_edge(graph: nx.DiGraph, u: str, v: str, edge: Edge | None) -> None:
-    if graph.has_edge(u, v):
-        graph[u][v]["edges"].append(edge)
-    else:
-        graph.add_edge(u, v, edges=[edge])
+def _topological_order(graph: nx.DiGraph) -> list[str] | None:
+    """The nodes generation by generation — the order nx.topological_sort gives — or None on
+    a cycle. (Kahn over networkx's adjacency dicts, read directly: this walks every edge once,
+    where the cycle check by strongly connected components cost several times more.)"""
+    succ = graph._succ
+    indegree = {nid: len(preds) for nid, preds in graph._pred.items()}
+    generation = [nid for nid, count in indegree.items() if count == 0]
+    order: list[str] = []
+    while generation:
+        order += generation
+        following = []
+        for nid in generation:
+            for v in succ[nid]:
+                indegree[v] -= 1
+                if indegree[v] == 0:
+                    following.append(v)
+        generation = following
+    return order if len(order) == len(indegree) else None
 
 
 def _cycle_problems(graph: nx.DiGraph) -> list[Problem]:
@@ -358,7 +429,8 @@ def _cycle_problems(graph: nx.DiGraph) -> list[Problem]:
     return problems
 
 
-def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]]
+def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
+                 ports: dict[str, tuple[dict[str, Port], dict[str, Port]]]
                  ) -> tuple[dict[str, PlanNode], list[Problem]]:
     problems: list[Problem] = []
     inputs_of: dict[str, dict[str, list[tuple[str, str]]]] = {nid: {} for nid in workflow.nodes}
@@ -373,7 +445,7 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]]
         except Exception as exc:  # setup() rejecting its params
             problems.append(Problem(f"cannot be set up: {exc}", node_id=nid))
             continue
-        in_spec, out_spec = node_ports(node, node_type)
+        in_spec, out_spec = ports[nid]
         in_ports = []
         back_source = None
         loop_ports = LOOP_PORTS.get(node_type.kind)
@@ -396,13 +468,16 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]]
     return nodes, problems
 
 
-def _make_plan(loop_id: str | None, graph: nx.DiGraph, nodes: dict[str, PlanNode]) -> Plan:
-    members = {nid: nodes[nid] for nid in nx.topological_sort(graph)}
+def _make_plan(loop_id: str | None, graph: nx.DiGraph, nodes: dict[str, PlanNode],
+               order: list[str]) -> Plan:
+    members = {nid: nodes[nid] for nid in order}
     indegree = dict.fromkeys(members, 0)
-    for u, v, data in graph.edges(data=True):
-        for _ in data["edges"]:
-            members[u].consumers.append(members[v])
-            indegree[v] += 1
+    for u, targets in graph._succ.items():  # networkx's adjacency, read directly (edges()
+        consumers = members[u].consumers    # builds a view tuple per edge)
+        for v, data in targets.items():
+            count = len(data["edges"])
+            consumers.extend([members[v]] * count)
+            indegree[v] += count
     sources = tuple(nid for nid, count in indegree.items() if count == 0)
     first_from_outside = tuple(
         nid for nid, pn in members.items()

@@ -423,36 +423,92 @@ def _scalar(value: Any) -> bool:
     return not isinstance(value, (dict, list)) or not value
 
 
+# Leaves and one-line containers go through CPython's C JSON encoder, configured as
+# `json.dumps(value, ensure_ascii=False, allow_nan=False)` (separators ", " and ": "): a
+# container of scalars on one line is exactly what it writes for that container, so most of a
+# file is one C call per line. The encoder is built once (json.dumps builds one per call) and
+# without a circular-reference check; when it raises, the full encoder runs again to say why.
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+_encode_str = json.encoder.encode_basestring  # what `_encode` uses for a str
+
+
+def _no_default(value: Any) -> Any:
+    raise TypeError(f"{value!r:.60} is not JSON serializable")
+
+
+_c_make = json.encoder.c_make_encoder
+_c_encode = (_c_make(None, _no_default, _encode_str, None, ": ", ", ", False, False, False)
+             if _c_make is not None else None)
+
+
+def _fast(value: Any) -> str:
+    if _c_encode is None:  # pragma: no cover - a Python without the _json accelerator
+        return _encode(value)
+    return "".join(_c_encode(value, 0))
+
+
+def _leaf(value: Any) -> str:
+    if type(value) is str:
+        return _encode_str(value)
+    try:
+        return _fast(value)
+    except (TypeError, ValueError, RecursionError):
+        pass
+    try:
+        return _encode(value)  # a RecursionError of real depth propagates, as json.dumps's
+    except (TypeError, ValueError):
+        raise WorkflowFileError(f"cannot write {value!r:.60}: not a JSON value") from None
+
+
+def _line(container: dict[str, Any] | list[Any], values: Any) -> str:
+    """The one-line form of a container of scalars; the first bad value names the error."""
+    try:
+        return _fast(container)
+    except (TypeError, ValueError, RecursionError):
+        for value in values:
+            _leaf(value)  # raises for the first value JSON cannot write
+        return _encode(container)  # pragma: no cover - some value above raised
+
+
 def _render(value: Any, indent: int) -> str:
-    if isinstance(value, dict) and value:
-        for key in value:
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        flat = True  # every value a scalar or an empty container
+        for key, item in value.items():
             if not isinstance(key, str):  # json would write `{1: ...}`, which is not JSON
                 raise WorkflowFileError(f"cannot write the key {key!r:.60}: JSON object keys "
                                         f"must be strings")
-        items = [(json.dumps(k, ensure_ascii=False), v) for k, v in value.items()]
-        if all(_scalar(v) for _, v in items):
-            line = "{" + ", ".join(f"{k}: {_render(v, 0)}" for k, v in items) + "}"
+            if flat and isinstance(item, (dict, list)) and item:
+                flat = False
+        if flat:
+            line = _line(value, value.values())
             if indent + len(line) <= _LINE_WIDTH:
                 return line
         pad = " " * (indent + 2)
-        body = ",\n".join(f"{pad}{k}: {_render(v, indent + 2)}" for k, v in items)
+        inner = indent + 2
+        body = ",\n".join(
+            f"{pad}{_encode_str(k)}: "
+            f"{_render(v, inner) if isinstance(v, (dict, list)) else _leaf(v)}"
+            for k, v in value.items())
         return "{\n" + body + "\n" + " " * indent + "}"
-    if isinstance(value, list) and value:
-        if all(_scalar(v) for v in value):
-            line = "[" + ", ".join(_render(v, 0) for v in value) + "]"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        for item in value:
+            if isinstance(item, (dict, list)) and item:
+                break
+        else:
+            line = _line(value, value)
             if indent + len(line) <= _LINE_WIDTH:
                 return line
         pad = " " * (indent + 2)
-        body = ",\n".join(pad + _render(v, indent + 2) for v in value)
+        inner = indent + 2
+        body = ",\n".join(
+            pad + (_render(v, inner) if isinstance(v, (dict, list)) else _leaf(v))
+            for v in value)
         return "[\n" + body + "\n" + " " * indent + "]"
-    if isinstance(value, dict):
-        return "{}"
-    if isinstance(value, list):
-        return "[]"
-    try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError):
-        raise WorkflowFileError(f"cannot write {value!r:.60}: not a JSON value") from None
+    return _leaf(value)
 
 
 def dumps(workflow: Workflow) -> str:

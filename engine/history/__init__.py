@@ -1,7 +1,8 @@
 """Run history: every run recorded in one SQLite database (sqlmodel), read back and analysed.
 
 Qt-free. The editor's History panel and the `flowloom history` / `flowloom stats` commands sit on
-top of it.
+top of it. Names are imported on first use (PEP 562), so `flowloom run` records through
+engine/history/lite.py (stdlib sqlite3) without loading SQLAlchemy and pydantic.
 
     store = HistoryStore.open()                 # $FLOWLOOM_HISTORY_DB or the user data folder
     recorder = HistoryRecorder(store, "flow.loom.json", canonical_text).attach(run)
@@ -13,40 +14,38 @@ top of it.
 
 from __future__ import annotations
 
-from engine.history.analytics import (
-    DurationStats,
-    NodeStats,
-    TrendPoint,
-    WorkflowStats,
-    node_stats,
-    percentile,
-    workflow_stats,
-)
-from engine.history.preview import PREVIEW_CHARS, preview
-from engine.history.queries import (
-    Comparison,
-    LogLine,
-    NodeComparison,
-    NodeRunInfo,
-    NodeSummary,
-    OutputPreview,
-    RunDetail,
-    RunInfo,
-    compare_runs,
-    get_run,
-    iso,
-    list_runs,
-    workflow_key,
-)
-from engine.history.recorder import HistoryRecorder, content_hash, workflow_hash
-from engine.history.schema import INTERRUPTED, SCHEMA_VERSION
-from engine.history.store import ENV_VAR, HistoryError, HistoryStore, default_path, resolve_path
+import importlib
+from typing import Any
 
-__all__ = [
-    "ENV_VAR", "INTERRUPTED", "PREVIEW_CHARS", "SCHEMA_VERSION", "Comparison", "DurationStats",
-    "HistoryError", "HistoryRecorder", "HistoryStore", "LogLine", "NodeComparison",
-    "NodeRunInfo", "NodeStats", "NodeSummary", "OutputPreview", "RunDetail", "RunInfo",
-    "TrendPoint", "WorkflowStats", "compare_runs", "content_hash", "default_path", "get_run",
-    "iso", "list_runs", "node_stats", "percentile", "preview", "resolve_path", "workflow_hash",
-    "workflow_key", "workflow_stats",
-]
+# Eager (stdlib only): the function `preview` must shadow the submodule of the same name.
+from engine.history.preview import PREVIEW_CHARS, preview  # noqa: F401 - re-exported
+
+# name -> the submodule that defines it
+_HOMES = {
+    "DurationStats": "analytics", "NodeStats": "analytics", "TrendPoint": "analytics",
+    "WorkflowStats": "analytics", "node_stats": "analytics", "percentile": "analytics",
+    "workflow_stats": "analytics",
+    "Comparison": "queries", "LogLine": "queries", "NodeComparison": "queries",
+    "NodeRunInfo": "queries", "NodeSummary": "queries", "OutputPreview": "queries",
+    "RunDetail": "queries", "RunInfo": "queries", "compare_runs": "queries", "get_run": "queries",
+    "iso": "queries", "list_runs": "queries", "workflow_key": "queries",
+    "HistoryRecorder": "recorder", "content_hash": "recorder", "workflow_hash": "recorder",
+    "INTERRUPTED": "names", "SCHEMA_VERSION": "names",
+    "ENV_VAR": "lite", "default_path": "lite", "resolve_path": "lite",
+    "HistoryError": "lite", "HistoryStore": "store",
+}
+
+__all__ = sorted([*_HOMES, "PREVIEW_CHARS", "preview"])
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'engine.history' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"engine.history.{home}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

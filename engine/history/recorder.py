@@ -29,25 +29,24 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, update
-
 from engine import events as ev
 from engine.fileformat import dumps
-from engine.history.preview import PREVIEW_CHARS, preview
-from engine.history.schema import (
+from engine.history.names import (
     INTERRUPTED,
+    LOGS_TABLE,
+    NODE_RUNS_TABLE,
+    OUTPUTS_TABLE,
     RETRYING,
     RUNNING,
-    LogRow,
-    NodeRunRow,
-    OutputRow,
-    RunRow,
+    RUNS_TABLE,
     iteration_text,
 )
-from engine.history.store import HistoryStore
+from engine.history.preview import PREVIEW_CHARS, preview
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.executor import Run
+    from engine.history.lite import LiteStore
+    from engine.history.store import HistoryStore
     from engine.model import Workflow
 
 log = logging.getLogger(__name__)
@@ -61,8 +60,11 @@ _NODE_COLUMNS = ("status", "attempts", "retries", "started_at", "ended_at", "dur
                  "error", "reason")
 
 
-def _insert_sql(table: Any, columns: tuple[str, ...], upsert: tuple[str, ...] = ()) -> str:
-    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+# Plain SQL over the driver (no SQLAlchemy constructs): the same statements run through a
+# HistoryStore's SQLAlchemy connection and a LiteStore's sqlite3 one, and SQLAlchemy's
+# per-row parameter handling cost more than SQLite itself here.
+def _insert_sql(table: str, columns: tuple[str, ...], upsert: tuple[str, ...] = ()) -> str:
+    sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
            f"VALUES ({', '.join('?' * len(columns))})")
     if upsert:
         sql += (f" ON CONFLICT({', '.join(upsert)}) DO UPDATE SET "
@@ -71,9 +73,9 @@ def _insert_sql(table: Any, columns: tuple[str, ...], upsert: tuple[str, ...] = 
 
 
 _KEY = ("run_id", "node_id", "iteration")
-_UPSERT_NODE = _insert_sql(NodeRunRow.__table__, _KEY + _NODE_COLUMNS, upsert=_KEY)
-_INSERT_LOG = _insert_sql(LogRow.__table__, _KEY + ("level", "message", "at"))
-_INSERT_OUTPUT = _insert_sql(OutputRow.__table__, _KEY + ("preview", "truncated"))
+_UPSERT_NODE = _insert_sql(NODE_RUNS_TABLE, _KEY + _NODE_COLUMNS, upsert=_KEY)
+_INSERT_LOG = _insert_sql(LOGS_TABLE, _KEY + ("level", "message", "at"))
+_INSERT_OUTPUT = _insert_sql(OUTPUTS_TABLE, _KEY + ("preview", "truncated"))
 
 
 def content_hash(text: str) -> str:
@@ -108,7 +110,8 @@ class _NodeRec:
 class HistoryRecorder:
     """Records one run. `attach(run)` before `run.execute()`, `close()` after it."""
 
-    def __init__(self, store: HistoryStore, workflow_path: str | os.PathLike[str] | None,
+    def __init__(self, store: HistoryStore | LiteStore,
+                 workflow_path: str | os.PathLike[str] | None,
                  workflow_text_or_hash: str = "", *, workflow_name: str = "",
                  flush_interval_s: float = 0.5, flush_events: int = 500,
                  own_store: bool = False) -> None:
@@ -227,13 +230,13 @@ class HistoryRecorder:
 
     def _run_started(self, e: ev.RunStarted) -> None:
         self._wall0 = e.wall_time - e.t
-        store = self.store
+        # pid, pid_started_at and host are added on the writer thread (psutil's look-up
+        # stays off the loop)
         self._run_row = {
             "id": e.run_id, "workflow_path": self.workflow_path,
             "workflow_name": self.workflow_name or e.workflow, "content_hash": self.content_hash,
             "inputs_json": e.inputs, "status": RUNNING, "started_at": e.wall_time,
-            "node_count": e.node_count, "pid": store.pid, "pid_started_at": store.pid_started_at,
-            "host": store.host, "heartbeat_at": e.wall_time,
+            "node_count": e.node_count, "heartbeat_at": e.wall_time,
         }
         self._wake = True
 
@@ -340,6 +343,9 @@ class HistoryRecorder:
             if insert_row is not None:
                 text, cut = preview(insert_row["inputs_json"], INPUTS_CHARS, redact)
                 insert_row["inputs_json"] = text if not cut else json.dumps({"truncated": text})
+                store = self.store
+                insert_row.update(pid=store.pid, pid_started_at=store.pid_started_at,
+                                  host=store.host)
             outputs = [(self.run_id, node_id, iteration, *preview(value, PREVIEW_CHARS, redact))
                        for node_id, iteration, value in batch["outputs"]]
             values: dict[str, Any] = {"heartbeat_at": time.time()}
@@ -349,16 +355,17 @@ class HistoryRecorder:
                                                     redact)[0]
             with self.store.transaction() as conn:
                 if insert_row is not None:
-                    conn.execute(insert(RunRow), insert_row)
-                # plain driver executemany of tuples: the ORM's per-row parameter handling
-                # cost more than SQLite itself here
+                    conn.exec_driver_sql(_insert_sql(RUNS_TABLE, tuple(insert_row)),
+                                         tuple(insert_row.values()))
                 if batch["nodes"]:
                     conn.exec_driver_sql(_UPSERT_NODE, batch["nodes"])
                 if batch["logs"]:
                     conn.exec_driver_sql(_INSERT_LOG, batch["logs"])
                 if outputs:
                     conn.exec_driver_sql(_INSERT_OUTPUT, outputs)
-                conn.execute(update(RunRow).where(RunRow.id == self.run_id).values(**values))
+                conn.exec_driver_sql(
+                    f"UPDATE {RUNS_TABLE} SET {', '.join(f'{c} = ?' for c in values)} "
+                    "WHERE id = ?", (*values.values(), self.run_id))
         except Exception:
             self.failed_writes += 1
             log.exception("history: could not record run %s in %s", self.run_id,
@@ -375,8 +382,10 @@ class HistoryRecorder:
             with self.store.transaction() as conn:
                 if batch["insert"] is not None:
                     row = dict(batch["insert"], inputs_json="{}")
-                    conn.execute(insert(RunRow), row)
-                conn.execute(update(RunRow).where(RunRow.id == self.run_id).values(**end))
+                    conn.exec_driver_sql(_insert_sql(RUNS_TABLE, tuple(row)), tuple(row.values()))
+                conn.exec_driver_sql(
+                    f"UPDATE {RUNS_TABLE} SET {', '.join(f'{c} = ?' for c in end)} "
+                    "WHERE id = ?", (*end.values(), self.run_id))
         except Exception:
             log.exception("history: could not close run %s", self.run_id)
 

@@ -15,12 +15,19 @@ from sqlalchemy import Column, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
-
-# Statuses a run or a node run can have in the history, beyond the engine's own.
-RUNNING = "running"
-RETRYING = "retrying"
-INTERRUPTED = "interrupted"  # the process that recorded it went away mid-run
+from engine.history.names import (  # noqa: F401 - re-exported: the schema's plain names
+    INTERRUPTED,
+    LOGS_TABLE,
+    NODE_RUNS_TABLE,
+    OUTPUTS_TABLE,
+    RETRYING,
+    RUNNING,
+    RUNS_TABLE,
+    SCHEMA_VERSION,
+    SCHEMA_VERSION_TABLE,
+    iteration_path,
+    iteration_text,
+)
 
 
 class HistoryTable(SQLModel, registry=registry()):
@@ -28,14 +35,14 @@ class HistoryTable(SQLModel, registry=registry()):
 
 
 class SchemaVersion(HistoryTable, table=True):
-    __tablename__ = "schema_version"
+    __tablename__ = SCHEMA_VERSION_TABLE
 
     version: int = Field(primary_key=True)
     applied_at: float
 
 
 class RunRow(HistoryTable, table=True):
-    __tablename__ = "runs"
+    __tablename__ = RUNS_TABLE
     __table_args__ = (Index("ix_runs_workflow_started", "workflow_path", "started_at"),
                       Index("ix_runs_status", "status"))
 
@@ -58,12 +65,12 @@ class RunRow(HistoryTable, table=True):
 
 
 def _run_fk(index: bool = True) -> Column:
-    return Column(String, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False,
+    return Column(String, ForeignKey(f"{RUNS_TABLE}.id", ondelete="CASCADE"), nullable=False,
                   index=index)
 
 
 class NodeRunRow(HistoryTable, table=True):
-    __tablename__ = "node_runs"
+    __tablename__ = NODE_RUNS_TABLE
     __table_args__ = (UniqueConstraint("run_id", "node_id", "iteration"),
                       Index("ix_node_runs_node", "node_id"))
 
@@ -82,7 +89,7 @@ class NodeRunRow(HistoryTable, table=True):
 
 
 class LogRow(HistoryTable, table=True):
-    __tablename__ = "logs"
+    __tablename__ = LOGS_TABLE
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: str = Field(sa_column=_run_fk())
@@ -94,7 +101,7 @@ class LogRow(HistoryTable, table=True):
 
 
 class OutputRow(HistoryTable, table=True):
-    __tablename__ = "outputs"
+    __tablename__ = OUTPUTS_TABLE
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: str = Field(sa_column=_run_fk())
@@ -107,13 +114,3 @@ class OutputRow(HistoryTable, table=True):
 TABLES = (SchemaVersion.__table__, RunRow.__table__, NodeRunRow.__table__, LogRow.__table__,
           OutputRow.__table__)
 metadata = HistoryTable.metadata
-
-
-def iteration_text(path: tuple[int, ...]) -> str:
-    """(2, 0) -> "2.0"; () -> ""."""
-    return ".".join(map(str, path))
-
-
-def iteration_path(text: str) -> tuple[int, ...]:
-    """"2.0" -> (2, 0); "" -> ()."""
-    return tuple(int(part) for part in text.split(".")) if text else ()

@@ -22,14 +22,22 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import platformdirs
-import psutil
 from sqlalchemy import Connection, Engine, create_engine, event, select, update
 from sqlalchemy.exc import OperationalError
 
-from engine.errors import FlowloomError
+from engine.history.lite import (  # noqa: F401 - re-exported: where the database lives
+    BUSY_TIMEOUT_MS,
+    ENV_VAR,
+    INTERRUPTED_ERROR,
+    HistoryError,
+    dead_runs,
+    default_path,
+    process_alive,
+    process_identity,
+    resolve_path,
+    set_pragmas,
+)
 from engine.history.schema import (
     INTERRUPTED,
     RETRYING,
@@ -44,58 +52,8 @@ from engine.private import private_sqlite
 
 log = logging.getLogger(__name__)
 
-ENV_VAR = "FLOWLOOM_HISTORY_DB"
-BUSY_TIMEOUT_MS = 10_000
-
 # version n -> function upgrading a version-n database to version n+1 (inside one transaction).
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
-
-
-class HistoryError(FlowloomError):
-    """The history database cannot be opened or used (names the file and the problem)."""
-
-
-def default_path() -> Path:
-    """$FLOWLOOM_HISTORY_DB, else history.db in the per-user data folder."""
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_data_dir("flowloom")) / "history.db"
-
-
-def resolve_path(path: str | os.PathLike[str] | None) -> Path:
-    """An explicit path (e.g. --history-db) wins over the environment and the default."""
-    return Path(path).expanduser() if path else default_path()
-
-
-def process_identity(pid: int | None = None) -> tuple[int, float]:
-    """(pid, process start time): together they name a process even when pids get reused."""
-    pid = os.getpid() if pid is None else pid
-    try:
-        return pid, psutil.Process(pid).create_time()
-    except (psutil.Error, OSError):
-        return pid, 0.0
-
-
-def _process_alive(pid: int, started_at: float) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        created = psutil.Process(pid).create_time()
-    except (psutil.Error, OSError):
-        return False
-    return abs(created - started_at) < 1.0
-
-
-def _set_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    finally:
-        cursor.close()
 
 
 class HistoryStore:
@@ -120,7 +78,7 @@ class HistoryStore:
         engine = create_engine(f"sqlite:///{target}",
                                connect_args={"check_same_thread": False,
                                              "timeout": BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine, "connect", _set_pragmas)
+        event.listen(engine, "connect", set_pragmas)
         store = cls(target, engine)
         try:
             try:
@@ -205,14 +163,7 @@ class HistoryStore:
             rows = conn.execute(select(RunRow.id, RunRow.pid, RunRow.pid_started_at,
                                        RunRow.host, RunRow.heartbeat_at, RunRow.started_at)
                                 .where(RunRow.status == RUNNING)).all()
-        dead = []
-        for run_id, pid, pid_started, host, heartbeat, started in rows:
-            if host == self.host:
-                gone = not _process_alive(pid, pid_started)
-            else:
-                gone = now - max(heartbeat or 0.0, started or 0.0) > stale_after_s
-            if gone:
-                dead.append(run_id)
+        dead = dead_runs(rows, self.host, now, stale_after_s)
         if dead:
             self.mark_interrupted(dead, now)
             log.info("history: marked %d run(s) interrupted: %s", len(dead), ", ".join(dead))
@@ -228,8 +179,7 @@ class HistoryStore:
                 conn.execute(update(RunRow).where(RunRow.id == run_id,
                                                   RunRow.status == RUNNING)
                              .values(status=INTERRUPTED, ended_at=ended,
-                                     error="the process recording this run stopped before "
-                                           "the run finished"))
+                                     error=INTERRUPTED_ERROR))
                 conn.execute(update(NodeRunRow)
                              .where(NodeRunRow.run_id == run_id,
                                     NodeRunRow.status.in_((RUNNING, RETRYING)))

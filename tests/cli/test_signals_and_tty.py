@@ -65,7 +65,8 @@ class _LineReader:
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigint_cancels_the_run_and_exits_130(write_workflow):
     path = write_workflow(LONG_WAIT)
-    proc = subprocess.Popen([sys.executable, "-m", "builder", "run", path, "--json"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "builder", "run", path, "--json",
+                             "--verbose"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         stderr = _LineReader(proc.stderr)

@@ -1,0 +1,32 @@
+"""The history schema's plain names, importable without SQLAlchemy: its version, the statuses
+it adds to the engine's, the table names, and how a loop iteration path is written.
+
+engine/history/schema.py (the tables themselves) re-exports every name here; the stdlib writer
+of `flowloom run` (engine/history/lite.py, recorder.py) uses them without importing sqlmodel.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+# Statuses a run or a node run can have in the history, beyond the engine's own.
+RUNNING = "running"
+RETRYING = "retrying"
+INTERRUPTED = "interrupted"  # the process that recorded it went away mid-run
+
+# Table names (schema.py's __tablename__s; tests/history checks they agree).
+SCHEMA_VERSION_TABLE = "schema_version"
+RUNS_TABLE = "runs"
+NODE_RUNS_TABLE = "node_runs"
+LOGS_TABLE = "logs"
+OUTPUTS_TABLE = "outputs"
+
+
+def iteration_text(path: tuple[int, ...]) -> str:
+    """(2, 0) -> "2.0"; () -> ""."""
+    return ".".join(map(str, path))
+
+
+def iteration_path(text: str) -> tuple[int, ...]:
+    """"2.0" -> (2, 0); "" -> ()."""
+    return tuple(int(part) for part in text.split(".")) if text else ()
