@@ -42,7 +42,7 @@ def _budget_workers(proc: psutil.Process) -> list[psutil.Process]:
 def test_sigint_during_a_heavy_expression_exits_130_at_once(write_workflow):
     path = write_workflow(heavy(ENDLESS))
     proc = subprocess.Popen([sys.executable, "-m", "builder", "run", path, "--json",
-                             "--no-history", "--cpu-limit", "600"], cwd=ROOT,
+                             "--no-history", "--verbose", "--cpu-limit", "600"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         stderr = _LineReader(proc.stderr)
