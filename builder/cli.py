@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from builder import cli_trust
+from builder import cli_plan, cli_trust
 from builder.cli_history import add_commands, add_history_db_option, recorder_for_cli
 from builder.progress import TerminalProgress
 from engine import (
@@ -65,7 +65,8 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 EXIT_TERMINATED = 143  # cancelled by SIGTERM or SIGHUP (128 + SIGTERM, as a shell reports it)
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 HELLO = EXAMPLES / "hello.loom.json"
-COMMANDS = ("run", "validate", "nodes", "history", "stats", "secrets", *cli_trust.COMMANDS)
+COMMANDS = ("run", "validate", "nodes", "history", "stats", "secrets", *cli_trust.COMMANDS,
+            "templates", "plan", "alerts")
 
 
 # --- shared -------------------------------------------------------------------------------
@@ -366,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     nodes.set_defaults(func=cmd_nodes)
     add_commands(sub)
     cli_trust.add_commands(sub)
+    cli_plan.add_commands(sub)
     return parser
 
 
