@@ -69,6 +69,7 @@ def build(w: MainWindow) -> dict[str, QAction]:
     s, c = w.session, w.canvas
     add("&File", "new", "&New", s.new, Key.New)
     add("&File", "new_from_template", "New from &Template…", w.new_from_template, "Ctrl+Shift+N")
+    add("&File", "describe", "&Describe a workflow…", lambda: _show_plan_dialog(w))
     add("&File", "open", "&Open…", lambda: s.open(), Key.Open)
     w.recent_menu = menus["&File"].addMenu("Open &Recent")
     add("&File", "save", "&Save", s.save, Key.Save)
@@ -194,5 +195,12 @@ def listed(w: MainWindow) -> list[tuple[str, QAction]]:
 def _show_memory_inspector(w: MainWindow) -> object:
     # imported on use: the agent memory store (httpx, the node library) is not start-up work
     from builder.memory_inspector import show_for
+
+    return show_for(w)
+
+
+def _show_plan_dialog(w: MainWindow) -> object:
+    # imported on use, like the memory inspector: the planner is not start-up work
+    from builder.plan_dialog import show_for
 
     return show_for(w)

@@ -109,6 +109,8 @@ def plan_main(args: argparse.Namespace) -> int:
     settings = LLMSettings(provider=args.provider, base_url=args.base_url, model=args.model,
                            api_key_secret=args.api_key_secret)
     start = starting_point(args.goal)
+    if start is not None:
+        _say(f"flowloom plan: starting from the template {start.title}")
     try:
         result = asyncio.run(plan_workflow(args.goal, registry, settings, start=start,
                                            secrets=CredentialStore().get,
@@ -127,8 +129,6 @@ def plan_main(args: argparse.Namespace) -> int:
     except (WorkflowFileError, OSError) as exc:
         _say(f"flowloom plan: cannot write {args.output}: {exc}")
         return EXIT_FAILED
-    if start is not None:
-        _say(f"flowloom plan: started from the template {start.title}")
     _say(f"flowloom plan: wrote {args.output} after {result.rounds} "
          f"draft{'s' * (result.rounds != 1)}")
     print(result.explanation)

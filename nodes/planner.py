@@ -15,6 +15,7 @@ workflow, so the server resolution, streaming, error sentences and key masking a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -24,7 +25,7 @@ from typing import Any
 
 from engine.compile import compile_workflow
 from engine.context import Services
-from engine.errors import CompileError, FlowloomError, Problem, WorkflowFileError
+from engine.errors import CompileError, FlowloomError, WorkflowFileError
 from engine.executor import Run
 from engine.fileformat import FORMAT, VERSION, loads
 from engine.model import Edge, Node, Workflow
@@ -217,7 +218,8 @@ async def plan_workflow(goal: str, registry: Registry, settings: LLMSettings, *,
     problems: list[str] = []
     for round_no in range(1, ROUNDS + 1):
         answer = await ask(compiled, messages, services)
-        workflow, problems, explanation = check_draft(answer, registry)
+        # Reading and compiling a draft is plain CPU work: off the loop (the editor's loop).
+        workflow, problems, explanation = await asyncio.to_thread(check_draft, answer, registry)
         if workflow is not None:
             if not workflow.name:
                 workflow.name = goal.strip()[:80]
