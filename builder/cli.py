@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from builder import cli_plan, cli_trust
+from builder import cli_alerts, cli_plan, cli_trust
 from builder.cli_history import add_commands, add_history_db_option, recorder_for_cli
 from builder.progress import TerminalProgress
 from engine import (
@@ -171,13 +171,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     if recorder is not None:
         recorder.attach(run)
     received: list[int] = []  # the signals that cancelled the run, if any
+    watcher = cli_alerts.watch(run)  # the workflow's "alerts": live, then against the history
     try:
-        result = asyncio.run(_execute(run, progress, received))
+        result = asyncio.run(cli_alerts.execute(watcher, _execute(run, progress, received)))
     finally:
         if recorder is not None:
             recorder.close()  # waits for the final write (the run's status and end time)
+    alerts = cli_alerts.finish(watcher, args.file, args.history_db, recorder is not None)
     if args.json:
-        print(json.dumps(jsonable(result.to_json()), indent=2, ensure_ascii=False))
+        data = result.to_json()
+        if alerts is not None:  # the workflow has an "alerts" list
+            data["alerts"] = alerts
+        print(json.dumps(jsonable(data), indent=2, ensure_ascii=False))
     else:
         print(_dump(result.outputs))
         if result.error:
@@ -368,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(sub)
     cli_trust.add_commands(sub)
     cli_plan.add_commands(sub)
+    cli_alerts.add_commands(sub)
     return parser
 
 
