@@ -134,7 +134,7 @@ class AlertWatcher:
         self._done: set[Alert] = set()
         self._t0: float | None = None
         self._node_started: dict[tuple[str, tuple[int, ...]], float] = {}
-        self._sample = sample or ProcessSampler().sample
+        self._sample = sample  # made on the first sample that needs it
         self._unsubscribe = run.subscribe(self._on_event) if self.live else None
 
     def subscribe(self, listener: Callable[[ev.AlertFired], None]) -> None:
@@ -174,6 +174,8 @@ class AlertWatcher:
         if not self.live:
             return
         needs_process = any(a.metric in ("cpu_percent", "rss_mb") for a in self.live)
+        if needs_process and self._sample is None:
+            self._sample = ProcessSampler().sample
         while True:
             await asyncio.sleep(SAMPLE_EVERY_S)
             now = time.monotonic()
@@ -186,7 +188,7 @@ class AlertWatcher:
                     for (node_id, _it), start in list(self._node_started.items()):
                         if node_id == alert.node:
                             self.check(alert, now - start, f"node '{node_id}' duration")
-            if needs_process:
+            if needs_process and self._sample is not None:
                 cpu, rss = await asyncio.to_thread(self._sample)
                 for alert in self.live:
                     if alert.metric == "cpu_percent":
@@ -243,14 +245,22 @@ async def watched(watcher: AlertWatcher, work: Awaitable[T]) -> T:
 def history_alerts(store: HistoryStore, workflow_path: str, watcher: AlertWatcher) -> None:
     """Check failure_rate and node_duration_p95 over the last runs (this one included: call it
     once the run is recorded); fires through the watcher."""
+    for alert, value, what in evaluate_history(store, workflow_path, watcher.alerts):
+        watcher.check(alert, value, what)
+
+
+def evaluate_history(store: HistoryStore, workflow_path: str, alerts: list[Alert]
+                     ) -> list[tuple[Alert, float, str]]:
+    """(alert, measured value, what was measured) for each history alert with data; only
+    reads the database, so a host may call it off its loop and fire on it afterwards."""
     from engine.history.analytics import percentile
     from engine.history.queries import list_runs
 
-    after = [a for a in watcher.alerts if a.metric in AFTER]
-    if not after:
-        return
-    widest = max(a.window for a in after)
-    runs = list_runs(store, workflow=workflow_path, limit=widest)
+    after = [a for a in alerts if a.metric in AFTER]
+    if not after or not workflow_path:
+        return []
+    runs = list_runs(store, workflow=workflow_path, limit=max(a.window for a in after))
+    found: list[tuple[Alert, float, str]] = []
     for alert in after:
         recent = runs[:alert.window]
         if not recent:
@@ -263,7 +273,7 @@ def history_alerts(store: HistoryStore, workflow_path: str, watcher: AlertWatche
                 failed = sum(any(n.node_id == alert.node and n.status == "failed"
                                  for n in r.nodes) for r in recent)
                 what = f"node '{alert.node}' failure rate"
-            watcher.check(alert, failed / len(recent), what)
+            found.append((alert, failed / len(recent), what))
             continue
         durations: dict[str, list[float]] = {}
         for r in recent:
@@ -272,4 +282,5 @@ def history_alerts(store: HistoryStore, workflow_path: str, watcher: AlertWatche
                     durations.setdefault(n.node_id, []).append(n.duration_s)
         worst = max(((percentile(v, 95), k) for k, v in durations.items()), default=None)
         if worst is not None:
-            watcher.check(alert, worst[0], f"node '{worst[1]}' p95 duration")
+            found.append((alert, worst[0], f"node '{worst[1]}' p95 duration"))
+    return found
