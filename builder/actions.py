@@ -128,6 +128,7 @@ def build(w: MainWindow) -> dict[str, QAction]:
                      lambda on, m=mode: on and w.apply_theme(m), checkable=True)
         group.addAction(action)
     add("&View", "memory", "&Memory…", lambda: _show_memory_inspector(w))
+    add("&View", "dashboard", "&Dashboard", lambda: _show_dashboard(w))
 
     add("&Run", "run", "&Run", w.run_workflow, "F5")
     add("&Run", "stop", "&Stop", w.stop_workflow, "Shift+F5")
@@ -202,5 +203,12 @@ def _show_memory_inspector(w: MainWindow) -> object:
 def _show_plan_dialog(w: MainWindow) -> object:
     # imported on use, like the memory inspector: the planner is not start-up work
     from builder.plan_dialog import show_for
+
+    return show_for(w)
+
+
+def _show_dashboard(w: MainWindow) -> object:
+    # imported on use: pyqtgraph and the history queries are not start-up work
+    from builder.panels.dashboard import show_for
 
     return show_for(w)
