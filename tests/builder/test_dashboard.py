@@ -68,7 +68,6 @@ def test_the_dashboard_shows_every_workflow_and_exports(qtbot, qloop, tmp_path):
                                 prompts=Answers().prompts(), recover=False, theme_mode=mode)
             qtbot.addWidget(window)
             panel = DashboardPanel(store, window.theme, parent=window)
-            qtbot.addWidget(panel)
             panel.show()
             shown = qloop.run_until_complete(panel.refresh_async())
             assert shown.workflows == board.workflows
