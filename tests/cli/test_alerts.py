@@ -46,7 +46,9 @@ def test_live_metrics_fire_over_their_threshold_and_stay_quiet_under_it(write_wo
         {"metric": "rss_mb", "over": 150}, {"metric": "rss_mb", "over": 1000000}]
     path = write_workflow(_live_workflow(alerts))
     db = tmp_path / "h.db"
-    out = run_cli("run", path, "--json", "-q", "--history-db", str(db), timeout=120)
+    # The file runs code and was not saved by the editor: the run needs the grant (issue #10).
+    out = run_cli("run", path, "--json", "-q", "--allow-run", "--history-db", str(db),
+                  timeout=120)
     assert _fired(out) == {("duration_s", None, 0.3), ("duration_s", "wait", 0.2),
                            ("cpu_percent", None, 25), ("rss_mb", None, 150)}
     assert "alert: the run's duration was" in out.stderr
