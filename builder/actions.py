@@ -69,6 +69,7 @@ def build(w: MainWindow) -> dict[str, QAction]:
     s, c = w.session, w.canvas
     add("&File", "new", "&New", s.new, Key.New)
     add("&File", "new_from_template", "New from &Template…", w.new_from_template, "Ctrl+Shift+N")
+    add("&File", "describe", "&Describe a workflow…", lambda: _show_plan_dialog(w))
     add("&File", "open", "&Open…", lambda: s.open(), Key.Open)
     w.recent_menu = menus["&File"].addMenu("Open &Recent")
     add("&File", "save", "&Save", s.save, Key.Save)
@@ -127,6 +128,7 @@ def build(w: MainWindow) -> dict[str, QAction]:
                      lambda on, m=mode: on and w.apply_theme(m), checkable=True)
         group.addAction(action)
     add("&View", "memory", "&Memory…", lambda: _show_memory_inspector(w))
+    add("&View", "dashboard", "&Dashboard", lambda: _show_dashboard(w))
 
     add("&Run", "run", "&Run", w.run_workflow, "F5")
     add("&Run", "stop", "&Stop", w.stop_workflow, "Shift+F5")
@@ -194,5 +196,19 @@ def listed(w: MainWindow) -> list[tuple[str, QAction]]:
 def _show_memory_inspector(w: MainWindow) -> object:
     # imported on use: the agent memory store (httpx, the node library) is not start-up work
     from builder.memory_inspector import show_for
+
+    return show_for(w)
+
+
+def _show_plan_dialog(w: MainWindow) -> object:
+    # imported on use, like the memory inspector: the planner is not start-up work
+    from builder.plan_dialog import show_for
+
+    return show_for(w)
+
+
+def _show_dashboard(w: MainWindow) -> object:
+    # imported on use: pyqtgraph and the history queries are not start-up work
+    from builder.panels.dashboard import show_for
 
     return show_for(w)

@@ -42,7 +42,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from builder import cli_trust
+from builder import cli_alerts, cli_plan, cli_trust
 from builder.cli_history import add_commands, add_history_db_option, recorder_for_cli
 from builder.progress import TerminalProgress
 from engine import (
@@ -70,7 +70,8 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 EXIT_TERMINATED = 143  # cancelled by SIGTERM or SIGHUP (128 + SIGTERM, as a shell reports it)
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 HELLO = EXAMPLES / "hello.loom.json"
-COMMANDS = ("run", "validate", "nodes", "history", "stats", "secrets", *cli_trust.COMMANDS)
+COMMANDS = ("run", "validate", "nodes", "history", "stats", "secrets", *cli_trust.COMMANDS,
+            "templates", "plan", "alerts")
 
 
 # --- shared -------------------------------------------------------------------------------
@@ -205,8 +206,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if recorder is not None:
         recorder.attach(run)
     received: list[int] = []  # the signals that cancelled the run, if any
+    watcher = cli_alerts.watch(run)  # the workflow's "alerts": live, then against the history
     try:
-        result = asyncio.run(_execute(run, progress, received))
+        result = asyncio.run(cli_alerts.execute(watcher, _execute(run, progress, received)))
     except Exception as exc:  # noqa: BLE001 - the engine settles runs; this is the last guard
         _say(f"flowloom: the run stopped on an unexpected error: {type(exc).__name__}: "
              f"{printable_text(str(exc))[:500]}")
@@ -214,8 +216,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if recorder is not None:
             recorder.close()  # waits for the final write (closes a row left running, too)
+    alerts = cli_alerts.finish(watcher, args.file, args.history_db, recorder is not None)
     if args.json:
-        print(json.dumps(jsonable(result.to_json()), indent=2, ensure_ascii=False))
+        data = result.to_json()
+        if alerts is not None:  # the workflow has an "alerts" list
+            data["alerts"] = alerts
+        print(json.dumps(jsonable(data), indent=2, ensure_ascii=False))
     else:
         print(_dump(result.outputs))
         if result.error:
@@ -438,6 +444,8 @@ def build_parser() -> argparse.ArgumentParser:
     nodes.set_defaults(func=cmd_nodes)
     add_commands(sub)
     cli_trust.add_commands(sub)
+    cli_plan.add_commands(sub)
+    cli_alerts.add_commands(sub)
     return parser
 
 

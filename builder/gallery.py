@@ -25,10 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from builder.document import Document, Session
-from builder.templates import DIFFICULTIES, Template, all_tags
+from builder.templates import DIFFICULTIES, Template, all_tags, suggest
 from engine.errors import WorkflowFileError
 
 CARD_IMAGE = (240, 150)
+SUGGESTED = 3  # how many "Suggested" buttons the search text gets
 COLUMNS = 3
 ANY = ""
 
@@ -118,8 +119,16 @@ class GalleryDialog(QDialog):
         self.empty.setProperty("role", "dim")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
+        # "Suggested": the templates that fit what was typed, ranked by BM25 (engine/suggest.py)
+        self.suggested_host = QWidget()
+        self.suggested_row = QHBoxLayout(self.suggested_host)
+        self.suggested_row.setContentsMargins(0, 0, 0, 0)
+        self.suggested_buttons: list[QPushButton] = []
+        self.suggested: list[Template] = []
+
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addWidget(self.suggested_host)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.empty)
         cancel = QPushButton("Cancel")
@@ -149,6 +158,33 @@ class GalleryDialog(QDialog):
                 self.grid.addWidget(card, shown // COLUMNS, shown % COLUMNS)
                 shown += 1
         self.empty.setVisible(shown == 0)
+        self.show_suggestions(text)
+
+    def show_suggestions(self, text: str) -> None:
+        """A "Suggested:" row with a button for each template that fits `text` best."""
+        while self.suggested_row.count():
+            item = self.suggested_row.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.suggested_buttons = []
+        ranked = suggest(text, self.templates)[:SUGGESTED] if text.strip() else []
+        if ranked:
+            label = QLabel("Suggested:")
+            label.setProperty("role", "dim")
+            self.suggested_row.addWidget(label)
+        for template, _score in ranked:
+            button = QPushButton(template.title)
+            button.setObjectName(f"suggest_{template.slug}")
+            button.setToolTip(f"Open an unsaved copy of {template.title}")
+            button.clicked.connect(lambda _=False, t=template: self.use(t))
+            self.suggested_row.addWidget(button)
+            self.suggested_buttons.append(button)
+        self.suggested_row.addStretch(1)
+        self.suggested = [t for t, _ in ranked]
+        self.suggested_host.setVisible(bool(ranked))
+
+    def suggested_templates(self) -> list[Template]:
+        return list(self.suggested)
 
     def use(self, template: Template) -> None:
         self.chosen = template

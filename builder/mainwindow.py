@@ -307,6 +307,7 @@ class MainWindow(QMainWindow):
             apply_theme(app, self.theme)
         self.canvas.set_theme(self.theme)
         self.run_view.overlay.set_theme(self.theme)
+        self.run_view.alerts.set_theme(self.theme)
         self.palette.set_colors(self.theme.categories, self.theme.text_dim)
         self.problems.set_colors(self.theme.problem, self.theme.state_color("waiting"))
         actions.tint_icons(self)

@@ -15,6 +15,7 @@ from pathlib import Path
 from engine.errors import WorkflowFileError
 from engine.fileformat import SUFFIX, load
 from engine.model import Workflow
+from engine.suggest import Document, rank
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class Template:
     difficulty: str = "beginner"
     preview: Path | None = None  # None when the image is missing
     needs: tuple[str, ...] = ()
+    node_titles: tuple[str, ...] = ()  # what the nodes are called, for suggestions
 
     def matches(self, text: str = "", tag: str = "", difficulty: str = "") -> bool:
         """Search text (every word in the title, description or tags), tag and difficulty."""
@@ -81,7 +83,8 @@ def read_template(path: Path) -> Template:
                     title=str(meta.get("title") or workflow.name or slug),
                     description=str(meta.get("description") or workflow.description),
                     tags=_strings(meta.get("tags")), difficulty=difficulty,
-                    preview=preview_path, needs=_strings(meta.get("needs")))
+                    preview=preview_path, needs=_strings(meta.get("needs")),
+                    node_titles=tuple(n.title for n in workflow.nodes.values() if n.title))
 
 
 def find_templates(folder: Path | None = None) -> list[Template]:
@@ -96,6 +99,14 @@ def find_templates(folder: Path | None = None) -> list[Template]:
     rank = {d: i for i, d in enumerate(DIFFICULTIES)}
     return sorted(found, key=lambda t: (t.slug != FIRST_TEMPLATE,
                                         rank.get(t.difficulty, len(rank)), t.title.lower()))
+
+
+def suggest(goal: str, templates: list[Template]) -> list[tuple[Template, float]]:
+    """The templates that fit `goal`, best first, with their BM25 scores (engine/suggest.py)."""
+    by_slug = {t.slug: t for t in templates}
+    ranked = rank(goal, [Document(t.slug, t.title, t.description, t.tags, t.node_titles)
+                         for t in templates])
+    return [(by_slug[s.key], s.score) for s in ranked]
 
 
 def all_tags(templates: list[Template]) -> list[str]:

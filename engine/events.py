@@ -159,6 +159,23 @@ class RunFinished:
     t: float
 
 
+@dataclass(frozen=True, slots=True)
+class AlertFired:
+    """A workflow alert's threshold was crossed (engine/alerts.py): `value` is over `over`.
+
+    Live metrics (duration_s, cpu_percent, rss_mb) fire during the run; failure_rate and
+    node_duration_p95 after it, against the last `window` runs in the history."""
+
+    run_id: str
+    metric: str
+    node_id: str | None
+    value: float
+    over: float
+    window: int | None
+    message: str
+    t: float
+
+
 Event = (RunStarted | NodeStarted | NodeProgressed | NodeLogged | NodeRetrying | NodeFinished
          | NodeFailed | NodeSkipped | NodeCancelled | ApprovalRequested | ApprovalDecided
-         | LoopIterated | RunFinished)
+         | LoopIterated | RunFinished | AlertFired)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from engine.alerts import alert_problems
 from engine.budget import limits_problem
 from engine.errors import Problem, RegistryError
 from engine.expressions import check_syntax
@@ -171,6 +172,7 @@ def check_workflow(workflow: Workflow, registry: Registry) -> list[Problem]:
             if port.required and (node_id, port.name) not in wired:
                 problems.append(Problem(f"required input {port.name!r} is not connected",
                                         node_id=node_id))
+    problems.extend(alert_problems(workflow))  # the workflow-level "alerts" list
     return problems
 
 

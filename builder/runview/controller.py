@@ -38,6 +38,7 @@ from engine.model import Workflow
 from engine.runstate import RunResult
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; imported where a run needs them
+    from engine.alerts import AlertWatcher
     from engine.compile import Compiled
     from engine.executor import Run
     from engine.history import HistoryRecorder, HistoryStore
@@ -67,6 +68,7 @@ class RunController(QObject):
     running_changed = Signal(bool)
     started = Signal(object, str)  # compiled, run id
     finished = Signal(object)  # RunResult (None if the run crashed)
+    alert_fired = Signal(object)  # engine.events.AlertFired (the workflow's "alerts")
 
     def __init__(self, parent: QObject | None = None,
                  history: Callable[[], HistoryStore | None] | None = None) -> None:
@@ -201,7 +203,11 @@ class RunController(QObject):
 
     async def _execute(self, run: Run, snapshot: Workflow, path: Path | None,
                        text: str) -> RunResult | None:
+        from engine.alerts import AlertWatcher, read_alerts, watched
+
         recorder: HistoryRecorder | None = None
+        watcher = AlertWatcher(run, read_alerts(snapshot))
+        watcher.subscribe(self.alert_fired.emit)
         try:
             # Fingerprints and the file text of a big workflow take tens of ms: off the loop
             # (the snapshot is this run's own copy, nothing else touches it).
@@ -209,7 +215,7 @@ class RunController(QObject):
             if self.last is not None and self.last.run is run:
                 self.last.fingerprints = prints
             recorder = self.recorder = self._record(run, path, text)
-            result: RunResult | None = await run.execute()
+            result: RunResult | None = await watched(watcher, run.execute())
         except Exception as exc:  # an engine bug must not take the editor down
             log.exception("run %s crashed", run.run_id)
             self._say(f"Run crashed: {type(exc).__name__}: {exc}")
@@ -220,6 +226,9 @@ class RunController(QObject):
                     await recorder.aclose()
                 except Exception as exc:
                     log.warning("history of run %s not fully written: %s", run.run_id, exc)
+        watcher.close()
+        if recorder is not None and watcher.alerts:
+            await self._history_alerts(watcher, path)
         self.result = result
         last = self.last
         if last is not None and last.run is run and result is not None:
@@ -231,6 +240,25 @@ class RunController(QObject):
         self.running_changed.emit(False)
         self.finished.emit(result)
         return result
+
+    async def _history_alerts(self, watcher: AlertWatcher, path: Path | None) -> None:
+        """The after-run alerts (read off the loop, fired on it), then record them all."""
+        from engine.alerts import evaluate_history
+        from engine.history.alerts import record_alerts
+
+        store = self.store
+        if store is None:
+            return
+        key = str(path) if path is not None else ""
+        try:
+            found = await asyncio.to_thread(evaluate_history, store, key, watcher.alerts)
+            for alert, value, what in found:
+                watcher.check(alert, value, what)
+            await asyncio.to_thread(record_alerts, store, watcher.run.run_id, path,
+                                    watcher.fired)
+        except Exception as exc:  # alerts are a record, never a reason to fail the run
+            log.warning("alerts of run %s not checked or recorded: %s", watcher.run.run_id,
+                        exc)
 
     # --- events ---------------------------------------------------------------------------
     def _on_events(self, batch: list[Any]) -> None:

@@ -20,6 +20,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
 from builder.canvas.run_overlay import RunOverlay
+from builder.runview.alerts import AlertDisplay
 from builder.runview.controller import RunController
 from builder.runview.inputs import ask_inputs, declared_inputs
 from engine import events as ev
@@ -53,6 +54,8 @@ class RunView(QObject):
         self.approvals.parent_widget = lambda: window
         self.bridge = self.controller.bridge
         self.overlay = RunOverlay(window.canvas, window.theme)
+        self.alerts = AlertDisplay(window.canvas, window.theme, self)
+        self.controller.alert_fired.connect(self.alerts.show_alert)
         self.ask_inputs = ask_inputs
         self.show_error = show_error_text
         self.panels: Any = None
@@ -109,6 +112,7 @@ class RunView(QObject):
     def document_changed(self) -> None:
         """Another document is shown: its run state is not this one's."""
         self.overlay.clear()
+        self.alerts.clear()
         self.path_changed()
 
     def path_changed(self, *_args: object) -> None:
@@ -139,6 +143,7 @@ class RunView(QObject):
 
     def _on_started(self, compiled: Any, run_id: str) -> None:
         self.overlay.reset(self.window.document.workflow)
+        self.alerts.clear()
         if self.panels is not None:
             self.panels.on_run_started(compiled, run_id)
 

@@ -7,7 +7,7 @@ of `flowloom run` (engine/history/lite.py, recorder.py) uses them without import
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the alerts table
 
 # Statuses a run or a node run can have in the history, beyond the engine's own.
 RUNNING = "running"

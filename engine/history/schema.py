@@ -111,6 +111,24 @@ class OutputRow(HistoryTable, table=True):
     truncated: bool = False
 
 
+class AlertRow(HistoryTable, table=True):
+    """An alert that fired during or after a run (engine/alerts.py)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_workflow_at", "workflow_path", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(sa_column=_run_fk())
+    workflow_path: str = ""
+    metric: str
+    node_id: str | None = None
+    value: float
+    over: float
+    window: int | None = None
+    message: str
+    at: float
+
+
 TABLES = (SchemaVersion.__table__, RunRow.__table__, NodeRunRow.__table__, LogRow.__table__,
-          OutputRow.__table__)
+          OutputRow.__table__, AlertRow.__table__)
 metadata = HistoryTable.metadata

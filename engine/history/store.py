@@ -43,6 +43,7 @@ from engine.history.schema import (
     RETRYING,
     RUNNING,
     SCHEMA_VERSION,
+    AlertRow,
     NodeRunRow,
     RunRow,
     SchemaVersion,
@@ -54,6 +55,14 @@ log = logging.getLogger(__name__)
 
 # version n -> function upgrading a version-n database to version n+1 (inside one transaction).
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+
+
+def _add_alerts_table(conn: Connection) -> None:
+    """1 -> 2: the alerts table (and its index); no existing table changes."""
+    AlertRow.__table__.create(conn, checkfirst=True)
+
+
+MIGRATIONS[1] = _add_alerts_table
 
 
 class HistoryStore:

@@ -92,3 +92,15 @@ def test_first_start_opens_hello_once(qtbot, tmp_path):
     w.session.new()
     assert w.offer_first_start() is False  # the key is there now
     assert w.document.workflow.nodes == {}
+
+
+def test_gallery_shows_suggested_templates_for_the_goal_typed(qtbot):
+    dialog = GalleryDialog(find_templates())
+    qtbot.addWidget(dialog)
+    assert dialog.suggested_host.isHidden()
+    qtbot.keyClicks(dialog.search, "an approval loop")
+    assert not dialog.suggested_host.isHidden()
+    assert dialog.suggested_templates()[0].slug == "summarise_approval"
+    button = dialog.findChild(type(dialog.suggested_buttons[0]), "suggest_summarise_approval")
+    button.click()
+    assert dialog.chosen is not None and dialog.chosen.slug == "summarise_approval"
