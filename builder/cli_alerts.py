@@ -22,9 +22,6 @@ from typing import Any, TypeVar
 from builder.cli_history import add_history_db_option, table
 from engine.alerts import AlertWatcher, history_alerts, read_alerts, watched
 from engine.executor import Run
-from engine.history import HistoryError, HistoryStore
-from engine.history.alerts import fired_json, list_alerts, record_alerts
-from engine.history.queries import iso
 
 T = TypeVar("T")
 EXIT_OK, EXIT_INVALID = 0, 2
@@ -42,6 +39,11 @@ def add_commands(subparsers: Any) -> None:
 
 
 def alerts_main(args: argparse.Namespace) -> int:
+    # the history's SQL modules load here, not when `flowloom run` starts (issue #17)
+    from engine.history import HistoryError, HistoryStore
+    from engine.history.alerts import list_alerts
+    from engine.history.queries import iso
+
     try:
         store = HistoryStore.open(args.history_db)
     except HistoryError as exc:
@@ -82,6 +84,10 @@ def finish(watcher: AlertWatcher, workflow_path: str, history_db: str | None,
     watcher.close()
     if not watcher.alerts:
         return None
+    # only for workflows with alerts
+    from engine.history import HistoryError, HistoryStore
+    from engine.history.alerts import fired_json, record_alerts
+
     if recorded and watcher.alerts:
         try:
             store = HistoryStore.open(history_db)
