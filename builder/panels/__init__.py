@@ -173,6 +173,15 @@ class RunPanels(QObject):
         self.charts.reset(compiled, live=live)
         self.timer.start(REFRESH_MS)
 
+    def clear_run(self) -> None:
+        """No run is shown (another document opened): Log, Timeline and Charts empty."""
+        self.timer.stop()
+        self.compiled, self.run_id, self.result = None, None, None
+        self.log.reset(None)
+        self.timeline.reset(None)
+        self.charts.reset(None, live=False)
+        self.refresh()
+
     def on_events(self, batch: list[Any]) -> None:
         """One batch of engine events (models only; the timer redraws)."""
         if not batch:

@@ -107,9 +107,19 @@ class RunView(QObject):
 
     # --- the document -----------------------------------------------------------------------
     def document_changed(self) -> None:
-        """Another document is shown: its run state is not this one's."""
+        """Another document is shown (New, Open, Close, restore): the run state on screen
+        belongs to the document that ran, so the canvas, the inspector's Last run and the
+        Log/Timeline/Charts panels are cleared (a run still going keeps running unseen)."""
         self.overlay.clear()
+        self.controller.forget(self.window.document.workflow)
+        if self.panels is not None:
+            self.panels.clear_run()
         self.path_changed()
+
+    def _shows_run(self) -> bool:
+        """The open document is the one the current (or last) run was started from."""
+        last = self.controller.last
+        return last is not None and last.source is self.window.document.workflow
 
     def path_changed(self, *_args: object) -> None:
         if self.panels is not None:
@@ -138,16 +148,24 @@ class RunView(QObject):
                                      path=Path(path) if path else None)
 
     def _on_started(self, compiled: Any, run_id: str) -> None:
+        if not self._shows_run():
+            return
         self.overlay.reset(self.window.document.workflow)
         if self.panels is not None:
             self.panels.on_run_started(compiled, run_id)
 
     def _on_events(self, batch: list[Any]) -> None:
+        if not self._shows_run():  # a run of a document no longer open
+            return
         self.overlay.apply(batch)
         if self.panels is not None:
             self.panels.on_events(batch)
 
     def _on_finished(self, result: Any) -> None:
+        if not self._shows_run():
+            if self.panels is not None and result is not None:
+                self.panels.history.refresh()
+            return
         if self.panels is not None:
             self.panels.on_run_finished(result)
         inspector = self.window.inspector
