@@ -19,7 +19,7 @@ from builder.canvas.move_gesture import MoveGesture
 from builder.canvas.new_wire_gesture import NewWireGesture
 from builder.canvas.node_item import NodeItem
 from builder.canvas.scene import Gesture
-from builder.canvas.wire_item import WireItem
+from builder.canvas.wire_item import WireItem, distance_to_curve
 
 if TYPE_CHECKING:
     from builder.canvas.view import Canvas
@@ -34,7 +34,11 @@ def gesture_for_press(canvas: Canvas, event: QGraphicsSceneMouseEvent) -> Gestur
     pos = event.scenePos()
     toggling = bool(event.modifiers() & (Qt.KeyboardModifier.ControlModifier
                                          | Qt.KeyboardModifier.MetaModifier))
-    for item in scene.items(pos) or _wires_near(scene, pos):
+    # Qt's items(pos) counts a wire hit anywhere inside its filled path (the area a loop's
+    # back edge curves around): wires count only by their distance to the drawn line.
+    under = [i for i in scene.items(pos) if not isinstance(i, WireItem)
+             or distance_to_curve(i.path(), pos) <= WIRE_GRIP]
+    for item in under or _wires_near(scene, pos):
         if isinstance(item, NodeItem):
             hit = item.port_at(pos, PORT_GRAB)
             if hit is not None and _near_dot(item, hit, pos):
@@ -105,7 +109,9 @@ _CLICK = _Click()
 def _wires_near(scene, pos: QPointF) -> list[WireItem]:
     """Wires passing within a few scene units of `pos` (wires are thin; this is the grip)."""
     grip = QRectF(pos.x() - WIRE_GRIP, pos.y() - WIRE_GRIP, 2 * WIRE_GRIP, 2 * WIRE_GRIP)
-    return [i for i in scene.items(grip) if isinstance(i, WireItem)]
+    near = [(distance_to_curve(i.path(), pos), n, i) for n, i in enumerate(scene.items(grip))
+            if isinstance(i, WireItem)]
+    return [i for d, _n, i in sorted(near) if d <= WIRE_GRIP]
 
 
 def _near_dot(item: NodeItem, hit: tuple[str, str], pos) -> bool:
