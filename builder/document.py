@@ -47,6 +47,7 @@ class Document(QObject):
         # only a trusted document's saves are recorded as trusted.
         self.trusted = trusted
         self.path = Path(path) if path else None
+        self.template: object = None  # the Template an unsaved copy came from (gallery)
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._unsubscribe = [getattr(workflow, t).subscribe(self._on_model_change)

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
 from builder.canvas.run_overlay import RunOverlay
+from builder.run_folder import documents_dir, run_folder, shown
 from builder.runview.controller import RunController
 from builder.runview.inputs import ask_inputs, declared_inputs
 from engine import events as ev
@@ -56,6 +57,7 @@ class RunView(QObject):
         self.ask_inputs = ask_inputs
         self.show_error = show_error_text
         self.panels: Any = None
+        self.folder: Path | None = None  # where the last run's relative paths started
         self.docks: list[Any] = []
         self.warmed = False  # warm_up() has built everything the first frame left out
         if PANELS_AVAILABLE:
@@ -142,8 +144,10 @@ class RunView(QObject):
         path = document.path
         from builder.mainwindow import read_secret  # the window's credential lookup
 
+        self.folder = run_folder(path, getattr(document, "template", None), documents_dir(
+            QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)))
         return self.controller.start(document.workflow, w.registry,
-                                     path.parent if path else None, secrets=read_secret,
+                                     self.folder, secrets=read_secret,
                                      inputs=inputs, rerun_from=rerun_from,
                                      path=Path(path) if path else None)
 
@@ -168,9 +172,24 @@ class RunView(QObject):
             return
         if self.panels is not None:
             self.panels.on_run_finished(result)
+        if result is not None and result.status == "succeeded":
+            self._say_finished()
         inspector = self.window.inspector
         if hasattr(inspector, "refresh_last_run"):
             inspector.refresh_last_run()
+
+    def _say_finished(self) -> None:
+        """The success line, fitted beside the status bar's node count (the whole line, and
+        where relative outputs went, in its tooltip)."""
+        w = self.window
+        text = self.controller.lines[-1] if self.controller.lines else "Run succeeded"
+        if w.document.path is None and self.folder is not None:
+            text += f" · files in {shown(self.folder)}"
+        bar = w.statusBar()
+        room = bar.width() - w.status_label.sizeHint().width() - 40
+        bar.setToolTip(text)
+        bar.showMessage(bar.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle,
+                                                     max(room, 80)))
 
     def replay(self, events: list[Any]) -> None:
         """Show a recorded run (History ▸ open) on the canvas and in the panels."""

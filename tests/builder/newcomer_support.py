@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from builder.mainwindow import MainWindow
@@ -67,3 +68,36 @@ def click_node(qtbot, window: MainWindow, node_id: str) -> None:
     item = window.canvas.node_item(node_id)
     window.canvas.center_on_node(node_id)
     click_scene(qtbot, window, item.mapToScene(QPointF(item.width / 2, 12)))
+
+
+def answer_run_inputs(button: str = "Run", within_ms: int = 5000) -> QTimer:
+    """When the modal Run inputs dialog comes up, press its button (as a person would); the
+    timer polls, since the dialog's own event loop blocks the test until it closes."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from builder.runview.inputs import InputsDialog
+
+    timer = QTimer()
+    deadline = [within_ms // 20]
+
+    def look() -> None:
+        deadline[0] -= 1
+        dialog = next((w for w in QApplication.topLevelWidgets()
+                       if isinstance(w, InputsDialog) and w.isVisible()), None)
+        if dialog is not None:
+            box = dialog.findChild(QDialogButtonBox)
+            target = next(b for b in box.buttons() if b.text() == button)
+            QTest.mouseClick(target, Qt.MouseButton.LeftButton)
+        if dialog is not None or deadline[0] <= 0:
+            timer.stop()
+
+    timer.timeout.connect(look)
+    timer.start(20)
+    return timer
+
+
+def press_run(qtbot, window: MainWindow) -> None:
+    """F5, answering the Run inputs dialog with its defaults if the workflow declares any."""
+    timer = answer_run_inputs()
+    press(qtbot, window, Qt.Key.Key_F5)
+    timer.stop()
