@@ -7,6 +7,7 @@ Node labels come from the compiled workflow the panels were given at run start (
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
@@ -70,3 +71,16 @@ def plot_widget(theme: Theme) -> pg.PlotWidget:
     widget.setMenuEnabled(False)
     style_plot(widget.getPlotItem(), theme)
     return widget
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """"1 run", "2 runs" (`many` for irregular plurals)."""
+    return f"{count} {noun if count == 1 else (many or noun + 's')}"
+
+
+def workflow_label(path: str, name: str = "") -> str:
+    """How History and Analytics name a workflow: a saved one after its file (the name inside
+    stays "Untitled" until someone renames it), an unsaved one by its title."""
+    if path:
+        return Path(path).name
+    return f"{name or 'Untitled'} (unsaved)"

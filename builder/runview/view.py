@@ -125,7 +125,8 @@ class RunView(QObject):
 
     def path_changed(self, *_args: object) -> None:
         if self.panels is not None:
-            self.panels.set_workflow_path(self.window.document.path)
+            document = self.window.document
+            self.panels.set_workflow_path(document.path, document.workflow.name)
 
     # --- runs -------------------------------------------------------------------------------
     def run(self, rerun_from: str | None = None) -> str | None:
