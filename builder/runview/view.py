@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
 from builder.canvas.run_overlay import RunOverlay
 from builder.run_folder import documents_dir, run_folder, shown
+from builder.runview.comment_popover import CommentPopover
 from builder.runview.controller import RunController
 from builder.runview.inputs import ask_inputs, declared_inputs
 from engine import events as ev
@@ -68,7 +69,10 @@ class RunView(QObject):
         self.bridge.run_finished.connect(self._on_finished)
         self.approvals.requested.connect(lambda nid: o.set_waiting(nid, True))
         self.approvals.settled.connect(lambda nid: o.set_waiting(nid, False))
-        o.approve_clicked.connect(lambda nid, approve: self.approvals.review(nid, approve))
+        # one click decides; "…" opens a small popover for a comment
+        o.approve_clicked.connect(lambda nid, approve: self.approvals.decide(nid, approve))
+        o.comment_clicked.connect(self.open_comment)
+        self.comment_popover: CommentPopover | None = None
         o.error_clicked.connect(lambda nid, text: self.show_error(window, nid, text))
         window.canvas.viewport().installEventFilter(self)
 
@@ -210,6 +214,20 @@ class RunView(QObject):
         self._hovered = node_id
         if node_id and node_id in scene.nodes:
             scene.highlight_wires(node_id, True)
+
+    def open_comment(self, node_id: str, scene_pos: Any) -> CommentPopover | None:
+        request = self.approvals.request(node_id)
+        if request is None:
+            return None
+        canvas = self.window.canvas
+        popover = CommentPopover(
+            request.title or request.message or f"Approve {node_id}?",
+            lambda approved, comment: self.approvals.decide(node_id, approved, comment),
+            canvas)
+        popover.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        popover.open_at(canvas.viewport().mapToGlobal(canvas.mapFromScene(scene_pos)))
+        self.comment_popover = popover
+        return popover
 
     # --- node actions -----------------------------------------------------------------------
     def selected_node(self) -> str | None:
