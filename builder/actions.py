@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
+from builder import help_docs
 from builder.icons import icon
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -52,7 +53,8 @@ def build(w: MainWindow) -> dict[str, QAction]:
             action.setShortcut(QKeySequence(shortcut))
         action.setCheckable(checkable)
         action.setToolTip(tooltip(text.replace("…", ""), action))
-        action.setStatusTip(text.replace("…", ""))
+        action.setStatusTip(text.replace("&&", "\0").replace("&", "").replace("\0", "&")
+                            .replace("…", ""))
         if checkable:
             action.toggled.connect(slot)
         else:
@@ -137,7 +139,10 @@ def build(w: MainWindow) -> dict[str, QAction]:
     add("&Run", "approve", "&Approve…", lambda: rv.review_selected(True), "Ctrl+Return")
     add("&Run", "reject", "Re&ject…", lambda: rv.review_selected(False), "Ctrl+Backspace")
 
+    add("&Help", "guide", "&User guide", lambda: help_docs.open_doc(w, "guide"), "F1")
+    add("&Help", "node_reference", "&Node reference", lambda: help_docs.open_doc(w, "nodes"))
     add("&Help", "shortcuts", "Keyboard &shortcuts", w.show_shortcuts, "Ctrl+/")
+    add("&Help", "welcome", "&Welcome card", lambda: w.welcome.show_card())
     add("&Help", "about", "&About Flowloom", w.show_about)
 
     toolbar = QToolBar("Toolbar", w)

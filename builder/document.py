@@ -65,7 +65,8 @@ class Document(QObject):
 
     @property
     def display_name(self) -> str:
-        return self.path.name if self.path else "Untitled"
+        """The file's name, or while unsaved the workflow's own name (a template's title)."""
+        return self.path.name if self.path else (self.workflow.name or "Untitled")
 
     def mark_modified(self) -> None:
         """Modified with nothing to undo (a restored recovery file): only a save cleans it."""
