@@ -175,6 +175,17 @@ class RunPanels(QObject):
         self.charts.reset(compiled, live=live)
         self.timer.start(REFRESH_MS)
 
+    def set_theme(self, theme: Theme) -> None:
+        """Another theme (View ▸ Theme, or the system's): every panel in its colours."""
+        self.theme = theme
+        # only panels already built: one built later takes self.theme
+        for attr in ("log", "timeline", "charts", "analytics"):
+            if attr in self._panels:
+                self._panels[attr].set_theme(theme)
+        if "history" in self._panels:
+            self._panels["history"].theme = theme
+            self._panels["history"].refresh()
+
     def clear_run(self) -> None:
         """No run is shown (another document opened): Log, Timeline and Charts empty."""
         self.timer.stop()

@@ -30,7 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from builder.panels.common import fmt_rate, fmt_seconds, plural, style_plot, workflow_label
+from builder.panels.common import (
+    fmt_rate,
+    fmt_seconds,
+    plural,
+    restyle,
+    style_plot,
+    workflow_label,
+)
 from builder.theme import Theme
 from engine.history import HistoryError, list_runs, workflow_key, workflow_stats
 
@@ -117,6 +124,14 @@ class AnalyticsPanel(QWidget):
         layout.addWidget(splitter, 1)
         self.workflow_box.currentIndexChanged.connect(self._show_current)
         refresh.clicked.connect(self.refresh)
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        restyle(self.charts, (self.trend_plot, self.slowest_plot), theme)
+        self.leaders.setStyleSheet(f"color: {theme.text_dim.name()}")
+        self.trend_curve.setPen(pg.mkPen(theme.text_dim, width=1))
+        self.slowest_bars.setOpts(brush=theme.state_color("running"))
+        self._show(self.stats)
 
     # --- context ------------------------------------------------------------------------
     def set_store(self, store: Any) -> None:

@@ -30,6 +30,20 @@ def node_title(compiled: Any, node_id: str) -> str:
     return (node.title or node_id) if node is not None else node_id
 
 
+def node_labels(compiled: Any) -> dict[str, str]:
+    """Every node's label for the panels: its title, or "Title (id)" when another node has the
+    same title (two "Delay" nodes read "Delay (delay_1)" and "Delay (delay_2)"). Made once per
+    run: the panels look labels up per row."""
+    workflow = getattr(compiled, "workflow", None)
+    if workflow is None:
+        return {}
+    titles = {nid: node.title or nid for nid, node in workflow.nodes.items()}
+    seen: dict[str, int] = {}
+    for title in titles.values():
+        seen[title] = seen.get(title, 0) + 1
+    return {nid: f"{t} ({nid})" if seen[t] > 1 and t != nid else t for nid, t in titles.items()}
+
+
 def iteration_label(iteration: tuple[int, ...]) -> str:
     """`[2]` for the third iteration, `[2.0]` nested, "" outside loops (shown 0-based)."""
     return f"[{'.'.join(str(i) for i in iteration)}]" if iteration else ""
@@ -64,6 +78,15 @@ def style_plot(plot: pg.PlotItem, theme: Theme) -> None:
         # 4 times a second during a big run. Cached, it is redrawn only when it changes.
         axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     plot.showGrid(x=True, y=False, alpha=0.15)
+
+
+def restyle(widget: Any, plots: Any, theme: Theme) -> None:
+    """Another theme: a plot widget's background, axes and titles in its colours."""
+    widget.setBackground(QColor(theme.background))
+    for plot in plots:
+        style_plot(plot, theme)
+        if plot.titleLabel.text:
+            plot.titleLabel.setText(plot.titleLabel.text, color=theme.text_dim.name())
 
 
 def plot_widget(theme: Theme) -> pg.PlotWidget:

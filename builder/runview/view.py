@@ -111,6 +111,11 @@ class RunView(QObject):
 
         QTimer.singleShot(0, self, step)
 
+    def set_theme(self, theme: Any) -> None:
+        self.overlay.set_theme(theme)
+        if self.panels is not None:
+            self.panels.set_theme(theme)
+
     # --- the document -----------------------------------------------------------------------
     def document_changed(self) -> None:
         """Another document is shown (New, Open, Close, restore): the run state on screen
