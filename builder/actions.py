@@ -16,6 +16,8 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
 from builder import help_docs
+from builder.command_palette import open_command_palette
+from builder.find_node import open_find_node
 from builder.icons import icon
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -106,6 +108,9 @@ def build(w: MainWindow) -> dict[str, QAction]:
         acts[key].setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         c.addAction(acts[key])
 
+    add("&View", "find_node", "F&ind node…", lambda: open_find_node(w), Key.Find)
+    add("&View", "command_palette", "&Command palette…", lambda: open_command_palette(w),
+        "Ctrl+Shift+P")
     add("&View", "fit", "&Fit all", c.fit_all, "F")
     add("&View", "fit_selection", "Fit &selection", c.fit_selection, "Shift+F")
     add("&View", "zoom_in", "Zoom &in", c.zoom_in, [QKeySequence(Key.ZoomIn),
