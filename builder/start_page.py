@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout
 
 from builder.gallery import open_template
@@ -26,7 +27,9 @@ TEMPLATES_SHOWN = 6
 
 class StartPage(QFrame):
     def __init__(self, window: MainWindow) -> None:
-        super().__init__(window.canvas.viewport())
+        # a child of the view, not its viewport: scrolling the view moves the viewport's
+        # children (QWidget.scroll), and the card would slide off with the canvas
+        super().__init__(window.canvas)
         self.setObjectName("StartPage")
         self.window = window
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -65,7 +68,7 @@ class StartPage(QFrame):
             return
         self._rebuild()
         self.adjustSize()
-        self.move(MARGIN, MARGIN)
+        self.move(self.window.canvas.viewport().geometry().topLeft() + QPoint(MARGIN, MARGIN))
         self.show()
         self.raise_()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -31,7 +31,9 @@ STEPS = (
 class WelcomeCard(QFrame):
     def __init__(self, window: MainWindow, open_gallery: Callable[[], object],
                  open_guide: Callable[[], object]) -> None:
-        super().__init__(window.canvas.viewport())
+        # a child of the view, not its viewport: scrolling the view moves the viewport's
+        # children (QWidget.scroll), and the card would slide off with the canvas
+        super().__init__(window.canvas)
         self.setObjectName("WelcomeCard")
         self.window = window
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -88,7 +90,7 @@ class WelcomeCard(QFrame):
 
     def show_card(self) -> None:
         self.adjustSize()
-        self.move(MARGIN, MARGIN)
+        self.move(self.window.canvas.viewport().geometry().topLeft() + QPoint(MARGIN, MARGIN))
         self.show()
         self.raise_()
 
@@ -98,5 +100,5 @@ class WelcomeCard(QFrame):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.Resize and self.isVisible():
-            self.move(MARGIN, MARGIN)
+            self.move(self.window.canvas.viewport().geometry().topLeft() + QPoint(MARGIN, MARGIN))
         return False

@@ -80,15 +80,16 @@ class ChartsPanel(QWidget):
         self.durations_plot.getAxis("left").setWidth(130)
         for plot in self.plots:
             plot.getAxis("bottom").enableAutoSIPrefix(False)
-        self.counts_plot.addLegend(offset=(8, 4), labelTextColor=theme.text_dim)
+        # legends in one row: stacked, a short plot clipped all but the first entry away
+        self.counts_plot.addLegend(offset=(8, 4), labelTextColor=theme.text_dim, colCount=2)
         self.running = Series()
         self.done = Series()
         self.cpu = Series()
         self.memory = Series()
         states = theme.state_color
         # every state a duration bar can have, named in the legend (colours match the canvas)
-        self.durations_legend = self.durations_plot.addLegend(offset=(-8, 4),
-                                                              labelTextColor=theme.text_dim)
+        self.durations_legend = self.durations_plot.addLegend(
+            offset=(-8, 4), labelTextColor=theme.text_dim, colCount=len(LEGEND_STATES))
         self.state_keys = {}
         for state in LEGEND_STATES:
             key = pg.PlotDataItem([], [], pen=None, symbol="s", symbolSize=10, symbolPen=None,
@@ -103,6 +104,7 @@ class ChartsPanel(QWidget):
         # bar made 1 000 brushes and repainted them one by one on every redraw)
         self.duration_bars = BarsItem()
         self.durations_plot.addItem(self.duration_bars)
+        self.durations_plot.getViewBox().sigResized.connect(self._label_axis)
         self._bar_widths: dict[str, float] = {}  # what the bars show, node id -> seconds
         self._bars_drawn = 0.0
         self.durations: dict[str, float] = {}  # node id -> seconds (summed over iterations)
@@ -239,10 +241,17 @@ class ChartsPanel(QWidget):
         self.duration_bars.set_rects(
             [(self.theme.state_color(status), rects) for status, rects in groups.items()], [])
         self._bar_widths = {nid: self.durations[nid] for nid in ids}
+        self._label_axis()
+
+    def _label_axis(self, *_args: object) -> None:
+        """Node names on the duration axis, no more than it has room for (also on resize:
+        a chart drawn while its dock was hidden had no height to go by)."""
+        ids = list(self._bar_widths)
         # no more names than the axis has room for: rows closer than a line of text overlap
         line = QFontMetricsF(self.durations_plot.getAxis("left").style.get(
             "tickFont") or QFont()).height() + 2
-        room = max(1, int(self.durations_plot.getViewBox().height() // line) or MAX_LABELS)
+        height = self.durations_plot.getViewBox().height()
+        room = max(1, int(height // line)) if height > 0 else MAX_LABELS
         step = max(1, -(-len(ids) // min(room, MAX_LABELS)))
         self.durations_plot.getAxis("left").setTicks(
             [[(i, elide(self.labels.get(n) or node_title(self.compiled, n), 18))
