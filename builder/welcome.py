@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -74,8 +74,10 @@ class WelcomeCard(QFrame):
         links.addStretch(1)
         links.addWidget(self.dismiss_button)
         layout.addLayout(links)
+        # (no event filter on the viewport to follow resizes: the card is the view's child,
+        # so its corner stays put; a Python filter there ran during the window's destruction
+        # and crashed the process)
         self.hide()
-        window.canvas.viewport().installEventFilter(self)
 
     @property
     def dismissed(self) -> bool:
@@ -97,8 +99,3 @@ class WelcomeCard(QFrame):
     def dismiss(self) -> None:
         self.window.settings.setValue(WELCOME_KEY, True)
         self.hide()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if event.type() == QEvent.Type.Resize and self.isVisible():
-            self.move(self.window.canvas.viewport().geometry().topLeft() + QPoint(MARGIN, MARGIN))
-        return False
