@@ -67,6 +67,7 @@ class NodeItem(QGraphicsItem):
         self.setZValue(1.0)
         self._laid_out = False
         self._far_elided = False  # the zoomed-out title did not fit (tooltip gives it whole)
+        self._painted_lod = 1.0  # the zoom of the last paint (see port_slack)
         self.set_content(content)
 
     # --- layout ---------------------------------------------------------------------------
@@ -193,11 +194,11 @@ class NodeItem(QGraphicsItem):
     def hoverMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
         self._update_tooltip(self.port_at(event.scenePos(), self.port_slack()))
 
-    def port_slack(self) -> float:
-        """Port hit radius in scene units: at least PORT_HIT_PX/2 screen pixels at any zoom."""
-        scene = self.scene()
-        views = scene.views() if scene is not None else []
-        zoom = views[0].transform().m11() if views else 1.0
+    def port_slack(self, zoom: float | None = None) -> float:
+        """Port hit radius in scene units: at least PORT_HIT_PX/2 screen pixels at any zoom.
+        The zoom is the one this item was last painted at (event handlers never ask the view:
+        hover events can arrive while a closing window's view is being destroyed)."""
+        zoom = self._painted_lod if zoom is None else zoom
         return max(10.0, PORT_HIT_PX / 2 / max(zoom, 0.01))
 
     def set_port_marks(self, marks: dict[tuple[str, str], bool]) -> None:
@@ -228,6 +229,7 @@ class NodeItem(QGraphicsItem):
         lk = self.look
         c = self.content
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        self._painted_lod = lod
         rect = self.rect
         header = lk.unknown_header if c.unknown else lk.header_brush(c.category)
         selected = self.isSelected()

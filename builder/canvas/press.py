@@ -40,12 +40,12 @@ def gesture_for_press(canvas: Canvas, event: QGraphicsSceneMouseEvent) -> Gestur
              or distance_to_curve(i.path(), pos) <= WIRE_GRIP]
     # Zoomed out, a port's dot is a few pixels: a press within PORT_HIT_PX of it, just
     # outside the node's shape, still grabs it.
-    near = _node_with_port_near(scene, pos)
+    near = _node_with_port_near(scene, pos, canvas.zoom())
     if near is not None and near not in under:
         under.insert(0, near)
     for item in under or _wires_near(scene, pos):
         if isinstance(item, NodeItem):
-            grab = item.port_slack()  # >= PORT_GRAB scene units and >= 6 px on screen
+            grab = item.port_slack(canvas.zoom())  # >= PORT_GRAB scene units, >= 6 px on screen
             hit = item.port_at(pos, grab)
             if hit is not None and _near_dot(item, hit, pos, grab):
                 side, name = hit
@@ -120,15 +120,13 @@ def _wires_near(scene, pos: QPointF) -> list[WireItem]:
     return [i for d, _n, i in sorted(near) if d <= WIRE_GRIP]
 
 
-def _node_with_port_near(scene, pos: QPointF) -> NodeItem | None:
-    views = scene.views()
-    zoom = views[0].transform().m11() if views else 1.0
+def _node_with_port_near(scene, pos: QPointF, zoom: float) -> NodeItem | None:
     reach = max(PORT_GRAB, PORT_HIT_PX / 2 / max(zoom, 0.01)) + 2.0
     box = QRectF(pos.x() - reach, pos.y() - reach, 2 * reach, 2 * reach)
     for item in scene.items(box):
         if isinstance(item, NodeItem):
-            hit = item.port_at(pos, item.port_slack())
-            if hit is not None and _near_dot(item, hit, pos, item.port_slack()):
+            hit = item.port_at(pos, item.port_slack(zoom))
+            if hit is not None and _near_dot(item, hit, pos, item.port_slack(zoom)):
                 return item
     return None
 
