@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from tests.builder.newcomer_support import make_window, press, run_to_end, write
 from tests.builder.shell_support import Answers, small_workflow
@@ -18,7 +19,12 @@ def data_dir(tmp_path, monkeypatch):
 
 
 def workflow_cells(window) -> list[str]:
-    runs = window.run_view.panels.history.runs
+    panels = window.run_view.panels
+    dock = panels.dock("HistoryDock")
+    dock.show()
+    dock.raise_()  # the tab a person clicks: a panel behind another tab redraws when shown
+    QApplication.processEvents()
+    runs = panels.history.runs
     return [runs.item(r, 1).text() for r in range(runs.rowCount())]
 
 
@@ -48,9 +54,14 @@ def test_unsaved_runs_show_under_their_title_and_saved_ones_under_their_file(
     qtbot.waitUntil(lambda: window.document.path is not None)
     run_once(qtbot, qloop, window)
     assert workflow_cells(window) == ["mine.loom.json"]
+    dock = panels.dock("AnalyticsDock")
+    dock.show()
+    dock.raise_()
+    QApplication.processEvents()
     analytics = panels.analytics
     assert analytics.workflow_box.currentText() == "mine.loom.json"
     assert "<b>1</b> run," in analytics.summary.text()
     assert set(analytics.node_values()) == set(window.document.workflow.nodes)
     run_once(qtbot, qloop, window)
+    QApplication.processEvents()
     assert "<b>2</b> runs," in analytics.summary.text()
