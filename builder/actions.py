@@ -15,6 +15,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
+from builder import help_docs
+from builder.command_palette import open_command_palette
+from builder.find_node import open_find_node
 from builder.icons import icon
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -52,7 +55,8 @@ def build(w: MainWindow) -> dict[str, QAction]:
             action.setShortcut(QKeySequence(shortcut))
         action.setCheckable(checkable)
         action.setToolTip(tooltip(text.replace("…", ""), action))
-        action.setStatusTip(text.replace("…", ""))
+        action.setStatusTip(text.replace("&&", "\0").replace("&", "").replace("\0", "&")
+                            .replace("…", ""))
         if checkable:
             action.toggled.connect(slot)
         else:
@@ -105,6 +109,9 @@ def build(w: MainWindow) -> dict[str, QAction]:
         acts[key].setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         c.addAction(acts[key])
 
+    add("&View", "find_node", "F&ind node…", lambda: open_find_node(w), Key.Find)
+    add("&View", "command_palette", "&Command palette…", lambda: open_command_palette(w),
+        "Ctrl+Shift+P")
     add("&View", "fit", "&Fit all", c.fit_all, "F")
     add("&View", "fit_selection", "Fit &selection", c.fit_selection, "Shift+F")
     add("&View", "zoom_in", "Zoom &in", c.zoom_in, [QKeySequence(Key.ZoomIn),
@@ -139,7 +146,10 @@ def build(w: MainWindow) -> dict[str, QAction]:
     add("&Run", "approve", "&Approve…", lambda: rv.review_selected(True), "Ctrl+Return")
     add("&Run", "reject", "Re&ject…", lambda: rv.review_selected(False), "Ctrl+Backspace")
 
+    add("&Help", "guide", "&User guide", lambda: help_docs.open_doc(w, "guide"), "F1")
+    add("&Help", "node_reference", "&Node reference", lambda: help_docs.open_doc(w, "nodes"))
     add("&Help", "shortcuts", "Keyboard &shortcuts", w.show_shortcuts, "Ctrl+/")
+    add("&Help", "welcome", "&Welcome card", lambda: w.welcome.show_card())
     add("&Help", "about", "&About Flowloom", w.show_about)
 
     toolbar = QToolBar("Toolbar", w)

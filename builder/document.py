@@ -47,6 +47,7 @@ class Document(QObject):
         # only a trusted document's saves are recorded as trusted.
         self.trusted = trusted
         self.path = Path(path) if path else None
+        self.template: object = None  # the Template an unsaved copy came from (gallery)
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._unsubscribe = [getattr(workflow, t).subscribe(self._on_model_change)
@@ -64,7 +65,8 @@ class Document(QObject):
 
     @property
     def display_name(self) -> str:
-        return self.path.name if self.path else "Untitled"
+        """The file's name, or while unsaved the workflow's own name (a template's title)."""
+        return self.path.name if self.path else (self.workflow.name or "Untitled")
 
     def mark_modified(self) -> None:
         """Modified with nothing to undo (a restored recovery file): only a save cleans it."""

@@ -203,6 +203,7 @@ def open_template(session: Session, template: Template, modified: bool = True) -
         session.prompts.error(session.window, "Cannot open template", str(exc))
         return False
     document = Document(workflow, None, parent=session)
+    document.template = template  # an unsaved copy runs in its own documents folder
     if modified:  # a copy that was never saved: the title says so, Save asks where
         document.mark_modified()
     session.replace_document(document)

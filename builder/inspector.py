@@ -75,7 +75,10 @@ class Inspector(QWidget):
             unsubscribe()
         self.workflow, self.registry, self.undo_stack = workflow, registry, undo_stack
         self._unsubscribe = [workflow.node_changed.subscribe(self._on_node_changed),
-                             workflow.node_removed.subscribe(self._on_node_removed)]
+                             workflow.node_removed.subscribe(self._on_node_removed),
+                             # a wire can fix (or cause) a problem the form shows
+                             workflow.edge_added.subscribe(self._on_edges_changed),
+                             workflow.edge_removed.subscribe(self._on_edges_changed)]
         self.show_node(None)
 
     def show_node(self, node_id: str | None) -> None:
@@ -100,6 +103,11 @@ class Inspector(QWidget):
     def _on_node_changed(self, node: Node, fields: tuple[str, ...]) -> None:
         if node.id == self.node_id:
             self._refresh(node)
+
+    def _on_edges_changed(self, *_args: object) -> None:
+        node = self._node()
+        if node is not None and hasattr(self, "_node_problems"):
+            self._show_problems(node, self._node_type(node))
 
     def _on_node_removed(self, node: Node, _index: int) -> None:
         if node.id == self.node_id:
@@ -238,6 +246,8 @@ class Inspector(QWidget):
             params = node_type.with_defaults(node.params)
             for name, field in self.fields.items():
                 field.set_value(params.get(name))
+                # the field shows the model's value again: its old parse error is gone
+                self.errors[name].setProperty("parse_error", False)
         with QSignalBlocker(self._timeout):
             self._timeout.setValue(node.timeout_s if isinstance(node.timeout_s, (int, float))
                                    else 0)

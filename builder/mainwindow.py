@@ -40,9 +40,11 @@ from builder.palette import Palette
 from builder.problems import ProblemsPanel
 from builder.runview import RunView
 from builder.runview.lastrun import last_run_widget
+from builder.start_page import StartPage
 from builder.style import MODES, apply_theme, stylesheet, theme_for
 from builder.templates import FIRST_TEMPLATE, find_templates
 from builder.trust_banner import TrustGate
+from builder.welcome import WelcomeCard
 from nodes import default_registry
 from nodes.credentials import CredentialStore
 
@@ -113,6 +115,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status_label)
         self.acts = actions.build(self)
         self.trust = TrustGate(self)  # banner, code marks and the run gate for untrusted files
+        self.welcome = WelcomeCard(self, self.new_from_template,
+                                   lambda: self.acts["guide"].trigger())
+        self.start_page = StartPage(self)  # while no workflow is open
         self._connect()
         self._attach(document)
         self.apply_theme(self.theme_mode)
@@ -279,6 +284,8 @@ class MainWindow(QMainWindow):
     def offer_first_start(self) -> bool:
         """On the first start (no settings key yet), show Hello Flowloom in the empty window."""
         if self.settings.value(FIRST_START_KEY) is not None:
+            self.welcome.offer()  # until the person dismisses it
+            self.start_page.refresh()
             return False
         self.settings.setValue(FIRST_START_KEY, True)
         document = self.document
@@ -287,8 +294,8 @@ class MainWindow(QMainWindow):
         hello = next((t for t in find_templates() if t.slug == FIRST_TEMPLATE), None)
         if hello is None or not open_template(self.session, hello, modified=False):
             return False
-        self.show_status("Welcome! This is Hello Flowloom: press F5 to run it. "
-                         "File ▸ New from Template… has more.")
+        self.welcome.offer()  # stays until dismissed (a status message was gone in 6 s)
+        self.start_page.refresh()
         return True
 
     def set_snap(self, on: bool) -> None:
@@ -306,8 +313,7 @@ class MainWindow(QMainWindow):
         if app is not None and app.styleSheet() != stylesheet(self.theme):
             apply_theme(app, self.theme)
         self.canvas.set_theme(self.theme)
-        self.run_view.overlay.set_theme(self.theme)
-        self.run_view.alerts.set_theme(self.theme)
+        self.run_view.set_theme(self.theme)  # the canvas overlay and the run panels
         self.palette.set_colors(self.theme.categories, self.theme.text_dim)
         self.problems.set_colors(self.theme.problem, self.theme.state_color("waiting"))
         actions.tint_icons(self)

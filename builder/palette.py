@@ -1,7 +1,8 @@
 """The node palette dock: a search box over a category tree of node types.
 
 Typing filters by title, type id and description (case-insensitive; categories with a match stay,
-expanded). Drag a type onto the canvas to place it there, or double-click / press Enter to ask
+expanded), ranked by builder.ranking (exact title, prefix, word start, then fuzzy). Drag a type
+onto the canvas to place it there, or double-click / press Enter to ask
 the window to add it in the middle of the view (`node_activated(type_id)`).
 """
 
@@ -15,30 +16,61 @@ from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeView, QVBoxLayo
 
 from builder.icons import icon
 from builder.palette_model import SEARCH_ROLE, TYPE_ID_ROLE, PaletteModel
+from builder.ranking import match
 
 
 class PaletteFilter(QSortFilterProxyModel):
-    """Keeps node types whose search text holds every word typed (and their categories)."""
+    """Keeps the node types that match the search (and their categories), ranked by
+    builder.ranking: best match first within a category, and the category holding the best
+    match first (so Enter adds the best one)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._words: list[str] = []
+        self._query = ""
+        self._scores: dict[str, tuple] = {}  # type id -> ranking key, while searching
         self.setRecursiveFilteringEnabled(True)
 
     def set_search(self, text: str) -> None:
         self.beginFilterChange()
-        self._words = text.lower().split()
+        self._query = text.strip()
+        self._scores = self._score_all() if self._query else {}
         self.endFilterChange()
+        self.sort(0 if self._query else -1)
+
+    def _score_all(self) -> dict[str, tuple]:
+        model, scores = self.sourceModel(), {}
+        for row in range(model.rowCount()):
+            parent = model.index(row, 0)
+            for r in range(model.rowCount(parent)):
+                index = model.index(r, 0, parent)
+                key = match(self._query, index.data() or "", index.data(SEARCH_ROLE) or "")
+                if key is not None:
+                    scores[index.data(TYPE_ID_ROLE)] = key
+        return scores
+
+    def _key(self, index: QModelIndex | QPersistentModelIndex) -> tuple:
+        type_id = index.data(TYPE_ID_ROLE)
+        if type_id:
+            return self._scores.get(type_id, (99,))
+        model = self.sourceModel()  # a category: as good as its best node type
+        keys = [self._scores[t] for r in range(model.rowCount(index))
+                if (t := model.index(r, 0, index).data(TYPE_ID_ROLE)) in self._scores]
+        return min(keys, default=(99,))
 
     def filterAcceptsRow(self, row: int,  # noqa: N802 - Qt override
                          parent: QModelIndex | QPersistentModelIndex) -> bool:
-        if not self._words:
+        if not self._query:
             return True
         index = self.sourceModel().index(row, 0, parent)
         if not index.data(TYPE_ID_ROLE):
             return False  # categories stay only through their matching children
-        haystack = index.data(SEARCH_ROLE) or ""
-        return all(word in haystack for word in self._words)
+        return index.data(TYPE_ID_ROLE) in self._scores
+
+    def lessThan(self, left: QModelIndex | QPersistentModelIndex,  # noqa: N802 - Qt override
+                 right: QModelIndex | QPersistentModelIndex) -> bool:
+        if not self._query:
+            return left.row() < right.row()
+        return (self._key(left), left.row()) < (self._key(right), right.row())
 
 
 class _Tree(QTreeView):

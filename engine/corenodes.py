@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from typing import Any
 
 from engine.errors import NodeFailure
@@ -262,7 +263,12 @@ class Delay(NodeType):
         seconds = float(self.params["seconds"])
         if seconds < 0:
             raise NodeFailure("seconds must not be negative")
-        await asyncio.sleep(seconds)
+        # Sleep until the monotonic deadline, not just once: an event loop may wake a timer
+        # early (qasync's Qt timers are coarse: a 2 s sleep ended after 1.91 s in the editor
+        # while the same workflow took 2.006 s headless).
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(left)
         return {"out": inputs.get("in")}
 
 

@@ -10,6 +10,7 @@ without text, close up the full picture. No item cache: at the zooms where paint
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -31,6 +32,10 @@ from builder.canvas.look import (
 from engine.nodetype import Port
 
 LOOP_KINDS = ("foreach", "while")
+LOOP_RIGHT = 30.0  # the loop badge's room at the header's right
+TITLE_GAP = 6.0  # between the icon and the title
+MAX_TITLE_W = 300.0  # longer titles are elided (the tooltip gives them whole)
+PORT_HIT_PX = 12.0  # a port's hit target on screen, at any zoom (pixels across)
 _ELIDE_RIGHT = Qt.TextElideMode.ElideRight
 _SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
 BRANCH_TYPES = ("flow.if", "flow.switch")
@@ -61,6 +66,8 @@ class NodeItem(QGraphicsItem):
         self.setAcceptHoverEvents(True)
         self.setZValue(1.0)
         self._laid_out = False
+        self._far_elided = False  # the zoomed-out title did not fit (tooltip gives it whole)
+        self._painted_lod = 1.0  # the zoom of the last paint (see port_slack)
         self.set_content(content)
 
     # --- layout ---------------------------------------------------------------------------
@@ -69,9 +76,18 @@ class NodeItem(QGraphicsItem):
             self.prepareGeometryChange()
         self.content = content
         lk = self.look
-        title_w = lk.title_metrics.horizontalAdvance(content.title) + ICON + 3 * PAD
-        if content.kind in LOOP_KINDS:
-            title_w += 26
+        # The title's box in _paint_text is the width less the icon, the gaps and the right
+        # margin (the loop badge's room on loops): size the node so the whole title fits it,
+        # up to MAX_TITLE_W; a longer title is elided and the tooltip gives it whole.
+        right = LOOP_RIGHT if content.kind in LOOP_KINDS else PAD
+        advance = lk.title_metrics.horizontalAdvance(content.title)
+        self.title_text = content.title
+        if advance > MAX_TITLE_W:
+            self.title_text = lk.title_metrics.elidedText(content.title, _ELIDE_RIGHT,
+                                                          MAX_TITLE_W)
+            advance = MAX_TITLE_W
+        self.title_elided = self.title_text != content.title
+        title_w = advance + PAD + ICON + TITLE_GAP + right + 2
         summary = content.summary
         summary_w = 0.0
         if summary:
@@ -98,13 +114,15 @@ class NodeItem(QGraphicsItem):
             out_y[port.name] = y
             y += ROW_H
         ports_w = in_w + out_w + 4 * PAD + (PAD if in_w and out_w else 0)
-        self.width = width = float(round(max(MIN_W, title_w, summary_w + 2 * PAD, ports_w) / 10)
-                                   * 10)
+        # up to the next 10 (rounding to the nearest cut the last letters of some titles)
+        self.width = width = float(math.ceil(max(MIN_W, title_w, summary_w + 2 * PAD, ports_w)
+                                             / 10) * 10)
         rows = max(len(in_y), len(out_y), 1)
         self.height = height = top + rows * ROW_H + 6.0
         self.rect = QRectF(0.0, 0.0, width, height)
         self._in_y, self._out_y = in_y, out_y
         self._bounds = QRectF(-PORT_R - 4, -10, width + 2 * PORT_R + 14, height + 18)
+        self._update_tooltip(None)
         if self._laid_out:
             self.update()
         self._laid_out = True
@@ -153,8 +171,35 @@ class NodeItem(QGraphicsItem):
     def set_problems(self, messages: list[str]) -> None:
         if messages != self.problems:
             self.problems = list(messages)
-            self.setToolTip("\n".join(messages))
+            self._update_tooltip(None)
             self.update()
+
+    def _update_tooltip(self, port: tuple[str, str] | None) -> None:
+        """Over a port: its name and type (and help); elsewhere the full title when it is
+        elided (or does not fit when zoomed out) and the node's problems."""
+        if port is not None:
+            side, name = port
+            found = next((p for p in (self.content.inputs if side == "in"
+                                      else self.content.outputs) if p.name == name), None)
+            kind = "input" if side == "in" else "output"
+            text = f"{name}: {found.type if found else 'any'} ({kind})"
+            if found is not None and getattr(found, "help", ""):
+                text += f"\n{found.help}"
+        else:
+            lines = [self.content.title] if self.title_elided or self._far_elided else []
+            text = "\n".join(lines + self.problems)
+        if text != self.toolTip():
+            self.setToolTip(text)
+
+    def hoverMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self._update_tooltip(self.port_at(event.scenePos(), self.port_slack()))
+
+    def port_slack(self, zoom: float | None = None) -> float:
+        """Port hit radius in scene units: at least PORT_HIT_PX/2 screen pixels at any zoom.
+        The zoom is the one this item was last painted at (event handlers never ask the view:
+        hover events can arrive while a closing window's view is being destroyed)."""
+        zoom = self._painted_lod if zoom is None else zoom
+        return max(10.0, PORT_HIT_PX / 2 / max(zoom, 0.01))
 
     def set_port_marks(self, marks: dict[tuple[str, str], bool]) -> None:
         if marks != self.port_marks:
@@ -162,6 +207,7 @@ class NodeItem(QGraphicsItem):
             self.update()
 
     def hoverEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self._update_tooltip(self.port_at(event.scenePos(), self.port_slack()))
         self.hovered = True
         self.setZValue(3.0)
         scene = self.scene()
@@ -183,6 +229,7 @@ class NodeItem(QGraphicsItem):
         lk = self.look
         c = self.content
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        self._painted_lod = lod
         rect = self.rect
         header = lk.unknown_header if c.unknown else lk.header_brush(c.category)
         selected = self.isSelected()
@@ -193,8 +240,7 @@ class NodeItem(QGraphicsItem):
             return
         if lod < 0.5:  # middle distance: square shapes, no antialiasing, only the title
             self._paint_simple(painter, header, selected, lod >= 0.4)
-            if lod >= 0.33:
-                self._paint_far_title(painter, lod)
+            self._paint_far_title(painter, lod)
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         lift = 4.0 if self.hovered else 2.0
@@ -237,17 +283,25 @@ class NodeItem(QGraphicsItem):
                                  lk.port_brush(port.type))
 
     def _paint_far_title(self, painter: QPainter, lod: float) -> None:
-        """The title at a fixed on-screen size (3/4 of the normal one), clipped to the header,
-        so nodes stay identifiable when zoomed out to fit a large graph. Its text is rendered
-        once into a pixmap (it does not depend on the zoom) and blitted pixel for pixel."""
-        pixmap = self._far_title_pixmap()
-        visible = min(float(pixmap.width()), (self.width - 2 * PAD) * lod)
+        """The title at a fixed on-screen size (3/4 of the normal one) inside the header, so
+        nodes stay identifiable when zoomed out to fit a large graph: elided with "…" when it
+        does not fit (the tooltip then gives it whole), never cut mid-letter. Its text is
+        rendered once per width into a pixmap and blitted pixel for pixel."""
+        room = max(8, int((self.width - PAD) * lod))
+        pixmap = self._far_title_pixmap(room)
+        elided = pixmap.width() > room
+        if elided != self._far_elided:
+            self._far_elided = elided
+            self._update_tooltip(None)
+        if elided:
+            pixmap = self._far_title_pixmap(room, elide=True)
         height = pixmap.height() / lod  # in scene units: the view's zoom undoes the 1/lod
-        target = QRectF(PAD, max(0.0, (HEADER_H - height) / 2), visible / lod, height)
-        painter.drawPixmap(target, pixmap, QRectF(0, 0, visible, pixmap.height()))
+        target = QRectF(PAD / 2, max(0.0, (HEADER_H - height) / 2), pixmap.width() / lod,
+                        height)
+        painter.drawPixmap(target, pixmap, QRectF(0, 0, pixmap.width(), pixmap.height()))
 
-    def _far_title_pixmap(self) -> QPixmap:
-        key = (self.content.title, id(self.look))
+    def _far_title_pixmap(self, room: int = 0, elide: bool = False) -> QPixmap:
+        key = (self.content.title, id(self.look), room if elide else 0)
         if getattr(self, "_far_key", None) != key:
             font = QFont(self.look.title_font)
             if font.pointSizeF() > 0:
@@ -255,14 +309,16 @@ class NodeItem(QGraphicsItem):
             else:
                 font.setPixelSize(max(6, round(font.pixelSize() * 0.75)))
             metrics = QFontMetrics(font)
-            pixmap = QPixmap(max(1, metrics.horizontalAdvance(self.content.title) + 2),
+            title = metrics.elidedText(self.content.title, _ELIDE_RIGHT, room - 2) if elide \
+                else self.content.title
+            pixmap = QPixmap(max(1, metrics.horizontalAdvance(title) + 2),
                              max(1, metrics.height()))
             pixmap.fill(Qt.GlobalColor.transparent)
             text = QPainter(pixmap)
             text.setRenderHint(QPainter.RenderHint.TextAntialiasing)
             text.setFont(font)
             text.setPen(self.look.text_pen)
-            text.drawText(QPointF(1, metrics.ascent()), self.content.title)
+            text.drawText(QPointF(1, metrics.ascent()), title)
             text.end()
             self._far_key, self._far_pixmap = key, pixmap
         return self._far_pixmap
@@ -274,9 +330,11 @@ class NodeItem(QGraphicsItem):
                            lk.icon(c.category, 2.0), QRectF(0, 0, 2 * ICON, 2 * ICON))
         painter.setPen(lk.text_pen)
         painter.setFont(lk.title_font)
-        right = 30.0 if c.kind in LOOP_KINDS else PAD
-        painter.drawText(QRectF(PAD + ICON + 6, 0, self.width - ICON - right - PAD - 6, HEADER_H),
-                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, c.title)
+        right = LOOP_RIGHT if c.kind in LOOP_KINDS else PAD
+        painter.drawText(QRectF(PAD + ICON + TITLE_GAP, 0,
+                                self.width - ICON - right - PAD - TITLE_GAP, HEADER_H),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                         self.title_text)
         if self.summary:
             painter.setPen(lk.dim_pen)
             painter.setFont(lk.summary_font)

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import QGraphicsSceneMouseEvent
 from builder.canvas.frame_item import FrameItem
 from builder.canvas.move_gesture import MoveGesture
 from builder.canvas.new_wire_gesture import NewWireGesture
-from builder.canvas.node_item import NodeItem
+from builder.canvas.node_item import PORT_HIT_PX, NodeItem
 from builder.canvas.scene import Gesture
-from builder.canvas.wire_item import WireItem
+from builder.canvas.wire_item import WireItem, distance_to_curve
 
 if TYPE_CHECKING:
     from builder.canvas.view import Canvas
@@ -34,10 +34,20 @@ def gesture_for_press(canvas: Canvas, event: QGraphicsSceneMouseEvent) -> Gestur
     pos = event.scenePos()
     toggling = bool(event.modifiers() & (Qt.KeyboardModifier.ControlModifier
                                          | Qt.KeyboardModifier.MetaModifier))
-    for item in scene.items(pos) or _wires_near(scene, pos):
+    # Qt's items(pos) counts a wire hit anywhere inside its filled path (the area a loop's
+    # back edge curves around): wires count only by their distance to the drawn line.
+    under = [i for i in scene.items(pos) if not isinstance(i, WireItem)
+             or distance_to_curve(i.path(), pos) <= WIRE_GRIP]
+    # Zoomed out, a port's dot is a few pixels: a press within PORT_HIT_PX of it, just
+    # outside the node's shape, still grabs it.
+    near = _node_with_port_near(scene, pos, canvas.zoom())
+    if near is not None and near not in under:
+        under.insert(0, near)
+    for item in under or _wires_near(scene, pos):
         if isinstance(item, NodeItem):
-            hit = item.port_at(pos, PORT_GRAB)
-            if hit is not None and _near_dot(item, hit, pos):
+            grab = item.port_slack(canvas.zoom())  # >= PORT_GRAB scene units, >= 6 px on screen
+            hit = item.port_at(pos, grab)
+            if hit is not None and _near_dot(item, hit, pos, grab):
                 side, name = hit
                 if side == "in":
                     existing = canvas.workflow.edges_into(item.node_id, name)
@@ -105,9 +115,22 @@ _CLICK = _Click()
 def _wires_near(scene, pos: QPointF) -> list[WireItem]:
     """Wires passing within a few scene units of `pos` (wires are thin; this is the grip)."""
     grip = QRectF(pos.x() - WIRE_GRIP, pos.y() - WIRE_GRIP, 2 * WIRE_GRIP, 2 * WIRE_GRIP)
-    return [i for i in scene.items(grip) if isinstance(i, WireItem)]
+    near = [(distance_to_curve(i.path(), pos), n, i) for n, i in enumerate(scene.items(grip))
+            if isinstance(i, WireItem)]
+    return [i for d, _n, i in sorted(near) if d <= WIRE_GRIP]
 
 
-def _near_dot(item: NodeItem, hit: tuple[str, str], pos) -> bool:
+def _node_with_port_near(scene, pos: QPointF, zoom: float) -> NodeItem | None:
+    reach = max(PORT_GRAB, PORT_HIT_PX / 2 / max(zoom, 0.01)) + 2.0
+    box = QRectF(pos.x() - reach, pos.y() - reach, 2 * reach, 2 * reach)
+    for item in scene.items(box):
+        if isinstance(item, NodeItem):
+            hit = item.port_at(pos, item.port_slack(zoom))
+            if hit is not None and _near_dot(item, hit, pos, item.port_slack(zoom)):
+                return item
+    return None
+
+
+def _near_dot(item: NodeItem, hit: tuple[str, str], pos, grab: float = PORT_GRAB) -> bool:
     dot = item.port_pos(*hit)
-    return QLineF(dot, pos).length() <= PORT_GRAB + 2.0
+    return QLineF(dot, pos).length() <= grab + 2.0

@@ -14,6 +14,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
 
 from builder.commands import ConnectPortsCommand
+from builder.ranking import ranked
 from engine.model import Edge, Node
 from engine.porttypes import compatible
 from engine.validate import connection_problem, node_ports
@@ -52,15 +53,14 @@ class QuickAddPopup(QFrame):
         self._filter("")
 
     def _filter(self, text: str) -> None:
-        words = text.lower().split()
         self.list.clear()
-        for type_id, title, category in self.entries:
-            haystack = f"{title} {type_id} {category}".lower()
-            if all(w in haystack for w in words):
-                item = QListWidgetItem(f"{title}    · {category}")
-                item.setData(Qt.ItemDataRole.UserRole, type_id)
-                item.setToolTip(type_id)
-                self.list.addItem(item)
+        # exact title, then prefix, then word start, then fuzzy (builder/ranking.py)
+        for type_id, title, category in ranked(text, self.entries, lambda e: e[1],
+                                               lambda e: f"{e[0]} {e[2]}"):
+            item = QListWidgetItem(f"{title}    · {category}")
+            item.setData(Qt.ItemDataRole.UserRole, type_id)
+            item.setToolTip(type_id)
+            self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
 

@@ -45,9 +45,13 @@ WAITING, RETRYING = "waiting", "retrying"
 PULSE_MS = 33
 BAR_H = 3.0
 BUTTON_W, BUTTON_H = 64.0, 20.0
+COMMENT_W = 24.0  # the "…" pill beside Approve/Reject: decide with a comment
 FAR_LOD = 0.3  # below this zoom the layer drops text and antialiasing (as node items do)
 LAYER_Z = 4.0  # above nodes, selected ones included (3), below a wire being drawn (5)
-AREA = (-6.0, -26.0, 6.0, 34.0)  # what a node's decoration covers around its rect
+# what a node's decoration covers around its rect: everything the layer paints for a node
+# (ring, labels above, buttons' caption below) stays inside, so a repaint leaves no pixels
+AREA = (-6.0, -26.0, 6.0, 50.0)
+CAPTION_Y = 30.0  # a waiting node's caption, under its Approve/Reject buttons
 RING = (-6.0, -6.0, 6.0, 6.0)  # what the pulse repaints
 BADGE = 18.0
 
@@ -337,12 +341,14 @@ def _paint_labels(painter: QPainter, overlay: RunOverlay, v: NodeView, state: st
         painter.setBrush(QBrush(color))
         painter.drawRect(QRectF(track.left(), track.top(), track.width() * v.progress, BAR_H))
     if v.message and state in ("running", WAITING, RETRYING):
+        # inside the node's AREA (wider text was clipped at the area's edge — "aiting for a
+        # person to dec…" — and left pixels behind); the tooltip gives the whole message
+        box = QRectF(r.left() + AREA[0], r.bottom() + (CAPTION_Y if state == WAITING else 8),
+                     r.width() + AREA[2] - AREA[0], 16)
         text = QFontMetricsF(font).elidedText(v.message, Qt.TextElideMode.ElideRight,
-                                              r.width() + 40)
-        y = r.bottom() + (30 if state == WAITING else 8)
+                                              box.width() - 2)
         painter.setPen(QPen(overlay.theme.text_dim))
-        painter.drawText(QRectF(r.left() - 20, y, r.width() + 40, 16),
-                         Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, text)
+        painter.drawText(box, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, text)
 
 
 def _duration(v: NodeView) -> str:
@@ -357,6 +363,7 @@ class RunOverlay(QObject):
 
     error_clicked = Signal(str, str)  # node id, full error text
     approve_clicked = Signal(str, bool)  # node id, approve?
+    comment_clicked = Signal(str, object)  # node id, the scene point to open a comment at
 
     def __init__(self, canvas: Any, theme: Theme | None = None) -> None:
         super().__init__(canvas)
@@ -639,8 +646,14 @@ class RunOverlay(QObject):
             button = _Button(layer, QRectF(x, r.bottom() + 8, BUTTON_W, BUTTON_H),
                              "Approve" if approved else "Reject", color,
                              lambda a=approved: self.approve_clicked.emit(node_id, a))
-            button.setToolTip(f"{key.capitalize()} the value waiting at this node…")
+            button.setToolTip(f"{key.capitalize()} the value waiting at this node")
             made[key] = button
+        x = r.center().x() + BUTTON_W + 6
+        comment = _Button(layer, QRectF(x, r.bottom() + 8, COMMENT_W, BUTTON_H), "…",
+                          self.theme.accent, lambda: self.comment_clicked.emit(
+                              node_id, QPointF(x, r.bottom() + 8 + BUTTON_H)))
+        comment.setToolTip("Approve or reject with a comment")
+        made["comment"] = comment
         layer.buttons[node_id] = made
 
     # --- nodes that moved or changed size ---------------------------------------------------

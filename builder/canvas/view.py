@@ -29,6 +29,9 @@ from engine.model import Node, Workflow
 from engine.registry import Registry
 
 MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
+# Fit goes no further out than this: full node detail (titles, port names) from here up. A
+# bigger graph is centred at this zoom instead (pan, or Ctrl+F to find a node).
+FIT_MIN_ZOOM = 0.5
 
 __all__ = ["Canvas", "NODE_TYPE_MIME"]
 
@@ -158,8 +161,9 @@ class Canvas(QGraphicsView):
         self.fitInView(rect.adjusted(-60, -60, 60, 60), Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom() > 1.5:
             self._zoom_by(1.5 / self.zoom(), QGraphicsView.ViewportAnchor.AnchorViewCenter)
-        elif self.zoom() < MIN_ZOOM:
-            self._zoom_by(MIN_ZOOM / self.zoom(), QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        elif self.zoom() < FIT_MIN_ZOOM:
+            self._zoom_by(FIT_MIN_ZOOM / self.zoom(),
+                          QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.centerOn(rect.center())
 
     def fit_all(self) -> None:

@@ -41,6 +41,26 @@ def bezier(sx: float, sy: float, ex: float, ey: float, below: float | None = Non
     return path
 
 
+def distance_to_curve(path: QPainterPath, pos: QPointF) -> float:
+    """The distance from `pos` to the drawn line of `path` (its flattened polyline).
+
+    Qt's own hit test for a path item is the *filled* path, which for a loop's back edge is
+    the whole area the wire curves around; selection must use the line itself.
+    """
+    px, py = pos.x(), pos.y()
+    best = float("inf")
+    for polygon in path.toSubpathPolygons():
+        points = [(p.x(), p.y()) for p in polygon]
+        for (ax, ay), (bx, by) in zip(points, points[1:], strict=False):
+            dx, dy = bx - ax, by - ay
+            length2 = dx * dx + dy * dy
+            t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy)
+                                                      / length2))
+            cx, cy = ax + t * dx - px, ay + t * dy - py
+            best = min(best, cx * cx + cy * cy)
+    return best ** 0.5
+
+
 class WireItem(QGraphicsPathItem):
     """No Python `shape()` or `paint()`: Qt draws and bounds the path itself, so a scene of
     thousands of wires costs what a plain scene does. The press handler finds wires near the

@@ -65,6 +65,7 @@ class RunPanels(QObject):
         self.run_id: str | None = None
         self.result: Any = None
         self.workflow_path: str | None = None
+        self.workflow_title = ""  # the open document's title (its runs while unsaved)
         self.store: Any = None
         # what opens the history when History or Analytics is first built (`set_store_source`)
         self._store_source: Callable[[], Any] | None = None
@@ -127,6 +128,7 @@ class RunPanels(QObject):
             if self.store is None and self._store_source is not None:
                 self.store, self._store_source = self._store_source(), None
             widget.workflow_path = self.workflow_path
+            widget.workflow_title = self.workflow_title
             widget.set_store(self.store)
         return widget
 
@@ -173,6 +175,30 @@ class RunPanels(QObject):
         self.charts.reset(compiled, live=live)
         self.timer.start(REFRESH_MS)
 
+    def set_theme(self, theme: Theme) -> None:
+        """Another theme (View ▸ Theme, or the system's): every panel in its colours."""
+        self.theme = theme
+        # only panels already built: one built later takes self.theme
+        for attr in ("log", "timeline", "charts", "analytics"):
+            if attr in self._panels:
+                self._panels[attr].set_theme(theme)
+        if "history" in self._panels:
+            self._panels["history"].theme = theme
+            self._panels["history"].refresh()
+
+    def clear_run(self) -> None:
+        """No run is shown (another document opened): Log, Timeline and Charts empty."""
+        self.timer.stop()
+        self.compiled, self.run_id, self.result = None, None, None
+        # only panels already built: one built later starts empty anyway
+        if "log" in self._panels:
+            self._panels["log"].reset(None)
+        if "timeline" in self._panels:
+            self._panels["timeline"].reset(None)
+        if "charts" in self._panels:
+            self._panels["charts"].reset(None, live=False)
+        self.refresh()
+
     def on_events(self, batch: list[Any]) -> None:
         """One batch of engine events (models only; the timer redraws)."""
         if not batch:
@@ -205,12 +231,14 @@ class RunPanels(QObject):
         self.timer.setInterval(min(SLOWEST_REFRESH_MS, REFRESH_MS + bars // 5))
 
     # --- context ------------------------------------------------------------------------
-    def set_workflow_path(self, path: str | Path | None) -> None:
-        """The open document's file (None while unsaved): History and Analytics show its runs."""
+    def set_workflow_path(self, path: str | Path | None, title: str = "") -> None:
+        """The open document's file (None while unsaved) and title: History and Analytics
+        show its runs."""
         self.workflow_path = str(path) if path else None
+        self.workflow_title = title
         for attr in ("history", "analytics"):  # a panel not built yet reads it when it is
             if attr in self._panels:
-                self._panels[attr].set_workflow_path(self.workflow_path)
+                self._panels[attr].set_workflow_path(self.workflow_path, title)
 
     def set_history_store(self, store: Any) -> None:
         """The engine.history HistoryStore the editor records into (None: no history)."""

@@ -30,7 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from builder.panels.common import fmt_rate, fmt_seconds, style_plot
+from builder.panels.common import (
+    fmt_rate,
+    fmt_seconds,
+    plural,
+    restyle,
+    style_plot,
+    workflow_label,
+)
 from builder.theme import Theme
 from engine.history import HistoryError, list_runs, workflow_key, workflow_stats
 
@@ -57,6 +64,7 @@ class AnalyticsPanel(QWidget):
         self.theme = theme
         self.store: Any = None
         self.workflow_path: str | None = None
+        self.workflow_title = ""
         self.stats: Any = None
         self.workflow_box = QComboBox()
         self.workflow_box.setObjectName("AnalyticsWorkflow")
@@ -117,19 +125,31 @@ class AnalyticsPanel(QWidget):
         self.workflow_box.currentIndexChanged.connect(self._show_current)
         refresh.clicked.connect(self.refresh)
 
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        restyle(self.charts, (self.trend_plot, self.slowest_plot), theme)
+        self.leaders.setStyleSheet(f"color: {theme.text_dim.name()}")
+        self.trend_curve.setPen(pg.mkPen(theme.text_dim, width=1))
+        self.slowest_bars.setOpts(brush=theme.state_color("running"))
+        self._show(self.stats)
+
     # --- context ------------------------------------------------------------------------
     def set_store(self, store: Any) -> None:
         self.store = store
         self.refresh()
 
-    def set_workflow_path(self, path: str | None) -> None:
+    def set_workflow_path(self, path: str | None, title: str = "") -> None:
+        """The open document (None while unsaved): its statistics, never another's."""
+        changed = path != self.workflow_path
         self.workflow_path = path
-        self.refresh(prefer=workflow_key(path) if path else None)
+        self.workflow_title = title
+        self.refresh(prefer=workflow_key(path) if path else None, switched=changed)
 
-    def refresh(self, prefer: str | None = None) -> None:
+    def refresh(self, prefer: str | None = None, switched: bool = False) -> None:
         """Reload the workflows on record and the statistics of the chosen one (`prefer`, else
-        the one shown, else the open document's)."""
-        current = prefer or self.workflow_box.currentData()
+        the one shown, else the open document's). `switched`: another document is open, so
+        what was shown before is not kept."""
+        current = prefer or (None if switched else self.workflow_box.currentData())
         self.workflow_box.blockSignals(True)
         self.workflow_box.clear()
         known: list[str] = []
@@ -144,13 +164,16 @@ class AnalyticsPanel(QWidget):
                 names.setdefault(run.workflow, run.workflow_name)
             known = list(names)
             for key in known:
-                self.workflow_box.addItem(f"{names[key] or key}  ({key})", key)
+                if key:  # unsaved runs have no file to gather statistics by
+                    self.workflow_box.addItem(workflow_label(key), key)
+                    self.workflow_box.setItemData(self.workflow_box.count() - 1, key,
+                                                  Qt.ItemDataRole.ToolTipRole)
         mine = workflow_key(self.workflow_path) if self.workflow_path else None
-        if mine and mine not in known:
-            self.workflow_box.addItem(mine, mine)
+        if mine and self.workflow_box.findData(mine) < 0:
+            self.workflow_box.addItem(workflow_label(mine), mine)
         choice = current if self.workflow_box.findData(current) >= 0 else mine
-        index = self.workflow_box.findData(choice)
-        self.workflow_box.setCurrentIndex(max(index, 0))
+        # -1 (nothing) rather than the first entry: never another workflow's numbers
+        self.workflow_box.setCurrentIndex(self.workflow_box.findData(choice) if choice else -1)
         self.workflow_box.blockSignals(False)
         self._show_current()
 
@@ -165,6 +188,10 @@ class AnalyticsPanel(QWidget):
         if self.store is None or not workflow:
             self.stats = None
             self._show(None)
+            if self.workflow_path is None and self.workflow_box.count():
+                self.summary.setText(
+                    f"{self.workflow_title or 'This workflow'} is not saved yet: its runs are "
+                    "in History. Save it to gather statistics here, or pick a workflow above.")
             return
         try:
             self.stats = workflow_stats(self.store, workflow)
@@ -185,7 +212,8 @@ class AnalyticsPanel(QWidget):
             return
         d = stats.durations
         self.summary.setText(
-            f"<b>{stats.runs}</b> runs, <b>{fmt_rate(stats.success_rate)}</b> succeeded. "
+            f"<b>{stats.runs}</b> {plural(stats.runs, 'run').split(' ', 1)[1]}, "
+            f"<b>{fmt_rate(stats.success_rate)}</b> succeeded. "
             f"Duration mean {fmt_seconds(d.mean_s)} (± {fmt_seconds(d.std_s)}), "
             f"p50 {fmt_seconds(d.p50_s)}, p95 {fmt_seconds(d.p95_s)}, "
             f"min {fmt_seconds(d.min_s)}, max {fmt_seconds(d.max_s)}.")

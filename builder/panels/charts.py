@@ -15,9 +15,10 @@ import numpy as np
 import psutil
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QTimer
+from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from builder.panels.common import elide, node_title, style_plot
+from builder.panels.common import elide, node_labels, node_title, restyle, style_plot
 from builder.panels.timeline import BarsItem
 from builder.theme import Theme
 from engine import events as ev
@@ -25,6 +26,7 @@ from engine import events as ev
 SAMPLE_MS = 500  # CPU / memory sampling (~2 Hz)
 RANGE_EVERY_S = 0.5
 BARS_EVERY_S = 0.5  # duration bars (and their labels) are redrawn at most twice a second live
+LEGEND_STATES = ("succeeded", "failed", "running", "cancelled")
 MAX_LABELS = 40  # node names on the duration axis (every n-th one past that)
 
 
@@ -55,6 +57,7 @@ class ChartsPanel(QWidget):
         super().__init__(parent)
         self.theme = theme
         self.compiled: Any = None
+        self.labels: dict[str, str] = {}
         self.layout_widget = pg.GraphicsLayoutWidget()
         self.layout_widget.setBackground(theme.background)
         layout = QVBoxLayout(self)
@@ -77,12 +80,22 @@ class ChartsPanel(QWidget):
         self.durations_plot.getAxis("left").setWidth(130)
         for plot in self.plots:
             plot.getAxis("bottom").enableAutoSIPrefix(False)
-        self.counts_plot.addLegend(offset=(8, 4), labelTextColor=theme.text_dim)
+        # legends in one row: stacked, a short plot clipped all but the first entry away
+        self.counts_plot.addLegend(offset=(8, 4), labelTextColor=theme.text_dim, colCount=2)
         self.running = Series()
         self.done = Series()
         self.cpu = Series()
         self.memory = Series()
         states = theme.state_color
+        # every state a duration bar can have, named in the legend (colours match the canvas)
+        self.durations_legend = self.durations_plot.addLegend(
+            offset=(-8, 4), labelTextColor=theme.text_dim, colCount=len(LEGEND_STATES))
+        self.state_keys = {}
+        for state in LEGEND_STATES:
+            key = pg.PlotDataItem([], [], pen=None, symbol="s", symbolSize=10, symbolPen=None,
+                                  symbolBrush=theme.state_color(state), name=state)
+            self.durations_plot.addItem(key)
+            self.state_keys[state] = key
         self.running_curve = self._curve(self.counts_plot, states("running"), "running", True)
         self.done_curve = self._curve(self.counts_plot, states("succeeded"), "done", True)
         self.cpu_curve = self._curve(self.cpu_plot, theme.accent, "cpu")
@@ -91,6 +104,7 @@ class ChartsPanel(QWidget):
         # bar made 1 000 brushes and repainted them one by one on every redraw)
         self.duration_bars = BarsItem()
         self.durations_plot.addItem(self.duration_bars)
+        self.durations_plot.getViewBox().sigResized.connect(self._label_axis)
         self._bar_widths: dict[str, float] = {}  # what the bars show, node id -> seconds
         self._bars_drawn = 0.0
         self.durations: dict[str, float] = {}  # node id -> seconds (summed over iterations)
@@ -115,9 +129,27 @@ class ChartsPanel(QWidget):
         plot.addItem(curve)
         return curve
 
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        restyle(self.layout_widget, self.plots, theme)
+        states = theme.state_color
+        self.running_curve.setPen(pg.mkPen(states("running"), width=2))
+        self.done_curve.setPen(pg.mkPen(states("succeeded"), width=2))
+        self.cpu_curve.setPen(pg.mkPen(theme.accent, width=2))
+        self.memory_curve.setPen(pg.mkPen(theme.port_color("dict"), width=2))
+        for state, key in self.state_keys.items():
+            key.setSymbolBrush(states(state))
+        for legend in (self.counts_plot.legend, self.durations_legend):
+            if legend is not None:
+                legend.setLabelTextColor(theme.text_dim)
+        self.dirty = self.bars_dirty = True
+        self._bars_drawn = 0.0
+        self.refresh()
+
     # --- feeding ------------------------------------------------------------------------
     def reset(self, compiled: Any, *, live: bool = True) -> None:
         self.compiled = compiled
+        self.labels = node_labels(compiled)
         for series in (self.running, self.done, self.cpu, self.memory):
             series.clear()
         self.durations, self.status = {}, {}
@@ -209,9 +241,20 @@ class ChartsPanel(QWidget):
         self.duration_bars.set_rects(
             [(self.theme.state_color(status), rects) for status, rects in groups.items()], [])
         self._bar_widths = {nid: self.durations[nid] for nid in ids}
-        step = max(1, len(ids) // MAX_LABELS)
+        self._label_axis()
+
+    def _label_axis(self, *_args: object) -> None:
+        """Node names on the duration axis, no more than it has room for (also on resize:
+        a chart drawn while its dock was hidden had no height to go by)."""
+        ids = list(self._bar_widths)
+        # no more names than the axis has room for: rows closer than a line of text overlap
+        line = QFontMetricsF(self.durations_plot.getAxis("left").style.get(
+            "tickFont") or QFont()).height() + 2
+        height = self.durations_plot.getViewBox().height()
+        room = max(1, int(height // line)) if height > 0 else MAX_LABELS
+        step = max(1, -(-len(ids) // min(room, MAX_LABELS)))
         self.durations_plot.getAxis("left").setTicks(
-            [[(i, elide(node_title(self.compiled, n), 18))
+            [[(i, elide(self.labels.get(n) or node_title(self.compiled, n), 18))
               for i, n in list(enumerate(ids))[::step]], []])
 
     def bar_data(self) -> dict[str, float]:

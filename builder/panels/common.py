@@ -7,6 +7,7 @@ Node labels come from the compiled workflow the panels were given at run start (
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
@@ -27,6 +28,20 @@ def node_title(compiled: Any, node_id: str) -> str:
     workflow = getattr(compiled, "workflow", None)
     node = workflow.nodes.get(node_id) if workflow is not None else None
     return (node.title or node_id) if node is not None else node_id
+
+
+def node_labels(compiled: Any) -> dict[str, str]:
+    """Every node's label for the panels: its title, or "Title (id)" when another node has the
+    same title (two "Delay" nodes read "Delay (delay_1)" and "Delay (delay_2)"). Made once per
+    run: the panels look labels up per row."""
+    workflow = getattr(compiled, "workflow", None)
+    if workflow is None:
+        return {}
+    titles = {nid: node.title or nid for nid, node in workflow.nodes.items()}
+    seen: dict[str, int] = {}
+    for title in titles.values():
+        seen[title] = seen.get(title, 0) + 1
+    return {nid: f"{t} ({nid})" if seen[t] > 1 and t != nid else t for nid, t in titles.items()}
 
 
 def iteration_label(iteration: tuple[int, ...]) -> str:
@@ -65,8 +80,30 @@ def style_plot(plot: pg.PlotItem, theme: Theme) -> None:
     plot.showGrid(x=True, y=False, alpha=0.15)
 
 
+def restyle(widget: Any, plots: Any, theme: Theme) -> None:
+    """Another theme: a plot widget's background, axes and titles in its colours."""
+    widget.setBackground(QColor(theme.background))
+    for plot in plots:
+        style_plot(plot, theme)
+        if plot.titleLabel.text:
+            plot.titleLabel.setText(plot.titleLabel.text, color=theme.text_dim.name())
+
+
 def plot_widget(theme: Theme) -> pg.PlotWidget:
     widget = pg.PlotWidget(background=QColor(theme.background))
     widget.setMenuEnabled(False)
     style_plot(widget.getPlotItem(), theme)
     return widget
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """"1 run", "2 runs" (`many` for irregular plurals)."""
+    return f"{count} {noun if count == 1 else (many or noun + 's')}"
+
+
+def workflow_label(path: str, name: str = "") -> str:
+    """How History and Analytics name a workflow: a saved one after its file (the name inside
+    stays "Untitled" until someone renames it), an unsaved one by its title."""
+    if path:
+        return Path(path).name
+    return f"{name or 'Untitled'} (unsaved)"

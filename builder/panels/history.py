@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from builder.panels.common import fmt_seconds
+from builder.panels.common import fmt_seconds, workflow_label
 from builder.panels.replay import events_from_history
 from builder.theme import Theme
 from engine.history import HistoryError, compare_runs, get_run, list_runs
@@ -69,6 +69,7 @@ class HistoryPanel(QWidget):
         self.theme = theme
         self.store: Any = None
         self.workflow_path: str | None = None
+        self.workflow_title = ""  # the open document's title (its runs while unsaved)
         self.comparison: Any = None
         self.scope_box = QComboBox()
         self.scope_box.setObjectName("HistoryScope")
@@ -123,8 +124,10 @@ class HistoryPanel(QWidget):
         self.store = store
         self.refresh()
 
-    def set_workflow_path(self, path: str | None) -> None:
+    def set_workflow_path(self, path: str | None, title: str = "") -> None:
+        """The open document: its file (None while unsaved) and its title."""
         self.workflow_path = path
+        self.workflow_title = title
         self.refresh()
 
     # --- listing ------------------------------------------------------------------------
@@ -133,26 +136,31 @@ class HistoryPanel(QWidget):
         self.runs.setRowCount(0)
         if self.store is None:
             return
-        workflow = self.workflow_path if self.scope_box.currentData() == "this" else None
-        if self.scope_box.currentData() == "this" and workflow is None:
-            return  # an unsaved workflow has no runs on record
+        this = self.scope_box.currentData() == "this"
+        workflow = self.workflow_path if this else None
+        unsaved = this and workflow is None  # its runs are recorded without a file
         try:
             found = list_runs(self.store, workflow=workflow, status=self.status_box.currentData(),
-                              limit=LIMIT, with_nodes=False)
+                              limit=LIMIT * 5 if unsaved else LIMIT, with_nodes=False)
         except HistoryError as exc:
             log.warning("cannot read the run history: %s", exc)
             return
+        if unsaved:
+            found = [r for r in found if not r.workflow
+                     and (r.workflow_name or "Untitled") == (self.workflow_title or "Untitled")
+                     ][:LIMIT]
         self.runs.setRowCount(len(found))
         for row, run in enumerate(found):
             started = datetime.fromtimestamp(run.started_at).strftime("%Y-%m-%d %H:%M:%S")
             status = _item(run.status)
             status.setForeground(self.theme.state_color(
                 {"interrupted": "cancelled", "running": "running"}.get(run.status, run.status)))
-            cells = (_item(started, run.id), _item(run.workflow_name or run.workflow), status,
+            cells = (_item(started, run.id), _item(workflow_label(run.workflow, run.workflow_name)),
+                     status,
                      _item(fmt_seconds(run.duration_s), run.duration_s),
                      _item(str(run.node_count)))
             for col, cell in enumerate(cells):
-                cell.setToolTip(f"run {run.id}\n{run.workflow}" + (
+                cell.setToolTip(f"run {run.id}\n{run.workflow or 'not saved'}" + (
                     f"\n{run.error}" if run.error else ""))
                 self.runs.setItem(row, col, cell)
 

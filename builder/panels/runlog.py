@@ -18,6 +18,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,7 +30,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from builder.panels.common import LEVELS, fmt_seconds, iteration_label, node_title
+from builder.panels.common import (
+    LEVELS,
+    fmt_seconds,
+    iteration_label,
+    node_labels,
+    node_title,
+)
 from builder.theme import Theme
 from engine import events as ev
 
@@ -86,10 +93,12 @@ class LogModel(QAbstractTableModel):
         self.theme = theme
         self.lines: list[LogLine] = []
         self.compiled: Any = None
+        self.labels: dict[str, str] = {}
 
     def clear(self, compiled: Any) -> None:
         self.beginResetModel()
         self.lines, self.compiled = [], compiled
+        self.labels = node_labels(compiled)
         self.endResetModel()
 
     def append(self, new: list[LogLine]) -> None:
@@ -126,7 +135,8 @@ class LogModel(QAbstractTableModel):
             if col == 0:
                 return f"{line.t:7.3f}"
             if col == 1:
-                return (node_title(self.compiled, line.node_id) + " "
+                return ((self.labels.get(line.node_id) or node_title(self.compiled,
+                                                                       line.node_id)) + " "
                         + iteration_label(line.iteration)).strip()
             if col == 2:
                 return line.level
@@ -137,8 +147,13 @@ class LogModel(QAbstractTableModel):
             if line.level == "warning":
                 return self.theme.state_color("waiting")
             if line.level == "debug" or col == 0:
-                return self.theme.text_dim
+                # dim, but readable on a light background too (text_dim is made for dark)
+                return self.theme.text_dim if self.theme.dark else self.theme.text_dim.darker(150)
             return None
+        if role == Qt.ItemDataRole.FontRole and line.level == "debug":
+            font = QFont()
+            font.setItalic(True)
+            return font
         if role == Qt.ItemDataRole.ToolTipRole and col == 3:
             return line.message
         if role == Qt.ItemDataRole.UserRole:
@@ -219,6 +234,13 @@ class LogPanel(QWidget):
         self.table.clicked.connect(self._clicked)
         self._fill_nodes(None)
 
+    def set_theme(self, theme: Theme) -> None:
+        self.model.theme = theme
+        rows = self.model.rowCount()
+        if rows:
+            self.model.dataChanged.emit(self.model.index(0, 0),
+                                        self.model.index(rows - 1, self.model.columnCount() - 1))
+
     def reset(self, compiled: Any) -> None:
         self.t0 = None
         self.model.clear(compiled)
@@ -230,8 +252,9 @@ class LogPanel(QWidget):
         self.node_box.addItem("All nodes", None)
         self.node_box.addItem("Run messages", "")
         if compiled is not None:
+            labels = node_labels(compiled)
             for nid in compiled.workflow.nodes:
-                self.node_box.addItem(node_title(compiled, nid), nid)
+                self.node_box.addItem(labels[nid], nid)
         self.node_box.blockSignals(False)
         self._apply_filter()
 

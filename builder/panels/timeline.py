@@ -18,7 +18,15 @@ from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from builder.panels.common import elide, fmt_seconds, iteration_label, node_title, plot_widget
+from builder.panels.common import (
+    elide,
+    fmt_seconds,
+    iteration_label,
+    node_labels,
+    node_title,
+    plot_widget,
+    restyle,
+)
 from builder.panels.timeline_model import Bar, TimelineModel
 from builder.theme import Theme
 
@@ -86,6 +94,8 @@ class TimelinePanel(QWidget):
         self.theme = theme
         self.clock = clock
         self.model = TimelineModel()
+        self._labels_of: Any = None  # the compiled workflow _labels were made for
+        self._labels: dict[str, str] = {}
         self.plot = plot_widget(theme)
         self.plot.setObjectName("TimelinePlot")
         item = self.plot.getPlotItem()
@@ -114,6 +124,12 @@ class TimelinePanel(QWidget):
         scene.sigMouseClicked.connect(self._mouse_clicked)
         self.plot.viewport().installEventFilter(_Leave(self))
         self.plot.viewport().setMouseTracking(True)
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        restyle(self.plot, [self.plot.getPlotItem()], theme)
+        self._drawn_version = -1  # bars in the new state colours on the next refresh
+        self.refresh()
 
     # --- feeding ------------------------------------------------------------------------
     def reset(self, compiled: Any) -> None:
@@ -183,7 +199,10 @@ class TimelinePanel(QWidget):
         self._rows_labelled = len(bars)
 
     def row_label(self, bar: Bar) -> str:
-        label = elide(node_title(self.model.compiled, bar.node_id))
+        if self._labels_of is not self.model.compiled:
+            self._labels_of, self._labels = self.model.compiled, node_labels(self.model.compiled)
+        label = elide(self._labels.get(bar.node_id)
+                      or node_title(self.model.compiled, bar.node_id))
         if bar.iteration:
             label += " " + iteration_label(bar.iteration)
         return label

@@ -83,6 +83,7 @@ class RunController(QObject):
         self.last: LastRun | None = None
         self.reused: dict[str, dict[str, Any]] = {}  # what the current run replays
         self.recorder: HistoryRecorder | None = None
+        self.shown: Workflow | None = None  # the document on screen (see forget)
         self._status = StatusLines()
         self._stopping = False
         # What runs may touch (engine/permissions.py); None: everything. builder/trust_banner.py
@@ -279,12 +280,24 @@ class RunController(QObject):
         self._status.say(text)
         self.status.emit(text)
 
+    def forget(self, workflow: Workflow) -> None:
+        """Another document is open: the last run's state (Last run, re-run cache) is not
+        its own. A run still going is left to finish; only what is shown is dropped."""
+        self.shown = workflow
+        last = self.last
+        if last is not None and last.source is not workflow and not self.running:
+            self.last = None
+            self.result = None
+            self.reused = {}
+
     # --- what the inspector shows -----------------------------------------------------------
     def node_record(self, node_id: str) -> dict[str, Any] | None:
         """The selected node's last run: status, inputs, outputs, error/reason and log."""
         last = self.last
         if last is None or node_id not in last.run.state:
             return None
+        if self.shown is not None and last.source is not self.shown:
+            return None  # a run of another document (still going after New/Open)
         nr = last.run.state[node_id]
         return {"status": nr.status, "inputs": nr.inputs, "outputs": nr.outputs,
                 "error": nr.error, "reason": nr.reason, "duration_s": nr.duration_s,

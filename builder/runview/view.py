@@ -16,11 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
 from builder.canvas.run_overlay import RunOverlay
+from builder.run_folder import documents_dir, run_folder, shown
 from builder.runview.alerts import AlertDisplay
+from builder.runview.comment_popover import CommentPopover
 from builder.runview.controller import RunController
 from builder.runview.inputs import ask_inputs, declared_inputs
 from engine import events as ev
@@ -59,6 +61,7 @@ class RunView(QObject):
         self.ask_inputs = ask_inputs
         self.show_error = show_error_text
         self.panels: Any = None
+        self.folder: Path | None = None  # where the last run's relative paths started
         self.docks: list[Any] = []
         self.warmed = False  # warm_up() has built everything the first frame left out
         if PANELS_AVAILABLE:
@@ -69,7 +72,10 @@ class RunView(QObject):
         self.bridge.run_finished.connect(self._on_finished)
         self.approvals.requested.connect(lambda nid: o.set_waiting(nid, True))
         self.approvals.settled.connect(lambda nid: o.set_waiting(nid, False))
-        o.approve_clicked.connect(lambda nid, approve: self.approvals.review(nid, approve))
+        # one click decides; "…" opens a small popover for a comment
+        o.approve_clicked.connect(lambda nid, approve: self.approvals.decide(nid, approve))
+        o.comment_clicked.connect(self.open_comment)
+        self.comment_popover: CommentPopover | None = None
         o.error_clicked.connect(lambda nid, text: self.show_error(window, nid, text))
         window.canvas.viewport().installEventFilter(self)
 
@@ -108,16 +114,33 @@ class RunView(QObject):
 
         QTimer.singleShot(0, self, step)
 
+    def set_theme(self, theme: Any) -> None:
+        self.overlay.set_theme(theme)
+        self.alerts.set_theme(theme)
+        if self.panels is not None:
+            self.panels.set_theme(theme)
+
     # --- the document -----------------------------------------------------------------------
     def document_changed(self) -> None:
-        """Another document is shown: its run state is not this one's."""
+        """Another document is shown (New, Open, Close, restore): the run state on screen
+        belongs to the document that ran, so the canvas, the inspector's Last run and the
+        Log/Timeline/Charts panels are cleared (a run still going keeps running unseen)."""
         self.overlay.clear()
         self.alerts.clear()
+        self.controller.forget(self.window.document.workflow)
+        if self.panels is not None:
+            self.panels.clear_run()
         self.path_changed()
+
+    def _shows_run(self) -> bool:
+        """The open document is the one the current (or last) run was started from."""
+        last = self.controller.last
+        return last is not None and last.source is self.window.document.workflow
 
     def path_changed(self, *_args: object) -> None:
         if self.panels is not None:
-            self.panels.set_workflow_path(self.window.document.path)
+            document = self.window.document
+            self.panels.set_workflow_path(document.path, document.workflow.name)
 
     # --- runs -------------------------------------------------------------------------------
     def run(self, rerun_from: str | None = None) -> str | None:
@@ -136,28 +159,53 @@ class RunView(QObject):
         path = document.path
         from builder.mainwindow import read_secret  # the window's credential lookup
 
+        self.folder = run_folder(path, getattr(document, "template", None), documents_dir(
+            QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)))
         return self.controller.start(document.workflow, w.registry,
-                                     path.parent if path else None, secrets=read_secret,
+                                     self.folder, secrets=read_secret,
                                      inputs=inputs, rerun_from=rerun_from,
                                      path=Path(path) if path else None)
 
     def _on_started(self, compiled: Any, run_id: str) -> None:
+        if not self._shows_run():
+            return
         self.overlay.reset(self.window.document.workflow)
         self.alerts.clear()
         if self.panels is not None:
             self.panels.on_run_started(compiled, run_id)
 
     def _on_events(self, batch: list[Any]) -> None:
+        if not self._shows_run():  # a run of a document no longer open
+            return
         self.overlay.apply(batch)
         if self.panels is not None:
             self.panels.on_events(batch)
 
     def _on_finished(self, result: Any) -> None:
+        if not self._shows_run():
+            if self.panels is not None and result is not None:
+                self.panels.history.refresh()
+            return
         if self.panels is not None:
             self.panels.on_run_finished(result)
+        if result is not None and result.status == "succeeded":
+            self._say_finished()
         inspector = self.window.inspector
         if hasattr(inspector, "refresh_last_run"):
             inspector.refresh_last_run()
+
+    def _say_finished(self) -> None:
+        """The success line, fitted beside the status bar's node count (the whole line, and
+        where relative outputs went, in its tooltip)."""
+        w = self.window
+        text = self.controller.lines[-1] if self.controller.lines else "Run succeeded"
+        if w.document.path is None and self.folder is not None:
+            text += f" · files in {shown(self.folder)}"
+        bar = w.statusBar()
+        room = bar.width() - w.status_label.sizeHint().width() - 40
+        bar.setToolTip(text)
+        bar.showMessage(bar.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle,
+                                                     max(room, 80)))
 
     def replay(self, events: list[Any]) -> None:
         """Show a recorded run (History ▸ open) on the canvas and in the panels."""
@@ -177,6 +225,20 @@ class RunView(QObject):
         self._hovered = node_id
         if node_id and node_id in scene.nodes:
             scene.highlight_wires(node_id, True)
+
+    def open_comment(self, node_id: str, scene_pos: Any) -> CommentPopover | None:
+        request = self.approvals.request(node_id)
+        if request is None:
+            return None
+        canvas = self.window.canvas
+        popover = CommentPopover(
+            request.title or request.message or f"Approve {node_id}?",
+            lambda approved, comment: self.approvals.decide(node_id, approved, comment),
+            canvas)
+        popover.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        popover.open_at(canvas.viewport().mapToGlobal(canvas.mapFromScene(scene_pos)))
+        self.comment_popover = popover
+        return popover
 
     # --- node actions -----------------------------------------------------------------------
     def selected_node(self) -> str | None:

@@ -54,7 +54,7 @@ def click_item(qtbot, window: MainWindow, item) -> None:
     qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=point)
 
 
-def test_approve_button_on_the_waiting_node_opens_the_review_and_the_run_goes_on(
+def test_approve_button_on_the_waiting_node_decides_in_one_click_and_the_run_goes_on(
         qtbot, qloop, tmp_path, data_dir):
     window = open_window(qtbot, tmp_path)
     reviews: list[tuple[ApprovalRequest, bool | None]] = []
@@ -69,16 +69,15 @@ def test_approve_button_on_the_waiting_node_opens_the_review_and_the_run_goes_on
     until(qloop, lambda: overlay.state("gate") == "waiting")
     assert window.runner.running  # the run waits for the person, the UI does not
     buttons = overlay.buttons("gate")
-    assert set(buttons) == {"approve", "reject"}
+    assert set(buttons) == {"approve", "reject", "comment"}
     click_item(qtbot, window, buttons["approve"])
     result = qloop.run_until_complete(asyncio.wait_for(window.runner.task, 5))
-    assert [(r.node_id, r.value, a) for r, a in reviews] == [("gate", {"text": "ship it"},
-                                                              True)]
+    assert reviews == []  # (#13) the inline button decides: no second click in a dialog
     assert result.status == "succeeded"
     assert result.outputs["published"] == {"text": "ship it"}
     assert "refused" not in result.outputs
     assert result.outputs["decision"]["approved"] is True
-    assert result.outputs["decision"]["comment"] == "looks good"
+    assert result.outputs["decision"]["comment"] == ""  # a comment is optional
     assert overlay.state("gate") == "succeeded" and not overlay.buttons("gate")
 
 

@@ -111,7 +111,8 @@ def test_waiting_node_shows_approve_and_reject_until_answered(qtbot):
     overlay.apply([ev.NodeStarted("b", (), 1, 1.0)])
     overlay.set_waiting("b", True)
     buttons = overlay.buttons("b")
-    assert overlay.state("b") == "waiting" and set(buttons) == {"approve", "reject"}
+    # (#13) beside Approve and Reject, "…" decides with a comment
+    assert overlay.state("b") == "waiting" and set(buttons) == {"approve", "reject", "comment"}
     assert overlay.buttons("a") == {}
     buttons["reject"].on_click()
     assert clicks == [("b", False)]
