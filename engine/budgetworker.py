@@ -110,7 +110,25 @@ def _serve(bounded: Any, request: Any) -> tuple[Any, ...]:
     return ("ok", value)
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this worker when the process that started it dies, even by
+    SIGKILL (a worker orphaned mid-evaluation would otherwise compute on until its CPU limit —
+    with --cpu-limit 600, ten minutes of a core nobody asked for)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def main() -> None:
+    _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a worker stops
     signal.signal(signal.SIGPROF, _on_prof)
     bounded = _load_bounded()

@@ -24,6 +24,7 @@ from typing import Any
 import networkx as nx
 
 from engine.errors import CompileError, Problem
+from engine.limits import MAX_RETRY_DELAY_S
 from engine.model import Edge, Workflow
 from engine.nodetype import NodeType, Port
 from engine.registry import Registry
@@ -46,8 +47,13 @@ class RetryPolicy:
                       if k in setting})
 
     def delay(self, failed_attempt: int) -> float:
-        """The base delay before the next attempt (jitter is added by the executor)."""
-        return self.backoff_s * self.factor ** (failed_attempt - 1)
+        """The base delay before the next attempt (jitter is added by the executor), never
+        more than MAX_RETRY_DELAY_S however large the factor grows it."""
+        try:
+            delay = self.backoff_s * self.factor ** (failed_attempt - 1)
+        except OverflowError:
+            delay = MAX_RETRY_DELAY_S
+        return min(float(delay), MAX_RETRY_DELAY_S)
 
 
 @dataclass(slots=True, eq=False)

@@ -17,6 +17,8 @@ MAX_EDGES = 50_000  # edges in one workflow file
 MAX_EXPRESSION_CHARS = 10_000  # one expression, condition or calculation
 MAX_PASTE_NODES = 1_000  # nodes pasted into the editor at once
 MAX_PASTE_CHARS = 4 * 1024 * 1024  # clipboard text the editor will read as nodes
+MAX_RETRY_ATTEMPTS = 100  # a node's retry.max_attempts
+MAX_RETRY_DELAY_S = 3600  # retry.backoff_s, and any one wait between attempts (factor included)
 
 
 def amount(value: int) -> str:

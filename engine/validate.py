@@ -13,6 +13,7 @@ from engine.alerts import alert_problems
 from engine.budget import limits_problem
 from engine.errors import Problem, RegistryError
 from engine.expressions import check_syntax
+from engine.limits import MAX_RETRY_ATTEMPTS, MAX_RETRY_DELAY_S
 from engine.model import Edge, Node, Workflow
 from engine.nodetype import NodeType, Port
 from engine.porttypes import compatible
@@ -35,6 +36,18 @@ def node_ports(node: Node, node_type: type[NodeType]) -> tuple[dict[str, Port], 
     if node.on_error == "continue":
         outputs["error"] = ERROR_PORT
     return inputs, outputs
+
+
+def _retry_over_limits(retry: dict[str, Any]) -> list[str]:
+    """A retry policy that would retry for ever or wait for ages (a hostile 1e300 backoff)."""
+    found = []
+    for key, name, limit in (("max_attempts", "MAX_RETRY_ATTEMPTS", MAX_RETRY_ATTEMPTS),
+                             ("backoff_s", "MAX_RETRY_DELAY_S", MAX_RETRY_DELAY_S)):
+        value = retry.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > limit:
+            found.append(f'"retry.{key}" is {value:g}; the limit is {name} = {limit} '
+                         f"(engine/limits.py)")
+    return found
 
 
 def _check_settings(node: Node) -> list[Problem]:
@@ -64,6 +77,7 @@ def _check_settings(node: Node) -> list[Problem]:
             if retry.get("max_attempts", 1) == 0:
                 problems.append(Problem('"retry.max_attempts" must be at least 1',
                                         node_id=node.id))
+            problems += [Problem(text, node_id=node.id) for text in _retry_over_limits(retry)]
     if node.limits is not None and (problem := limits_problem(node.limits)) is not None:
         problems.append(Problem(problem, node_id=node.id))
     return problems

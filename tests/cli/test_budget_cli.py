@@ -89,3 +89,32 @@ def test_a_bad_limit_flag_is_a_usage_error(write_workflow):
     done = run_cli("run", write_workflow(heavy("1")), "--memory-limit", "4")
     assert done.returncode == 2
     assert "argument --memory-limit: must be at least 16, got 4" in done.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_budget_worker_dies_with_a_flowloom_killed_by_sigkill(write_workflow):
+    path = write_workflow(heavy(ENDLESS))
+    proc = subprocess.Popen([sys.executable, "-m", "builder", "run", path, "--no-history",
+                             "--quiet", "--cpu-limit", "600"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[psutil.Process] = []
+    try:
+        parent = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 60
+        while not workers:  # the expression is working in its worker
+            assert time.monotonic() < deadline, "no budget worker started"
+            assert proc.poll() is None, "flowloom ended before its worker started"
+            workers = _budget_workers(parent)
+            time.sleep(0.05)
+        proc.kill()  # no chance to clean up: only the kernel's parent-death signal is left
+        proc.wait(timeout=10)
+        gone, alive = psutil.wait_procs(workers, timeout=10)
+        assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE], \
+            "an orphaned budget worker kept computing"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for worker in workers:
+            if worker.is_running():
+                worker.kill()

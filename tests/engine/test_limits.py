@@ -253,3 +253,22 @@ def test_a_run_that_never_reports_its_end_leaves_an_interrupted_row_not_a_runnin
         row = get_run(store, run.run_id)
     assert row.status == "interrupted"
     assert row.error == "the run stopped before it reported how it ended"
+
+
+@pytest.mark.parametrize(("retry", "name"), [
+    ({"max_attempts": 2, "backoff_s": 1e300}, "MAX_RETRY_DELAY_S"),
+    ({"max_attempts": 10**9}, "MAX_RETRY_ATTEMPTS"),
+])
+def test_a_retry_policy_past_its_limits_is_a_problem_naming_the_limit(retry, name):
+    wf = workflow({"v": ("data.value", {"value": 1}, {"retry": retry})}, [])
+    with pytest.raises(CompileError) as info:
+        compile_test(wf)
+    assert f"the limit is {name}" in str(info.value)
+
+
+def test_a_growing_retry_wait_never_passes_max_retry_delay():
+    from engine.compile import RetryPolicy
+
+    policy = RetryPolicy(max_attempts=50, backoff_s=1.0, factor=1e300)
+    assert policy.delay(1) == 1.0
+    assert policy.delay(40) == limits.MAX_RETRY_DELAY_S  # would overflow a float unbounded
