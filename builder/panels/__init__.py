@@ -227,7 +227,8 @@ class RunPanels(QObject):
         self._refresh("charts")
         # a redraw costs about 1 ms per 150 bars: a 1 000-node run redraws at 4 Hz, so the
         # panels take a small share of each second instead of several ms every 50 ms
-        bars = len(self.timeline.model.bars)
+        timeline = self._panels.get("timeline")  # reading it must not build it
+        bars = len(timeline.model.bars) if timeline is not None else 0
         self.timer.setInterval(min(SLOWEST_REFRESH_MS, REFRESH_MS + bars // 5))
 
     # --- context ------------------------------------------------------------------------
