@@ -13,6 +13,7 @@ import pytest
 
 from tests.cli.conftest import ROOT, run_cli
 from tests.cli.test_signals_and_tty import _LineReader
+from tests.engine.test_budget import budget_workers
 
 HEAVY = "sum([sum(range(1000000)) for i in range(150)])"
 ENDLESS = "sum([sum(range(1000000)) for i in range(5000)])"  # minutes of CPU
@@ -27,15 +28,7 @@ def heavy(expr: str = HEAVY) -> dict:
                        "target_port": "in"}]}
 
 
-def _budget_workers(proc: psutil.Process) -> list[psutil.Process]:
-    found = []
-    for child in proc.children(recursive=True):
-        try:
-            if any("budgetworker" in part for part in child.cmdline()):
-                found.append(child)
-        except psutil.NoSuchProcess:
-            pass
-    return found
+_budget_workers = budget_workers
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")

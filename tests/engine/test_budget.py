@@ -45,15 +45,20 @@ async def run(workflow: Workflow, **options) -> tuple[Run, object, list, float]:
     return r, result, events, time.monotonic() - t0
 
 
-def workers_alive() -> list[psutil.Process]:
+def budget_workers(parent: psutil.Process) -> list[psutil.Process]:
+    """The budget worker processes below `parent` (tests of the CLI use it on a child)."""
     found = []
-    for child in psutil.Process().children(recursive=True):
+    for child in parent.children(recursive=True):
         try:
             if any("budgetworker" in part for part in child.cmdline()):
                 found.append(child)
         except psutil.NoSuchProcess:
             pass
     return found
+
+
+def workers_alive() -> list[psutil.Process]:
+    return budget_workers(psutil.Process())
 
 
 def wait_until(condition, timeout: float = 10.0) -> None:
