@@ -338,7 +338,7 @@ class Run:
         self.flush()
         result = RunResult(self.run_id, status, self.recorded(self.outputs), self.state, error,
                            duration,
-                           [str(w) for w in self.compiled.warnings])
+                           [str(w) for w in self.compiled.warnings], t0)
         if external_cancel:
             raise asyncio.CancelledError
         return result
