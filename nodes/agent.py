@@ -31,6 +31,7 @@ from engine.errors import NodeFailure
 from engine.masking import clip
 from engine.nodetype import Param, Port
 from engine.permissions import Need
+from engine.slots import host_slot
 from engine.tools import ToolCallError, ToolHandle
 from nodes.llm import Chat, build_messages
 from nodes.memory import (
@@ -198,7 +199,8 @@ class Agent(Chat):
             ctx.progress((step - 1) / max_steps, f"step {step}/{max_steps}: asking {p['model']}…")
             body = self._agent_body(wire_messages(sent, p["provider"]), schemas)
             try:
-                answer, _, latency = await self._converse(ctx, base, body, key, where)
+                async with host_slot(ctx, base):  # the app-wide limit on this server
+                    answer, _, latency = await self._converse(ctx, base, body, key, where)
             except NodeFailure as exc:
                 message = str(exc).replace(key, REDACTED) if key else str(exc)
                 raise NodeFailure(f"step {step}: {message}") from None

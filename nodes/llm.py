@@ -22,6 +22,7 @@ from engine.errors import NodeFailure
 from engine.masking import clip, replacer
 from engine.nodetype import NodeType, Param, Port
 from engine.permissions import Need, is_template, url_need
+from engine.slots import host_slot
 from nodes.llm_stream import (
     ChatAnswer,
     OllamaStream,
@@ -176,7 +177,9 @@ class Chat(NodeType):
         p = self.params
         try:
             body = self._request_body(build_messages(p["system"], prompt, messages))
-            answer, first_token_s, latency = await self._converse(ctx, base, body, key, where)
+            async with host_slot(ctx, base):  # the app-wide limit on this server, if any
+                answer, first_token_s, latency = await self._converse(ctx, base, body, key,
+                                                                      where)
         except NodeFailure as exc:
             raise NodeFailure(_redact(str(exc), key)) from None
         if p["json_mode"]:

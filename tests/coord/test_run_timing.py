@@ -1,4 +1,4 @@
-"""`flowloom run --json` node records carry started_s / finished_s (seconds from the run's start)."""
+"""`flowloom run --json` node records carry started_s / finished_s (from the run's start)."""
 
 from __future__ import annotations
 
