@@ -69,6 +69,13 @@ def read_secret(name: str) -> str | None:
     return CredentialStore().get(name)
 
 
+def _history_path() -> Path:
+    """Where the editor's runs are recorded (the Services panel checks it can be written)."""
+    from engine.history.store import default_path  # imports SQLAlchemy's part lazily
+
+    return default_path()
+
+
 class MainWindow(QMainWindow):
     def __init__(self, registry: Any = None, settings: QSettings | None = None,
                  prompts: Prompts | None = None, recover: bool = True,
@@ -103,6 +110,7 @@ class MainWindow(QMainWindow):
                                          Qt.DockWidgetArea.RightDockWidgetArea)
         self.problems_dock = self._dock("Problems", self.problems,
                                         Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.services_dock: QDockWidget | None = None  # View → Services, built when first shown
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks
                             | QMainWindow.DockOption.GroupedDragging)
@@ -316,6 +324,9 @@ class MainWindow(QMainWindow):
         self.run_view.set_theme(self.theme)  # the canvas overlay and the run panels
         self.palette.set_colors(self.theme.categories, self.theme.text_dim)
         self.problems.set_colors(self.theme.problem, self.theme.state_color("waiting"))
+        if self.services_dock is not None:
+            self.services_dock.widget().set_colors(self.theme.state_color("succeeded"),
+                                                   self.theme.state_color("failed"))
         actions.tint_icons(self)
         self.settings.setValue("theme", mode)
 
@@ -374,12 +385,30 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
 
+    def show_services(self) -> QDockWidget:
+        """View → Services: `flowloom doctor`'s checks for the open workflow, refreshed."""
+        if self.services_dock is None:
+            from builder.panels.services import ServicesPanel  # not on the start-up path
+
+            panel = ServicesPanel(self.registry, lambda: self.session.document.workflow,
+                                  read_secret, _history_path)
+            panel.set_colors(self.theme.state_color("succeeded"),
+                             self.theme.state_color("failed"))
+            self.services_dock = self._dock("Services", panel,
+                                            Qt.DockWidgetArea.BottomDockWidgetArea)
+            self.tabifyDockWidget(self.problems_dock, self.services_dock)
+        self.services_dock.show()
+        self.services_dock.raise_()
+        return self.services_dock
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if self.runner.running:
             self.runner.stop()
         if not self.session.shutdown():
             event.ignore()
             return
+        if self.services_dock is not None:
+            self.services_dock.widget().stop()
         self.save_layout()
         event.accept()
 
