@@ -159,11 +159,20 @@ class Chat(NodeType):
 
     @classmethod
     def needs(cls, params: dict[str, Any], base_dir: Any) -> list[Need]:
-        """The server, found as `run` finds it (the param, the environment, the default)."""
+        """The server, found as `run` finds it (the param, the environment, the default), and
+        each fallback's the same way."""
         if is_template(params["base_url"]):
-            return [url_need(params["base_url"], "base_url")]
-        return [url_need(resolve_base_url(params["provider"], params["base_url"], os.environ),
-                         "base_url")]
+            needs = [url_need(params["base_url"], "base_url")]
+        else:
+            needs = [url_need(resolve_base_url(params["provider"], params["base_url"],
+                                               os.environ), "base_url")]
+        for i, entry in enumerate(params.get("fallbacks") or []):
+            if isinstance(entry, dict) and entry.get("provider", "openai") in PROVIDERS:
+                url = str(entry.get("base_url") or "")
+                needs.append(url_need(url if is_template(url) else resolve_base_url(
+                    entry.get("provider") or "openai", url, os.environ),
+                    f"fallbacks[{i}].base_url"))
+        return needs
 
     def _connect(self, ctx: Any, prompt: Any, messages: Any) -> tuple[str, str | None, str]:
         """Check that exactly one of prompt/messages arrived; return (base URL, API key, how

@@ -128,3 +128,12 @@ async def test_the_agent_moves_on_mid_conversation_and_stays_on_the_fallback(llm
     logs = "\n".join(agent_logs(events))
     assert "answered 502" in logs and "moving on to fallback 1 of 1" in logs
     assert result.nodes[AGENT].status == "succeeded"
+
+
+def test_a_fallbacks_server_is_declared_in_the_nodes_needs(llm_server, dead_url):
+    chat_type = REGISTRY.get("ai.chat")
+    params = chat_type.with_defaults({"model": "m", "base_url": dead_url, "fallbacks": [
+        {"provider": "ollama", "base_url": llm_server.url, "model": "b"}]})
+    needs = chat_type.needs(params, None)
+    assert [n.param for n in needs] == ["base_url", "fallbacks[0].base_url"]
+    assert needs[1].target == llm_server.url.removeprefix("http://")
