@@ -35,6 +35,7 @@ from builder.dialogs import Prompts, ShortcutsDialog
 from builder.document import Document, Session
 from builder.firstframe import FirstFrame
 from builder.gallery import GalleryDialog, open_template
+from builder.host_limits import host_slots_for
 from builder.inspector import Inspector
 from builder.palette import Palette
 from builder.problems import ProblemsPanel
@@ -118,6 +119,7 @@ class MainWindow(QMainWindow):
         self.setTabPosition(Qt.DockWidgetArea.BottomDockWidgetArea, QTabWidget.TabPosition.North)
         self.run_view = RunView(self)  # the live run: overlay, run panels, approvals
         self.runner = self.run_view.controller
+        self.runner.host_slots = host_slots_for(self.settings)  # LLM host limits, app-wide
         self.status_label = QLabel()
         self.status_label.setProperty("role", "dim")
         self.statusBar().addPermanentWidget(self.status_label)
@@ -364,6 +366,7 @@ class MainWindow(QMainWindow):
         for recovery in self.session.offer_recovery():
             window = MainWindow(self.registry, self.settings, self.session.prompts,
                                 recover=False, theme_mode=self.theme_mode)
+            window.runner.host_slots = self.runner.host_slots  # one limit for every window
             if window.session.restore(recovery):
                 window.show()
                 self.other_windows.append(window)
