@@ -11,10 +11,8 @@ import sys
 from typing import Any
 
 from engine import WorkflowFileError, load
-from engine.history.store import resolve_path
 from nodes import default_registry
 from nodes.credentials import CredentialStore
-from nodes.doctor import run_checks
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -34,6 +32,10 @@ def add_doctor_command(subparsers: Any) -> None:
 
 
 def doctor_main(args: argparse.Namespace) -> int:
+    # imported here: `flowloom run` / `validate` must not pay for the history store's imports
+    from engine.history.store import resolve_path
+    from nodes.doctor import run_checks
+
     registry = default_registry()
     workflow = None
     if args.file is not None:
