@@ -136,6 +136,7 @@ def build(w: MainWindow) -> dict[str, QAction]:
         group.addAction(action)
     add("&View", "memory", "&Memory…", lambda: _show_memory_inspector(w))
     add("&View", "dashboard", "&Dashboard", lambda: _show_dashboard(w))
+    add("&View", "services", "S&ervices", w.show_services)
 
     add("&Run", "run", "&Run", w.run_workflow, "F5")
     add("&Run", "stop", "&Stop", w.stop_workflow, "Shift+F5")

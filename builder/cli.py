@@ -13,6 +13,7 @@
     flowloom secrets set NAME [--value V] | list | delete NAME
     flowloom history [--workflow PATH] [--status S] [--limit N] [--json] [--history-db PATH]
     flowloom stats FILE [--json] [--history-db PATH]
+    flowloom doctor [FILE] [--json] [--history-db PATH]   (builder/cli_doctor.py)
 
 Every `flowloom run` is recorded in the run history (SQLite; FLOWLOOM_HISTORY_DB or
 --history-db choose the file) unless --no-history is given.
@@ -43,6 +44,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from builder import cli_alerts, cli_plan, cli_trust
+from builder.cli_doctor import add_doctor_command
 from builder.cli_history import add_commands, add_history_db_option, recorder_for_cli
 from builder.progress import TerminalProgress
 from engine import (
@@ -71,7 +73,7 @@ EXIT_TERMINATED = 143  # cancelled by SIGTERM or SIGHUP (128 + SIGTERM, as a she
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 HELLO = EXAMPLES / "hello.loom.json"
 COMMANDS = ("run", "validate", "nodes", "history", "stats", "secrets", *cli_trust.COMMANDS,
-            "templates", "plan", "alerts")
+            "templates", "plan", "alerts", "doctor")
 
 
 # --- shared -------------------------------------------------------------------------------
@@ -446,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_trust.add_commands(sub)
     cli_plan.add_commands(sub)
     cli_alerts.add_commands(sub)
+    add_doctor_command(sub)
     return parser
 
 

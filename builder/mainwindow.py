@@ -35,6 +35,7 @@ from builder.dialogs import Prompts, ShortcutsDialog
 from builder.document import Document, Session
 from builder.firstframe import FirstFrame
 from builder.gallery import GalleryDialog, open_template
+from builder.host_limits import host_slots_for
 from builder.inspector import Inspector
 from builder.palette import Palette
 from builder.problems import ProblemsPanel
@@ -67,6 +68,13 @@ def credential_names() -> list[str]:
 def read_secret(name: str) -> str | None:
     """What a run reads a credential with (`Services.secrets`)."""
     return CredentialStore().get(name)
+
+
+def _history_path() -> Path:
+    """Where the editor's runs are recorded (the Services panel checks it can be written)."""
+    from engine.history.store import default_path  # imports SQLAlchemy's part lazily
+
+    return default_path()
 
 
 class MainWindow(QMainWindow):
@@ -103,6 +111,7 @@ class MainWindow(QMainWindow):
                                          Qt.DockWidgetArea.RightDockWidgetArea)
         self.problems_dock = self._dock("Problems", self.problems,
                                         Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.services_dock: QDockWidget | None = None  # View → Services, built when first shown
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks
                             | QMainWindow.DockOption.GroupedDragging)
@@ -110,6 +119,7 @@ class MainWindow(QMainWindow):
         self.setTabPosition(Qt.DockWidgetArea.BottomDockWidgetArea, QTabWidget.TabPosition.North)
         self.run_view = RunView(self)  # the live run: overlay, run panels, approvals
         self.runner = self.run_view.controller
+        self.runner.host_slots = host_slots_for(self.settings)  # LLM host limits, app-wide
         self.status_label = QLabel()
         self.status_label.setProperty("role", "dim")
         self.statusBar().addPermanentWidget(self.status_label)
@@ -316,6 +326,9 @@ class MainWindow(QMainWindow):
         self.run_view.set_theme(self.theme)  # the canvas overlay and the run panels
         self.palette.set_colors(self.theme.categories, self.theme.text_dim)
         self.problems.set_colors(self.theme.problem, self.theme.state_color("waiting"))
+        if self.services_dock is not None:
+            self.services_dock.widget().set_colors(self.theme.state_color("succeeded"),
+                                                   self.theme.state_color("failed"))
         actions.tint_icons(self)
         self.settings.setValue("theme", mode)
 
@@ -353,6 +366,7 @@ class MainWindow(QMainWindow):
         for recovery in self.session.offer_recovery():
             window = MainWindow(self.registry, self.settings, self.session.prompts,
                                 recover=False, theme_mode=self.theme_mode)
+            window.runner.host_slots = self.runner.host_slots  # one limit for every window
             if window.session.restore(recovery):
                 window.show()
                 self.other_windows.append(window)
@@ -374,12 +388,30 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
 
+    def show_services(self) -> QDockWidget:
+        """View → Services: `flowloom doctor`'s checks for the open workflow, refreshed."""
+        if self.services_dock is None:
+            from builder.panels.services import ServicesPanel  # not on the start-up path
+
+            panel = ServicesPanel(self.registry, lambda: self.session.document.workflow,
+                                  read_secret, _history_path)
+            panel.set_colors(self.theme.state_color("succeeded"),
+                             self.theme.state_color("failed"))
+            self.services_dock = self._dock("Services", panel,
+                                            Qt.DockWidgetArea.BottomDockWidgetArea)
+            self.tabifyDockWidget(self.problems_dock, self.services_dock)
+        self.services_dock.show()
+        self.services_dock.raise_()
+        return self.services_dock
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if self.runner.running:
             self.runner.stop()
         if not self.session.shutdown():
             event.ignore()
             return
+        if self.services_dock is not None:
+            self.services_dock.widget().stop()
         self.save_layout()
         event.accept()
 

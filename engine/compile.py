@@ -69,6 +69,8 @@ class PlanNode:
     consumers: list[PlanNode] = field(default_factory=list)  # one entry per edge / implied edge
     retry: RetryPolicy | None = None
     timeout_s: float | None = None
+    pool: str | None = None
+    priority: int = 0
     on_error: str = "fail"
     merge_first: bool = False
     body: Plan | None = None
@@ -79,6 +81,7 @@ class PlanNode:
     @property
     def runs_inline(self) -> bool:
         return (self.mode == "inline" and self.retry is None and self.timeout_s is None
+                and self.pool is None
                 and self.body is None)
 
 
@@ -467,6 +470,7 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
             id=nid, label=node.label(), impl=impl, kind=node_type.kind,
             mode=node_type.run_mode(), in_ports=tuple(in_ports), out_ports=tuple(out_spec),
             retry=RetryPolicy.from_setting(node.retry), timeout_s=node.timeout_s,
+            pool=node.pool, priority=node.priority,
             on_error=node.error_mode,
             merge_first=node_type.kind == "merge" and params.get("mode") == "first",
             back_source=back_source, limits=node.limits or None,

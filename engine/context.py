@@ -154,6 +154,13 @@ class NodeContext:
         return self._run.inputs
 
     @property
+    def priority(self) -> int:
+        """The node's "priority": a node waiting for a shared limit of its own (an LLM server
+        host's) waits in this order too."""
+        node = self._run.compiled.nodes.get(self.node_id)
+        return node.priority if node is not None else 0
+
+    @property
     def services(self) -> Services:
         return self._run.services
 

@@ -47,7 +47,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -71,6 +72,7 @@ from engine.runstate import (
     RunResult,
 )
 from engine.scope import SLICE_S, Dead, Scope, ScopeFailed, isolate, monotonic
+from engine.slots import POOLS_KEY, Pools, pool_sizes
 
 __all__ = ["SLICE_S", "Dead", "Run", "isolate", "resolve_inputs", "run_workflow"]
 
@@ -134,6 +136,7 @@ class Run:
         self._buffer: list[Any] = []
         self._flush_scheduled = False
         self._sem: Cap | None = cap
+        self.pools = Pools()
         self._task: asyncio.Task[Any] | None = None
         self._cancel_requested = False
         self._active = False  # the run's task is inside the scope: cancelling it is ours to do
@@ -294,8 +297,7 @@ class Run:
         self.loop = asyncio.get_running_loop()
         self.loop_thread = threading.get_ident()
         self._task = asyncio.current_task()
-        if self._sem is None and self.concurrency:
-            self._sem = Cap(self.concurrency)
+        self._share_slots()
         t0 = monotonic()
         self.slice_start = t0
         if self.listening:
@@ -338,10 +340,40 @@ class Run:
         self.flush()
         result = RunResult(self.run_id, status, self.recorded(self.outputs), self.state, error,
                            duration,
-                           [str(w) for w in self.compiled.warnings])
+                           [str(w) for w in self.compiled.warnings], t0)
         if external_cancel:
             raise asyncio.CancelledError
         return result
+
+    def _share_slots(self) -> None:
+        """Make the run-wide cap unless a caller's was given (`cap=`); take the caller's pools
+        when this run is a sub-workflow's (they come in Services.extra), else make them, and
+        hand them on the same way to runs this one starts, so at most that many nodes of a
+        pool run at once across every level."""
+        if self._sem is None and self.concurrency:
+            self._sem = Cap(self.concurrency)
+        extra = self.services.extra
+        pools = extra.get(POOLS_KEY)
+        if isinstance(pools, Pools):
+            self.pools = pools
+        self.pools.add(pool_sizes(self.compiled.workflow))
+        self.services = replace(self.services, extra={**extra, POOLS_KEY: self.pools})
+
+    def gated(self, pool: str | None) -> bool:
+        """Whether a node of `pool` waits for anything before it runs (a pool or the cap)."""
+        return self._sem is not None or (pool is not None and pool in self.pools)
+
+    @contextlib.asynccontextmanager
+    async def admission(self, pool: str | None, priority: int) -> AsyncIterator[None]:
+        """Hold a slot of `pool` (if any), then one under the run-wide cap (if any), for the
+        block; waiters are let in highest `priority` first. Always in that order, so two
+        nodes never each hold what the other waits for."""
+        async with contextlib.AsyncExitStack() as stack:
+            if pool is not None and pool in self.pools:
+                await stack.enter_async_context(self.pools.get(pool).hold(priority))
+            if self._sem is not None:
+                await stack.enter_async_context(self._sem.at(priority))
+            yield
 
     def _unreached_reason(self, node_id: str) -> str:
         """Why a node in a loop body never ran in a run that succeeded."""

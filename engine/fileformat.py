@@ -41,7 +41,7 @@ MIGRATIONS: dict[int, Migration] = {}
 
 _DOC_KEYS = ("format", "version", "name", "description", "nodes", "edges")
 _NODE_KEYS = ("id", "type", "title", "params", "position", "retry", "timeout_s", "on_error",
-              "limits")
+              "limits", "pool", "priority")
 _EDGE_KEYS = ("source", "source_port", "target", "target_port")
 _LINE_WIDTH = 100
 
@@ -280,6 +280,10 @@ def _read_node(raw: Any, index: int, problems: list[Problem]) -> Node | None:
         node.on_error = raw["on_error"]
     if "limits" in raw:
         node.limits = raw["limits"]  # shape checked by validate.py, kept as written
+    if "pool" in raw:
+        node.pool = raw["pool"]  # checked by validate.py against the workflow's "pools"
+    if "priority" in raw:
+        node.priority = raw["priority"]
     return node
 
 
@@ -402,6 +406,10 @@ def to_document(workflow: Workflow) -> dict[str, Any]:
         if node.limits is not None:
             entry["limits"] = ({k: node.limits[k] for k in sorted(node.limits)}
                                if isinstance(node.limits, dict) else node.limits)
+        if node.pool is not None:
+            entry["pool"] = node.pool
+        if node.priority != 0:
+            entry["priority"] = node.priority
         for key in sorted(node.extra):
             entry[key] = node.extra[key]
         nodes.append(entry)

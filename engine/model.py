@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-NODE_FIELDS = ("title", "params", "position", "retry", "timeout_s", "on_error", "limits", "extra")
+NODE_FIELDS = ("title", "params", "position", "retry", "timeout_s", "on_error", "limits",
+               "pool", "priority", "extra")
 
 
 class Topic:
@@ -54,6 +55,8 @@ class Node:
     timeout_s: float | None = None
     on_error: str | None = None  # None means the default, "fail"
     limits: dict[str, Any] | None = None  # {"cpu_s", "memory_mb"}: evaluation budget, as written
+    pool: str | None = None  # a name from the workflow's "pools": run at most that many at once
+    priority: int = 0  # higher first among nodes waiting for the run-wide cap or a pool
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know; kept
 
     @property

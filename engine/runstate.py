@@ -46,12 +46,20 @@ class NodeRun:
         elif self.skips:
             self.status = SKIPPED
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, run_t0: float | None = None) -> dict[str, Any]:
+        """The node's `run --json` shape; with the run's start (`run_t0`, on the same
+        monotonic clock) also when it first started and last finished, in seconds from the run's
+        start (None for a node that never started or has not finished)."""
         data: dict[str, Any] = {"status": self.status, "attempts": self.attempts,
                                 "duration_s": round(self.duration_s, 6),
                                 "queued_s": round(self.queued_s, 6),
                                 "attempt_durations_s": [round(d, 6)
                                                         for d in self.attempt_durations_s]}
+        if run_t0 is not None:
+            data["started_s"] = (None if self.started_t is None
+                                 else round(self.started_t - run_t0, 6))
+            data["finished_s"] = (None if self.ended_t is None or self.started_t is None
+                                  else round(self.ended_t - run_t0, 6))
         if self.error is not None and self.status in (FAILED, CANCELLED):
             data["error"] = self.error
         if self.reason is not None and self.status == SKIPPED:
@@ -74,6 +82,7 @@ class RunResult:
     error: str | None = None
     duration_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    started_t: float | None = None  # the run's start on the engine's monotonic clock
 
     @property
     def ok(self) -> bool:
@@ -81,7 +90,7 @@ class RunResult:
 
     def to_json(self) -> dict[str, Any]:
         data = {"status": self.status, "outputs": self.outputs,
-                "nodes": {nid: nr.to_json() for nid, nr in self.nodes.items()}}
+                "nodes": {nid: nr.to_json(self.started_t) for nid, nr in self.nodes.items()}}
         if self.error is not None:
             data["error"] = self.error
         return data

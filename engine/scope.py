@@ -282,13 +282,17 @@ class Scope:
                 args = kwargs if pn.retry is None else {k: isolate(v) for k, v in kwargs.items()}
                 run.state[pn.id].inputs = run.recorded(kwargs)
                 ctx = NodeContext(run, pn.id, self.path, attempt)
-                sem = run._sem if pn.body is None else None
                 timer: asyncio.Timeout | None = None
                 t_wait, phase = monotonic(), "waiting"
                 try:
-                    async with sem if sem is not None else contextlib.nullcontext():
-                        waited = monotonic() - t_wait if sem is not None else 0.0
+                    # loop nodes take no slot: their bodies' nodes do
+                    gated = pn.body is None and run.gated(pn.pool)
+                    async with (run.admission(pn.pool, pn.priority) if gated
+                                else contextlib.nullcontext()):
+                        waited = monotonic() - t_wait if gated else 0.0
                         queued += waited
+                        if run.state[pn.id].started_t == t0:  # its first start: once let in
+                            run.state[pn.id].started_t = t0 + waited
                         t0 += waited  # running time is the attempt's time less its wait
                         phase = "running"
                         timer = asyncio.timeout(pn.timeout_s)  # starts after the cap's wait

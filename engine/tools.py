@@ -12,7 +12,6 @@ and the result is the node's outputs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -104,11 +103,12 @@ class ToolHandle:
         if run.listening:
             run.emit(ev.NodeStarted(node.id, path, 1, t0))
         ctx = NodeContext(run, node.id, path, 1)
-        sem = run._sem
         queued = 0.0
         try:
-            async with sem if sem is not None else contextlib.nullcontext():
+            async with run.admission(node.pool, node.priority):
                 queued = time.monotonic() - t0  # running time starts with the slot
+                if nr.started_t == t0:  # its first start: once let in
+                    nr.started_t = t0 + queued
                 t0 += queued
                 async with asyncio.timeout(node.timeout_s):
                     outputs = await self._invoke(ctx, dict(arguments))

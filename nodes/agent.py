@@ -31,8 +31,11 @@ from engine.errors import NodeFailure
 from engine.masking import clip
 from engine.nodetype import Param, Port
 from engine.permissions import Need
+from engine.slots import host_slot
 from engine.tools import ToolCallError, ToolHandle
 from nodes.llm import Chat, build_messages
+from nodes.llm_failover import ServerUnavailable, Target, ask_in_turn
+from nodes.llm_stream import ChatAnswer
 from nodes.memory import (
     RecallSettings,
     embedding_needs,
@@ -122,7 +125,7 @@ class Agent(Chat):
                Port("transcript", "list", help="every message and tool call, in order"))
     parameters = (
         *(CHAT_PARAMS[n] for n in ("provider", "base_url", "model", "system", "temperature",
-                                   "max_tokens", "api_key_secret", "timeout_s")),
+                                   "max_tokens", "api_key_secret", "timeout_s", "fallbacks")),
         Param("max_steps", "int", default=8, required=True, minimum=1,
               help="most model requests in one run; the node fails if there is still no "
                    "final answer"),
@@ -155,7 +158,7 @@ class Agent(Chat):
 
     async def run(self, ctx: Any, prompt: str | None = None, messages: list | None = None,
                   tools: list[ToolHandle] | None = None) -> dict[str, Any]:
-        base, key, where = self._connect(ctx, prompt, messages)
+        servers = self._servers(ctx, prompt, messages)
         p = self.params
         conversation = build_messages(p["system"], prompt, messages)
         question = prompt if prompt is not None else _last_user_text(conversation)
@@ -163,7 +166,7 @@ class Agent(Chat):
         if memory is not None and p["recall"]:
             conversation = await self._recall(ctx, memory, question, conversation)
         handles = {t.name: t for t in tools or []}
-        text, transcript = await self._loop(ctx, base, key, where, conversation, handles)
+        text, transcript = await self._loop(ctx, servers, conversation, handles)
         if memory is not None and p["remember"]:
             entry = await save_memory(ctx, memory, f"Question: {question}\nAnswer: {text}",
                                       {"run_id": ctx.run_id, "node": ctx.node_id})
@@ -184,23 +187,35 @@ class Agent(Chat):
             return [first, *conversation[1:]]
         return [{"role": "system", "content": note}, *conversation]
 
-    async def _loop(self, ctx: Any, base: str, key: str | None, where: str,
+    async def _loop(self, ctx: Any, servers: list[Target],
                     conversation: list[dict[str, Any]],
                     handles: dict[str, ToolHandle]) -> tuple[str, list[dict[str, Any]]]:
         p = self.params
         max_steps = int(p["max_steps"])
         schemas = [h.schema() for h in handles.values()]
+        current = 0  # the server that answered last
         for step in range(1, max_steps + 1):
             sent, dropped = trim_history(conversation, int(p["history_budget"] or 0))
             if dropped:
                 ctx.log("info", f"step {step}: short-term memory dropped the {dropped} oldest "
                                 f"messages (history_budget {p['history_budget']})")
             ctx.progress((step - 1) / max_steps, f"step {step}/{max_steps}: asking {p['model']}…")
-            body = self._agent_body(wire_messages(sent, p["provider"]), schemas)
+
+            async def ask(server: Target, sent: list[dict[str, Any]] = sent) -> ChatAnswer:
+                body = self._agent_body(wire_messages(sent, server.provider), schemas, server)
+                async with host_slot(ctx, server.base):  # the app-wide limit on it, if any
+                    answer, _, _ = await self._converse(ctx, server, body)
+                if not answer.text.strip() and not answer.tool_calls:
+                    raise ServerUnavailable(f"the {server.where} gave an empty answer")
+                return answer
+
             try:
-                answer, _, latency = await self._converse(ctx, base, body, key, where)
+                # a server that failed once is not asked again in this run of the node
+                answer, current = await ask_in_turn(ctx, servers, current, ask)
             except NodeFailure as exc:
-                message = str(exc).replace(key, REDACTED) if key else str(exc)
+                message = str(exc)
+                for key in {s.key for s in servers if s.key}:
+                    message = message.replace(key, REDACTED)
                 raise NodeFailure(f"step {step}: {message}") from None
             if answer.text:
                 ctx.log("info", f"step {step}: model: {answer.text}")
@@ -230,11 +245,11 @@ class Agent(Chat):
                           f"model kept calling tools); transcript so far: "
                           f"{_short(dump, ctx.redact)}")
 
-    def _agent_body(self, messages: list[dict[str, Any]],
-                    schemas: list[dict[str, Any]]) -> dict[str, Any]:
+    def _agent_body(self, messages: list[dict[str, Any]], schemas: list[dict[str, Any]],
+                    server: Target) -> dict[str, Any]:
         p = self.params
-        body: dict[str, Any] = {"model": p["model"], "messages": messages, "stream": True}
-        if p["provider"] == "openai":
+        body: dict[str, Any] = {"model": server.model, "messages": messages, "stream": True}
+        if server.provider == "openai":
             body["stream_options"] = {"include_usage": True}
             if schemas:
                 body["tools"] = schemas

@@ -22,6 +22,8 @@ from engine.errors import NodeFailure
 from engine.masking import clip, replacer
 from engine.nodetype import NodeType, Param, Port
 from engine.permissions import Need, is_template, url_need
+from engine.slots import host_slot
+from nodes.llm_failover import ServerUnavailable, Target, ask_in_turn, fallback_problems, targets
 from nodes.llm_stream import (
     ChatAnswer,
     OllamaStream,
@@ -129,6 +131,10 @@ class Chat(NodeType):
                    "OPENAI_API_KEY from the environment)"),
         Param("timeout_s", "number", default=120.0, minimum=0.001,
               help="longest wait for the connection and for each piece of the stream"),
+        Param("fallbacks", "list", default=[],
+              help='servers to ask in turn when this one is down, answers 429/5xx or gives '
+                   'an empty answer: [{"provider", "base_url", "model"}, ...] (a fallback '
+                   'on another server sends the key of its own "api_key_secret", if any)'),
     )
     summary_param = "model"
 
@@ -138,18 +144,35 @@ class Chat(NodeType):
 
     @classmethod
     def check_params(cls, params: dict[str, Any]) -> list[str]:
+        problems = fallback_problems(params.get("fallbacks", []), PROVIDERS)
         url = params["base_url"].strip()
         if url and not url.lower().startswith(("http://", "https://")):
-            return [f"base_url must start with http:// or https://, got {url!r:.80}"]
-        return []
+            problems.insert(0, f"base_url must start with http:// or https://, got {url!r:.80}")
+        return problems
+
+    def _servers(self, ctx: Any, prompt: Any, messages: Any) -> list[Target]:
+        """The node's server, then its fallbacks, each with its key (see nodes/llm_failover)."""
+        base, key, _ = self._connect(ctx, prompt, messages)
+        p = self.params
+        primary = Target(p["provider"], base, p["model"], key)
+        return targets(ctx, primary, p.get("fallbacks") or [], resolve_base_url, os.environ)
 
     @classmethod
     def needs(cls, params: dict[str, Any], base_dir: Any) -> list[Need]:
-        """The server, found as `run` finds it (the param, the environment, the default)."""
+        """The server, found as `run` finds it (the param, the environment, the default), and
+        each fallback's the same way."""
         if is_template(params["base_url"]):
-            return [url_need(params["base_url"], "base_url")]
-        return [url_need(resolve_base_url(params["provider"], params["base_url"], os.environ),
-                         "base_url")]
+            needs = [url_need(params["base_url"], "base_url")]
+        else:
+            needs = [url_need(resolve_base_url(params["provider"], params["base_url"],
+                                               os.environ), "base_url")]
+        for i, entry in enumerate(params.get("fallbacks") or []):
+            if isinstance(entry, dict) and entry.get("provider", "openai") in PROVIDERS:
+                url = str(entry.get("base_url") or "")
+                needs.append(url_need(url if is_template(url) else resolve_base_url(
+                    entry.get("provider") or "openai", url, os.environ),
+                    f"fallbacks[{i}].base_url"))
+        return needs
 
     def _connect(self, ctx: Any, prompt: Any, messages: Any) -> tuple[str, str | None, str]:
         """Check that exactly one of prompt/messages arrived; return (base URL, API key, how
@@ -172,13 +195,24 @@ class Chat(NodeType):
 
     async def run(self, ctx: Any, **inputs: Any) -> dict[str, Any]:
         prompt, messages = inputs.get("prompt"), inputs.get("messages")
-        base, key, where = self._connect(ctx, prompt, messages)
+        servers = self._servers(ctx, prompt, messages)
+        key = servers[0].key
         p = self.params
+        conversation = build_messages(p["system"], prompt, messages)
+
+        async def ask(server: Target) -> tuple[ChatAnswer, float | None, float]:
+            body = self._request_body(conversation, server)
+            async with host_slot(ctx, server.base):  # the app-wide limit on it, if any
+                got = await self._converse(ctx, server, body)
+            if not got[0].text.strip():
+                raise ServerUnavailable(f"the {server.where} gave an empty answer")
+            return got
+
         try:
-            body = self._request_body(build_messages(p["system"], prompt, messages))
-            answer, first_token_s, latency = await self._converse(ctx, base, body, key, where)
+            (answer, first_token_s, latency), used = await ask_in_turn(ctx, servers, 0, ask)
         except NodeFailure as exc:
             raise NodeFailure(_redact(str(exc), key)) from None
+        where = servers[used].where
         if p["json_mode"]:
             try:
                 json.loads(answer.text)
@@ -188,15 +222,16 @@ class Chat(NodeType):
         usage = {"prompt_tokens": answer.prompt_tokens,
                  "completion_tokens": answer.completion_tokens,
                  "latency_s": round(latency, 4),
-                 "first_token_s": None if first_token_s is None else round(first_token_s, 4)}
+                 "first_token_s": None if first_token_s is None else round(first_token_s, 4),
+                 "server": servers[used].base, "model": servers[used].model}
         ctx.log("info", f"{where}: {answer.prompt_tokens} prompt + {answer.completion_tokens} "
                         f"completion tokens in {latency:.2f} s")
         return {"text": answer.text, "usage": usage}
 
-    def _request_body(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    def _request_body(self, messages: list[dict[str, Any]], server: Target) -> dict[str, Any]:
         p = self.params
-        body: dict[str, Any] = {"model": p["model"], "messages": messages, "stream": True}
-        if p["provider"] == "openai":
+        body: dict[str, Any] = {"model": server.model, "messages": messages, "stream": True}
+        if server.provider == "openai":
             body["stream_options"] = {"include_usage": True}
             if p["temperature"] is not None:
                 body["temperature"] = p["temperature"]
@@ -216,19 +251,22 @@ class Chat(NodeType):
                 body["format"] = "json"
         return body
 
-    async def _converse(self, ctx: Any, base: str, body: dict[str, Any], key: str | None,
-                        where: str) -> tuple[ChatAnswer, float | None, float]:
+    async def _converse(self, ctx: Any, server: Target, body: dict[str, Any]
+                        ) -> tuple[ChatAnswer, float | None, float]:
+        """One streamed request to `server`. ServerUnavailable when another server may do
+        better (unreachable, no answer in time, 429/5xx); NodeFailure otherwise."""
         import httpx  # not when the node types are listed
 
         p = self.params
+        provider, key, where = server.provider, server.key, server.where
         timeout_s = float(p["timeout_s"])
-        headers = {"Accept": "text/event-stream" if p["provider"] == "openai"
+        headers = {"Accept": "text/event-stream" if provider == "openai"
                    else "application/x-ndjson"}
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        parser = OpenAIStream() if p["provider"] == "openai" else OllamaStream()
-        url = chat_endpoint(p["provider"], base)
-        ctx.progress(None, f"asking {p['model']}…")
+        parser = OpenAIStream() if provider == "openai" else OllamaStream()
+        url = chat_endpoint(provider, server.base)
+        ctx.progress(None, f"asking {server.model}…")
         t0 = time.monotonic()
         first: float | None = None
         received = 0
@@ -238,12 +276,13 @@ class Chat(NodeType):
                                        timeout=httpx.Timeout(timeout_s)) as response:
                 if response.status_code >= 400:
                     await response.aread()
-                    raise NodeFailure(f"the {where} answered {response.status_code} "
-                                      f"{response.reason_phrase}: "
-                                      f"{_error_text(response, ctx.redact)}")
+                    busy = response.status_code == 429 or response.status_code >= 500
+                    raise (ServerUnavailable if busy else NodeFailure)(
+                        f"the {where} answered {response.status_code} "
+                        f"{response.reason_phrase}: {_error_text(response, ctx.redact)}")
                 started = True
                 kind = response.headers.get("content-type", "")
-                if p["provider"] == "openai" and "json" in kind and "event-stream" not in kind:
+                if provider == "openai" and "json" in kind and "event-stream" not in kind:
                     # A server that ignored `stream: true` and sent the whole answer.
                     await response.aread()
                     answer = parse_openai_whole(_json_body(response))
@@ -270,13 +309,13 @@ class Chat(NodeType):
                               f"{exc.describe(ctx.redact)}") from None
         except httpx.TimeoutException:
             if not started:
-                raise NodeFailure(f"the {where} did not answer within {timeout_s:g} s") \
+                raise ServerUnavailable(f"the {where} did not answer within {timeout_s:g} s") \
                     from None
             raise NodeFailure(f"the {where} did not send the next piece within {timeout_s:g} s "
                               f"(after {received} characters)") from None
         except httpx.ConnectError as exc:
-            raise NodeFailure(f"cannot reach the {where}: {exc or 'connection refused'}") \
-                from None
+            raise ServerUnavailable(f"cannot reach the {where}: "
+                                    f"{exc or 'connection refused'}") from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             raise NodeFailure(f"the stream from the {where} was cut after {received} "
                               f"characters: {exc or type(exc).__name__}") from None

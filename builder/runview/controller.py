@@ -36,6 +36,7 @@ from engine.context import Services
 from engine.errors import CompileError, FlowloomError
 from engine.model import Workflow
 from engine.runstate import RunResult
+from engine.slots import HOST_SLOTS_KEY
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; imported where a run needs them
     from engine.alerts import AlertWatcher
@@ -89,6 +90,8 @@ class RunController(QObject):
         # What runs may touch (engine/permissions.py); None: everything. builder/trust_banner.py
         # sets it for a file from elsewhere.
         self.grants: Grants | None = None
+        # App-wide limits on LLM server hosts (builder/host_limits.py), one object for every run
+        self.host_slots: Any = None
         self.bridge.events.connect(self._on_events)
 
     @property
@@ -136,7 +139,8 @@ class RunController(QObject):
         self.task = asyncio.ensure_future(self._launch(
             workflow, snapshot, registry,
             Services(secrets=secrets, approver=self.approvals, base_dir=base_dir,
-                     grants=self.grants),
+                     grants=self.grants,
+                     extra={} if self.host_slots is None else {HOST_SLOTS_KEY: self.host_slots}),
             inputs, rerun_from if replay is not None else None, replay, path, text))
         self.running_changed.emit(True)
         return None
