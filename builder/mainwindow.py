@@ -323,6 +323,7 @@ class MainWindow(QMainWindow):
         if app is not None and app.styleSheet() != stylesheet(self.theme):
             apply_theme(app, self.theme)
         self.canvas.set_theme(self.theme)
+        self.welcome.set_theme(self.theme)
         self.run_view.set_theme(self.theme)  # the canvas overlay and the run panels
         self.palette.set_colors(self.theme.categories, self.theme.text_dim)
         self.problems.set_colors(self.theme.problem, self.theme.state_color("waiting"))

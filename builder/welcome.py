@@ -9,7 +9,7 @@ the canvas (where nodes land) stays free.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
@@ -29,6 +29,13 @@ STEPS = (
 
 
 class WelcomeCard(QFrame):
+    def set_theme(self, theme: Any) -> None:
+        """An opaque card in the node colours: on the bare canvas colour the card read as text
+        floating over the graph, with wires showing through its gaps."""
+        self.setStyleSheet(
+            f"#WelcomeCard {{ background: {theme.node_body.name()}; "
+            f"border: 1px solid {theme.node_border.name()}; border-radius: 8px; }}")
+
     def __init__(self, window: MainWindow, open_gallery: Callable[[], object],
                  open_guide: Callable[[], object]) -> None:
         # a child of the view, not its viewport: scrolling the view moves the viewport's
@@ -38,6 +45,7 @@ class WelcomeCard(QFrame):
         self.window = window
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAutoFillBackground(True)
+        self.set_theme(window.theme)
         self.setMaximumWidth(340)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 12, 14, 12)
