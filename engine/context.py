@@ -210,9 +210,11 @@ class NodeContext:
         if approver is None:
             raise NodeFailure("this run has no way to ask a person for approval "
                               "(run it in the editor, or pass --approve-all / --reject-all)")
-        request = ApprovalRequest(self._run.run_id, self.node_id, title or self.node_id,
-                                  value, message)
         run = self._run
+        # the person is shown the value and message with every secret of the run masked, on the
+        # terminal and in the editor alike; the decision, not the value, is what comes back
+        request = ApprovalRequest(run.run_id, self.node_id, run.redact(title or self.node_id),
+                                  run.recorded(value), run.redact(message))
         if run.listening:
             run.emit(ev.ApprovalRequested(self.node_id, self.iteration, run.redact(message),
                                           run.recorded(value), time.monotonic()))

@@ -261,6 +261,11 @@ class Run:
             return {k: self.recorded(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return type(value)(self.recorded(v) for v in value)
+        if isinstance(value, (bytes, bytearray)):  # an exact HTTP body, say: whole, never cut
+            data = bytes(value)
+            for secret in self._secrets:
+                data = data.replace(secret.encode("utf-8", "replace"), REDACTED.encode())
+            return data
         return value
 
     @property

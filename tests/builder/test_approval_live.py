@@ -71,7 +71,7 @@ def test_approve_button_on_the_waiting_node_decides_in_one_click_and_the_run_goe
     buttons = overlay.buttons("gate")
     assert set(buttons) == {"approve", "reject", "comment"}
     click_item(qtbot, window, buttons["approve"])
-    result = qloop.run_until_complete(asyncio.wait_for(window.runner.task, 5))
+    result = qloop.run_until_complete(asyncio.wait_for(window.runner.task, 30))
     assert reviews == []  # (#13) the inline button decides: no second click in a dialog
     assert result.status == "succeeded"
     assert result.outputs["published"] == {"text": "ship it"}
@@ -89,7 +89,7 @@ def test_reject_from_the_run_menu_sends_the_value_out_of_rejected(qtbot, qloop, 
     until(qloop, lambda: window.run_view.overlay.state("gate") == "waiting")
     window.canvas.select_nodes(["gate"])
     window.acts["reject"].trigger()
-    result = qloop.run_until_complete(asyncio.wait_for(window.runner.task, 5))
+    result = qloop.run_until_complete(asyncio.wait_for(window.runner.task, 30))
     assert result.outputs["refused"] == {"text": "ship it"}
     assert result.outputs["decision"] == {"approved": False, "comment": "too early",
                                           "by": window.run_view.approvals.user}
@@ -101,7 +101,7 @@ def test_stop_withdraws_an_open_question(qtbot, qloop, tmp_path, data_dir):
     assert window.run_workflow()
     until(qloop, lambda: window.run_view.overlay.state("gate") == "waiting")
     window.acts["stop"].trigger()
-    result = qloop.run_until_complete(asyncio.wait_for(window.runner.task, 5))
+    result = qloop.run_until_complete(asyncio.wait_for(window.runner.task, 30))
     assert result.status == "cancelled"
     assert window.run_view.approvals.pending == {}
     assert window.run_view.overlay.state("gate") == "cancelled"

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.context import Services
+from engine.context import ApprovalRequest, Decision, Services
 from engine.masking import clip, mask, replacer
+from engine.model import Node
 from tests.cli.conftest import ROOT, cli_env
-from tests.nodes.flowrun import error_of, run_one
+from tests.nodes.flowrun import error_of, out, run_flow, run_one, wf
 from tests.servers.base import Exchange, TestServer
 
 SECRET = "sk-proj-7Hq2Lz9VwX4mN8pR3tY6bC1dF5gJ0kS"  # 39 characters
@@ -43,6 +44,8 @@ class KeyEchoServer(TestServer):
         path = ex.request.path
         if path.startswith("/http"):  # 280 characters, then the key: a 300-char cut keeps 20
             ex.send_text(401, "x" * 280 + key + " is not a valid key")
+        elif path.startswith("/ok"):  # a success whose body holds the key
+            ex.send_text(200, f"your key is {key}")
         elif path.startswith("/llm/v1"):  # the same inside an OpenAI error object
             ex.send_json(401, {"error": {"message": "y" * 280 + key + " is invalid"}})
         elif path.startswith("/emb/v1"):  # an embeddings server: a 200-char cut keeps 10
@@ -170,3 +173,25 @@ def test_flowloom_run_json_and_the_history_db_hold_no_piece_of_the_secret(tmp_pa
     assert files
     for file in files:  # the DB and any -wal / -journal beside it
         assert leaked_bytes(file.read_bytes()) == [], file
+
+
+@pytest.mark.asyncio
+async def test_a_person_asked_to_approve_a_value_holding_the_key_sees_it_masked(echo_server):
+    asked: list[ApprovalRequest] = []
+
+    async def approver(request: ApprovalRequest) -> Decision:
+        asked.append(request)
+        return Decision(True, "", "test")
+
+    workflow = wf(Node("get", "net.http", params={"url": f"{echo_server.url}/ok",
+                                                  "auth_secret": "API_KEY", "retries": 0}),
+                  Node("gate", "human.approval",
+                       params={"title": "Send?", "message": "Send {{ text }} on?"}),
+                  out("sent"), edges="get.response->gate.in, gate.approved->sent.in")
+    services = Services(secrets={"API_KEY": SECRET}.get, approver=approver)
+    result, _ = await run_flow(workflow, services=services)
+    assert result.ok, result.error
+    assert leaked(json.dumps(result.outputs["sent"], default=str)) == []
+    (request,) = asked
+    assert "your key is" in request.message and "your key is" in request.value["text"]
+    assert leaked(request.message) == [] and leaked(json.dumps(request.value, default=str)) == []
