@@ -153,7 +153,18 @@ class JsonFormat(NodeType):
         return {"text": text}
 
 
-class GetField(NodeType):
+class _PathNode(NodeType):
+    """A node that works at the place `path` names in its input (parsed once, at setup)."""
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> list[str]:
+        return _path_problems(params)
+
+    def setup(self) -> None:
+        self.steps = parse_path(self.params["path"])
+
+
+class GetField(_PathNode):
     type_id = "data.get"
     title = "Get field"
     category = "Data"
@@ -170,13 +181,6 @@ class GetField(NodeType):
     cheap = True
     summary_param = "path"
 
-    @classmethod
-    def check_params(cls, params: dict[str, Any]) -> list[str]:
-        return _path_problems(params)
-
-    def setup(self) -> None:
-        self.steps = parse_path(self.params["path"])
-
     def run(self, ctx: Any, **inputs: Any) -> dict[str, Any]:
         try:
             return {"out": get_path(inputs["in"], self.steps)}
@@ -187,7 +191,7 @@ class GetField(NodeType):
             return {"out": copy.deepcopy(self.params["default"])}
 
 
-class SetField(NodeType):
+class SetField(_PathNode):
     type_id = "data.set"
     title = "Set field"
     category = "Data"
@@ -199,13 +203,6 @@ class SetField(NodeType):
     pure = True
     cheap = True
     summary_param = "path"
-
-    @classmethod
-    def check_params(cls, params: dict[str, Any]) -> list[str]:
-        return _path_problems(params)
-
-    def setup(self) -> None:
-        self.steps = parse_path(self.params["path"])
 
     def run(self, ctx: Any, **inputs: Any) -> dict[str, Any]:
         try:

@@ -28,7 +28,7 @@ from engine.fileformat import load, parse
 from engine.nodetype import NodeType, Param, Port
 from engine.permissions import INCLUDE, Need
 from engine.registry import Registry
-from nodes.text import Template, template_problem
+from nodes.text import MessageNode
 
 if TYPE_CHECKING:  # pragma: no cover - imported when a sub-workflow runs (networkx, httpx):
     from engine.compile import Compiled  # listing the node types must not pay for them
@@ -189,7 +189,7 @@ class SubWorkflow(NodeType):
         return {"out": dict(result.outputs)}
 
 
-class Log(NodeType):
+class Log(MessageNode):
     type_id = "util.log"
     title = "Log"
     category = "Utility"
@@ -203,21 +203,13 @@ class Log(NodeType):
     pure = False  # writing to the log is its whole point; a cached result would skip it
     summary_param = "message"
 
-    @classmethod
-    def check_params(cls, params: dict[str, Any]) -> list[str]:
-        problem = template_problem(params["message"], "message")
-        return [problem] if problem else []
-
-    def setup(self) -> None:
-        self.message = Template(self.params["message"], "message")
-
     def run(self, ctx: Any, **inputs: Any) -> dict[str, Any]:
         value = inputs.get("in")
         ctx.log(self.params["level"], self.message.render(value))
         return {"out": value}
 
 
-class Fail(NodeType):
+class Fail(MessageNode):
     type_id = "flow.fail"
     title = "Fail"
     category = "Flow"
@@ -227,14 +219,6 @@ class Fail(NodeType):
     parameters = (Param("message", "text", default="failed: {{ x }}", required=True,
                         help="a template over x, the input"),)
     summary_param = "message"
-
-    @classmethod
-    def check_params(cls, params: dict[str, Any]) -> list[str]:
-        problem = template_problem(params["message"], "message")
-        return [problem] if problem else []
-
-    def setup(self) -> None:
-        self.message = Template(self.params["message"], "message")
 
     def run(self, ctx: Any, **inputs: Any) -> dict[str, Any]:
         raise NodeFailure(self.message.render(inputs.get("in")))

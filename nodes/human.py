@@ -14,12 +14,12 @@ from typing import Any
 
 from engine import budget
 from engine.nodetype import NodeType, Param, Port
-from nodes.text import Template, template_problem
+from nodes.text import MessageNode
 
 AUTOPILOT = ("off", "approve", "reject")
 
 
-class Approval(NodeType):
+class Approval(MessageNode):
     type_id = "human.approval"
     title = "Approval"
     category = "Human"
@@ -45,14 +45,6 @@ class Approval(NodeType):
         title = str(params.get("title") or "")
         return title if auto == "off" else f"{title} (auto-{auto} after " \
                                            f"{params.get('autopilot_after_s')} s)"
-
-    @classmethod
-    def check_params(cls, params: dict[str, Any]) -> list[str]:
-        problem = template_problem(params["message"], "message")
-        return [problem] if problem else []
-
-    def setup(self) -> None:
-        self.message = Template(self.params["message"], "message")
 
     async def run(self, ctx: Any, **inputs: Any) -> dict[str, Any]:
         value = inputs["in"]

@@ -110,7 +110,19 @@ def _check_key(params: dict[str, Any]) -> list[str]:
     return [] if str(params.get("memory_key") or "").strip() else ["memory_key is required"]
 
 
-class Save(NodeType):
+class _EmbeddingNode(NodeType):
+    """Save and Recall: a memory key to check, and an embeddings server to reach."""
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> list[str]:
+        return _check_key(params)
+
+    @classmethod
+    def needs(cls, params: dict[str, Any], base_dir: Any) -> list[Need]:
+        return embedding_needs(params)
+
+
+class Save(_EmbeddingNode):
     type_id = "memory.save"
     title = "Save memory"
     category = "Memory"
@@ -121,14 +133,6 @@ class Save(NodeType):
     parameters = (KEY_PARAM, *settings_params())
     summary_param = "memory_key"
 
-    @classmethod
-    def check_params(cls, params: dict[str, Any]) -> list[str]:
-        return _check_key(params)
-
-    @classmethod
-    def needs(cls, params: dict[str, Any], base_dir: Any) -> list[Need]:
-        return embedding_needs(params)
-
     async def run(self, ctx: Any, text: str, metadata: dict | None = None) -> dict[str, Any]:
         s = RecallSettings.from_params(self.params)
         entry_id = await save_memory(ctx, s, text, metadata)
@@ -136,7 +140,7 @@ class Save(NodeType):
         return {"id": entry_id}
 
 
-class Recall(NodeType):
+class Recall(_EmbeddingNode):
     type_id = "memory.recall"
     title = "Recall memories"
     category = "Memory"
@@ -148,14 +152,6 @@ class Recall(NodeType):
     parameters = (KEY_PARAM, Param("top_k", "int", default=5, minimum=1, required=True,
                                    help="how many memories at most"), *settings_params())
     summary_param = "memory_key"
-
-    @classmethod
-    def check_params(cls, params: dict[str, Any]) -> list[str]:
-        return _check_key(params)
-
-    @classmethod
-    def needs(cls, params: dict[str, Any], base_dir: Any) -> list[Need]:
-        return embedding_needs(params)
 
     async def run(self, ctx: Any, query: str) -> dict[str, Any]:
         s = RecallSettings.from_params(self.params)

@@ -56,6 +56,19 @@ class Template:
             raise NodeFailure(str(exc)) from None
 
 
+class MessageNode(NodeType):
+    """A node whose `message` param is a template over its input: checked when the file is
+    validated, compiled once at setup into `self.message`."""
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> list[str]:
+        problem = template_problem(params["message"], "message")
+        return [problem] if problem else []
+
+    def setup(self) -> None:
+        self.message = Template(self.params["message"], "message")
+
+
 def _short(source: str) -> str:
     line = source.strip().replace("\n", " ")
     return line if len(line) <= 60 else line[:57] + "..."
