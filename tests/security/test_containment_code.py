@@ -16,7 +16,6 @@ from engine.executor import Run
 from engine.model import Node
 from tests.nodes.flowrun import REGISTRY, error_of, run_one, wf
 from tests.security.containment_support import (
-    kill_leftovers,
     pids_in,
     spawning_code,
     wait_all_gone,
@@ -24,13 +23,6 @@ from tests.security.containment_support import (
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups")
 
-
-@pytest.fixture
-def piddir(tmp_path):
-    folder = tmp_path / "pids"
-    folder.mkdir()
-    yield folder
-    kill_leftovers(pids_in(folder))
 
 
 def _assert_tree_ended(piddir) -> None:

@@ -14,7 +14,6 @@ import pytest
 
 from tests.cli.conftest import ROOT, cli_env
 from tests.security.containment_support import (
-    kill_leftovers,
     pids_in,
     spawning_code,
     wait_all_gone,
@@ -23,13 +22,6 @@ from tests.security.containment_support import (
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
-
-@pytest.fixture
-def piddir(tmp_path):
-    folder = tmp_path / "pids"
-    folder.mkdir()
-    yield folder
-    kill_leftovers(pids_in(folder))  # only when the test failed is anything left
 
 
 def _workflow(piddir) -> dict:
