@@ -318,10 +318,11 @@ class PauseGate:
     def _follows(self, step: tuple[str, tuple[int, ...]], node_id: str,
                  path: tuple[int, ...]) -> bool:
         """`node_id` at `path` is downstream of the stepped node in the same branch: reached
-        by wires from it, in the same loop iteration or around/inside it."""
+        by wires from it, in the same loop iteration, the loop's next one, or around/inside
+        it (not in another item of an enclosing loop)."""
         stepped, at = step
         n = min(len(at), len(path))
-        return at[:n] == path[:n] and node_id in self._reach(stepped)
+        return at[:n - 1] == path[:n - 1] and node_id in self._reach(stepped)
 
     def _reach(self, node_id: str) -> frozenset[str]:
         found = self._downstream.get(node_id)

@@ -92,9 +92,32 @@ def test_step_runs_the_node_and_pauses_at_the_next_one_downstream():
     assert done.result.outputs == {"answer": 15.0}
 
 
-def test_step_at_the_end_of_a_loop_body_pauses_after_the_loop_not_in_the_next_item():
+def test_step_at_the_end_of_a_loop_body_pauses_in_the_next_item_then_after_the_loop():
+    done = run_with(loop(), [Breakpoint(node="half", condition="index == 2")],
+                    [Resume(STEP)])
+    assert [(s.node_id, s.path) for s in done.host.stops] == [("half", (2,)), ("half", (3,))]
     done = run_with(loop(), [Breakpoint(node="half", condition="index == 4")], [Resume(STEP)])
     assert [(s.node_id, s.path) for s in done.host.stops] == [("half", (4,)), ("out", ())]
+
+
+def nested():
+    return workflow(
+        {"v": ("data.value", {"value": [[1, 2], [3, 4]]}),
+         "outer": ("flow.foreach", {"parallel": 1}),
+         "inner": ("flow.foreach", {"parallel": 1}),
+         "double": ("data.expression", {"expr": "x * 2"}),
+         "out": ("flow.output", {"name": "results"})},
+        ["v.out -> outer.items", "outer.item -> inner.items", "inner.item -> double.x",
+         "double.out -> inner.result", "inner.results -> outer.result",
+         "outer.results -> out.in"])
+
+
+def test_step_in_a_nested_loop_stays_in_the_same_outer_item():
+    done = run_with(nested(), [Breakpoint(node="double", condition="path == [0, 1]")],
+                    [Resume(STEP), Resume()])
+    assert [(s.node_id, s.path) for s in done.host.stops] == [("double", (0, 1)),
+                                                               ("inner", (1,))]
+    assert done.result.outputs == {"results": [[2, 4], [6, 8]]}
 
 
 def test_abort_cancels_the_run_and_nothing_after_the_stop_runs():
