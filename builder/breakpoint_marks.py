@@ -34,6 +34,8 @@ class BreakpointDot(QGraphicsItem):
         self.color = color
         self.setZValue(MARK_Z)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        # the same size on screen at every zoom: a breakpoint must show on a zoomed-out graph
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         tip = f"Breakpoint on {bp.where}"
         self.setToolTip(tip + (f"\nwhen {bp.condition}" if bp.condition else "\n(always)"))
 
@@ -59,9 +61,11 @@ class BreakpointDot(QGraphicsItem):
 class PausedMark(QGraphicsItem):
     """An amber ring around a paused node and a pill above it ("Paused" or "Held")."""
 
-    def __init__(self, text: str, color: QColor, text_color: QColor) -> None:
+    def __init__(self, hit: bool, color: QColor, text_color: QColor) -> None:
         super().__init__()
-        self.text, self.color, self.text_color = text, color, text_color
+        self.hit = hit
+        self.text = "Paused" if hit else "Held"
+        self.color, self.text_color = color, text_color
         self.rect = QRectF()
         self.setZValue(MARK_Z)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
@@ -72,7 +76,7 @@ class PausedMark(QGraphicsItem):
             self.rect = QRectF(rect)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
-        return self.rect.adjusted(-8, -PILL_H - 12, 8, 8)
+        return self.rect.adjusted(-8, -PILL_H - 12, 80, 8)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
@@ -83,13 +87,20 @@ class PausedMark(QGraphicsItem):
         font = QFont(painter.font())
         font.setBold(True)
         painter.setFont(font)
-        width = painter.fontMetrics().horizontalAdvance(self.text) + 22
-        pill = QRectF(self.rect.left(), self.rect.top() - PILL_H - 8, width, PILL_H)
+        bars = 12.0 if self.hit else 0.0  # the pause sign, drawn (fonts may lack ⏸)
+        width = painter.fontMetrics().horizontalAdvance(self.text) + 20 + bars
+        pill = QRectF(self.rect.left() + DOT, self.rect.top() - PILL_H - 8, width, PILL_H)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(self.color)
         painter.drawRoundedRect(pill, PILL_H / 2, PILL_H / 2)
+        painter.setBrush(self.text_color)
+        if bars:
+            top, h = pill.top() + 6, PILL_H - 12
+            painter.drawRect(QRectF(pill.left() + 10, top, 3, h))
+            painter.drawRect(QRectF(pill.left() + 15, top, 3, h))
         painter.setPen(self.text_color)
-        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, self.text)
+        painter.drawText(pill.adjusted(bars + 10, 0, -10, 0), Qt.AlignmentFlag.AlignVCenter
+                         | Qt.AlignmentFlag.AlignLeft, self.text)
 
 
 class BreakpointMarks:
@@ -142,15 +153,14 @@ class BreakpointMarks:
             item = scene.nodes.get(node_id)
             if item is None:
                 continue
-            text = "⏸ Paused" if hit else "Held"
             ring = self.rings.get(node_id)
             if ring is None or not shiboken6.isValid(ring) or ring.scene() is not scene \
-                    or ring.text != text:
+                    or ring.hit != hit:
                 if ring is not None:
                     self._drop(ring)
                 theme = self.canvas.theme
                 color = theme.state_color("waiting") if hit else theme.text_dim
-                ring = self.rings[node_id] = PausedMark(text, color, QColor("#1d1f23"))
+                ring = self.rings[node_id] = PausedMark(hit, color, QColor("#1d1f23"))
                 scene.addItem(ring)
             ring.set_rect(item.mapRectToScene(item.rect))
 

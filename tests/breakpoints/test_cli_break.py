@@ -109,8 +109,7 @@ def test_step_pauses_at_the_next_node_and_abort_cancels(loop_file, tmp_path):
     child.type("nonsense words")
     child.wait_for("that is not JSON")
     child.type("s")
-    shown = child.wait_for("Paused before 'out'")
-    assert "step" in shown.split("Paused before 'out'")[1]
+    child.wait_for("Paused before 'half' (item 3): step")
     child.wait_for("break> ", timeout=5)
     child.type("a")
     code, out, err = child.finish()

@@ -92,7 +92,7 @@ def test_a_run_pauses_at_the_third_item_the_edit_is_used_and_the_result_shows_it
     assert "item 2" in panel.title.text()
     assert json.loads(panel.editor.toPlainText()) == {"x": 3}
     ring = views.marks.rings["square"]
-    assert ring.text == "⏸ Paused" and ring.scene() is window.canvas.graph_scene
+    assert ring.hit and ring.scene() is window.canvas.graph_scene
     assert window.runner.running
     panel.editor.setPlainText('{"x": oops}')
     qtbot.mouseClick(panel.continue_button, Qt.MouseButton.LeftButton)
