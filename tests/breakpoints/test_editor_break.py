@@ -10,6 +10,7 @@ import shutil
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from builder.mainwindow import MainWindow
 from engine.breakpoints import Breakpoint
@@ -31,9 +32,18 @@ def open_foreach(qtbot, tmp_path, theme="dark") -> MainWindow:
                         recover=False, theme_mode=theme)
     qtbot.addWidget(window)
     assert window.session.open_file(path)
+    window.resize(1280, 800)
     window.show()
+    window.activateWindow()
+    window.canvas.setFocus()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # window shortcuts: F9…
     window.run_view.ask_inputs = lambda _parent, declared: declared
     return window
+
+
+def press(qtbot, window, key) -> None:
+    """A key press as a person makes it: into the focused widget of the active window."""
+    qtbot.keyClick(window.focusWidget() or window.canvas, key)
 
 
 def until(loop, condition, timeout: float = 10.0) -> None:
@@ -47,11 +57,8 @@ def until(loop, condition, timeout: float = 10.0) -> None:
 def set_conditional_breakpoint(qtbot, window, node_id="square", condition="index == 2"):
     views = window.run_view.breakpoints
     window.canvas.select_nodes([node_id])
-    window.activateWindow()
-    window.canvas.setFocus()
-    qtbot.keyClick(window.canvas, Qt.Key.Key_F9)
-    if not views.breakpoints():  # no active window offscreen: the shortcut did not reach it
-        views.actions["toggle"].trigger()
+    press(qtbot, window, Qt.Key.Key_F9)
+    assert views.breakpoints() == [Breakpoint(node=node_id)]
     views.ask_condition = lambda _parent, where, current: condition
     assert views.edit_selected()
     return views
@@ -98,7 +105,7 @@ def test_a_run_pauses_at_the_third_item_the_edit_is_used_and_the_result_shows_it
     qtbot.mouseClick(panel.continue_button, Qt.MouseButton.LeftButton)
     assert "not JSON" in panel.problem.text() and views.waiting, "a bad edit resumes nothing"
     panel.editor.setPlainText('{"x": 10}')
-    qtbot.mouseClick(panel.continue_button, Qt.MouseButton.LeftButton)
+    press(qtbot, window, Qt.Key.Key_F8)  # Continue
     result = qloop.run_until_complete(asyncio.wait_for(window.runner.task, 10))
     assert result.status == "succeeded"
     assert result.outputs == {"squares": [1, 4, 100, 16, 25], "sum": 146}
@@ -117,3 +124,25 @@ def test_step_then_abort_from_the_panel(qtbot, qloop, tmp_path, data_dir):
     result = qloop.run_until_complete(asyncio.wait_for(window.runner.task, 10))
     assert result.status == "cancelled"
     assert "run ended" in views.panel.title.text()
+
+
+def test_the_node_context_menu_and_the_pause_setting_change_the_file_view_state(
+        qtbot, qloop, tmp_path, data_dir):
+    window = open_foreach(qtbot, tmp_path)
+    views = window.run_view.breakpoints
+    menu = window.run_view.node_menu("sum")
+    add = next(a for a in menu.actions() if a.text() == "Add breakpoint")
+    add.trigger()
+    assert views.breakpoints() == [Breakpoint(node="sum")]
+    menu = window.run_view.node_menu("sum")
+    assert "Remove breakpoint" in [a.text() for a in menu.actions()]
+    window.canvas.graph_scene.select_wire(("each", "results", "sum", "x"))
+    views.toggle_selected()
+    assert Breakpoint(wire=("each", "results", "sum", "x")) in views.breakpoints()
+    assert views.marks.dots[Breakpoint(wire=("each", "results", "sum", "x"))].scene() \
+        is window.canvas.graph_scene
+    views.actions["pause_all"].setChecked(True)
+    assert window.document.workflow.extra["ui"]["break_mode"] == "all"
+    window.document.undo_stack.undo()
+    assert "break_mode" not in window.document.workflow.extra["ui"]
+    assert not views.actions["pause_all"].isChecked()
