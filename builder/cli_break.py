@@ -68,6 +68,9 @@ def attach(args: argparse.Namespace, run: Run, stderr: TextIO | None = None,
     (the run must not start), else None."""
     err = stderr or sys.stderr
     if not wanted(args):
+        if getattr(args, "break_all", False):
+            print("flowloom: --break-all does nothing without --break; breakpoints are ignored",
+                  file=err)
         return None
     found, problems = read_breakpoints(run.compiled.workflow)
     for problem in problems:

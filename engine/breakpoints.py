@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from engine import budget
 from engine.errors import ExpressionError
 from engine.expressions import Expression, check_syntax
+from engine.porttypes import describe, matches
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.executor import Run
@@ -185,6 +186,7 @@ class Stop:
     reason: str
     hit: bool
     breakpoint: Breakpoint | None = None
+    types: dict[str, str] = field(default_factory=dict)  # input port -> its declared type
     _wake: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _released: Resume | None = field(default=None, repr=False)
 
@@ -201,14 +203,25 @@ class Stop:
     def problem(self, value: Any) -> str | None:
         """Why `value` cannot replace what was shown (None: it can)."""
         if self.port is not None:
-            return None
+            return self._type_problem(self.port, value)
         if not isinstance(value, dict):
             return (f"the inputs of node {self.node_id!r} must stay an object with the keys "
                     f"{sorted(self.value)}")
         if set(value) != set(self.value):
             return (f"the inputs of node {self.node_id!r} must keep exactly the keys "
                     f"{sorted(self.value)} (got {sorted(map(str, value))})")
+        for port, item in value.items():
+            problem = self._type_problem(port, item)
+            if problem is not None:
+                return problem
         return None
+
+    def _type_problem(self, port: str, value: Any) -> str | None:
+        expected = self.types.get(port, "any")
+        if expected == "any" or matches(value, expected):
+            return None
+        return (f"input {port!r} of node {self.node_id!r} expects {expected}, got "
+                f"{describe(value)}")
 
 
 Decide = Callable[[Stop], Awaitable[Resume]]
@@ -346,7 +359,19 @@ class PauseGate:
         port = bp.wire[3] if bp is not None and bp.wire is not None else None
         shown = inputs[port] if port is not None else inputs
         recorded = self.run.recorded(shown) if self.run is not None else shown
-        return Stop(node_id, path, self.render(recorded), port, reason, hit, bp)
+        return Stop(node_id, path, self.render(recorded), port, reason, hit, bp,
+                    self._types(node_id))
+
+    def _types(self, node_id: str) -> dict[str, str]:
+        """The declared type of each single-valued input of `node_id`, for checking edits
+        (best effort: the compiled plan's shape is the scheduler's, not ours)."""
+        node = self.run.compiled.nodes.get(node_id) if self.run is not None else None
+        found: dict[str, str] = {}
+        for entry in getattr(node, "in_ports", ()):
+            port, _sources, multi, port_type = entry
+            if not multi and isinstance(port_type, str):
+                found[port] = port_type
+        return found
 
     async def _wait(self, stop: Stop) -> Resume:
         while True:

@@ -275,11 +275,9 @@ class BreakpointsView(QObject):
         last = self.controller.last
         if run is None or last is None:
             return
-        from builder.cli import jsonable  # values shown as JSON, as `flowloom run` prints them
-
         source = last.source
         self.gate = PauseGate(read_breakpoints(source)[0], self.decide, break_mode(source),
-                              render=jsonable).attach(run)
+                              render=_as_json).attach(run)
         self.gate.listeners.append(self._show_paused)
 
     def _on_finished(self, _result: Any) -> None:
@@ -336,3 +334,12 @@ def _wire_near(scene: Any, pos: QPointF) -> tuple[str, str, str, str] | None:
                   for item in scene.items(grip)
                   if isinstance(item, WireItem) and item.edge is not None)
     return near[0][1] if near and near[0][0] <= WIRE_GRIP else None
+
+
+def _as_json(value: Any) -> Any:
+    """A value as JSON data, as `flowloom run` prints it. builder.cli is imported at the first
+    stop, not with the editor or at a run's start (about 0.1 s of imports the editor does not
+    need otherwise)."""
+    from builder.cli import jsonable
+
+    return jsonable(value)

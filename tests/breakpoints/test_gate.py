@@ -218,3 +218,16 @@ def test_unusable_breakpoints_are_named_and_left_out():
     assert found == [Breakpoint(node="b")]
     assert len(problems) == 3
     assert "no node 'gone'" in problems[0] and "does not parse" in problems[1]
+
+
+
+def test_an_edit_of_the_wrong_type_for_the_port_is_refused_with_a_sentence():
+    seen = []
+
+    async def check(stop, run):
+        seen.append((stop.problem({"items": {"not": "a list"}}), stop.problem({"items": [7]})))
+        return Resume(value={"items": "nope"}, edited=True)  # a host that did not check
+
+    done = run_with(loop(), [Breakpoint(node="each")], [check])
+    assert seen == [("input 'items' of node 'each' expects list, got dict", None)]
+    assert done.result.outputs == {"results": [1.0, 2.0, 3.0, 4.0, 5.0]}, "never run with"
