@@ -231,3 +231,12 @@ def test_an_edit_of_the_wrong_type_for_the_port_is_refused_with_a_sentence():
     done = run_with(loop(), [Breakpoint(node="each")], [check])
     assert seen == [("input 'items' of node 'each' expects list, got dict", None)]
     assert done.result.outputs == {"results": [1.0, 2.0, 3.0, 4.0, 5.0]}, "never run with"
+
+
+def test_breakpoints_changed_while_the_run_goes_on_take_effect():
+    async def move_it(stop, run):
+        run.services.extra["breakpoint_gate"].set_breakpoints([Breakpoint(node="c")])
+        return Resume()
+
+    done = run_with(chain(), [Breakpoint(node="a")], [move_it])
+    assert [s.node_id for s in done.host.stops] == ["a", "c"]
