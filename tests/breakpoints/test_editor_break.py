@@ -146,3 +146,37 @@ def test_the_node_context_menu_and_the_pause_setting_change_the_file_view_state(
     window.document.undo_stack.undo()
     assert "break_mode" not in window.document.workflow.extra["ui"]
     assert not views.actions["pause_all"].isChecked()
+
+
+def test_a_right_click_on_a_wire_offers_its_breakpoint(qtbot, qloop, tmp_path, data_dir):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QContextMenuEvent
+
+    window = open_foreach(qtbot, tmp_path)
+    key = ("each", "results", "sum", "x")
+    wire = window.canvas.graph_scene.wires[key]
+    at = window.canvas.mapFromScene(wire.mapToScene(wire.path().pointAtPercent(0.5)))
+    chosen = []
+    poll = QTimer()
+    poll.setInterval(10)
+
+    def choose():  # waits for the menu to be up (exec() runs its own loop), then picks
+        menu = QApplication.activePopupWidget()
+        if menu is None:
+            return
+        poll.stop()
+        try:
+            action = next(a for a in menu.actions() if a.text() == "Add breakpoint")
+            chosen.append(action.text())
+            action.trigger()
+        finally:
+            menu.close()
+
+    poll.timeout.connect(choose)
+    poll.start()
+    viewport = window.canvas.viewport()
+    QApplication.sendEvent(viewport, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, at,
+                                                       viewport.mapToGlobal(at)))
+    assert chosen == ["Add breakpoint"]
+    assert window.run_view.breakpoints.breakpoints() == [Breakpoint(wire=key)]
+    assert window.canvas.graph_scene.selected_wires == {key}
