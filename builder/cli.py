@@ -7,6 +7,7 @@
                       [--approve-all | --reject-all] [--history-db PATH] [--no-history]
                       [--allow-net[=HOST,...]] [--allow-read[=PATH,...]]
                       [--allow-write[=PATH,...]] [--allow-run] [--trust]
+                      [--break [--break-all]]   (builder/cli_break.py)
     flowloom permissions FILE [--json]   |   flowloom trust FILE   (builder/cli_trust.py)
     flowloom validate FILE [--json]
     flowloom nodes [--json | --markdown]
@@ -43,7 +44,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from builder import cli_alerts, cli_plan, cli_trust
+from builder import cli_alerts, cli_break, cli_plan, cli_trust
 from builder.cli_doctor import add_doctor_command
 from builder.cli_history import add_commands, add_history_db_option, recorder_for_cli
 from builder.progress import TerminalProgress
@@ -196,9 +197,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     except InputError as exc:
         _say(f"{args.file}: {exc}")
         return EXIT_INVALID
+    refused = cli_break.attach(args, run)  # --break: the file's breakpoints prompt here
+    if refused:
+        _say(f"flowloom: {refused}")
+        return EXIT_INVALID
     progress = None
     if not args.quiet:
-        live = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+        live = sys.stderr.isatty() and os.environ.get("TERM") != "dumb" \
+            and not cli_break.wanted(args)  # a live status line would garble the prompts
         progress = TerminalProgress(sys.stderr, compiled.workflow, live=live,
                                     color=live and "NO_COLOR" not in os.environ,
                                     per_node=args.verbose or not args.json)
@@ -430,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-history", action="store_true",
                      help="do not record this run in the run history")
     cli_trust.add_run_flags(run)
+    cli_break.add_run_flags(run)
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check a workflow and list every problem")
     validate.add_argument("file", metavar="FILE")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from engine import budget
 from engine import events as ev
 from engine.bounded import Offload
+from engine.breakpoints import PauseGate, gate_of
 from engine.compile import Plan, PlanNode
 from engine.context import NodeContext
 from engine.errors import FlowloomError, NodeFailure
@@ -151,7 +152,11 @@ class Scope:
             for port, tool_id in pn.tools:
                 kwargs.setdefault(port, []).append(
                     ToolHandle(self.run, self.run.compiled.nodes[tool_id], self.path))
-        if pn.runs_inline:
+        if (gate := gate_of(self.run)) is not None and gate.watches(pn.id, self.path):
+            self.running += 1  # a breakpoint may pause it first (engine/breakpoints.py)
+            assert self.tg is not None
+            self.tg.create_task(self._after_gate(gate, pn, kwargs), name=f"flowloom:{pn.id}")
+        elif pn.runs_inline:
             self._run_inline(pn, kwargs)
         else:
             self.running += 1
@@ -363,6 +368,31 @@ class Scope:
         if heavy:
             return await budget.offload(mode, pn.impl.run, ctx, **kwargs)
         return await budget.inline(mode, pn.impl.run, ctx, **kwargs)
+
+    async def _after_gate(self, gate: PauseGate, pn: PlanNode, kwargs: dict[str, Any]) -> None:
+        """Wait at the breakpoint gate, then start `pn` as `_start` would have, with the
+        inputs the gate gives back (edited or not)."""
+        try:
+            kwargs = await gate.before(pn.id, kwargs, self.path)
+        except asyncio.CancelledError:
+            self.running -= 1
+            self.wake.set()
+            raise
+        except Exception as exc:  # noqa: BLE001 - the node fails, never the run
+            self.running -= 1
+            self._bookkeeping_failed(pn, exc)
+            self.wake.set()
+            return
+        if self.failure is None and not pn.runs_inline:  # (failed meanwhile: it is skipped)
+            await self._run_task(pn, kwargs)  # counts itself off `running` when it ends
+            return
+        self.running -= 1
+        if self.failure is None:
+            try:
+                self._run_inline(pn, kwargs)
+            except Exception as exc:  # noqa: BLE001 - the node fails, never the run
+                self._bookkeeping_failed(pn, exc)
+        self.wake.set()
 
     # --- loops ----------------------------------------------------------------------------
     async def _foreach(self, pn: PlanNode, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -22,10 +22,12 @@ from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 from builder.canvas.run_overlay import RunOverlay
 from builder.run_folder import documents_dir, run_folder, shown
 from builder.runview.alerts import AlertDisplay
+from builder.runview.breakpoints import BreakpointsView
 from builder.runview.comment_popover import CommentPopover
 from builder.runview.controller import RunController
 from builder.runview.inputs import ask_inputs, declared_inputs
 from engine import events as ev
+from engine.breakpoints import Breakpoint
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from builder.mainwindow import MainWindow
@@ -78,6 +80,7 @@ class RunView(QObject):
         self.comment_popover: CommentPopover | None = None
         o.error_clicked.connect(lambda nid, text: self.show_error(window, nid, text))
         window.canvas.viewport().installEventFilter(self)
+        self.breakpoints = BreakpointsView(self)  # F9, marks, the Breakpoint panel
 
     def _add_panels(self) -> None:
         from builder.panels import RunPanels  # optional package, looked up above
@@ -268,6 +271,7 @@ class RunView(QObject):
         if self.approvals.request(node_id) is not None:
             menu.addAction("Approve…", lambda: self.approvals.review(node_id, True))
             menu.addAction("Reject…", lambda: self.approvals.review(node_id, False))
+        self.breakpoints.add_menu_items(menu, Breakpoint(node=node_id))
         view = self.overlay.views.get(node_id)
         if view is not None and view.state == "failed":
             menu.addAction("Show error…",
