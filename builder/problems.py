@@ -2,7 +2,9 @@
 
 `validate()` is what "is this runnable?" means — engine.validate.check_workflow, then (if that
 found no errors) engine.compile.compile_workflow for graph problems and warnings. The panel runs
-it ~300 ms after the last model change, lists the result (errors first), emits
+it ~300 ms after the last model change, lists the result (errors first), then any plugin the
+registry could not load (`registry.load_problems`: a person should see why a node type they
+installed is missing, not only a log line), emits
 `problems_changed(list[Problem])` for the canvas badges, and `node_requested(node_id)` when a
 problem is clicked so the window can select and centre that node.
 """
@@ -119,6 +121,11 @@ class ProblemsPanel(QWidget):
         self.problems_changed.emit(list(self.problems))
         return self.problems
 
+    def plugin_problems(self) -> list[str]:
+        """One sentence per plugin the registry could not load."""
+        found = getattr(self.registry, "load_problems", None) or []
+        return [f"Plugin {name!r} was not loaded: {reason}" for name, reason in found]
+
     def _fill(self) -> None:
         self.list.clear()
         for problem in self.problems:
@@ -126,6 +133,11 @@ class ProblemsPanel(QWidget):
             text = str(problem).removeprefix("warning: ")
             item = QListWidgetItem(icon("problem", color), text)
             item.setData(NODE_ROLE, problem_node(problem))
+            item.setToolTip(text)
+            self.list.addItem(item)
+        plugins = self.plugin_problems()  # after the workflow's own: rows stay its problems'
+        for text in plugins:
+            item = QListWidgetItem(icon("problem", self._warning_color), text)
             item.setToolTip(text)
             self.list.addItem(item)
         errors = len(self.errors())
@@ -136,6 +148,9 @@ class ProblemsPanel(QWidget):
             parts = [f"{errors} error{'s' * (errors != 1)}"] if errors else []
             parts += [f"{warnings} warning{'s' * (warnings != 1)}"] if warnings else []
             self.summary.setText(", ".join(parts))
+        if plugins:
+            self.summary.setText(f"{self.summary.text()} · {len(plugins)} plugin"
+                                 f"{'s' * (len(plugins) != 1)} not loaded")
 
     def select_problem(self, row: int) -> None:
         """Act as if the user clicked the problem at `row`."""

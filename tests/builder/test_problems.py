@@ -46,3 +46,20 @@ def test_clicking_a_problem_asks_for_its_node(qtbot):
     with qtbot.waitSignal(panel.node_requested) as blocker:
         panel.select_problem(0)
     assert blocker.args == ["c"]
+
+
+def test_a_plugin_that_failed_to_load_is_listed_with_its_reason(qtbot, tmp_path):
+    from nodes import default_registry
+    from nodes.plugins import load_folder
+
+    (tmp_path / "broken.py").write_text("raise RuntimeError('plugin exploded')\n")
+    registry = default_registry(plugins=False)
+    load_folder(registry, tmp_path)
+    panel = ProblemsPanel()
+    qtbot.addWidget(panel)
+    panel.set_document(small_workflow(), registry)
+    texts = [panel.list.item(i).text() for i in range(panel.list.count())]
+    assert len(texts) == 1 and texts[0].startswith("Plugin ")
+    assert "broken.py" in texts[0] and "RuntimeError: plugin exploded" in texts[0]
+    assert "ready to run" in panel.summary.text() and "1 plugin not loaded" in panel.summary.text()
+    panel.select_problem(0)  # no node to go to: nothing happens, nothing breaks
