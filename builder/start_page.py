@@ -80,8 +80,15 @@ class StartPage(QFrame):
         self.buttons = {}
         session = self.window.session
         self._heading("Start")
-        new = self._button("new", "New empty workflow — drag nodes from the palette")
+        new = self._button("new", "New empty workflow")
+        new.setToolTip("Drag nodes from the palette onto the canvas, or double-click the "
+                       "canvas and type a node's name")
         new.clicked.connect(self._start_empty)
+        hint = QLabel("then drag nodes from the palette, or double-click the canvas")
+        hint.setProperty("role", "dim")
+        hint.setWordWrap(True)  # the card is at most 330 px wide: a long line was cut
+        hint.setContentsMargins(6, 0, 0, 4)
+        self._layout.addWidget(hint)
         recent = session.recent.paths()[:RECENT_SHOWN]
         if recent:
             self._heading("Recent files")
