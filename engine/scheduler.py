@@ -216,8 +216,12 @@ class Scope:
             self.tg.create_task(self._run_task(pn, kwargs), name=f"flowloom:{pn.id}")
 
     def _inline(self, pn: PlanNode) -> bool:
-        """Whether `pn` runs on the spot: a cheap inline node and no before-start hook set."""
-        return pn.runs_inline and not self.run.ledger.has_hooks
+        """Whether `pn` runs on the spot: a cheap inline node, no before-start hook set, and
+        a seam that keeps it here (engine/seam.py)."""
+        run = self.run
+        return (pn.runs_inline and not run.ledger.has_hooks
+                and run.seam.inline_ok(pn, run.compiled.workflow.nodes[pn.id].extra.get(
+                    "placement")))
 
     def _gather(self, pn: PlanNode) -> dict[str, Any] | Dead:
         """The inputs, copied; or the Dead value that skips `pn` (a Failed one if any, so a

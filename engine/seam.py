@@ -26,14 +26,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from engine import budget
 from engine.bounded import Offload
-from engine.errors import FlowloomError, NodeFailure
+from engine.errors import FlowloomError, NodeFailure, Problem
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.compile import PlanNode
     from engine.context import NodeContext
+    from engine.model import Workflow
 
 __all__ = ["PLACEMENTS", "Execution", "InThread", "Inline", "LocalSeam", "Offloaded", "OnLoop",
-           "PlacedSeam", "Seam", "Work", "placement_of"]
+           "PlacedSeam", "Seam", "Work", "placement_of", "placement_problems"]
 
 PLACEMENTS = ("local", "cluster", "auto")
 
@@ -62,6 +63,11 @@ class Seam(Protocol):
     """Chooses the `Execution` for each piece of work."""
 
     def choose(self, work: Work) -> Execution: ...
+
+    def inline_ok(self, node: PlanNode, setting: Any) -> bool:
+        """Whether a cheap inline node (with `"placement"` `setting`) may run on the spot in
+        the scheduler's turn, rather than as a task through `choose`."""
+        ...
 
 
 class OnLoop:
@@ -117,6 +123,9 @@ class LocalSeam:
             return self.in_thread
         return self.offloaded if work.heavy else self.inline
 
+    def inline_ok(self, node: PlanNode, setting: Any) -> bool:
+        return True
+
 
 class PlacedSeam:
     """Nodes placed on the cluster go to `cluster`; the rest to `local`."""
@@ -130,6 +139,13 @@ class PlacedSeam:
     def choose(self, work: Work) -> Execution:
         return self.cluster if work.placement == "cluster" else self.local.choose(work)
 
+    def inline_ok(self, node: PlanNode, setting: Any) -> bool:
+        try:
+            here = placement_of(setting, node.impl, node.id) == "local"
+        except NodeFailure:
+            return False  # the task path fails it with the sentence
+        return here and self.local.inline_ok(node, setting)
+
 
 def placement_of(setting: Any, impl: Any, node_id: str) -> str:
     """Where a node runs: its `"placement"` setting ("local", "cluster", or "auto", the
@@ -142,3 +158,14 @@ def placement_of(setting: Any, impl: Any, node_id: str) -> str:
     if setting == "auto":
         return "cluster" if getattr(type(impl), "cpu_bound", False) is True else "local"
     return setting
+
+
+def placement_problems(workflow: Workflow) -> list[Problem]:
+    """One sentence per node whose `"placement"` is not one of PLACEMENTS."""
+    problems = []
+    for node in workflow.nodes.values():
+        setting = node.extra.get("placement")
+        if setting is not None and setting not in PLACEMENTS:
+            problems.append(Problem(f'"placement" must be one of {", ".join(PLACEMENTS)}, got '
+                                    f'{setting!r:.40}', node_id=node.id))
+    return problems
