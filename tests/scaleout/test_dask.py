@@ -1,0 +1,171 @@
+"""The same workflow file runs its CPU-bound nodes on a Dask LocalCluster (2 worker processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import json  # noqa: E402  (kept apart: only the documents use it)
+import os
+import sys
+import time
+import types
+from pathlib import Path
+
+import psutil
+import pytest
+
+from engine import NodeType, Port, Run, compile_workflow
+from engine.dask_backend import DaskExecution
+from engine.events import NodeLogged
+from engine.fileformat import loads
+from engine.seam import PlacedSeam
+from nodes import default_registry
+from nodes.plugins import load_folder
+from tests.scaleout.conftest import start_cluster
+from tests.scaleout.support import foreach_doc, write_plugin
+
+
+def _registry(tmp_path: Path):
+    registry = default_registry()
+    load_folder(registry, write_plugin(tmp_path / "nodes").parent)
+    return registry
+
+
+def _compiled(doc: dict, registry):
+    loaded = loads(json.dumps(doc), registry)
+    assert not loaded.errors, loaded.problems
+    return compile_workflow(loaded.workflow, registry)
+
+
+async def _run(compiled, seam=None, events: list | None = None, timeout: float = 120):
+    run = Run(compiled, seam=seam)
+    if events is not None:
+        run.subscribe(events.append)
+    async with asyncio.timeout(timeout):
+        return await run.execute()
+
+
+def _workers(client) -> dict[str, int]:
+    """Worker address -> its process id, as each worker says."""
+    return client.run(os.getpid)
+
+
+@pytest.mark.asyncio
+async def test_a_parallel_foreach_of_1000_items_runs_on_both_workers_as_locally(
+        tmp_path, client):
+    registry = _registry(tmp_path)
+    doc = foreach_doc(1000, step={"type": "user.churn", "params": {"ms": 0.2}}, parallel=8)
+    events: list = []
+    remote = await _run(_compiled(doc, registry), PlacedSeam(DaskExecution(client)), events)
+    local = await _run(_compiled(doc, registry))
+    assert remote.ok, remote.error
+    assert local.ok, local.error
+    assert remote.outputs == local.outputs
+    assert remote.outputs["r"] == [x * x + 1 for x in range(1000)]
+    where = {e.message.rsplit(" ", 1)[1] for e in events
+             if isinstance(e, NodeLogged) and e.message.startswith("ran on cluster worker")}
+    assert where == set(_workers(client))  # each of the two workers ran some items
+    assert remote.nodes["step"].runs == 1000
+
+
+@pytest.mark.asyncio
+async def test_a_plugin_from_the_user_folder_runs_in_the_worker_processes(tmp_path, client):
+    registry = _registry(tmp_path)
+    assert "user.churn" in registry
+    doc = {"format": "flowloom.workflow", "version": 1, "name": "one",
+           "nodes": [{"id": "c", "type": "user.churn", "params": {"ms": 1}},
+                     {"id": "out", "type": "flow.output", "params": {"name": "pid"}}],
+           "edges": [{"source": "c", "source_port": "pid", "target": "out",
+                      "target_port": "in"}]}
+    result = await _run(_compiled(doc, registry), PlacedSeam(DaskExecution(client)))
+    assert result.ok, result.error
+    assert result.outputs["pid"] in set(_workers(client).values())
+    assert result.outputs["pid"] != os.getpid()
+
+
+class Stranded(NodeType):
+    """A type from a module that exists only in this test process."""
+
+    type_id = "test.stranded"
+    cpu_bound = True
+    inputs = (Port("in", required=False),)
+
+    def run(self, ctx, **inputs):
+        return {"out": 1}
+
+
+@pytest.mark.asyncio
+async def test_a_type_a_worker_cannot_load_fails_its_node_with_a_sentence(tmp_path, client):
+    module = types.ModuleType("flowloom_only_here")
+    Stranded.__module__ = module.__name__
+    module.Stranded = Stranded
+    sys.modules[module.__name__] = module
+    try:
+        registry = default_registry()
+        registry.register(Stranded)
+        doc = {"format": "flowloom.workflow", "version": 1, "name": "stranded",
+               "nodes": [{"id": "s", "type": "test.stranded"}]}
+        result = await _run(_compiled(doc, registry), PlacedSeam(DaskExecution(client)))
+    finally:
+        del sys.modules[module.__name__]
+    assert result.status == "failed"
+    error = result.nodes["s"].error
+    assert error.startswith("node type 'test.stranded' cannot be loaded on cluster worker "
+                            "tcp://127.0.0.1:")
+    assert "flowloom_only_here" in error
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+@pytest.mark.asyncio
+async def test_cancel_stops_the_remote_task_and_its_process(tmp_path, client):
+    pid_file = tmp_path / "pid"
+    code = (f"import os, pathlib, time\npathlib.Path({str(pid_file)!r}).write_text("
+            f"str(os.getpid()))\ntime.sleep(60)\nresult = 1")
+    doc = {"format": "flowloom.workflow", "version": 1, "name": "long",
+           "nodes": [{"id": "py", "type": "code.python", "params": {"code": code,
+                                                                   "timeout_s": 90}}]}
+    registry = default_registry()
+    run = Run(_compiled(doc, registry), seam=PlacedSeam(DaskExecution(client)))
+    async with asyncio.timeout(60):
+        task = asyncio.ensure_future(run.execute())
+        while not pid_file.exists() or not pid_file.read_text():
+            await asyncio.sleep(0.05)
+        child = int(pid_file.read_text())
+        assert child not in _workers(client).values()  # code.python's own child, on a worker
+        run.cancel()
+        result = await task
+        assert result.status == "cancelled"
+        while not _gone(child):  # the worker ended it: no orphan keeps computing
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.asyncio
+async def test_a_worker_killed_mid_run_is_survived(tmp_path):
+    registry = _registry(tmp_path)
+    doc = foreach_doc(24, step={"type": "user.churn", "params": {"ms": 150}}, parallel=4)
+    import distributed  # noqa: PLC0415
+
+    with start_cluster() as cluster, distributed.Client(cluster, set_as_default=False) as c:
+        c.wait_for_workers(2, timeout=60)
+        pids = _workers(c)
+        events: list = []
+        run = Run(_compiled(doc, registry), seam=PlacedSeam(DaskExecution(c)))
+        run.subscribe(events.append)
+        async with asyncio.timeout(120):
+            task = asyncio.ensure_future(run.execute())
+            while sum(type(e).__name__ == "NodeFinished" and e.node_id == "step"
+                      for e in events) < 2:
+                await asyncio.sleep(0.05)
+            victim = sorted(pids.values())[0]
+            psutil.Process(victim).kill()
+            t_kill = time.monotonic()
+            result = await task
+        assert result.ok, result.error
+        assert result.outputs["r"] == [x * x + 1 for x in range(24)]
+        assert _gone(victim)
+        assert time.monotonic() - t_kill < 110
