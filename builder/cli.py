@@ -44,7 +44,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from builder import cli_alerts, cli_break, cli_plan, cli_trust
+from builder import cli_alerts, cli_break, cli_dask, cli_plan, cli_trust
 from builder.cli_doctor import add_doctor_command
 from builder.cli_history import add_commands, add_history_db_option, recorder_for_cli
 from builder.progress import TerminalProgress
@@ -74,7 +74,7 @@ EXIT_TERMINATED = 143  # cancelled by SIGTERM or SIGHUP (128 + SIGTERM, as a she
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 HELLO = EXAMPLES / "hello.loom.json"
 COMMANDS = ("run", "validate", "nodes", "history", "stats", "secrets", *cli_trust.COMMANDS,
-            "templates", "plan", "alerts", "doctor")
+            "templates", "plan", "alerts", "doctor", *cli_dask.COMMANDS)
 
 
 # --- shared -------------------------------------------------------------------------------
@@ -190,11 +190,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     services = Services(secrets=store.get, approver=approver, base_dir=path.parent,
                         grants=decision.grants,
                         extra={REGISTRY_KEY: registry, WORKFLOW_PATH_KEY: str(path)})
+    seam = None  # --dask / FLOWLOOM_DASK: where cluster-placed nodes run (builder/cli_dask.py)
     try:
+        seam = cli_dask.seam_for(args)
         run = Run(compiled, parse_inputs(args.input), concurrency=args.concurrency,
                   services=services, limits={"cpu_s": args.cpu_limit,
-                                             "memory_mb": args.memory_limit})
-    except InputError as exc:
+                                             "memory_mb": args.memory_limit}, seam=seam)
+    except (InputError, cli_dask.DaskUnavailable) as exc:
+        cli_dask.close(seam)
         _say(f"{args.file}: {exc}")
         return EXIT_INVALID
     refused = cli_break.attach(args, run)  # --break: the file's breakpoints prompt here
@@ -222,6 +225,7 @@ def cmd_run(args: argparse.Namespace) -> int:
              f"{printable_text(str(exc))[:500]}")
         return EXIT_FAILED
     finally:
+        cli_dask.close(seam)
         if recorder is not None:
             recorder.close()  # waits for the final write (closes a row left running, too)
     alerts = cli_alerts.finish(watcher, args.file, args.history_db, recorder is not None)
@@ -437,6 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="do not record this run in the run history")
     cli_trust.add_run_flags(run)
     cli_break.add_run_flags(run)
+    cli_dask.add_run_options(run)
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check a workflow and list every problem")
     validate.add_argument("file", metavar="FILE")
@@ -456,6 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_plan.add_commands(sub)
     cli_alerts.add_commands(sub)
     add_doctor_command(sub)
+    cli_dask.add_commands(sub)
     return parser
 
 

@@ -31,7 +31,24 @@ PLUGIN = textwrap.dedent('''
                 total += 1
             return {"out": x * x + 1, "pid": os.getpid()}
 
-    TYPES = [Churn]
+
+
+    class Peek(NodeType):
+        """Reads the file its input names, and says whether it was given credential `key`."""
+
+        type_id = "user.peek"
+        cpu_bound = True
+        inputs = (Port("in", required=False),)
+        outputs = (Port("out"),)
+        parameters = (Param("key_secret", "str", default="", secret=True),)
+
+        def run(self, ctx, **inputs):
+            text = ctx.check_read(inputs["in"]).read_text() if inputs.get("in") else ""
+            key = ctx.secret(self.params["key_secret"]) if self.params["key_secret"] else ""
+            ctx.info(f"worker saw key {key}")
+            return {"out": {"text": text, "key_length": len(key), "pid": os.getpid()}}
+
+    TYPES = [Churn, Peek]
 ''')
 
 

@@ -14,9 +14,11 @@ import psutil
 import pytest
 
 from engine import NodeType, Port, Run, compile_workflow
+from engine.context import Services
 from engine.dask_backend import DaskExecution
 from engine.events import NodeLogged
 from engine.fileformat import loads
+from engine.permissions import EVERYTHING, Grants
 from engine.seam import PlacedSeam
 from nodes import default_registry
 from nodes.plugins import load_folder
@@ -169,3 +171,48 @@ async def test_a_worker_killed_mid_run_is_survived(tmp_path):
         assert result.outputs["r"] == [x * x + 1 for x in range(24)]
         assert _gone(victim)
         assert time.monotonic() - t_kill < 110
+
+
+@pytest.mark.asyncio
+async def test_grants_and_secrets_reach_the_worker_and_nothing_more(tmp_path, client):
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    (allowed / "in.txt").write_text("inside", encoding="utf-8")
+    (tmp_path / "out.txt").write_text("outside", encoding="utf-8")
+    secret = "sekr1t-for-peek"
+    services = Services(secrets={"api": secret}.get,
+                        grants=Grants(read=frozenset({str(allowed)}), run=EVERYTHING))
+    registry = _registry(tmp_path)
+
+    def doc(path: Path) -> dict:
+        return {"format": "flowloom.workflow", "version": 1, "name": "peek",
+                "nodes": [{"id": "p", "type": "data.value", "params": {"value": str(path)}},
+                          {"id": "peek", "type": "user.peek",
+                           "params": {"key_secret": "api"}},
+                          {"id": "out", "type": "flow.output", "params": {"name": "r"}}],
+                "edges": [{"source": "p", "source_port": "out", "target": "peek",
+                           "target_port": "in"},
+                          {"source": "peek", "source_port": "out", "target": "out",
+                           "target_port": "in"}]}
+
+    events: list = []
+    run = Run(_compiled(doc(allowed / "in.txt"), registry), services=services,
+              seam=PlacedSeam(DaskExecution(client)))
+    run.subscribe(events.append)
+    async with asyncio.timeout(60):
+        inside = await run.execute()
+    assert inside.ok, inside.error
+    assert inside.outputs["r"]["text"] == "inside"
+    assert inside.outputs["r"]["key_length"] == len(secret)
+    assert inside.outputs["r"]["pid"] in set(_workers(client).values())
+    logs = [e.message for e in events if isinstance(e, NodeLogged)]
+    assert "worker saw key ••••••" in logs
+    assert secret not in repr(events)
+
+    run = Run(_compiled(doc(tmp_path / "out.txt"), registry), services=services,
+              seam=PlacedSeam(DaskExecution(client)))
+    async with asyncio.timeout(60):
+        outside = await run.execute()
+    assert outside.status == "failed"
+    assert "is not allowed for this run (allow it with --allow-read=" in \
+        outside.nodes["peek"].error
