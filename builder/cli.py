@@ -190,14 +190,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     services = Services(secrets=store.get, approver=approver, base_dir=path.parent,
                         grants=decision.grants,
                         extra={REGISTRY_KEY: registry, WORKFLOW_PATH_KEY: str(path)})
-    seam = None  # --dask / FLOWLOOM_DASK: where cluster-placed nodes run (builder/cli_dask.py)
-    try:
-        seam = cli_dask.seam_for(args)
+    try:  # --dask / FLOWLOOM_DASK: where cluster-placed nodes run (builder/cli_dask.py)
         run = Run(compiled, parse_inputs(args.input), concurrency=args.concurrency,
                   services=services, limits={"cpu_s": args.cpu_limit,
-                                             "memory_mb": args.memory_limit}, seam=seam)
+                                             "memory_mb": args.memory_limit},
+                  seam=cli_dask.seam_for(args))
     except (InputError, cli_dask.DaskUnavailable) as exc:
-        cli_dask.close(seam)
         _say(f"{args.file}: {exc}")
         return EXIT_INVALID
     refused = cli_break.attach(args, run)  # --break: the file's breakpoints prompt here
@@ -225,7 +223,6 @@ def cmd_run(args: argparse.Namespace) -> int:
              f"{printable_text(str(exc))[:500]}")
         return EXIT_FAILED
     finally:
-        cli_dask.close(seam)
         if recorder is not None:
             recorder.close()  # waits for the final write (closes a row left running, too)
     alerts = cli_alerts.finish(watcher, args.file, args.history_db, recorder is not None)

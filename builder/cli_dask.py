@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.errors import FlowloomError
 
-__all__ = ["COMMANDS", "DASK_ENV", "DaskUnavailable", "add_commands", "add_run_options", "close",
+__all__ = ["COMMANDS", "DASK_ENV", "DaskUnavailable", "add_commands", "add_run_options",
            "seam_for"]
 
 COMMANDS = ("cluster",)
@@ -54,20 +54,13 @@ def seam_for(args: argparse.Namespace) -> Any:
     from engine.dask_backend import DaskExecution  # noqa: PLC0415
     from engine.seam import PlacedSeam  # noqa: PLC0415
 
-    try:
-        client = distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+    try:  # say so now, in one sentence, rather than when the run starts
+        distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False).close()
     except (OSError, TimeoutError, ValueError) as exc:
         raise DaskUnavailable(f"cannot reach the Dask scheduler at {address}: "
                               f"{str(exc)[:200] or type(exc).__name__}") from None
-    return PlacedSeam(DaskExecution(client))
-
-
-def close(seam: Any) -> None:
-    """Close the client of a seam `seam_for` made (None: nothing to close)."""
-    cluster = getattr(seam, "cluster", None)
-    client = getattr(cluster, "client", None)
-    if client is not None:
-        client.close()
+    # the run connects again on its own loop (engine/dask_backend.py `session`)
+    return PlacedSeam(DaskExecution(address))
 
 
 def add_commands(sub: Any) -> None:

@@ -2,9 +2,9 @@
 
 Control flow, events, retries, timeouts and cancellation stay in the local engine: only the
 node's own `run()` goes to a worker. `DaskExecution.run(work)` submits one task per attempt
-(one per loop item for a foreach body) to a `distributed.Client` and awaits its future on the
-run's own event loop, so the local timeout, Stop and the retry loop (engine/attempts.py) act on
-it as on local work.
+(one per loop item for a foreach body) through an asynchronous `distributed.Client` that the
+run's session opened on the run's own event loop, and awaits its future there, so the local
+timeout, Stop and the retry loop (engine/attempts.py) act on it as on local work.
 
 * **Node types travel with the task.** The task names the node's type by module and class and
   carries its params; the worker makes the node from them: built-in types import as usual. A
@@ -40,6 +40,7 @@ import pickle
 import sys
 import types
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,7 @@ from engine.errors import NodeFailure
 from engine.ledger import REDACTED, error_text
 from engine.masking import clip, mask
 from engine.permissions import ACTOR, READ, RUN, WRITE, node_needs, resolve_path
+from engine.seam import SessionFailed
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.seam import Work
@@ -56,6 +58,7 @@ __all__ = ["USER_PLUGIN_PREFIX", "DaskExecution", "local_cluster", "run_on_worke
 USER_PLUGIN_PREFIX = "flowloom_user_nodes."  # nodes/plugins.py names user-folder modules so
 POLL_S = 0.1  # how often a remote async node looks whether its task was cancelled
 LOST_AGAIN = 1  # submissions after the scheduler gave a task up for lost workers
+CONNECT_TIMEOUT_S = 10
 
 
 def local_cluster(workers: int = 2, threads: int = 1, host: str = "127.0.0.1") -> Any:
@@ -70,24 +73,69 @@ def local_cluster(workers: int = 2, threads: int = 1, host: str = "127.0.0.1") -
 
 
 class DaskExecution:
-    """Carries out a node's work as a task on the cluster of `client` (a distributed.Client,
-    synchronous: it runs its own loop thread, so any event loop can await its futures)."""
+    """Carries out a node's work as a task on the Dask cluster whose scheduler is at
+    `address`. A run opens a `session()`: an asynchronous `distributed.Client` on the run's
+    own loop (shared by the runs on that loop, closed after the last), so futures are awaited
+    there without threads in between."""
 
     name = "dask"
 
-    def __init__(self, client: Any) -> None:
-        self.client = client
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self._clients: dict[asyncio.AbstractEventLoop, list[Any]] = {}  # loop -> [client, users]
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        entry = self._clients.get(loop)
+        if entry is None:
+            import distributed  # noqa: PLC0415 - the optional extra, imported on use
+
+            try:
+                client = await distributed.Client(self.address, asynchronous=True,
+                                                  set_as_default=False,
+                                                  timeout=CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise SessionFailed(f"cannot reach the Dask scheduler at {self.address}: "
+                                    f"{str(exc)[:200] or type(exc).__name__}") from None
+            entry = self._clients.setdefault(loop, [client, 0])
+            if entry[0] is not client:  # another run on this loop connected meanwhile
+                await client.close()
+        entry[1] += 1
+        try:
+            yield
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0 and self._clients.get(loop) is entry:
+                del self._clients[loop]
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(entry[0].close())
+
+    def _client(self, node_id: str) -> Any:
+        entry = self._clients.get(asyncio.get_running_loop())
+        if entry is None:
+            raise NodeFailure(f"{node_id!r} is placed on the cluster, but this run has no "
+                              f"session with it (Run(..., seam=...) opens one)")
+        return entry[0]
 
     async def run(self, work: Work) -> Any:
         task = _task_for(work)
+        client = self._client(work.node.id)
         for lost in range(LOST_AGAIN + 1):
             key = f"flowloom-{work.node.id}-{uuid.uuid4().hex[:12]}"
-            future = self.client.submit(run_on_worker, task, key=key, pure=False)
+            future = client.submit(run_on_worker, task, key=key, pure=False)
             try:
-                reply = await _awaited(future)
+                reply = await future
             except asyncio.CancelledError:
-                future.cancel()
-                raise
+                current = asyncio.current_task()
+                pending = future.cancel()
+                if inspect.isawaitable(pending):
+                    with contextlib.suppress(Exception, asyncio.CancelledError):
+                        await pending
+                if current is not None and current.cancelling():
+                    raise  # ours: Stop, a timeout, a failing scope
+                raise NodeFailure(f"the cluster cancelled the task of {work.node.id!r}") \
+                    from None
             except Exception as exc:  # noqa: BLE001 - whatever the cluster says, one sentence
                 if type(exc).__name__ == "KilledWorker" and lost < LOST_AGAIN:
                     continue
@@ -95,33 +143,6 @@ class DaskExecution:
                                   f"{error_text(exc)}") from None
             return _replayed(work, reply)
         raise AssertionError("unreachable")  # pragma: no cover
-
-
-async def _awaited(future: Any) -> Any:
-    """The result of a distributed future, awaited on the running loop without a thread."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[Any] = loop.create_future()
-
-    def settle(outcome: tuple[bool, Any]) -> None:
-        if not done.done():
-            if outcome[0]:
-                done.set_result(outcome[1])
-            else:
-                done.set_exception(outcome[1])
-
-    def on_done(f: Any) -> None:  # in one of the client's threads
-        try:
-            outcome: tuple[bool, Any] = (True, f.result())
-        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
-            outcome = (False, exc if isinstance(exc, Exception)
-                       else NodeFailure("the task was cancelled on the cluster"))
-        with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
-            loop.call_soon_threadsafe(settle, outcome)
-
-    future.add_done_callback(on_done)
-    return await done
 
 
 def _task_for(work: Work) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from engine.ledger import BeforeStart, Ledger, monotonic
 from engine.resources import Resources
 from engine.runstate import CANCELLED, FAILED, SKIPPED, SUCCEEDED, NodeRun, RunResult
 from engine.scheduler import Scope, ScopeFailed, SliceClock
-from engine.seam import LocalSeam, Seam
+from engine.seam import LocalSeam, Seam, SessionFailed
 from engine.slots import POOLS_KEY, Admission, Pools, pool_sizes
 
 __all__ = ["Run", "resolve_inputs", "run_workflow"]
@@ -175,8 +175,9 @@ class Run:
             if self._cancel_requested:
                 raise asyncio.CancelledError
             self._active = True
-            await Scope(self, self.compiled.plan, None, (), {}).execute()
-        except ScopeFailed as exc:
+            async with self.seam.session():
+                await Scope(self, self.compiled.plan, None, (), {}).execute()
+        except (ScopeFailed, SessionFailed) as exc:
             status, error = FAILED, ledger.redact(str(exc))
         except Exception as exc:  # noqa: BLE001 - an engine bug still ends in a recorded status
             log.error("run %s stopped on an unexpected error", self.run_id, exc_info=exc)

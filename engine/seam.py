@@ -21,6 +21,9 @@ and the rest to a local seam. `placement_of` reads the node-level `"placement"` 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -34,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.model import Workflow
 
 __all__ = ["PLACEMENTS", "Execution", "InThread", "Inline", "LocalSeam", "Offloaded", "OnLoop",
-           "PlacedSeam", "Seam", "Work", "placement_of", "placement_problems"]
+           "PlacedSeam", "Seam", "SessionFailed", "Work", "placement_of", "placement_problems"]
 
 PLACEMENTS = ("local", "cluster", "auto")
 
@@ -59,10 +62,20 @@ class Execution(Protocol):
     async def run(self, work: Work) -> Any: ...
 
 
+class SessionFailed(FlowloomError):
+    """A seam could not open its session for a run (a cluster out of reach): the run fails
+    with this sentence before any node starts."""
+
+
 class Seam(Protocol):
     """Chooses the `Execution` for each piece of work."""
 
     def choose(self, work: Work) -> Execution: ...
+
+    def session(self) -> AbstractAsyncContextManager[None]:
+        """Entered by the run around its whole execution, on the run's loop (a cluster
+        backend connects here); raises SessionFailed if it cannot."""
+        ...
 
     def inline_ok(self, node: PlanNode, setting: Any) -> bool:
         """Whether a cheap inline node (with `"placement"` `setting`) may run on the spot in
@@ -126,6 +139,9 @@ class LocalSeam:
     def inline_ok(self, node: PlanNode, setting: Any) -> bool:
         return True
 
+    def session(self) -> AbstractAsyncContextManager[None]:
+        return contextlib.nullcontext()
+
 
 class PlacedSeam:
     """Nodes placed on the cluster go to `cluster`; the rest to `local`."""
@@ -145,6 +161,15 @@ class PlacedSeam:
         except NodeFailure:
             return False  # the task path fails it with the sentence
         return here and self.local.inline_ok(node, setting)
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(self.local.session())
+            opener = getattr(self.cluster, "session", None)
+            if opener is not None:
+                await stack.enter_async_context(opener())
+            yield
 
 
 def placement_of(setting: Any, impl: Any, node_id: str) -> str:

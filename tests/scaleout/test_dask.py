@@ -46,6 +46,11 @@ async def _run(compiled, seam=None, events: list | None = None, timeout: float =
         return await run.execute()
 
 
+def _seam(client) -> PlacedSeam:
+    """Cluster-placed nodes to the scheduler `client` talks to; the run connects on its loop."""
+    return PlacedSeam(DaskExecution(client.scheduler.address))
+
+
 def _workers(client) -> dict[str, int]:
     """Worker address -> its process id, as each worker says."""
     return client.run(os.getpid)
@@ -57,7 +62,7 @@ async def test_a_parallel_foreach_of_1000_items_runs_on_both_workers_as_locally(
     registry = _registry(tmp_path)
     doc = foreach_doc(1000, step={"type": "user.churn", "params": {"ms": 0.2}}, parallel=8)
     events: list = []
-    remote = await _run(_compiled(doc, registry), PlacedSeam(DaskExecution(client)), events)
+    remote = await _run(_compiled(doc, registry), _seam(client), events)
     local = await _run(_compiled(doc, registry))
     assert remote.ok, remote.error
     assert local.ok, local.error
@@ -78,7 +83,7 @@ async def test_a_plugin_from_the_user_folder_runs_in_the_worker_processes(tmp_pa
                      {"id": "out", "type": "flow.output", "params": {"name": "pid"}}],
            "edges": [{"source": "c", "source_port": "pid", "target": "out",
                       "target_port": "in"}]}
-    result = await _run(_compiled(doc, registry), PlacedSeam(DaskExecution(client)))
+    result = await _run(_compiled(doc, registry), _seam(client))
     assert result.ok, result.error
     assert result.outputs["pid"] in set(_workers(client).values())
     assert result.outputs["pid"] != os.getpid()
@@ -106,7 +111,7 @@ async def test_a_type_a_worker_cannot_load_fails_its_node_with_a_sentence(tmp_pa
         registry.register(Stranded)
         doc = {"format": "flowloom.workflow", "version": 1, "name": "stranded",
                "nodes": [{"id": "s", "type": "test.stranded"}]}
-        result = await _run(_compiled(doc, registry), PlacedSeam(DaskExecution(client)))
+        result = await _run(_compiled(doc, registry), _seam(client))
     finally:
         del sys.modules[module.__name__]
     assert result.status == "failed"
@@ -132,7 +137,7 @@ async def test_cancel_stops_the_remote_task_and_its_process(tmp_path, client):
            "nodes": [{"id": "py", "type": "code.python", "params": {"code": code,
                                                                    "timeout_s": 90}}]}
     registry = default_registry()
-    run = Run(_compiled(doc, registry), seam=PlacedSeam(DaskExecution(client)))
+    run = Run(_compiled(doc, registry), seam=_seam(client))
     async with asyncio.timeout(60):
         task = asyncio.ensure_future(run.execute())
         while not pid_file.exists() or not pid_file.read_text():
@@ -156,7 +161,7 @@ async def test_a_worker_killed_mid_run_is_survived(tmp_path):
         c.wait_for_workers(2, timeout=60)
         pids = _workers(c)
         events: list = []
-        run = Run(_compiled(doc, registry), seam=PlacedSeam(DaskExecution(c)))
+        run = Run(_compiled(doc, registry), seam=_seam(c))
         run.subscribe(events.append)
         async with asyncio.timeout(120):
             task = asyncio.ensure_future(run.execute())
@@ -197,7 +202,7 @@ async def test_grants_and_secrets_reach_the_worker_and_nothing_more(tmp_path, cl
 
     events: list = []
     run = Run(_compiled(doc(allowed / "in.txt"), registry), services=services,
-              seam=PlacedSeam(DaskExecution(client)))
+              seam=_seam(client))
     run.subscribe(events.append)
     async with asyncio.timeout(60):
         inside = await run.execute()
@@ -210,7 +215,7 @@ async def test_grants_and_secrets_reach_the_worker_and_nothing_more(tmp_path, cl
     assert secret not in repr(events)
 
     run = Run(_compiled(doc(tmp_path / "out.txt"), registry), services=services,
-              seam=PlacedSeam(DaskExecution(client)))
+              seam=_seam(client))
     async with asyncio.timeout(60):
         outside = await run.execute()
     assert outside.status == "failed"
