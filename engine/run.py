@@ -37,7 +37,7 @@ from engine.ledger import BeforeStart, Ledger, monotonic
 from engine.resources import Resources
 from engine.runstate import CANCELLED, FAILED, SKIPPED, SUCCEEDED, NodeRun, RunResult
 from engine.scheduler import Scope, ScopeFailed, SliceClock
-from engine.seam import LocalSeam, Seam, SessionFailed
+from engine.seam import SEAM_KEY, LocalSeam, Seam, SessionFailed
 from engine.slots import POOLS_KEY, Admission, Pools, pool_sizes
 
 __all__ = ["Run", "resolve_inputs", "run_workflow"]
@@ -81,7 +81,8 @@ class Run:
         without it, `concurrency` makes a cap of this run's own.
         `limits` ({"cpu_s", "memory_mb"}) is the budget of every user expression and template
         in the run, where a node sets none of its own (engine/budget.py).
-        `seam` carries out the nodes' work (engine/seam.py); by default all on this machine."""
+        `seam` carries out the nodes' work (engine/seam.py): by default the caller's (a
+        sub-workflow run's, from Services.extra), else all on this machine."""
         self.compiled = compiled
         top = compiled.plan.nodes
         self.reuse = dict(reuse or {})
@@ -94,12 +95,16 @@ class Run:
         self.concurrency = concurrency
         self.outputs: dict[str, Any] = {}
         self.ledger = Ledger(compiled.workflow.nodes)
-        self.admission, self.services = _share_slots(compiled, services or Services(),
-                                                     cap, concurrency)
+        self.admission, services = _share_slots(compiled, services or Services(), cap,
+                                                concurrency)
+        # a sub-workflow's run carries its work out the way its caller's does
+        found = services.extra.get(SEAM_KEY)
+        self.seam: Seam = seam if seam is not None else found if found is not None \
+            else LocalSeam()
+        self.services = replace(services, extra={**services.extra, SEAM_KEY: self.seam})
         self.budgets = Budgets(limits)
         self.resources = Resources(self.services, compiled.workflow.extra.get("settings"),
                                    self.ledger)
-        self.seam: Seam = seam if seam is not None else LocalSeam()
         self.clock = SliceClock()
         self._task: asyncio.Task[Any] | None = None
         self._cancel_requested = False

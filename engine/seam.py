@@ -36,10 +36,12 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.context import NodeContext
     from engine.model import Workflow
 
-__all__ = ["PLACEMENTS", "Execution", "InThread", "Inline", "LocalSeam", "Offloaded", "OnLoop",
-           "PlacedSeam", "Seam", "SessionFailed", "Work", "placement_of", "placement_problems"]
+__all__ = ["PLACEMENTS", "SEAM_KEY", "Execution", "InThread", "Inline", "LocalSeam", "Offloaded",
+           "OnLoop", "PlacedSeam", "Seam", "SessionFailed", "Work", "placement_of",
+           "placement_problems"]
 
 PLACEMENTS = ("local", "cluster", "auto")
+SEAM_KEY = "seam"  # Services.extra: the seam a sub-workflow's run shares with its caller
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,13 @@ import pytest
 
 from engine import Edge, Node, NodeType, Port, Run, Workflow, compile_workflow, core_registry
 from engine.context import Services
+from engine.fileformat import save
 from engine.seam import LocalSeam, PlacedSeam, Work
 from engine.slots import POOLS_KEY, Pools
 from engine.tools import ToolCallError
 from engine.validate import check_workflow
+from nodes import default_registry
+from nodes.flowctl import REGISTRY_KEY
 
 ENGINE = Path(__file__).resolve().parents[2] / "engine"
 
@@ -203,3 +206,20 @@ def test_no_run_part_reads_another_objects_private_attributes():
                 if match.group(1) not in ("engine", "asyncio", "os", "sys"):
                     found.append(f"{name}:{number}: {match.group(0)}")
     assert not found, found
+
+
+@pytest.mark.asyncio
+async def test_a_sub_workflow_run_carries_its_work_out_through_its_callers_seam(tmp_path):
+    registry = default_registry()
+    registry.register(Heavy)
+    save(Workflow("child", nodes=[Node("deep", "test.heavy")]), tmp_path / "child.loom.json")
+    parent = Workflow("parent", nodes=[
+        Node("s", "flow.subworkflow", params={"path": "child.loom.json"}),
+        Node("top", "test.heavy")])
+    cluster = _Recording()
+    result = await _execute(Run(compile_workflow(parent, registry),
+                                services=Services(base_dir=tmp_path,
+                                                  extra={REGISTRY_KEY: registry}),
+                                seam=PlacedSeam(cluster)))
+    assert result.ok, result.error
+    assert sorted(cluster.nodes) == ["deep", "top"]
