@@ -221,3 +221,24 @@ async def test_grants_and_secrets_reach_the_worker_and_nothing_more(tmp_path, cl
     assert outside.status == "failed"
     assert "is not allowed for this run (allow it with --allow-read=" in \
         outside.nodes["peek"].error
+
+
+@pytest.mark.asyncio
+async def test_timeouts_and_retries_of_a_cluster_node_read_as_locally(tmp_path, client):
+    code = "import time\ntime.sleep(30)\nresult = 1"
+    doc = {"format": "flowloom.workflow", "version": 1, "name": "slow",
+           "nodes": [{"id": "py", "type": "code.python", "params": {"code": code},
+                      "timeout_s": 1.5, "retry": {"max_attempts": 2, "backoff_s": 0.01}}]}
+    registry = default_registry()
+    remote_events: list = []
+    t0 = time.monotonic()
+    remote = await _run(_compiled(doc, registry), _seam(client), remote_events, timeout=60)
+    took = time.monotonic() - t0
+    local = await _run(_compiled(doc, registry), timeout=60)
+    for result in (remote, local):
+        nr = result.nodes["py"]
+        assert (nr.status, nr.attempts, nr.error) == ("failed", 2, "timed out after 1.5 s")
+    assert took < 20  # two 1.5 s attempts, not two 30 s sleeps
+    kinds = [type(e).__name__ for e in remote_events if getattr(e, "node_id", "") == "py"
+             and type(e).__name__ != "NodeLogged"]
+    assert kinds == ["NodeStarted", "NodeRetrying", "NodeStarted", "NodeFailed"]
