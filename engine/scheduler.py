@@ -12,9 +12,11 @@ Scheduling rules:
   runs. A `flow.merge` in `all` mode runs with the values that arrived (skipped only if none
   did); in `first` mode it runs as soon as the first value arrives.
 * A declared output that a node leaves out of its result is *not taken*: its value is dead.
-* Cheap inline nodes run on the spot; everything else runs as a task in the scope's TaskGroup
-  (async code on the loop, plain `def` code in a worker thread), under the run-wide concurrency
-  cap, with per-node timeout and retries (exponential backoff with jitter).
+* Cheap inline nodes run on the spot (unless a before-start hook is set, or the seam places
+  them elsewhere); everything else runs as a task in the scope's TaskGroup, its work carried
+  out by the run's execution seam (engine/seam.py: async code on the loop, plain `def` code in
+  a worker thread, or on a cluster by its `"placement"`), under its pool and the run-wide
+  concurrency cap, with per-node timeout and retries (exponential backoff with jitter).
 * A failing node with `on_error: "continue"` sends its error out of its `error` port and the run
   goes on; its other ports are dead *because it failed* (engine/values.py `Failed`), the nodes
   they skip pass that on, and a `flow.merge` takes the error payload in place of the value.
