@@ -16,8 +16,9 @@ timeout, Stop and the retry loop (engine/attempts.py) act on it as on local work
   cluster). Whatever the worker reports back is masked there and again by the run's ledger.
 * **Permissions** granted to the run travel with each task and are checked on the worker at the
   moment of access, as locally (engine/permissions.py).
-* **Progress and logs** a remote node reports are recorded in the run's ledger when its task
-  ends (not live).
+* **Progress and logs** a remote node reports reach the run's ledger while it runs (the
+  worker's `log_event` under the session's topic), each once and in order; any that had not
+  arrived when its task ends are recorded from the task's reply.
 * **Worker loss**: the scheduler reruns a task whose worker died (its `allowed-failures`); a
   task that still ends on a lost worker is submitted once more, then fails the node, whose own
   retry policy applies. The run never hangs on it.
@@ -67,23 +68,50 @@ def local_cluster(workers: int = 2, threads: int = 1, host: str = "127.0.0.1") -
         scheduler_kwargs={"dashboard": False})
 
 
+class _Session:
+    """One asynchronous client on one loop, the runs using it, and the live tasks whose
+    progress and log lines its event topic brings back while they run."""
+
+    __slots__ = ("client", "users", "topic", "live")
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.users = 0
+        self.topic = f"flowloom-events-{uuid.uuid4().hex[:12]}"
+        self.live: dict[str, list[Any]] = {}  # task key -> [ctx, events delivered]
+        client.subscribe_topic(self.topic, self.on_event)
+
+    def on_event(self, event: Any) -> None:
+        """A progress or log line a task reported (on the client's loop: the run's)."""
+        msg = event[1] if isinstance(event, tuple) else event
+        if not isinstance(msg, dict):
+            return
+        found = self.live.get(msg.get("key"))
+        if found is None or msg.get("seq") != found[1]:  # late or out of turn: the reply has it
+            return
+        found[1] += 1
+        _deliver(found[0], (msg.get("kind"), msg.get("a"), msg.get("b")))
+
+
 class DaskExecution:
     """Carries out a node's work as a task on the Dask cluster whose scheduler is at
     `address`. A run opens a `session()`: an asynchronous `distributed.Client` on the run's
     own loop (shared by the runs on that loop, closed after the last), so futures are awaited
-    there without threads in between."""
+    there without threads in between, and a remote node's progress and log lines reach the
+    run's ledger while it runs (the worker's `log_event` under the session's topic; whatever
+    had not arrived when the task ends is recorded from its reply, in order, once)."""
 
     name = "dask"
 
     def __init__(self, address: str) -> None:
         self.address = address
-        self._clients: dict[asyncio.AbstractEventLoop, list[Any]] = {}  # loop -> [client, users]
+        self._sessions: dict[asyncio.AbstractEventLoop, _Session] = {}
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
-        entry = self._clients.get(loop)
-        if entry is None:
+        session = self._sessions.get(loop)
+        if session is None:
             import distributed  # noqa: PLC0415 - the optional extra, imported on use
 
             try:
@@ -93,54 +121,60 @@ class DaskExecution:
             except (OSError, TimeoutError, ValueError) as exc:
                 raise SessionFailed(f"cannot reach the Dask scheduler at {self.address}: "
                                     f"{str(exc)[:200] or type(exc).__name__}") from None
-            entry = self._clients.setdefault(loop, [client, 0])
-            if entry[0] is not client:  # another run on this loop connected meanwhile
+            session = self._sessions.get(loop)
+            if session is None:
+                session = self._sessions[loop] = _Session(client)
+            else:  # another run on this loop connected meanwhile
                 await client.close()
-        entry[1] += 1
+        session.users += 1
         try:
             yield
         finally:
-            entry[1] -= 1
-            if entry[1] == 0 and self._clients.get(loop) is entry:
-                del self._clients[loop]
+            session.users -= 1
+            if session.users == 0 and self._sessions.get(loop) is session:
+                del self._sessions[loop]
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(entry[0].close())
+                    await asyncio.shield(session.client.close())
 
-    def _client(self, node_id: str) -> Any:
-        entry = self._clients.get(asyncio.get_running_loop())
-        if entry is None:
+    def _session(self, node_id: str) -> _Session:
+        session = self._sessions.get(asyncio.get_running_loop())
+        if session is None:
             raise NodeFailure(f"{node_id!r} is placed on the cluster, but this run has no "
                               f"session with it (Run(..., seam=...) opens one)")
-        return entry[0]
+        return session
 
     async def run(self, work: Work) -> Any:
-        task = _task_for(work)
-        client = self._client(work.node.id)
+        session = self._session(work.node.id)
+        task = _task_for(work, session.topic)
         for lost in range(LOST_AGAIN + 1):
             key = f"flowloom-{work.node.id}-{uuid.uuid4().hex[:12]}"
-            future = client.submit(run_on_worker, task, key=key, pure=False)
+            session.live[key] = [work.ctx, 0]
             try:
-                reply = await future
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                pending = future.cancel()
-                if inspect.isawaitable(pending):
-                    with contextlib.suppress(Exception, asyncio.CancelledError):
-                        await pending
-                if current is not None and current.cancelling():
-                    raise  # ours: Stop, a timeout, a failing scope
-                raise NodeFailure(f"the cluster cancelled the task of {work.node.id!r}") \
-                    from None
-            except Exception as exc:  # noqa: BLE001 - whatever the cluster says, one sentence
-                if type(exc).__name__ == "KilledWorker" and lost < LOST_AGAIN:
-                    continue
-                raise NodeFailure(f"the cluster could not run {work.node.id!r}: "
-                                  f"{error_text(exc)}") from None
-            return _replayed(work, reply)
+                future = session.client.submit(run_on_worker, task, key=key, pure=False)
+                try:
+                    reply = await future
+                except asyncio.CancelledError:
+                    current = asyncio.current_task()
+                    pending = future.cancel()
+                    if inspect.isawaitable(pending):
+                        with contextlib.suppress(Exception, asyncio.CancelledError):
+                            await pending
+                    if current is not None and current.cancelling():
+                        raise  # ours: Stop, a timeout, a failing scope
+                    raise NodeFailure(f"the cluster cancelled the task of "
+                                      f"{work.node.id!r}") from None
+                except Exception as exc:  # noqa: BLE001 - whatever the cluster says, a sentence
+                    if type(exc).__name__ == "KilledWorker" and lost < LOST_AGAIN:
+                        continue
+                    raise NodeFailure(f"the cluster could not run {work.node.id!r}: "
+                                      f"{error_text(exc)}") from None
+                return _replayed(work, reply, session.live[key][1])
+            finally:
+                session.live.pop(key, None)
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _task_for(work: Work) -> dict[str, Any]:
+def _task_for(work: Work, topic: str) -> dict[str, Any]:
     """What the worker needs: the pickled node, its inputs, context, secrets and grants."""
     pn, ctx = work.node, work.ctx
     impl = pn.impl
@@ -168,19 +202,26 @@ def _task_for(work: Work) -> dict[str, Any]:
             "inputs": inputs, "source": source, "node_id": pn.id,
             "type_id": cls.type_id, "iteration": ctx.iteration, "attempt": ctx.attempt,
             "run_id": ctx.run_id, "run_inputs": ctx.run_inputs, "priority": ctx.priority,
-            "base_dir": str(ctx.base_dir), "grants": ctx.services.grants, "secrets": secrets}
+            "base_dir": str(ctx.base_dir), "grants": ctx.services.grants, "secrets": secrets,
+            "topic": topic}
 
 
-def _replayed(work: Work, reply: dict[str, Any]) -> Any:
-    """Record what the remote node reported, then give its outputs or raise its failure."""
+def _deliver(ctx: Any, event: Any) -> None:
+    kind, first, second = event
+    if kind == "progress":
+        ctx.progress(first, str(second))
+    elif kind == "log":
+        ctx.log(str(first), str(second))
+
+
+def _replayed(work: Work, reply: dict[str, Any], delivered: int) -> Any:
+    """Record what the remote node reported that had not arrived live (the first `delivered`
+    of its events had), then give its outputs or raise its failure."""
     ctx = work.ctx
     for value in reply.get("new_secrets", ()):
         ctx.add_secret(value)
-    for kind, first, second in reply.get("events", ()):
-        if kind == "progress":
-            ctx.progress(first, second)
-        else:
-            ctx.log(first, second)
+    for event in list(reply.get("events", ()))[delivered:]:
+        _deliver(ctx, event)
     ctx.log("debug", f"ran on cluster worker {reply.get('worker', '?')}")
     if "error" in reply:
         raise NodeFailure(reply["error"])

@@ -57,13 +57,19 @@ def run_on_worker(task: dict[str, Any]) -> dict[str, Any]:
     return reply
 
 
-def _worker_address() -> str:
+def _worker() -> Any:
+    """The distributed Worker running this task, or None outside one."""
     try:
         from distributed import get_worker  # noqa: PLC0415 - only on a worker
 
-        return str(get_worker().address)
+        return get_worker()
     except (ImportError, ValueError):
-        return "?"
+        return None
+
+
+def _worker_address() -> str:
+    worker = _worker()
+    return str(worker.address) if worker is not None else "?"
 
 
 def _load(task: dict[str, Any], worker: str) -> Any:
@@ -153,6 +159,9 @@ class RemoteContext:
         self._masked = set(self._secrets.values())
         self.new_secrets: list[str] = []
         self.events: list[tuple[str, Any, str]] = []
+        self._topic: str | None = task.get("topic")
+        self._key = _task_key()
+        self._worker = _worker()
         self._http: Any = None
         self._jar: Any = None
 
@@ -160,10 +169,20 @@ class RemoteContext:
     def progress(self, fraction: float | None = None, message: str = "") -> None:
         if fraction is not None:
             fraction = min(1.0, max(0.0, float(fraction)))
-        self.events.append(("progress", fraction, self.redact(str(message))))
+        self._report("progress", fraction, self.redact(str(message)))
 
     def log(self, level: str, message: str) -> None:
-        self.events.append(("log", level, self.redact(str(message))))
+        self._report("log", level, self.redact(str(message)))
+
+    def _report(self, kind: str, first: Any, second: str) -> None:
+        """Keep the event for the reply, and send it to the client now (live), numbered so
+        the client records each one once, in order."""
+        seq = len(self.events)
+        self.events.append((kind, first, second))
+        if self._worker is not None and self._topic is not None and self._key is not None:
+            with contextlib.suppress(Exception):  # the reply still carries it
+                self._worker.log_event(self._topic, {"key": self._key, "seq": seq,
+                                                     "kind": kind, "a": first, "b": second})
 
     def info(self, message: str) -> None:
         self.log("info", message)

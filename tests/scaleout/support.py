@@ -48,7 +48,28 @@ PLUGIN = textwrap.dedent('''
             ctx.info(f"worker saw key {key}")
             return {"out": {"text": text, "key_length": len(key), "pid": os.getpid()}}
 
-    TYPES = [Churn, Peek]
+
+
+    class Hold(NodeType):
+        """Says it is half way, then waits (up to 30 s) for the file its input names."""
+
+        type_id = "user.hold"
+        cpu_bound = True
+        inputs = (Port("in", required=False),)
+        outputs = (Port("out"),)
+
+        def run(self, ctx, **inputs):
+            import pathlib
+
+            ctx.progress(0.5, "half way")
+            ctx.info("waiting for the go file")
+            go = pathlib.Path(inputs["in"])
+            end = time.monotonic() + 30
+            while not go.exists() and time.monotonic() < end:
+                time.sleep(0.02)
+            return {"out": go.exists()}
+
+    TYPES = [Churn, Peek, Hold]
 ''')
 
 

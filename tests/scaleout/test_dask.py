@@ -16,7 +16,7 @@ import pytest
 from engine import NodeType, Port, Run, compile_workflow
 from engine.context import Services
 from engine.dask_backend import DaskExecution
-from engine.events import NodeLogged
+from engine.events import NodeLogged, NodeProgressed
 from engine.fileformat import loads
 from engine.permissions import EVERYTHING, Grants
 from engine.seam import PlacedSeam
@@ -242,3 +242,34 @@ async def test_timeouts_and_retries_of_a_cluster_node_read_as_locally(tmp_path, 
     kinds = [type(e).__name__ for e in remote_events if getattr(e, "node_id", "") == "py"
              and type(e).__name__ != "NodeLogged"]
     assert kinds == ["NodeStarted", "NodeRetrying", "NodeStarted", "NodeFailed"]
+
+
+@pytest.mark.asyncio
+async def test_a_remote_nodes_progress_and_logs_arrive_while_it_runs_and_once(tmp_path, client):
+    go = tmp_path / "go"
+    registry = _registry(tmp_path)
+    doc = {"format": "flowloom.workflow", "version": 1, "name": "hold",
+           "nodes": [{"id": "p", "type": "data.value", "params": {"value": str(go)}},
+                     {"id": "w", "type": "user.hold"},
+                     {"id": "out", "type": "flow.output", "params": {"name": "r"}}],
+           "edges": [{"source": "p", "source_port": "out", "target": "w", "target_port": "in"},
+                     {"source": "w", "source_port": "out", "target": "out",
+                      "target_port": "in"}]}
+    events: list = []
+    run = Run(_compiled(doc, registry), seam=_seam(client))
+    run.subscribe(events.append)
+    async with asyncio.timeout(60):
+        task = asyncio.ensure_future(run.execute())
+        while not any(isinstance(e, NodeProgressed) and e.node_id == "w" for e in events):
+            assert not task.done(), task.result().error
+            await asyncio.sleep(0.02)
+        # the node is still waiting on its worker: what it said came while it ran
+        assert not any(type(e).__name__ == "NodeFinished" and e.node_id == "w" for e in events)
+        go.write_text("go", encoding="utf-8")
+        result = await task
+    assert result.ok, result.error
+    assert result.outputs["r"] is True
+    said = [(type(e).__name__, getattr(e, "message", "")) for e in events
+            if getattr(e, "node_id", "") == "w" and isinstance(e, (NodeProgressed, NodeLogged))
+            and not e.message.startswith("ran on cluster worker")]
+    assert said == [("NodeProgressed", "half way"), ("NodeLogged", "waiting for the go file")]
