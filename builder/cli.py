@@ -44,7 +44,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from builder import cli_alerts, cli_break, cli_plan, cli_trust
+from builder import cli_alerts, cli_break, cli_dask, cli_plan, cli_trust
 from builder.cli_doctor import add_doctor_command
 from builder.cli_history import add_commands, add_history_db_option, recorder_for_cli
 from builder.progress import TerminalProgress
@@ -74,7 +74,7 @@ EXIT_TERMINATED = 143  # cancelled by SIGTERM or SIGHUP (128 + SIGTERM, as a she
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 HELLO = EXAMPLES / "hello.loom.json"
 COMMANDS = ("run", "validate", "nodes", "history", "stats", "secrets", *cli_trust.COMMANDS,
-            "templates", "plan", "alerts", "doctor")
+            "templates", "plan", "alerts", "doctor", *cli_dask.COMMANDS)
 
 
 # --- shared -------------------------------------------------------------------------------
@@ -190,11 +190,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     services = Services(secrets=store.get, approver=approver, base_dir=path.parent,
                         grants=decision.grants,
                         extra={REGISTRY_KEY: registry, WORKFLOW_PATH_KEY: str(path)})
-    try:
+    try:  # --dask / FLOWLOOM_DASK: where cluster-placed nodes run (builder/cli_dask.py)
         run = Run(compiled, parse_inputs(args.input), concurrency=args.concurrency,
                   services=services, limits={"cpu_s": args.cpu_limit,
-                                             "memory_mb": args.memory_limit})
-    except InputError as exc:
+                                             "memory_mb": args.memory_limit},
+                  seam=cli_dask.seam_for(args))
+    except (InputError, cli_dask.DaskUnavailable) as exc:
         _say(f"{args.file}: {exc}")
         return EXIT_INVALID
     refused = cli_break.attach(args, run)  # --break: the file's breakpoints prompt here
@@ -437,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="do not record this run in the run history")
     cli_trust.add_run_flags(run)
     cli_break.add_run_flags(run)
+    cli_dask.add_run_options(run)
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check a workflow and list every problem")
     validate.add_argument("file", metavar="FILE")
@@ -456,6 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_plan.add_commands(sub)
     cli_alerts.add_commands(sub)
     add_doctor_command(sub)
+    cli_dask.add_commands(sub)
     return parser
 
 

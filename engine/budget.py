@@ -17,7 +17,8 @@ Every user expression, condition, formula and template runs like this (docs/perf
 The evaluation mode travels in a ContextVar (tasks and `asyncio.to_thread` copy it): a `Slice`
 (inline, with the run's workers and the node's limits) or a `Lease` (in a worker process). With
 neither — a library caller outside any run — evaluation is inline with no slice.
-A `Run` owns its `Workers` (started on the first offload, killed when the run ends).
+A `Run` owns its `Budgets`: `Workers` (started on the first offload, killed when the run ends)
+and each node's `Slice`.
 """
 
 from __future__ import annotations
@@ -278,6 +279,32 @@ class Lease:
             worker.kill()
 
 
+class Budgets:
+    """A run's evaluation budgets: its `Workers` and `limits`, and each node's `Slice` (the
+    node's own limits over the run's). The run closes it when it ends."""
+
+    __slots__ = ("workers", "limits", "default", "_by_node")
+
+    def __init__(self, limits: Limits | Mapping[str, Any] | None = None) -> None:
+        self.limits = Limits.resolve(limits)
+        self.workers = Workers()
+        self.default = Slice(self.workers, self.limits)
+        self._by_node: dict[str, Slice] = {}
+
+    def for_node(self, node_id: str, limits: Mapping[str, Any] | None) -> Slice:
+        """The evaluation budget of node `node_id`, whose own `limits` may be None."""
+        if limits is None:
+            return self.default
+        found = self._by_node.get(node_id)
+        if found is None:
+            found = Slice(self.workers, Limits.resolve(self.limits, limits))
+            self._by_node[node_id] = found
+        return found
+
+    def close(self) -> None:
+        self.workers.close()
+
+
 CURRENT: contextvars.ContextVar[Slice | Lease | None] = contextvars.ContextVar(
     "flowloom_evaluation", default=None)
 
@@ -344,6 +371,6 @@ def deadline() -> float:
     return perf_counter() + EVAL_SLICE_S
 
 
-__all__ = ["CURRENT", "EVAL_SLICE_S", "BudgetExceeded", "EvalFailed", "Interrupted", "Lease",
-           "Limits", "Offload", "Slice", "Workers", "bounded", "deadline", "in_thread",
+__all__ = ["CURRENT", "EVAL_SLICE_S", "BudgetExceeded", "Budgets", "EvalFailed", "Interrupted",
+           "Lease", "Limits", "Offload", "Slice", "Workers", "bounded", "deadline", "in_thread",
            "inline", "limits_problem", "offload"]

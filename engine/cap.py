@@ -5,7 +5,7 @@ A node takes a slot for as long as it runs (`async with cap:`). A node that only
 which takes slots of its own (a `flow.subworkflow` waiting for its child run) lends its slot
 back for that wait (`async with cap.lent():`) and takes one again before it goes on, so a child
 run can never wait for a slot its own parent holds: with `--concurrency 1` the parent and the
-child's nodes take turns instead of deadlocking. Loop nodes never take a slot (engine/scope.py):
+child's nodes take turns instead of deadlocking. Loop nodes never take a slot (engine/attempts.py):
 their bodies' nodes do. Waiting nodes are let in by priority (`async with cap.at(priority):`,
 engine/slots.py), highest first, in the order they came among equals.
 """

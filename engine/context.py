@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import events as ev
 from engine.errors import NodeFailure
+from engine.ledger import REDACTED
 from engine.masking import clip
 from engine.permissions import ACTOR, READ, RUN, WRITE, Grants, node_needs, resolve_path
 
@@ -27,10 +27,11 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import httpx
 
     from engine.cap import Cap
-    from engine.executor import Run
+    from engine.run import Run
+
+__all__ = ["LEVELS", "REDACTED", "ApprovalRequest", "Decision", "NodeContext", "Services"]
 
 LEVELS = ("debug", "info", "warning", "error")
-REDACTED = "••••••"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +77,16 @@ class NodeContext:
     def progress(self, fraction: float | None = None, message: str = "") -> None:
         if fraction is not None:
             fraction = min(1.0, max(0.0, float(fraction)))
-        self._call(self._run.node_progressed, self.node_id, self.iteration, fraction,
-                   self._run.redact(str(message)))
+        ledger = self._run.ledger
+        ledger.call_on_loop(ledger.progressed, self.node_id, self.iteration, fraction,
+                            ledger.redact(str(message)))
 
     def log(self, level: str, message: str) -> None:
         if level not in LEVELS:
             level = "info"
-        self._call(self._run.node_logged, self.node_id, self.iteration, level,
-                   self._run.redact(str(message)))
+        ledger = self._run.ledger
+        ledger.call_on_loop(ledger.logged, self.node_id, self.iteration, level,
+                            ledger.redact(str(message)))
 
     def info(self, message: str) -> None:
         self.log("info", message)
@@ -91,20 +94,13 @@ class NodeContext:
     def warning(self, message: str) -> None:
         self.log("warning", message)
 
-    def _call(self, fn: Callable[..., None], *args: Any) -> None:
-        run = self._run
-        if threading.get_ident() == run.loop_thread:
-            fn(*args)
-        else:
-            run.loop.call_soon_threadsafe(fn, *args)
-
     # --- resources ------------------------------------------------------------------------
     @property
     def http(self) -> httpx.AsyncClient:
         """The run's shared HTTP client (closed when the run ends). Each request it sends,
         redirects included, is checked against the run's grants first."""
         ACTOR.set((self.type_id, self.node_id))  # names this node in a refusal
-        return self._run.http_client()
+        return self._run.resources.http_client()
 
     @property
     def type_id(self) -> str:
@@ -143,7 +139,7 @@ class NodeContext:
     def cookies(self) -> httpx.Cookies:
         """This node's cookie jar for the run (the run's shared one when the workflow sets
         `"settings": {"share_cookies": true}`)."""
-        return self._run.cookie_jar(self.node_id)
+        return self._run.resources.cookie_jar(self.node_id)
 
     @property
     def run_id(self) -> str:
@@ -177,28 +173,28 @@ class NodeContext:
     def lent_slot(self) -> AbstractAsyncContextManager[Any]:
         """While the block waits for work that takes slots of its own, this node's slot under
         the cap is free for that work (engine/cap.py); it is taken again afterwards."""
-        cap = self._run.cap
+        cap = self._run.admission.cap
         return cap.lent() if cap is not None else contextlib.nullcontext()
 
     def secret(self, name: str) -> str:
         """The value of a named credential; fails the node (naming it) when it is not set."""
-        return self._run.secret(name)
+        return self._run.resources.secret(name)
 
     def add_secret(self, value: str) -> None:
         """Treat `value` as secret for the rest of the run: it is masked in logs, progress
         messages, errors and run history (for keys a node finds outside the credential store,
         such as an environment variable)."""
-        self._run.add_secret(value)
+        self._run.ledger.add_secret(value)
 
     def redact(self, text: str) -> str:
         """`text` with the run's secrets masked (the run masks logs and errors anyway; a node
         calls this, or `clip`, before it cuts text that may hold one)."""
-        return self._run.redact(text)
+        return self._run.ledger.redact(text)
 
     def clip(self, text: str, limit: int, *, tail: bool = False) -> str:
         """At most `limit` characters of `text` (its end if `tail`), masked before the cut, so
         no piece of a secret survives the cut."""
-        return clip(text, limit, self._run.redact, tail=tail)
+        return clip(text, limit, self._run.ledger.redact, tail=tail)
 
     async def to_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run blocking code in a worker thread. If the node is cancelled, the result is dropped."""
@@ -210,19 +206,20 @@ class NodeContext:
         if approver is None:
             raise NodeFailure("this run has no way to ask a person for approval "
                               "(run it in the editor, or pass --approve-all / --reject-all)")
-        run = self._run
+        ledger = self._run.ledger
         # the person is shown the value and message with every secret of the run masked, on the
         # terminal and in the editor alike; the decision, not the value, is what comes back
-        request = ApprovalRequest(run.run_id, self.node_id, run.redact(title or self.node_id),
-                                  run.recorded(value), run.redact(message))
-        if run.listening:
-            run.emit(ev.ApprovalRequested(self.node_id, self.iteration, run.redact(message),
-                                          run.recorded(value), time.monotonic()))
+        request = ApprovalRequest(self._run.run_id, self.node_id,
+                                  ledger.redact(title or self.node_id), ledger.recorded(value),
+                                  ledger.redact(message))
+        if ledger.listening:
+            ledger.emit(ev.ApprovalRequested(self.node_id, self.iteration, ledger.redact(message),
+                                             ledger.recorded(value), time.monotonic()))
         decision = await approver(request)
-        if run.listening:
-            run.emit(ev.ApprovalDecided(self.node_id, self.iteration, decision.approved,
-                                        run.redact(decision.comment), decision.by,
-                                        time.monotonic()))
+        if ledger.listening:
+            ledger.emit(ev.ApprovalDecided(self.node_id, self.iteration, decision.approved,
+                                           ledger.redact(decision.comment), decision.by,
+                                           time.monotonic()))
         return decision
 
     def set_output(self, name: str, value: Any) -> None:

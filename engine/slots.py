@@ -79,6 +79,33 @@ def pool_problems(workflow: Workflow, types: Mapping[str, type[NodeType]]) -> li
         if isinstance(p, bool) or not isinstance(p, int):
             problems.append(Problem(f'"priority" must be a whole number (higher runs first), '
                                     f'got {p!r}', node_id=node.id))
+    problems.extend(_tool_pool_problems(workflow, types, known))
+    return problems
+
+
+def _tool_pool_problems(workflow: Workflow, types: Mapping[str, type[NodeType]],
+                        known: Mapping[str, int]) -> list[Problem]:
+    """An agent and a tool it calls in one pool of size 1 can never both run: the agent holds
+    the pool's one slot while it waits for the tool, which waits for that slot."""
+    problems = []
+    nodes = workflow.nodes
+    for edge in workflow.edges:
+        agent, tool = nodes.get(edge.target), nodes.get(edge.source)
+        if agent is None or tool is None or edge.target not in types:
+            continue
+        pool = agent.pool
+        if pool is None or pool != tool.pool or known.get(pool) != 1:
+            continue
+        try:
+            ports = types[edge.target].input_ports(agent.params)
+        except Exception:  # noqa: BLE001 - bad params are reported by the node's own check
+            continue
+        if any(port.name == edge.target_port and port.tools for port in ports):
+            problems.append(Problem(
+                f'{agent.id!r} and its tool {tool.id!r} are both in pool {pool!r} of size 1: '
+                f'the agent would hold the pool\'s one slot while it waits for the tool, which '
+                f'waits for that slot; give the tool another pool or none, or make the pool '
+                f'larger', node_id=agent.id))
     return problems
 
 
@@ -156,6 +183,55 @@ class Pools:
 
     def __contains__(self, name: object) -> bool:
         return name in self._slots
+
+
+class Admission:
+    """What a node waits for before it runs: a slot of its pool (if any), then one under the
+    run-wide cap (if any). Always in that order, so two nodes never each hold what the other
+    waits for. `would_deadlock(pool)` says whether the current task holds every slot of
+    `pool`, so a tool call of an agent that holds the last slot of the tool's own pool fails
+    at once instead of waiting forever."""
+
+    __slots__ = ("cap", "pools", "_held")
+
+    def __init__(self, cap: Any | None = None, pools: Pools | None = None) -> None:
+        self.cap = cap  # engine.cap.Cap or None: no run-wide cap
+        self.pools = pools if pools is not None else Pools()
+        self._held: dict[asyncio.Task[Any], list[str]] = {}  # task -> pools it holds slots of
+
+    def gated(self, pool: str | None) -> bool:
+        """Whether a node of `pool` waits for anything before it runs (a pool or the cap)."""
+        return self.cap is not None or (pool is not None and pool in self.pools)
+
+    def would_deadlock(self, pool: str) -> bool:
+        """Whether the current task holds every slot of `pool` (an agent in a pool of size 1
+        calling a tool of that pool): waiting for another slot would wait forever."""
+        task = asyncio.current_task()
+        if task is None or pool not in self.pools:
+            return False
+        return self._held.get(task, []).count(pool) >= self.pools.get(pool).size
+
+    @contextlib.asynccontextmanager
+    async def admit(self, pool: str | None, priority: int) -> AsyncIterator[None]:
+        """Hold a slot of `pool` (if any), then one under the cap (if any), for the block;
+        waiters are let in highest `priority` first."""
+        async with contextlib.AsyncExitStack() as stack:
+            if pool is not None and pool in self.pools:
+                await stack.enter_async_context(self.pools.get(pool).hold(priority))
+                task = asyncio.current_task()
+                if task is not None:
+                    self._held.setdefault(task, []).append(pool)
+                    stack.callback(self._let_go, task, pool)
+            if self.cap is not None:
+                await stack.enter_async_context(self.cap.at(priority))
+            yield
+
+    def _let_go(self, task: asyncio.Task[Any], pool: str) -> None:
+        held = self._held.get(task)
+        if held is not None:
+            held.remove(pool)
+            if not held:
+                del self._held[task]
 
 
 def server_host(base_url: str) -> str:

@@ -6,24 +6,21 @@ model — name = the node id; description = its title and its type's description
 JSON schema built from its input ports — and runs it on request after checking the arguments.
 Every call is a run of the tool node: NodeStarted / NodeFinished / NodeFailed under the tool's
 own id (iteration = the caller's loop path plus the call number), so the canvas lights it up,
-and the result is the node's outputs.
+and the result is the node's outputs. A call runs through the same path as a scheduled node
+(engine/attempts.py, recorded in engine/ledger.py).
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import TYPE_CHECKING, Any
 
-from engine import events as ev
-from engine.context import NodeContext
+from engine.attempts import attempt_node, outputs_problem
 from engine.errors import FlowloomError
 from engine.porttypes import describe, matches
-from engine.runstate import CANCELLED, RUNNING
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.compile import PlanNode
-    from engine.executor import Run
+    from engine.run import Run
 
 JSON_TYPES = {"str": "string", "number": "number", "bool": "boolean", "list": "array",
               "dict": "object", "bytes": "string"}
@@ -86,88 +83,32 @@ class ToolHandle:
         return None
 
     async def call(self, arguments: Any) -> dict[str, Any]:
-        """Run the tool with `arguments`; its outputs, or ToolCallError with what went wrong."""
+        """Run the tool with `arguments`; its outputs, or ToolCallError with what went wrong.
+        The call runs like a scheduled node (engine/attempts.py: hooks, admission, timeout,
+        the seam, the ledger), without retries: the model decides whether to call again."""
         problem = self.check_arguments(arguments)
         if problem is not None:
             raise ToolCallError(problem)
         run, node = self._run, self._node
-        index = run.tool_calls.get(node.id, 0)
-        run.tool_calls[node.id] = index + 1
-        path = self._path + (index,)
-        nr = run.state[node.id]
-        t0 = time.monotonic()
-        nr.status = RUNNING
-        nr.attempts += 1
-        if nr.started_t is None:
-            nr.started_t = t0
-        if run.listening:
-            run.emit(ev.NodeStarted(node.id, path, 1, t0))
-        ctx = NodeContext(run, node.id, path, 1)
-        queued = 0.0
-        try:
-            async with run.admission(node.pool, node.priority):
-                queued = time.monotonic() - t0  # running time starts with the slot
-                if nr.started_t == t0:  # its first start: once let in
-                    nr.started_t = t0 + queued
-                t0 += queued
-                async with asyncio.timeout(node.timeout_s):
-                    outputs = await self._invoke(ctx, dict(arguments))
-            if outputs is None:
-                outputs = {}
-            if not isinstance(outputs, dict) or not set(outputs) <= set(node.out_ports):
-                raise FlowloomError(f"run() must return a dict of its outputs "
-                                    f"{list(node.out_ports)}")
-        except asyncio.CancelledError:
-            nr.status = CANCELLED
-            if run.listening:
-                run.emit(ev.NodeCancelled(node.id, path, time.monotonic()))
-            raise
-        except Exception as exc:
-            message = run.redact(_describe_error(exc, node.timeout_s))
-            t = time.monotonic()
-            nr.failures += 1
-            nr.runs += 1
-            nr.settle()
-            nr.error = message
-            nr.duration_s += t - t0
-            nr.queued_s += queued
-            nr.attempt_durations_s = (t - t0,)
-            nr.ended_t = t
-            if run.listening:
-                run.emit(ev.NodeFailed(node.id, path, t - t0, message, 1, t, queued, (t - t0,)))
-            raise ToolCallError(f"{self.name} failed: {message}") from None
-        t = time.monotonic()
-        nr.successes += 1
-        nr.runs += 1
-        nr.settle()
-        nr.duration_s += t - t0
-        nr.queued_s += queued
-        nr.attempt_durations_s = (t - t0,)
-        nr.ended_t = t
-        nr.inputs = run.recorded(dict(arguments))
-        nr.outputs = run.recorded(outputs)
-        if run.listening:
-            run.emit(ev.NodeFinished(node.id, path, t - t0, nr.outputs, t, False, queued,
-                                     (t - t0,)))
-        return outputs
-
-    async def _invoke(self, ctx: NodeContext, args: dict[str, Any]) -> Any:
-        node = self._node
-        ctx.check_start(node.impl)
-        if node.mode == "async":
-            return await node.impl.run(ctx, **args)
-        if node.mode == "thread":
-            return await asyncio.to_thread(node.impl.run, ctx, **args)
-        return node.impl.run(ctx, **args)
+        ledger = run.ledger
+        path = self._path + (ledger.next_call(node.id),)
+        if node.pool is not None and run.admission.would_deadlock(node.pool):
+            t0 = ledger.started(node.id, path, 1)
+            message = ledger.failed(
+                node.id, path, f"tool {node.id!r} is in pool {node.pool!r}, whose every slot "
+                f"its caller holds while it waits for the tool: it could never start (give "
+                f"the tool another pool or none, or make the pool larger)", t0, 1)
+            raise ToolCallError(f"{self.name} failed: {message}")
+        outcome = await attempt_node(run, node, path, dict(arguments))
+        message = outcome.message
+        if outcome.ok:
+            message = outputs_problem(node, outcome.outputs) or ""
+        if message:
+            message = ledger.failed(node.id, path, message, outcome.t0, outcome.attempts,
+                                    queued=outcome.queued, earlier=outcome.earlier)
+            raise ToolCallError(f"{self.name} failed: {message}")
+        ledger.succeeded(node.id, path, outcome.outputs, outcome.t0, queued=outcome.queued)
+        return outcome.outputs
 
     def __repr__(self) -> str:
         return f"ToolHandle({self.name!r})"
-
-
-def _describe_error(exc: BaseException, timeout_s: float | None) -> str:
-    if isinstance(exc, TimeoutError) and timeout_s is not None:
-        return f"timed out after {timeout_s:g} s"
-    if isinstance(exc, FlowloomError):
-        return str(exc)
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -18,6 +18,7 @@ from engine.model import Edge, Node, Workflow
 from engine.nodetype import NodeType, Port
 from engine.porttypes import compatible
 from engine.registry import Registry
+from engine.seam import placement_problems
 from engine.slots import pool_problems
 
 ERROR_PORT = Port("error", "dict", help="the error, as data, when on_error is 'continue'")
@@ -141,6 +142,7 @@ def check_workflow(workflow: Workflow, registry: Registry) -> list[Problem]:
             elif isinstance(name, str):
                 output_names[name] = node.id
     problems.extend(pool_problems(workflow, types))
+    problems.extend(placement_problems(workflow))
     if len(starts) > 1:
         problems.append(Problem(f"a workflow has at most one flow.start node; found "
                                 f"{', '.join(starts)}", node_id=starts[1]))

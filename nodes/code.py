@@ -125,6 +125,9 @@ def _signal_name(code: int) -> str:
 class PythonCode(NodeType):
     type_id = "code.python"
     title = "Python code"
+    # CPU-heavy by nature: under "placement": "auto" it runs on the Dask cluster of a run
+    # that has one (engine/seam.py)
+    cpu_bound = True
     category = "Code"
     description = ("Runs Python code in a separate process: input `x`, set `result`; prints go "
                    "to the node log.")

@@ -136,7 +136,7 @@ def test_a_failing_subscriber_neither_stops_the_run_nor_other_subscribers(caplog
         async with asyncio.timeout(10):
             return await run.execute(), seen
 
-    with caplog.at_level(logging.ERROR, logger="engine.executor"):
+    with caplog.at_level(logging.ERROR, logger="engine.ledger"):
         result, seen = asyncio.run(go())
     assert result.ok
     assert isinstance(seen[-1], ev.RunFinished)

@@ -1,42 +1,99 @@
-"""One run of one plan — the top level, or one iteration of a loop body — for the executor.
+"""The scheduler: one run of one plan — the top level, or one iteration of a loop body.
 
-`Scope` counts what each node still waits for, starts ready nodes (inline, as tasks on the loop,
-or in worker threads), applies skipping, merges, retries, timeouts and `on_error`, and runs loop
-nodes' bodies as child scopes. The rules it follows are set out in engine/executor.py, which
-owns the `Run` that scopes report to.
+`Scope` counts what each node still waits for, starts ready nodes, applies skipping and merges,
+and runs loop nodes' bodies as child scopes; each node's work runs through engine/attempts.py
+(admission, timeout, retries, the execution seam) and every transition is recorded in the
+run's ledger (engine/ledger.py).
+
+Scheduling rules:
+* Each scope (the top level, or one iteration of a loop body) counts, per node, the edges it still
+  waits for. A node whose count reaches zero is *ready*: if any value it reads is dead (its
+  branch was not taken, or its source was skipped) it is skipped with that reason; otherwise it
+  runs. A `flow.merge` in `all` mode runs with the values that arrived (skipped only if none
+  did); in `first` mode it runs as soon as the first value arrives.
+* A declared output that a node leaves out of its result is *not taken*: its value is dead.
+* Cheap inline nodes run on the spot (unless a before-start hook is set, or the seam places
+  them elsewhere); everything else runs as a task in the scope's TaskGroup, its work carried
+  out by the run's execution seam (engine/seam.py: async code on the loop, plain `def` code in
+  a worker thread, or on a cluster by its `"placement"`), under its pool and the run-wide
+  concurrency cap, with per-node timeout and retries (exponential backoff with jitter).
+* A failing node with `on_error: "continue"` sends its error out of its `error` port and the run
+  goes on; its other ports are dead *because it failed* (engine/values.py `Failed`), the nodes
+  they skip pass that on, and a `flow.merge` takes the error payload in place of the value.
+  Otherwise the scope stops starting nodes (and retrying them), lets running ones settle, and
+  fails; a failing loop body fails its loop node, and so on outwards. A running
+  loop node settles by finishing the iterations in flight and starting no more.
+* Loop nodes run their body plan once per item (`flow.foreach`, up to `parallel` at a time) or
+  while their condition holds (`flow.while`, failing at `max_iterations`). `results` lists, in
+  item order, the value that reached `result` in each iteration; an iteration whose body end
+  was skipped (a condition inside the body) gives no entry, so foreach + if filters.
+* A `flow.merge` in `first` mode inside a loop body may take a value from outside the body: it
+  is there when the iteration starts, so it is the first to arrive.
+* Every value is copied on its way into a node (immutable scalars are shared), so no branch can
+  change another branch's data. Inline work yields to the event loop every few milliseconds.
+* The cap (engine/cap.py) is shared with sub-workflow runs. `duration_s` is running time, over
+  every attempt; the wait for the cap is `queued_s`, apart. An exception escaping the
+  bookkeeping around a node (copying a value too deep to copy) is that node's failure.
+* Every user expression, condition, formula and template has a CPU and memory budget (the
+  node's `limits` over the run's over 2 s / 256 MB): it runs inline for a slice of a few
+  milliseconds, else off the loop in a worker process that is killed on Stop, timeout or breach
+  (engine/budget.py).
+* `Run.cancel()` cancels every task of the run; nothing is left running when `execute` returns.
+docs/semantics.md states these rules with an example each.
+Events are buffered and delivered in one batch per event-loop turn, on the loop thread
+(engine/ledger.py). `Run` (engine/run.py) owns the run's parts, its start, end and cancellation.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
-import sys
-import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from engine import budget
 from engine import events as ev
+from engine.attempts import Outcome, attempt_node, outputs_problem
 from engine.bounded import Offload
 from engine.breakpoints import PauseGate, gate_of
 from engine.compile import Plan, PlanNode
 from engine.context import NodeContext
 from engine.errors import FlowloomError, NodeFailure
-from engine.plaindata import output_problem
+from engine.ledger import bookkeeping_text, error_text, monotonic
 from engine.porttypes import describe, matches
-from engine.runstate import CANCELLED, RUNNING
+from engine.runstate import RUNNING
 from engine.tools import ToolHandle
 from engine.values import Dead, Failed, TooDeep, isolate, worse
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from engine.executor import Run
+    from engine.run import Run
+
+__all__ = ["SLICE_S", "Scope", "ScopeFailed", "SliceClock"]
 
 SLICE_S = 0.004  # longest stretch of inline work before yielding to the event loop
 _MISSING = object()
-monotonic = time.monotonic
 log = logging.getLogger(__name__)
+
+
+class SliceClock:
+    """When the run's inline work last gave the loop a turn: the scheduler yields once a
+    stretch of inline work passes SLICE_S."""
+
+    __slots__ = ("start",)
+
+    def __init__(self) -> None:
+        self.start = monotonic()
+
+    def restart(self) -> None:
+        self.start = monotonic()
+
+    def due(self) -> bool:
+        return monotonic() - self.start > SLICE_S
+
+    async def yield_if_due(self) -> None:
+        if monotonic() - self.start > SLICE_S:
+            await asyncio.sleep(0)
+            self.start = monotonic()
 
 
 class ScopeFailed(FlowloomError):
@@ -107,14 +164,12 @@ class Scope:
                         self._start(pn)
                     except Exception as exc:  # noqa: BLE001 - the node fails, never the run
                         self._bookkeeping_failed(pn, exc)
-                    if monotonic() - run.slice_start > SLICE_S:
-                        await asyncio.sleep(0)
-                        run.slice_start = monotonic()
+                    await run.clock.yield_if_due()
                 if self.running == 0:
                     break
                 self.wake.clear()
                 await self.wake.wait()
-                run.slice_start = monotonic()
+                run.clock.restart()
         if self.failure is not None:
             reason = f"not run: {self.failure}"
             for nid, pn in self.plan.nodes.items():
@@ -126,7 +181,6 @@ class Scope:
     def _start(self, pn: PlanNode) -> None:
         if self.parent is None and pn.id in self.run.reuse:
             t0 = self._begin(pn, 0)
-            self.run.state[pn.id].cached = True
             self._finish_ok(pn, isolate(self.run.reuse[pn.id]), t0, cached=True)
             return
         if pn.merge_first:
@@ -156,12 +210,20 @@ class Scope:
             self.running += 1  # a breakpoint may pause it first (engine/breakpoints.py)
             assert self.tg is not None
             self.tg.create_task(self._after_gate(gate, pn, kwargs), name=f"flowloom:{pn.id}")
-        elif pn.runs_inline:
+        elif self._inline(pn):
             self._run_inline(pn, kwargs)
         else:
             self.running += 1
             assert self.tg is not None
             self.tg.create_task(self._run_task(pn, kwargs), name=f"flowloom:{pn.id}")
+
+    def _inline(self, pn: PlanNode) -> bool:
+        """Whether `pn` runs on the spot: a cheap inline node, no before-start hook set, and
+        a seam that keeps it here (engine/seam.py)."""
+        run = self.run
+        return (pn.runs_inline and not run.ledger.has_hooks
+                and run.seam.inline_ok(pn, run.compiled.workflow.nodes[pn.id].extra.get(
+                    "placement")))
 
     def _gather(self, pn: PlanNode) -> dict[str, Any] | Dead:
         """The inputs, copied; or the Dead value that skips `pn` (a Failed one if any, so a
@@ -232,111 +294,44 @@ class Scope:
 
     # --- running --------------------------------------------------------------------------
     def _begin(self, pn: PlanNode, attempt: int) -> float:
-        run = self.run
-        nr = run.state[pn.id]
-        t = monotonic()
-        nr.status = RUNNING
-        if attempt:
-            nr.attempts += 1
-        if nr.started_t is None:
-            nr.started_t = t
-        if run.listening:
-            run.emit(ev.NodeStarted(pn.id, self.path, attempt, t))
-        return t
+        return self.run.ledger.started(pn.id, self.path, attempt)
 
     def _run_inline(self, pn: PlanNode, kwargs: dict[str, Any]) -> None:
+        run = self.run
         t0 = self._begin(pn, 1)
-        self.run.state[pn.id].inputs = self.run.recorded(kwargs)
+        run.ledger.inputs_seen(pn.id, kwargs)
         try:
-            ctx = NodeContext(self.run, pn.id, self.path, 1)
+            ctx = NodeContext(run, pn.id, self.path, 1)
             ctx.check_start(pn.impl)
-            outputs = pn.impl.run(ctx, **kwargs)
+            token = budget.CURRENT.set(run.budgets.for_node(pn.id, pn.limits))
+            try:
+                outputs = pn.impl.run(ctx, **kwargs)
+            finally:
+                budget.CURRENT.reset(token)
         except Offload:  # an evaluation outgrew its slice: run the node again off the loop
             self.running += 1
             assert self.tg is not None
             self.tg.create_task(self._run_task(pn, kwargs, t0), name=f"flowloom:{pn.id}")
             return
         except Exception as exc:
-            self._finish_failed(pn, _error_text(exc), t0, 1)
+            self._finish_failed(pn, error_text(exc), t0, 1)
             return
         self._finish_ok(pn, outputs, t0)
 
     async def _run_task(self, pn: PlanNode, kwargs: dict[str, Any],
                         offloaded: float | None = None) -> None:
-        """Runs `pn` with its retries. Durations count running time only: the wait for a slot
-        under the cap is `queued`, backoff between attempts is in neither (NodeRetrying).
-        `offloaded`: the start time of an inline node whose evaluation outgrew its slice
-        (it has begun; it goes straight to a worker)."""
-        run = self.run
-        attempt = 0
-        t0 = monotonic()  # when the current attempt began, moved on by its wait for the cap
-        queued = 0.0
-        spans: list[float] = []  # running time of each attempt that failed and was retried
-        t_wait = t0
-        phase = "waiting"  # for a slot under the cap; then "running"; "backoff" between tries
-        heavy = offloaded is not None
+        """Runs `pn` as a task of this scope (engine/attempts.py), then routes its outcome."""
         try:
-            while True:
-                attempt += 1
-                if offloaded is not None:
-                    t0, offloaded = offloaded, None
-                else:
-                    t0 = self._begin(pn, attempt)
-                # With retries, each attempt gets its own copy: a failed attempt may have
-                # changed what it was given.
-                args = kwargs if pn.retry is None else {k: isolate(v) for k, v in kwargs.items()}
-                run.state[pn.id].inputs = run.recorded(kwargs)
-                ctx = NodeContext(run, pn.id, self.path, attempt)
-                timer: asyncio.Timeout | None = None
-                t_wait, phase = monotonic(), "waiting"
-                try:
-                    # loop nodes take no slot: their bodies' nodes do
-                    gated = pn.body is None and run.gated(pn.pool)
-                    async with (run.admission(pn.pool, pn.priority) if gated
-                                else contextlib.nullcontext()):
-                        waited = monotonic() - t_wait if gated else 0.0
-                        queued += waited
-                        if run.state[pn.id].started_t == t0:  # its first start: once let in
-                            run.state[pn.id].started_t = t0 + waited
-                        t0 += waited  # running time is the attempt's time less its wait
-                        phase = "running"
-                        timer = asyncio.timeout(pn.timeout_s)  # starts after the cap's wait
-                        async with timer:
-                            outputs = await self._invoke(pn, ctx, args, heavy)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    if isinstance(exc, TimeoutError) and timer is not None and timer.expired():
-                        message = f"timed out after {pn.timeout_s:g} s"
-                    else:
-                        message = _error_text(exc)
-                    retry = pn.retry
-                    # no retry once the scope is failing: settle, do not start over
-                    if retry is not None and attempt < retry.max_attempts and not self.failing():
-                        spans.append(monotonic() - t0)
-                        phase = "backoff"
-                        base = retry.delay(attempt)
-                        delay = base / 2 + random.uniform(0, base / 2)
-                        if run.listening:
-                            run.emit(ev.NodeRetrying(pn.id, self.path, attempt, delay,
-                                                     run.redact(message), monotonic(),
-                                                     spans[-1]))
-                        await asyncio.sleep(delay)
-                        continue
-                    self._finish_failed(pn, message, t0, attempt, queued=queued, earlier=spans)
-                    return
-                self._finish_ok(pn, outputs, t0, queued=queued, earlier=spans)
-                return
+            outcome: Outcome = await attempt_node(
+                self.run, pn, self.path, kwargs, retry=pn.retry, invoke=self._invoke,
+                offloaded=offloaded, failing=self.failing)
+            if outcome.ok:
+                self._finish_ok(pn, outcome.outputs, outcome.t0, queued=outcome.queued,
+                                earlier=outcome.earlier)
+            else:
+                self._finish_failed(pn, outcome.message, outcome.t0, outcome.attempts,
+                                    queued=outcome.queued, earlier=outcome.earlier)
         except asyncio.CancelledError:
-            nr = run.state[pn.id]
-            nr.status = CANCELLED
-            nr.ended_t = monotonic()
-            if phase == "running":
-                nr.duration_s += nr.ended_t - t0
-            elif phase == "waiting":
-                nr.queued_s += nr.ended_t - t_wait
-            if run.listening:
-                run.emit(ev.NodeCancelled(pn.id, self.path, nr.ended_t))
             raise
         except Exception as exc:  # the bookkeeping around the node failed: that is its failure
             self._bookkeeping_failed(pn, exc)
@@ -346,28 +341,10 @@ class Scope:
 
     async def _invoke(self, pn: PlanNode, ctx: NodeContext, kwargs: dict[str, Any],
                       heavy: bool = False) -> Any:
-        # User expressions and templates inside run within the node's budget (engine/budget.py)
-        mode = self.run.budget_for(pn)
+        """A loop node's own work: its body, run as child scopes."""
         if pn.kind == "foreach":
             return await self._foreach(pn, kwargs)
-        if pn.kind == "while":
-            return await self._while(pn, kwargs, mode)
-        ctx.check_start(pn.impl)
-        if pn.mode == "async":
-            token = budget.CURRENT.set(mode)
-            try:
-                return await pn.impl.run(ctx, **kwargs)
-            except Offload:
-                raise FlowloomError("an expression or template took longer than a slice on the "
-                                    "event loop; an async node evaluates them with "
-                                    "`await engine.budget.bounded(...)`") from None
-            finally:
-                budget.CURRENT.reset(token)
-        if pn.mode == "thread":
-            return await budget.in_thread(mode, pn.impl.run, ctx, **kwargs)
-        if heavy:
-            return await budget.offload(mode, pn.impl.run, ctx, **kwargs)
-        return await budget.inline(mode, pn.impl.run, ctx, **kwargs)
+        return await self._while(pn, kwargs, self.run.budgets.for_node(pn.id, pn.limits))
 
     async def _after_gate(self, gate: PauseGate, pn: PlanNode, kwargs: dict[str, Any]) -> None:
         """Wait at the breakpoint gate, then start `pn` as `_start` would have, with the
@@ -383,7 +360,7 @@ class Scope:
             self._bookkeeping_failed(pn, exc)
             self.wake.set()
             return
-        if self.failure is None and not pn.runs_inline:  # (failed meanwhile: it is skipped)
+        if self.failure is None and not self._inline(pn):  # (failed meanwhile: it is skipped)
             await self._run_task(pn, kwargs)  # counts itself off `running` when it ends
             return
         self.running -= 1
@@ -425,8 +402,9 @@ class Scope:
                 value = scope.lookup(pn.back_source)
                 if not isinstance(value, Dead):
                     results[index] = value
-                if run.listening:
-                    run.emit(ev.LoopIterated(pn.id, self.path, index, total, monotonic()))
+                if run.ledger.listening:
+                    run.ledger.emit(ev.LoopIterated(pn.id, self.path, index, total,
+                                                    monotonic()))
 
         async with asyncio.TaskGroup() as tg:
             for _ in range(min(parallel, total)):
@@ -468,46 +446,26 @@ class Scope:
                 raise NodeFailure(f"iteration {index}: the body gave no value for 'next' "
                                   f"({value.reason})")
             state = value
-            if run.listening:
-                run.emit(ev.LoopIterated(pn.id, self.path, index, None, monotonic()))
+            if run.ledger.listening:
+                run.ledger.emit(ev.LoopIterated(pn.id, self.path, index, None, monotonic()))
             index += 1
-            if monotonic() - run.slice_start > SLICE_S:
-                await asyncio.sleep(0)
-                run.slice_start = monotonic()
+            await run.clock.yield_if_due()
         return {"done": state}
 
     # --- finishing ------------------------------------------------------------------------
     def _finish_ok(self, pn: PlanNode, outputs: Any, t0: float, cached: bool = False, *,
-                   queued: float = 0.0, earlier: list[float] | tuple[float, ...] = ()) -> None:
+                   queued: float = 0.0, earlier: tuple[float, ...] = ()) -> None:
         """`t0`: when the last attempt began running; `earlier`: the running time of each
-        attempt before it; `queued`: time spent waiting for the cap, apart."""
+        attempt before it; `queued`: time spent waiting for slots, apart."""
         if outputs is None:
             outputs = {}
-        if not isinstance(outputs, dict) or not set(outputs) <= set(pn.out_ports):
-            got = (f"{describe(outputs)}" if not isinstance(outputs, dict)
-                   else f"unknown outputs {sorted(set(outputs) - set(pn.out_ports))}")
-            self._finish_failed(pn, f"run() must return a dict of its outputs "
-                                f"{list(pn.out_ports)}; got {got}", t0, len(earlier) + 1,
-                                queued=queued, earlier=earlier)
-            return
-        problem = output_problem(outputs)  # refused here, before anything copies or records it
+        problem = outputs_problem(pn, outputs)
         if problem is not None:
-            self._finish_failed(pn, problem, t0, self.run.state[pn.id].attempts or 1)
+            self._finish_failed(pn, problem, t0, len(earlier) + 1, queued=queued,
+                                earlier=earlier)
             return
-        run = self.run
-        recorded = run.recorded(outputs)  # before any state changes: it may fail (too deep)
-        t = monotonic()
-        spans = (*earlier, t - t0)
-        duration = sum(spans)
-        nr = run.state[pn.id]
-        nr.successes += 1
-        nr.settle()
-        nr.runs += 1
-        nr.ended_t = t
-        nr.duration_s += duration
-        nr.queued_s += queued
-        nr.attempt_durations_s = spans
-        nr.outputs = recorded
+        self.run.ledger.succeeded(pn.id, self.path, outputs, t0, queued=queued,
+                                  earlier=earlier, cached=cached)
         values = self.values
         nid = pn.id
         for port in pn.out_ports:
@@ -518,31 +476,12 @@ class Scope:
                                            f"carried nothing")
             else:
                 values[(nid, port)] = Dead(f"branch {port!r} of {pn.label} was not taken")
-        if run.listening:
-            run.emit(ev.NodeFinished(nid, self.path, duration, recorded, t, cached, queued,
-                                     spans))
         self._resolve(pn)
 
     def _finish_failed(self, pn: PlanNode, message: str, t0: float, attempts: int, *,
-                       queued: float = 0.0,
-                       earlier: list[float] | tuple[float, ...] = ()) -> None:
-        run = self.run
-        message = run.redact(message)
-        t = monotonic()
-        spans = (*earlier, t - t0)
-        duration = sum(spans)
-        nr = run.state[pn.id]
-        nr.failures += 1
-        nr.settle()
-        nr.error = message
-        nr.runs += 1
-        nr.ended_t = t
-        nr.duration_s += duration
-        nr.queued_s += queued
-        nr.attempt_durations_s = spans
-        if run.listening:
-            run.emit(ev.NodeFailed(pn.id, self.path, duration, message, attempts, t, queued,
-                                   spans))
+                       queued: float = 0.0, earlier: tuple[float, ...] = ()) -> None:
+        message = self.run.ledger.failed(pn.id, self.path, message, t0, attempts,
+                                         queued=queued, earlier=earlier)
         self.resolved.add(pn.id)
         if pn.on_error == "continue":
             payload = {"node": pn.id, "message": message, "attempts": attempts}
@@ -568,22 +507,15 @@ class Scope:
         log.warning("node %s failed unexpectedly", pn.id, exc_info=exc)
         if pn.id in self.resolved:  # already settled: the scope cannot go on consistently
             if self.failure is None:
-                self.failure = f"node {pn.label} failed: {_bookkeeping_text(exc)}"
+                self.failure = f"node {pn.label} failed: {bookkeeping_text(exc)}"
             return
-        nr = self.run.state[pn.id]
+        nr = self.run.ledger.state[pn.id]
         # every NodeFailed follows its NodeStarted; the running time of a started one is lost
         t0 = monotonic() if nr.status == RUNNING else self._begin(pn, 1)
-        self._finish_failed(pn, _bookkeeping_text(exc), t0, max(1, nr.attempts))
+        self._finish_failed(pn, bookkeeping_text(exc), t0, max(1, nr.attempts))
 
     def _mark_skipped(self, pn: PlanNode, reason: str) -> None:
-        run = self.run
-        nr = run.state[pn.id]
-        nr.skips += 1
-        if nr.status != RUNNING:
-            nr.settle()
-        nr.reason = reason
-        if run.listening:
-            run.emit(ev.NodeSkipped(pn.id, self.path, reason, monotonic()))
+        self.run.ledger.skipped(pn.id, self.path, reason)
 
     def _resolve(self, pn: PlanNode) -> None:
         """`pn`'s outputs are set: count it off for everything waiting on it."""
@@ -611,17 +543,3 @@ class Scope:
 
 class _InputMismatch(FlowloomError):
     pass
-
-
-def _bookkeeping_text(exc: Exception) -> str:
-    if isinstance(exc, RecursionError):
-        return (f"a value is nested too deeply to handle (it exceeded Python's recursion "
-                f"limit, {sys.getrecursionlimit()})")
-    return _error_text(exc)
-
-
-def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, FlowloomError):
-        return str(exc)
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,228 @@
+"""The Dask backend: one more `Execution` of the seam (engine/seam.py), on a Dask cluster.
+
+Control flow, events, retries, timeouts and cancellation stay in the local engine: only the
+node's own `run()` goes to a worker. `DaskExecution.run(work)` submits one task per attempt
+(one per loop item for a foreach body) through an asynchronous `distributed.Client` that the
+run's session opened on the run's own event loop, and awaits its future there, so the local
+timeout, Stop and the retry loop (engine/attempts.py) act on it as on local work.
+
+* **Node types travel with the task.** The task names the node's type by module and class and
+  carries its params; the worker makes the node from them: built-in types import as usual. A
+  plugin from the user's node folder (nodes/plugins.py loads it as `flowloom_user_nodes.NAME`)
+  travels as its source text, which the worker loads once per version. A type that cannot be
+  loaded there fails its node with a sentence naming the worker.
+* **Secrets** go only to the node that needs them: the credentials its secret parameters name,
+  read on the client and sent in that task's arguments (never published or stored on the
+  cluster). Whatever the worker reports back is masked there and again by the run's ledger.
+* **Permissions** granted to the run travel with each task and are checked on the worker at the
+  moment of access, as locally (engine/permissions.py).
+* **Progress and logs** a remote node reports reach the run's ledger while it runs (the
+  worker's `log_event` under the session's topic), each once and in order; any that had not
+  arrived when its task ends are recorded from the task's reply.
+* **Worker loss**: the scheduler reruns a task whose worker died (its `allowed-failures`); a
+  task that still ends on a lost worker is submitted once more, then fails the node, whose own
+  retry policy applies. The run never hangs on it.
+* **Cancel** (Stop, timeout) cancels the future; an async node on the worker (code.python) is
+  cancelled within 0.1 s, which ends its child process. Plain `def` code cannot be interrupted
+  inside a worker thread: its result is dropped when it returns.
+
+The worker side (what a task runs there) is engine/dask_worker.py. `distributed` is the optional
+extra `flowloom[dask]`; these modules import it on first use only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import pickle
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.dask_worker import run_on_worker
+from engine.errors import NodeFailure
+from engine.ledger import error_text
+from engine.seam import SessionFailed
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from engine.seam import Work
+
+__all__ = ["USER_PLUGIN_PREFIX", "DaskExecution", "local_cluster"]
+
+USER_PLUGIN_PREFIX = "flowloom_user_nodes."  # nodes/plugins.py names user-folder modules so
+LOST_AGAIN = 1  # submissions after the scheduler gave a task up for lost workers
+CONNECT_TIMEOUT_S = 10
+
+
+def local_cluster(workers: int = 2, threads: int = 1, host: str = "127.0.0.1") -> Any:
+    """A `distributed.LocalCluster` of `workers` processes on this machine, every port it
+    opens (scheduler, workers, their HTTP endpoints) bound to `host` only."""
+    import distributed  # noqa: PLC0415 - the optional extra, imported on use
+
+    return distributed.LocalCluster(
+        n_workers=workers, threads_per_worker=threads, processes=True, host=host,
+        dashboard_address=f"{host}:0", worker_dashboard_address=f"{host}:0",
+        scheduler_kwargs={"dashboard": False})
+
+
+class _Session:
+    """One asynchronous client on one loop, the runs using it, and the live tasks whose
+    progress and log lines its event topic brings back while they run."""
+
+    __slots__ = ("client", "users", "topic", "live")
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.users = 0
+        self.topic = f"flowloom-events-{uuid.uuid4().hex[:12]}"
+        self.live: dict[str, list[Any]] = {}  # task key -> [ctx, events delivered]
+        client.subscribe_topic(self.topic, self.on_event)
+
+    def on_event(self, event: Any) -> None:
+        """A progress or log line a task reported (on the client's loop: the run's)."""
+        msg = event[1] if isinstance(event, tuple) else event
+        if not isinstance(msg, dict):
+            return
+        found = self.live.get(msg.get("key"))
+        if found is None or msg.get("seq") != found[1]:  # late or out of turn: the reply has it
+            return
+        found[1] += 1
+        _deliver(found[0], (msg.get("kind"), msg.get("a"), msg.get("b")))
+
+
+class DaskExecution:
+    """Carries out a node's work as a task on the Dask cluster whose scheduler is at
+    `address`. A run opens a `session()`: an asynchronous `distributed.Client` on the run's
+    own loop (shared by the runs on that loop, closed after the last), so futures are awaited
+    there without threads in between, and a remote node's progress and log lines reach the
+    run's ledger while it runs (the worker's `log_event` under the session's topic; whatever
+    had not arrived when the task ends is recorded from its reply, in order, once)."""
+
+    name = "dask"
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self._sessions: dict[asyncio.AbstractEventLoop, _Session] = {}
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        session = self._sessions.get(loop)
+        if session is None:
+            import distributed  # noqa: PLC0415 - the optional extra, imported on use
+
+            try:
+                client = await distributed.Client(self.address, asynchronous=True,
+                                                  set_as_default=False,
+                                                  timeout=CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise SessionFailed(f"cannot reach the Dask scheduler at {self.address}: "
+                                    f"{str(exc)[:200] or type(exc).__name__}") from None
+            session = self._sessions.get(loop)
+            if session is None:
+                session = self._sessions[loop] = _Session(client)
+            else:  # another run on this loop connected meanwhile
+                await client.close()
+        session.users += 1
+        try:
+            yield
+        finally:
+            session.users -= 1
+            if session.users == 0 and self._sessions.get(loop) is session:
+                del self._sessions[loop]
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(session.client.close())
+
+    def _session(self, node_id: str) -> _Session:
+        session = self._sessions.get(asyncio.get_running_loop())
+        if session is None:
+            raise NodeFailure(f"{node_id!r} is placed on the cluster, but this run has no "
+                              f"session with it (Run(..., seam=...) opens one)")
+        return session
+
+    async def run(self, work: Work) -> Any:
+        session = self._session(work.node.id)
+        task = _task_for(work, session.topic)
+        for lost in range(LOST_AGAIN + 1):
+            key = f"flowloom-{work.node.id}-{uuid.uuid4().hex[:12]}"
+            session.live[key] = [work.ctx, 0]
+            try:
+                future = session.client.submit(run_on_worker, task, key=key, pure=False)
+                try:
+                    reply = await future
+                except asyncio.CancelledError:
+                    current = asyncio.current_task()
+                    pending = future.cancel()
+                    if inspect.isawaitable(pending):
+                        with contextlib.suppress(Exception, asyncio.CancelledError):
+                            await pending
+                    if current is not None and current.cancelling():
+                        raise  # ours: Stop, a timeout, a failing scope
+                    raise NodeFailure(f"the cluster cancelled the task of "
+                                      f"{work.node.id!r}") from None
+                except Exception as exc:  # noqa: BLE001 - whatever the cluster says, a sentence
+                    if type(exc).__name__ == "KilledWorker" and lost < LOST_AGAIN:
+                        continue
+                    raise NodeFailure(f"the cluster could not run {work.node.id!r}: "
+                                      f"{error_text(exc)}") from None
+                return _replayed(work, reply, session.live[key][1])
+            finally:
+                session.live.pop(key, None)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _task_for(work: Work, topic: str) -> dict[str, Any]:
+    """What the worker needs: the pickled node, its inputs, context, secrets and grants."""
+    pn, ctx = work.node, work.ctx
+    impl = pn.impl
+    cls = type(impl)
+    try:
+        params = pickle.dumps(impl.params)
+        inputs = pickle.dumps(work.inputs)
+    except Exception as exc:  # noqa: BLE001 - a live object cannot travel
+        raise NodeFailure(f"{pn.id!r} cannot be sent to the cluster: {error_text(exc)}") from None
+    source = None
+    if cls.__module__.startswith(USER_PLUGIN_PREFIX):
+        file = getattr(sys.modules.get(cls.__module__), "__file__", None)
+        try:
+            source = (cls.__module__, file, Path(file).read_text(encoding="utf-8"))
+        except (OSError, TypeError) as exc:
+            raise NodeFailure(f"the plugin of {pn.id!r} cannot be sent to the cluster: its "
+                              f"source file cannot be read ({exc})") from None
+    secrets = {}
+    for param in getattr(cls, "parameters", ()):
+        name = impl.params.get(param.name) if getattr(param, "secret", False) else None
+        if isinstance(name, str) and name:
+            with contextlib.suppress(NodeFailure):  # not set: the worker says so if it is read
+                secrets[name] = ctx.secret(name)
+    return {"module": cls.__module__, "class": cls.__qualname__, "params": params,
+            "inputs": inputs, "source": source, "node_id": pn.id,
+            "type_id": cls.type_id, "iteration": ctx.iteration, "attempt": ctx.attempt,
+            "run_id": ctx.run_id, "run_inputs": ctx.run_inputs, "priority": ctx.priority,
+            "base_dir": str(ctx.base_dir), "grants": ctx.services.grants, "secrets": secrets,
+            "topic": topic}
+
+
+def _deliver(ctx: Any, event: Any) -> None:
+    kind, first, second = event
+    if kind == "progress":
+        ctx.progress(first, str(second))
+    elif kind == "log":
+        ctx.log(str(first), str(second))
+
+
+def _replayed(work: Work, reply: dict[str, Any], delivered: int) -> Any:
+    """Record what the remote node reported that had not arrived live (the first `delivered`
+    of its events had), then give its outputs or raise its failure."""
+    ctx = work.ctx
+    for value in reply.get("new_secrets", ()):
+        ctx.add_secret(value)
+    for event in list(reply.get("events", ()))[delivered:]:
+        _deliver(ctx, event)
+    ctx.log("debug", f"ran on cluster worker {reply.get('worker', '?')}")
+    if "error" in reply:
+        raise NodeFailure(reply["error"])
+    return reply["outputs"]
