@@ -153,7 +153,7 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
         problems += _check_scope_crossings(workflow, types, scope_of)
     if problems:
         raise CompileError(problems + warnings)
-    graphs = _scope_graphs(workflow, types, scope_of)
+    graphs, wiring = _scope_graphs(workflow, types, scope_of)
     orders: dict[str | None, list[str]] = {}
     for key, graph in graphs.items():
         order = _topological_order(graph)
@@ -161,18 +161,26 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
             problems += _cycle_problems(graph)
         else:
             orders[key] = order
-    nodes, build_problems = _instantiate(workflow, types, ports)
+    nodes, build_problems = _instantiate(workflow, types, ports,
+                                         None if wiring is None else wiring.inputs_of)
     tools, tool_build_problems = _instantiate(
         Workflow(nodes=[original.nodes[nid] for nid in tool_nodes]), types, ports)
     problems += build_problems + tool_build_problems
     if problems:
         raise CompileError(problems + warnings)
     if len(original.nodes) > 1:
-        linked = {e.source for e in original.edges}
-        linked.update([e.target for e in original.edges])
+        if wiring is not None and not tool_nodes:  # one graph holding every edge: ask it
+            succ, pred = graphs[None]._succ, graphs[None]._pred
+            lonely = [nid for nid in original.nodes if not succ[nid] and not pred[nid]]
+        else:
+            linked = {e.source for e in original.edges}
+            linked.update([e.target for e in original.edges])
+            lonely = [nid for nid in original.nodes if nid not in linked]
         warnings += [Problem("is not connected to anything", node_id=nid, severity="warning")
-                     for nid in original.nodes if nid not in linked]
-    plans = {key: _make_plan(key, graph, nodes, orders[key]) for key, graph in graphs.items()}
+                     for nid in lonely]
+    plans = {key: _make_plan(key, graph, nodes, orders[key],
+                             wiring is not None and wiring.one_edge_per_pair)
+             for key, graph in graphs.items()}
     for loop_id, plan in plans.items():
         if loop_id is not None:
             nodes[loop_id].body = plan
@@ -369,8 +377,19 @@ def _check_scope_crossings(workflow: Workflow, types: dict[str, type[NodeType]],
     return problems
 
 
+@dataclass(slots=True)
+class _Wiring:
+    """What the one pass over the edges of a loop-free workflow found besides the graph."""
+
+    inputs_of: dict[str, dict[str, list[tuple[str, str]]]]  # target -> port -> sources
+    one_edge_per_pair: bool  # no two edges join the same two nodes
+
+
 def _scope_graphs(workflow: Workflow, types: dict[str, type[NodeType]],
-                  scope_of: dict[str, str | None]) -> dict[str | None, nx.DiGraph]:
+                  scope_of: dict[str, str | None]
+                  ) -> tuple[dict[str | None, nx.DiGraph], _Wiring | None]:
+    """One graph per scope; for a workflow without loops, also its _Wiring (from the same pass
+    over the edges, which _instantiate would otherwise make again)."""
     graphs: dict[str | None, nx.DiGraph] = {None: nx.DiGraph()}
     for nid, node_type in types.items():
         if node_type.kind in LOOP_PORTS:
@@ -382,8 +401,7 @@ def _scope_graphs(workflow: Workflow, types: dict[str, type[NodeType]],
             graphs[scope_of[nid]].add_node(nid)
     back_ports = _back_ports(types)
     if not back_ports:  # no loop: one scope, every edge a graph edge
-        _add_edges(graphs[None], workflow.edges)
-        return graphs
+        return graphs, _add_edges(graphs[None], workflow.edges)
     # (u, v) -> the edges between them, per scope; added in one add_edges_from each (one
     # networkx add_edge call per edge cost more than everything else compile does per edge)
     wired: dict[str | None, dict[tuple[str, str], list[Edge | None]]] = {
@@ -410,24 +428,37 @@ def _scope_graphs(workflow: Workflow, types: dict[str, type[NodeType]],
             edges.append(edge)
     for key, pairs in wired.items():
         graphs[key].add_edges_from((u, v, {"edges": edges}) for (u, v), edges in pairs.items())
-    return graphs
+    return graphs, None
 
 
-def _add_edges(graph: nx.DiGraph, edges: list[Edge]) -> None:
+def _add_edges(graph: nx.DiGraph, edges: list[Edge]) -> _Wiring:
     """Each edge into `graph` (whose nodes are all there) as the edge (source, target) with
     {"edges": [every Edge between them]}: what add_edges_from gives, in the same order, but
-    written into networkx's adjacency dicts in one pass (add_edges_from costs ~3 µs an edge:
-    most of compiling a dense graph)."""
+    written into networkx's adjacency dicts (add_edges_from costs ~3 µs an edge: most of
+    compiling a dense graph). The same pass groups each target's inputs for _instantiate."""
     succ, pred = graph._succ, graph._pred
+    inputs_of: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    one_edge_per_pair = True
     for e in edges:
-        u, v = e.source, e.target
+        u, v, port = e.source, e.target, e.target_port
         targets = succ[u]
         data = targets.get(v)
         if data is None:
             targets[v] = pred[v][u] = {"edges": [e]}
         else:
             data["edges"].append(e)
+            one_edge_per_pair = False
+        by_port = inputs_of.get(v)
+        if by_port is None:
+            inputs_of[v] = {port: [(u, e.source_port)]}
+            continue
+        sources = by_port.get(port)
+        if sources is None:
+            by_port[port] = [(u, e.source_port)]
+        else:
+            sources.append((u, e.source_port))
     nx._clear_cache(graph)
+    return _Wiring(inputs_of, one_edge_per_pair)
 
 
 def _topological_order(graph: nx.DiGraph) -> list[str] | None:
@@ -464,12 +495,14 @@ def _cycle_problems(graph: nx.DiGraph) -> list[Problem]:
 
 
 def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
-                 ports: dict[str, tuple[dict[str, Port], dict[str, Port]]]
+                 ports: dict[str, tuple[dict[str, Port], dict[str, Port]]],
+                 grouped: dict[str, dict[str, list[tuple[str, str]]]] | None = None
                  ) -> tuple[dict[str, PlanNode], list[Problem]]:
+    """A PlanNode per node; `grouped`: the inputs_of below, when _add_edges made it."""
     problems: list[Problem] = []
     # target -> its input port -> the (source, source port) of each edge into it, in order
-    inputs_of: dict[str, dict[str, list[tuple[str, str]]]] = {}
-    for e in workflow.edges:
+    inputs_of: dict[str, dict[str, list[tuple[str, str]]]] = grouped or {}
+    for e in workflow.edges if grouped is None else ():
         by_port = inputs_of.get(e.target)
         if by_port is None:
             inputs_of[e.target] = {e.target_port: [(e.source, e.source_port)]}
@@ -526,8 +559,15 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
 
 
 def _make_plan(loop_id: str | None, graph: nx.DiGraph, nodes: dict[str, PlanNode],
-               order: list[str]) -> Plan:
+               order: list[str], one_edge_per_pair: bool = False) -> Plan:
     members = {nid: nodes[nid] for nid in order}
+    if one_edge_per_pair:  # a consumer per successor; the in-degree is the predecessors'
+        for u, targets in graph._succ.items():
+            if targets:
+                members[u].consumers.extend([members[v] for v in targets])
+        pred = graph._pred
+        indegree = {nid: len(pred[nid]) for nid in members}
+        return _plan(loop_id, graph, members, indegree)
     # networkx's adjacency, read directly (edges() builds a view tuple per edge): each node's
     # consumers, one entry per edge, then each node's in-degree as its count among them
     everyone: list[PlanNode] = []
@@ -537,7 +577,11 @@ def _make_plan(loop_id: str | None, graph: nx.DiGraph, nodes: dict[str, PlanNode
             members[u].consumers.extend(consumers)
             everyone += consumers
     counts = Counter(everyone)  # PlanNode hashes by identity (eq=False)
-    indegree = {nid: counts[pn] for nid, pn in members.items()}
+    return _plan(loop_id, graph, members, {nid: counts[pn] for nid, pn in members.items()})
+
+
+def _plan(loop_id: str | None, graph: nx.DiGraph, members: dict[str, PlanNode],
+          indegree: dict[str, int]) -> Plan:
     sources = tuple(nid for nid, count in indegree.items() if count == 0)
     first_from_outside = tuple(
         nid for nid, pn in members.items()

@@ -201,8 +201,9 @@ def _edges_all_fine(edges: list[Edge],
                for (target, name), count in counts.items()):
             return False
         wired = sum(ins[target][name].required for target, name in counts)
-    else:  # every input takes one edge: they must all differ
-        if len({(e.target, e.target_port) for e in edges}) != len(edges):
+    else:  # every input takes one edge: they must all differ (two equal hashes, even of
+        # different inputs, only send the file down the slow path: a set of ints is cheaper)
+        if len({hash((e.target, e.target_port)) for e in edges}) != len(edges):
             return False
         wired = sum(map(_REQUIRED, into))
     # the inputs wired are distinct and real, so as many required ones as exist means all
