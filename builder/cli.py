@@ -145,7 +145,8 @@ def check_file(path: str, registry: Registry, store: CredentialStore | None = No
             return None, loaded.problems
         try:
             # load() already ran check_workflow: compile does not check a second time
-            compiled = compile_workflow(loaded.workflow, registry, checked=loaded.problems)
+            compiled = compile_workflow(loaded.workflow, registry, checked=loaded.problems,
+                                        ports=loaded.ports)
         except CompileError as exc:
             return None, exc.problems
     return compiled, list(compiled.warnings)

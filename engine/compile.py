@@ -108,11 +108,15 @@ class Compiled:
 
 
 def compile_workflow(workflow: Workflow, registry: Registry, *,
-                     checked: list[Problem] | None = None) -> Compiled:
+                     checked: list[Problem] | None = None,
+                     ports: dict[str, tuple[dict[str, Port], dict[str, Port]]] | None = None
+                     ) -> Compiled:
     """The execution plan of `workflow`, or CompileError listing every problem.
 
     `checked`: the problems `check_workflow(workflow, registry)` already returned for this very
-    workflow (engine.fileformat.load with a registry runs it), so it is not run a second time.
+    workflow (engine.fileformat.load with a registry runs it), so it is not run a second time;
+    `ports`: the ports that check found for each node (`Loaded.ports`), so they are not built
+    again either.
     """
     # Compiling allocates a few objects per node and keeps them all; CPython's cyclic GC would
     # rescan the growing heap again and again (half the time at 10 000 nodes). Nothing made
@@ -120,13 +124,15 @@ def compile_workflow(workflow: Workflow, registry: Registry, *,
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _compile(workflow, registry, checked)
+        return _compile(workflow, registry, checked, ports)
     finally:
         if paused:
             gc.enable()
 
 
-def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | None) -> Compiled:
+def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | None,
+             checked_ports: dict[str, tuple[dict[str, Port], dict[str, Port]]] | None
+             ) -> Compiled:
     if checked is None:  # check, and keep the types and ports the check found
         problems, types, ports = checked_workflow(workflow, registry)
     else:
@@ -138,7 +144,8 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
         types = {nid: registry.get(n.type) for nid, n in workflow.nodes.items()}
         # Every node's ports, built once (node_ports makes Port objects; the checks below and
         # _instantiate each used to build them again).
-        ports = {nid: node_ports(n, types[nid]) for nid, n in workflow.nodes.items()}
+        ports = checked_ports if checked_ports is not None else {
+            nid: node_ports(n, types[nid]) for nid, n in workflow.nodes.items()}
     original = workflow
     tools_of, tool_nodes, problems = _find_tools(workflow, types, ports)
     if problems:

@@ -28,8 +28,9 @@ from typing import Any
 from engine import limits
 from engine.errors import Problem, WorkflowFileError
 from engine.model import Edge, Node, Workflow
+from engine.nodetype import Port
 from engine.secretparams import secret_literal_problems
-from engine.validate import check_workflow
+from engine.validate import checked_workflow
 
 FORMAT = "flowloom.workflow"
 VERSION = 1
@@ -52,6 +53,10 @@ _LINE_WIDTH = 100
 class Loaded:
     workflow: Workflow
     problems: list[Problem] = field(default_factory=list)
+    # With a registry: each known node's (inputs, outputs) as the check found them, for
+    # compile_workflow(..., ports=...) to reuse while the workflow is unchanged.
+    ports: dict[str, tuple[dict[str, Port], dict[str, Port]]] | None = field(default=None,
+                                                                           repr=False)
 
     @property
     def errors(self) -> list[Problem]:
@@ -387,7 +392,8 @@ def loads(text: str, registry: Any = None, source: str = "the workflow") -> Load
     loaded = from_document(doc)
     loaded.problems[:0] = problems
     if registry is not None:
-        loaded.problems.extend(check_workflow(loaded.workflow, registry))
+        found, _, loaded.ports = checked_workflow(loaded.workflow, registry)
+        loaded.problems.extend(found)
     return loaded
 
 
