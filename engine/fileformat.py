@@ -320,8 +320,10 @@ def _edge_key(raw: Any) -> tuple[str, str, str, str] | None:
     return key  # type: ignore[return-value]
 
 
-def _read_edge(raw: Any, index: int, problems: list[Problem]) -> Edge | None:
-    if _edge_key(raw) is None:
+def _read_edge(raw: Any, index: int, problems: list[Problem],
+               key: tuple[str, str, str, str] | None = None) -> Edge | None:
+    """`key`: `_edge_key(raw)`, when the caller has it."""
+    if (key or _edge_key(raw)) is None:
         problems.append(Problem(
             f"edge #{index + 1} must be an object with string fields source, source_port, "
             f"target, target_port; it was left out"))
@@ -375,7 +377,7 @@ def from_document(doc: dict[str, Any]) -> Loaded:
             problems.append(Problem("the same edge is listed twice; the repeat was left out",
                                     edge=key))
             continue
-        edge = _read_edge(raw, index, problems)
+        edge = _read_edge(raw, index, problems, key)
         if edge is None:
             continue
         seen.add(key)  # type: ignore[arg-type]
