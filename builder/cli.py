@@ -47,6 +47,7 @@ from typing import Any, TextIO
 from builder import cli_alerts, cli_break, cli_dask, cli_plan, cli_trust
 from builder.cli_doctor import add_doctor_command
 from builder.cli_history import add_commands, add_history_db_option, recorder_for_cli
+from builder.cli_json import dumps_indented
 from builder.progress import TerminalProgress
 from engine import (
     Compiled,
@@ -105,7 +106,7 @@ def jsonable(value: Any) -> Any:
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(jsonable(value), indent=2, ensure_ascii=False)
+    return dumps_indented(jsonable(value))  # json.dumps(..., indent=2, ensure_ascii=False)
 
 
 def parse_inputs(pairs: list[str]) -> dict[str, Any]:
@@ -144,7 +145,8 @@ def check_file(path: str, registry: Registry, store: CredentialStore | None = No
             return None, loaded.problems
         try:
             # load() already ran check_workflow: compile does not check a second time
-            compiled = compile_workflow(loaded.workflow, registry, checked=loaded.problems)
+            compiled = compile_workflow(loaded.workflow, registry, checked=loaded.problems,
+                                        ports=loaded.ports)
         except CompileError as exc:
             return None, exc.problems
     return compiled, list(compiled.warnings)
@@ -230,7 +232,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         data = result.to_json()
         if alerts is not None:  # the workflow has an "alerts" list
             data["alerts"] = alerts
-        print(json.dumps(jsonable(data), indent=2, ensure_ascii=False))
+        print(dumps_indented(jsonable(data)))
     else:
         print(_dump(result.outputs))
         if result.error:

@@ -17,7 +17,7 @@ All problems are collected and raised together as one CompileError.
 from __future__ import annotations
 
 import gc
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,7 @@ from engine.limits import MAX_RETRY_DELAY_S
 from engine.model import Edge, Workflow
 from engine.nodetype import NodeType, Port
 from engine.registry import Registry
-from engine.validate import check_workflow, node_ports
+from engine.validate import checked_workflow, node_ports
 
 LOOP_PORTS = {"foreach": ("item", "result"), "while": ("body", "next")}
 
@@ -108,11 +108,15 @@ class Compiled:
 
 
 def compile_workflow(workflow: Workflow, registry: Registry, *,
-                     checked: list[Problem] | None = None) -> Compiled:
+                     checked: list[Problem] | None = None,
+                     ports: dict[str, tuple[dict[str, Port], dict[str, Port]]] | None = None
+                     ) -> Compiled:
     """The execution plan of `workflow`, or CompileError listing every problem.
 
     `checked`: the problems `check_workflow(workflow, registry)` already returned for this very
-    workflow (engine.fileformat.load with a registry runs it), so it is not run a second time.
+    workflow (engine.fileformat.load with a registry runs it), so it is not run a second time;
+    `ports`: the ports that check found for each node (`Loaded.ports`), so they are not built
+    again either.
     """
     # Compiling allocates a few objects per node and keeps them all; CPython's cyclic GC would
     # rescan the growing heap again and again (half the time at 10 000 nodes). Nothing made
@@ -120,22 +124,29 @@ def compile_workflow(workflow: Workflow, registry: Registry, *,
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _compile(workflow, registry, checked)
+        return _compile(workflow, registry, checked, ports)
     finally:
         if paused:
             gc.enable()
 
 
-def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | None) -> Compiled:
-    problems = check_workflow(workflow, registry) if checked is None else list(checked)
+def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | None,
+             checked_ports: dict[str, tuple[dict[str, Port], dict[str, Port]]] | None
+             ) -> Compiled:
+    if checked is None:  # check, and keep the types and ports the check found
+        problems, types, ports = checked_workflow(workflow, registry)
+    else:
+        problems, types, ports = list(checked), {}, {}
     if any(p.is_error for p in problems):
         raise CompileError(problems)
     warnings = [p for p in problems if not p.is_error]
-    types = {nid: registry.get(n.type) for nid, n in workflow.nodes.items()}
+    if checked is not None:
+        types = {nid: registry.get(n.type) for nid, n in workflow.nodes.items()}
+        # Every node's ports, built once (node_ports makes Port objects; the checks below and
+        # _instantiate each used to build them again).
+        ports = checked_ports if checked_ports is not None else {
+            nid: node_ports(n, types[nid]) for nid, n in workflow.nodes.items()}
     original = workflow
-    # Every node's ports, built once (node_ports makes Port objects; the checks below and
-    # _instantiate each used to build them again).
-    ports = {nid: node_ports(n, types[nid]) for nid, n in workflow.nodes.items()}
     tools_of, tool_nodes, problems = _find_tools(workflow, types, ports)
     if problems:
         raise CompileError(problems + warnings)
@@ -149,7 +160,7 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
         problems += _check_scope_crossings(workflow, types, scope_of)
     if problems:
         raise CompileError(problems + warnings)
-    graphs = _scope_graphs(workflow, types, scope_of)
+    graphs, wiring = _scope_graphs(workflow, types, scope_of)
     orders: dict[str | None, list[str]] = {}
     for key, graph in graphs.items():
         order = _topological_order(graph)
@@ -157,20 +168,26 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
             problems += _cycle_problems(graph)
         else:
             orders[key] = order
-    nodes, build_problems = _instantiate(workflow, types, ports)
+    nodes, build_problems = _instantiate(workflow, types, ports,
+                                         None if wiring is None else wiring.inputs_of)
     tools, tool_build_problems = _instantiate(
         Workflow(nodes=[original.nodes[nid] for nid in tool_nodes]), types, ports)
     problems += build_problems + tool_build_problems
     if problems:
         raise CompileError(problems + warnings)
     if len(original.nodes) > 1:
-        linked = set()
-        for e in original.edges:
-            linked.add(e.source)
-            linked.add(e.target)
+        if wiring is not None and not tool_nodes:  # one graph holding every edge: ask it
+            succ, pred = graphs[None]._succ, graphs[None]._pred
+            lonely = [nid for nid in original.nodes if not succ[nid] and not pred[nid]]
+        else:
+            linked = {e.source for e in original.edges}
+            linked.update([e.target for e in original.edges])
+            lonely = [nid for nid in original.nodes if nid not in linked]
         warnings += [Problem("is not connected to anything", node_id=nid, severity="warning")
-                     for nid in original.nodes if nid not in linked]
-    plans = {key: _make_plan(key, graph, nodes, orders[key]) for key, graph in graphs.items()}
+                     for nid in lonely]
+    plans = {key: _make_plan(key, graph, nodes, orders[key],
+                             wiring is not None and wiring.one_edge_per_pair)
+             for key, graph in graphs.items()}
     for loop_id, plan in plans.items():
         if loop_id is not None:
             nodes[loop_id].body = plan
@@ -367,19 +384,35 @@ def _check_scope_crossings(workflow: Workflow, types: dict[str, type[NodeType]],
     return problems
 
 
+@dataclass(slots=True)
+class _Wiring:
+    """What the one pass over the edges of a loop-free workflow found besides the graph."""
+
+    inputs_of: dict[str, dict[str, list[tuple[str, str]]]]  # target -> port -> sources
+    one_edge_per_pair: bool  # no two edges join the same two nodes
+
+
 def _scope_graphs(workflow: Workflow, types: dict[str, type[NodeType]],
-                  scope_of: dict[str, str | None]) -> dict[str | None, nx.DiGraph]:
+                  scope_of: dict[str, str | None]
+                  ) -> tuple[dict[str | None, nx.DiGraph], _Wiring | None]:
+    """One graph per scope; for a workflow without loops, also its _Wiring (from the same pass
+    over the edges, which _instantiate would otherwise make again)."""
     graphs: dict[str | None, nx.DiGraph] = {None: nx.DiGraph()}
     for nid, node_type in types.items():
         if node_type.kind in LOOP_PORTS:
             graphs[nid] = nx.DiGraph(loop=nid)
-    for nid in workflow.nodes:
-        graphs[scope_of[nid]].add_node(nid)
+    if len(graphs) == 1:
+        graphs[None].add_nodes_from(workflow.nodes)
+    else:
+        for nid in workflow.nodes:
+            graphs[scope_of[nid]].add_node(nid)
+    back_ports = _back_ports(types)
+    if not back_ports:  # no loop: one scope, every edge a graph edge
+        return graphs, _add_edges(graphs[None], workflow.edges)
     # (u, v) -> the edges between them, per scope; added in one add_edges_from each (one
     # networkx add_edge call per edge cost more than everything else compile does per edge)
     wired: dict[str | None, dict[tuple[str, str], list[Edge | None]]] = {
         key: {} for key in graphs}
-    back_ports = _back_ports(types)
     for e in workflow.edges:
         if back_ports.get(e.target) == e.target_port:
             continue  # a back edge
@@ -402,7 +435,37 @@ def _scope_graphs(workflow: Workflow, types: dict[str, type[NodeType]],
             edges.append(edge)
     for key, pairs in wired.items():
         graphs[key].add_edges_from((u, v, {"edges": edges}) for (u, v), edges in pairs.items())
-    return graphs
+    return graphs, None
+
+
+def _add_edges(graph: nx.DiGraph, edges: list[Edge]) -> _Wiring:
+    """Each edge into `graph` (whose nodes are all there) as the edge (source, target) with
+    {"edges": [every Edge between them]}: what add_edges_from gives, in the same order, but
+    written into networkx's adjacency dicts (add_edges_from costs ~3 µs an edge: most of
+    compiling a dense graph). The same pass groups each target's inputs for _instantiate."""
+    succ, pred = graph._succ, graph._pred
+    inputs_of: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    one_edge_per_pair = True
+    for e in edges:
+        u, v, port = e.source, e.target, e.target_port
+        targets = succ[u]
+        data = targets.get(v)
+        if data is None:
+            targets[v] = pred[v][u] = {"edges": [e]}
+        else:
+            data["edges"].append(e)
+            one_edge_per_pair = False
+        by_port = inputs_of.get(v)
+        if by_port is None:
+            inputs_of[v] = {port: [(u, e.source_port)]}
+            continue
+        sources = by_port.get(port)
+        if sources is None:
+            by_port[port] = [(u, e.source_port)]
+        else:
+            sources.append((u, e.source_port))
+    nx._clear_cache(graph)
+    return _Wiring(inputs_of, one_edge_per_pair)
 
 
 def _topological_order(graph: nx.DiGraph) -> list[str] | None:
@@ -439,12 +502,24 @@ def _cycle_problems(graph: nx.DiGraph) -> list[Problem]:
 
 
 def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
-                 ports: dict[str, tuple[dict[str, Port], dict[str, Port]]]
+                 ports: dict[str, tuple[dict[str, Port], dict[str, Port]]],
+                 grouped: dict[str, dict[str, list[tuple[str, str]]]] | None = None
                  ) -> tuple[dict[str, PlanNode], list[Problem]]:
+    """A PlanNode per node; `grouped`: the inputs_of below, when _add_edges made it."""
     problems: list[Problem] = []
-    inputs_of: dict[str, dict[str, list[tuple[str, str]]]] = {nid: {} for nid in workflow.nodes}
-    for e in workflow.edges:
-        inputs_of[e.target].setdefault(e.target_port, []).append((e.source, e.source_port))
+    # target -> its input port -> the (source, source port) of each edge into it, in order
+    inputs_of: dict[str, dict[str, list[tuple[str, str]]]] = grouped or {}
+    for e in workflow.edges if grouped is None else ():
+        by_port = inputs_of.get(e.target)
+        if by_port is None:
+            inputs_of[e.target] = {e.target_port: [(e.source, e.source_port)]}
+            continue
+        sources = by_port.get(e.target_port)
+        if sources is None:
+            by_port[e.target_port] = [(e.source, e.source_port)]
+        else:
+            sources.append((e.source, e.source_port))
+    run_modes: dict[type[NodeType], str] = {}  # run_mode() inspects the class: once per type
     nodes: dict[str, PlanNode] = {}
     for nid, node in workflow.nodes.items():
         node_type = types[nid]
@@ -455,20 +530,32 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
             problems.append(Problem(f"cannot be set up: {exc}", node_id=nid))
             continue
         in_spec, out_spec = ports[nid]
-        in_ports = []
+        wired = inputs_of.get(nid)
         back_source = None
         loop_ports = LOOP_PORTS.get(node_type.kind)
-        for port_name, port in in_spec.items():
-            sources = inputs_of[nid].get(port_name)
-            if not sources:
-                continue
-            if loop_ports is not None and port_name == loop_ports[1]:
-                back_source = sources[0]
-                continue
-            in_ports.append((port_name, tuple(sources), port.multi, port.type))
+        if wired is None:
+            in_ports: tuple[tuple[str, tuple[tuple[str, str], ...], bool, str], ...] = ()
+        elif loop_ports is None:
+            in_ports = tuple([(port_name, tuple(sources), port.multi, port.type)
+                              for port_name, port in in_spec.items()
+                              if (sources := wired.get(port_name))])
+        else:
+            found = []
+            for port_name, port in in_spec.items():
+                sources = wired.get(port_name)
+                if not sources:
+                    continue
+                if port_name == loop_ports[1]:
+                    back_source = sources[0]
+                    continue
+                found.append((port_name, tuple(sources), port.multi, port.type))
+            in_ports = tuple(found)
+        mode = run_modes.get(node_type)
+        if mode is None:
+            mode = run_modes[node_type] = node_type.run_mode()
         nodes[nid] = PlanNode(
             id=nid, label=node.label(), impl=impl, kind=node_type.kind,
-            mode=node_type.run_mode(), in_ports=tuple(in_ports), out_ports=tuple(out_spec),
+            mode=mode, in_ports=in_ports, out_ports=tuple(out_spec),
             retry=RetryPolicy.from_setting(node.retry), timeout_s=node.timeout_s,
             pool=node.pool, priority=node.priority,
             on_error=node.error_mode,
@@ -479,15 +566,29 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
 
 
 def _make_plan(loop_id: str | None, graph: nx.DiGraph, nodes: dict[str, PlanNode],
-               order: list[str]) -> Plan:
+               order: list[str], one_edge_per_pair: bool = False) -> Plan:
     members = {nid: nodes[nid] for nid in order}
-    indegree = dict.fromkeys(members, 0)
-    for u, targets in graph._succ.items():  # networkx's adjacency, read directly (edges()
-        consumers = members[u].consumers    # builds a view tuple per edge)
-        for v, data in targets.items():
-            count = len(data["edges"])
-            consumers.extend([members[v]] * count)
-            indegree[v] += count
+    if one_edge_per_pair:  # a consumer per successor; the in-degree is the predecessors'
+        for u, targets in graph._succ.items():
+            if targets:
+                members[u].consumers.extend([members[v] for v in targets])
+        pred = graph._pred
+        indegree = {nid: len(pred[nid]) for nid in members}
+        return _plan(loop_id, graph, members, indegree)
+    # networkx's adjacency, read directly (edges() builds a view tuple per edge): each node's
+    # consumers, one entry per edge, then each node's in-degree as its count among them
+    everyone: list[PlanNode] = []
+    for u, targets in graph._succ.items():
+        if targets:
+            consumers = [members[v] for v, data in targets.items() for _ in data["edges"]]
+            members[u].consumers.extend(consumers)
+            everyone += consumers
+    counts = Counter(everyone)  # PlanNode hashes by identity (eq=False)
+    return _plan(loop_id, graph, members, {nid: counts[pn] for nid, pn in members.items()})
+
+
+def _plan(loop_id: str | None, graph: nx.DiGraph, members: dict[str, PlanNode],
+          indegree: dict[str, int]) -> Plan:
     sources = tuple(nid for nid, count in indegree.items() if count == 0)
     first_from_outside = tuple(
         nid for nid, pn in members.items()

@@ -78,6 +78,30 @@ def _any_ports(names: tuple[str, ...]) -> tuple[Port, ...]:
     return tuple(Port(n) for n in names)
 
 
+# Workflows repeat the same input names over thousands of expression nodes: the ports and the
+# checks of one list of names are computed once. Only lists of str use the caches (1 and True
+# would be one key there, though their messages differ).
+_STR = {str}
+
+
+@functools.lru_cache(maxsize=4096)
+def _input_ports(names: tuple[str, ...]) -> tuple[Port, ...]:
+    return _any_ports(tuple(dict.fromkeys(names)))
+
+
+def _name_problems(names: Any) -> list[str]:
+    problems = [f"input name {n!r} is not a valid name" for n in names
+                if not isinstance(n, str) or not NAME_RE.match(n) or n.startswith("_")]
+    if len(set(map(str, names))) != len(names):
+        problems.append(f"input names repeat: {list(names)}")
+    return problems
+
+
+@functools.lru_cache(maxsize=4096)
+def _input_name_problems(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_name_problems(names))
+
+
 def _expression_problem(name: str, source: Any) -> str | None:
     if not isinstance(source, str):
         return f"{name} must be a string expression"
@@ -104,16 +128,16 @@ class ExpressionNode(NodeType):
         names = params.get("inputs", ["x"])
         if not isinstance(names, list):
             return ()
+        if set(map(type, names)) <= _STR:  # names only (the cache's keys must be exact)
+            return _input_ports(tuple(names))
         return _any_ports(tuple(n for n in dict.fromkeys(names) if isinstance(n, str)))
 
     @classmethod
     def check_params(cls, params: dict[str, Any]) -> list[str]:
         names = params["inputs"]
-        problems = [f"input name {n!r} is not a valid name" for n in names
-                    if not isinstance(n, str) or not NAME_RE.match(n) or n.startswith("_")]
-        if len(set(map(str, names))) != len(names):
-            problems.append(f"input names repeat: {names}")
-        return problems
+        if set(map(type, names)) <= _STR:
+            return list(_input_name_problems(tuple(names)))
+        return _name_problems(names)
 
     def setup(self) -> None:
         self.expression = Expression(self.params["expr"])

@@ -28,8 +28,9 @@ from typing import Any
 from engine import limits
 from engine.errors import Problem, WorkflowFileError
 from engine.model import Edge, Node, Workflow
+from engine.nodetype import Port
 from engine.secretparams import secret_literal_problems
-from engine.validate import check_workflow
+from engine.validate import checked_workflow
 
 FORMAT = "flowloom.workflow"
 VERSION = 1
@@ -43,6 +44,8 @@ _DOC_KEYS = ("format", "version", "name", "description", "nodes", "edges")
 _NODE_KEYS = ("id", "type", "title", "params", "position", "retry", "timeout_s", "on_error",
               "limits", "pool", "priority")
 _EDGE_KEYS = ("source", "source_port", "target", "target_port")
+_NODE_KEY_SET = frozenset(_NODE_KEYS)
+_NODE_BASE_KEYS = frozenset(("id", "type", "title", "params", "position"))
 _LINE_WIDTH = 100
 
 
@@ -50,6 +53,10 @@ _LINE_WIDTH = 100
 class Loaded:
     workflow: Workflow
     problems: list[Problem] = field(default_factory=list)
+    # With a registry: each known node's (inputs, outputs) as the check found them, for
+    # compile_workflow(..., ports=...) to reuse while the workflow is unchanged.
+    ports: dict[str, tuple[dict[str, Port], dict[str, Port]]] | None = field(default=None,
+                                                                           repr=False)
 
     @property
     def errors(self) -> list[Problem]:
@@ -68,13 +75,14 @@ _DEPTH_STEP[ord("]")] = _DEPTH_STEP[ord("}")] = -1
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def json_depth(text: str) -> int:
+def json_depth(text: str, pieces: list[str] | None = None) -> int:
     """How deeply arrays and objects nest in JSON `text`, without parsing it (so no parser
-    recursion can be reached): strings are blanked out, then the brackets are counted."""
-    if "\\" in text:
+    recursion can be reached): strings are blanked out, then the brackets are counted.
+    `pieces`: `text.split('"')` of a text without backslashes, when the caller has it."""
+    if pieces is None and "\\" in text:
         outside = _JSON_STRING.sub("", text)
     else:  # no escapes: the strings are exactly every other piece between quotes
-        outside = "".join(text.split('"')[0::2])
+        outside = "".join((text.split('"') if pieces is None else pieces)[0::2])
     brackets = _NOT_BRACKET.sub("", outside)
     if "[" * (limits.MAX_DEPTH + 1) in brackets or "{" * (limits.MAX_DEPTH + 1) in brackets:
         return max(len(run) for run in re.findall(r"[\[{]+", brackets))
@@ -82,10 +90,13 @@ def json_depth(text: str) -> int:
                default=0)
 
 
-def _strings_suspect(text: str) -> bool:
+def _strings_suspect(text: str, pieces: list[str] | None = None) -> bool:
     if len(text) > limits.MAX_STRING_CHARS:  # a string may be over the limit: find the longest
-        tokens = (text.split('"')[1::2] if "\\" not in text  # no escapes: every other piece
-                  else _JSON_STRING.findall(text))
+        if pieces is not None:  # no escapes: every other piece
+            tokens = pieces[1::2]
+        else:
+            tokens = (text.split('"')[1::2] if "\\" not in text
+                      else _JSON_STRING.findall(text))
         if max(map(len, tokens), default=0) > limits.MAX_STRING_CHARS:
             return True  # escapes make a text longer, never shorter: this is an upper bound
     if not text.isascii():
@@ -175,7 +186,10 @@ def read_json(text: str, source: str = "the workflow") -> tuple[Any, list[Proble
                                 f" (engine/limits.py).")
     # Fewer openers than the limit cannot nest past it: most files skip the scan.
     openers = text.count("[") + text.count("{")
-    depth = json_depth(text) if openers > limits.MAX_DEPTH else 0
+    # Both scans below split a text without escapes at its quotes: split it once for both.
+    pieces = (text.split('"') if "\\" not in text and (
+        openers > limits.MAX_DEPTH or len(text) > limits.MAX_STRING_CHARS) else None)
+    depth = json_depth(text, pieces) if openers > limits.MAX_DEPTH else 0
     if depth > limits.MAX_DEPTH:
         raise WorkflowFileError(f"{source} nests arrays and objects {limits.amount(depth)} "
                                 f"levels deep; the limit is MAX_DEPTH = {limits.MAX_DEPTH} "
@@ -191,7 +205,7 @@ def read_json(text: str, source: str = "the workflow") -> tuple[Any, list[Proble
     except RecursionError:  # not reached within MAX_DEPTH; kept so no stack is ever blown
         raise WorkflowFileError(f"{source} is not a workflow: its JSON is nested too deeply "
                                 f"to read.") from None
-    if _strings_suspect(text):
+    if _strings_suspect(text, pieces):
         _check_strings(value, source)
     problems = [Problem(f"the key {key!r} appears more than once in one object; the last "
                         f"value is used (and is the one saved)") for key in reader.duplicates]
@@ -237,6 +251,11 @@ def migrate(doc: dict[str, Any], migrations: dict[int, Migration] | None = None,
 
 
 def _number_pair(value: Any) -> bool:
+    if type(value) is list and len(value) == 2:  # the usual [x, y]: plain ints, finite floats
+        x, y = value
+        if ((type(x) is int or type(x) is float and math.isfinite(x))
+                and (type(y) is int or type(y) is float and math.isfinite(y))):
+            return True
     return (isinstance(value, list) and len(value) == 2
             and all(isinstance(v, (int, float)) and not isinstance(v, bool)
                     and math.isfinite(v) for v in value))
@@ -256,7 +275,8 @@ def _read_node(raw: Any, index: int, problems: list[Problem]) -> Node | None:
         problems.append(Problem('has no "type" string; it was left out', node_id=node_id))
         return None
     node = Node(id=node_id, type=node_type,
-                extra={k: v for k, v in raw.items() if k not in _NODE_KEYS})
+                extra={} if raw.keys() <= _NODE_KEY_SET
+                else {k: v for k, v in raw.items() if k not in _NODE_KEYS})
     title = raw.get("title", "")
     if isinstance(title, str):
         node.title = title
@@ -272,6 +292,8 @@ def _read_node(raw: Any, index: int, problems: list[Problem]) -> Node | None:
         node.position = (position[0], position[1])
     else:
         problems.append(Problem('"position" must be [x, y] numbers', node_id=node_id))
+    if raw.keys() <= _NODE_BASE_KEYS:  # the usual node: none of the settings below
+        return node
     if "retry" in raw:
         node.retry = raw["retry"]  # shape checked by validate.py, kept as written
     if "timeout_s" in raw:
@@ -287,15 +309,28 @@ def _read_node(raw: Any, index: int, problems: list[Problem]) -> Node | None:
     return node
 
 
-def _read_edge(raw: Any, index: int, problems: list[Problem]) -> Edge | None:
-    if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) and raw.get(k)
-                                            for k in _EDGE_KEYS):
+def _edge_key(raw: Any) -> tuple[str, str, str, str] | None:
+    """(source, source_port, target, target_port) of a raw edge, if each is a non-empty str."""
+    if not isinstance(raw, dict):
+        return None
+    key = (raw.get("source"), raw.get("source_port"), raw.get("target"), raw.get("target_port"))
+    for part in key:
+        if not isinstance(part, str) or not part:
+            return None
+    return key  # type: ignore[return-value]
+
+
+def _read_edge(raw: Any, index: int, problems: list[Problem],
+               key: tuple[str, str, str, str] | None = None) -> Edge | None:
+    """`key`: `_edge_key(raw)`, when the caller has it."""
+    if (key or _edge_key(raw)) is None:
         problems.append(Problem(
             f"edge #{index + 1} must be an object with string fields source, source_port, "
             f"target, target_port; it was left out"))
         return None
     return Edge(raw["source"], raw["source_port"], raw["target"], raw["target_port"],
-                extra={k: v for k, v in raw.items() if k not in _EDGE_KEYS})
+                extra={} if len(raw) == 4  # the four keys only (checked just above)
+                else {k: v for k, v in raw.items() if k not in _EDGE_KEYS})
 
 
 def from_document(doc: dict[str, Any]) -> Loaded:
@@ -337,14 +372,15 @@ def from_document(doc: dict[str, Any]) -> Loaded:
     edges: list[Edge] = []
     seen: set[tuple[str, str, str, str]] = set()
     for index, raw in enumerate(raw_edges):
-        edge = _read_edge(raw, index, problems)
+        key = _edge_key(raw)
+        if key is not None and key in seen:  # (a repeat is not built only to be dropped)
+            problems.append(Problem("the same edge is listed twice; the repeat was left out",
+                                    edge=key))
+            continue
+        edge = _read_edge(raw, index, problems, key)
         if edge is None:
             continue
-        if edge.key() in seen:
-            problems.append(Problem("the same edge is listed twice; the repeat was left out",
-                                    edge=edge.key()))
-            continue
-        seen.add(edge.key())
+        seen.add(key)  # type: ignore[arg-type]
         edges.append(edge)
     extra = {k: v for k, v in doc.items() if k not in _DOC_KEYS}
     workflow = Workflow(name=name, description=description, nodes=nodes.values(),
@@ -358,7 +394,8 @@ def loads(text: str, registry: Any = None, source: str = "the workflow") -> Load
     loaded = from_document(doc)
     loaded.problems[:0] = problems
     if registry is not None:
-        loaded.problems.extend(check_workflow(loaded.workflow, registry))
+        found, _, loaded.ports = checked_workflow(loaded.workflow, registry)
+        loaded.problems.extend(found)
     return loaded
 
 
