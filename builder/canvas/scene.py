@@ -25,13 +25,13 @@ from builder.canvas.node_item import NodeContent, NodeItem
 from builder.canvas.wire_item import WireItem, bezier
 from builder.commands import frames_of
 from engine.errors import Problem, RegistryError
+from engine.loops import is_back_port
 from engine.model import Edge, Node, Workflow
 from engine.nodetype import Port
 from engine.registry import Registry
 from engine.validate import node_ports
 
 EdgeKey = tuple[str, str, str, str]
-BACK_PORTS = {"foreach": "result", "while": "next"}
 SCENE_HALF = 100_000.0
 
 
@@ -157,7 +157,7 @@ class GraphScene(QGraphicsScene):
         port_type = source.port_type("out", edge.source_port)
         if port_type == "any":
             port_type = target.port_type("in", edge.target_port)
-        back = BACK_PORTS.get(target.content.kind) == edge.target_port
+        back = is_back_port(target.content.kind, edge.target_port)
         wire = WireItem(edge, self.look, port_type, back)
         self._route(wire, source, target)  # before addItem: the index takes its final bounds
         self.addItem(wire)
