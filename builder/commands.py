@@ -16,8 +16,9 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from builder.arrange import align_moves, distribute_moves
+from engine.connect import ConnectPlan, connect_plan
 from engine.model import Edge, Node, Workflow
-from engine.validate import node_ports
+from engine.registry import Registry
 
 FRAMES_KEY = "frames"
 NODE_SETTINGS = ("title", "retry", "timeout_s", "on_error")
@@ -167,39 +168,39 @@ class DistributeNodesCommand(MoveNodesCommand):
 
 # --- edges ------------------------------------------------------------------------------------
 class ConnectPortsCommand(QUndoCommand):
-    """Adds an edge. With a `registry`, a wire already in a single (non-multi) target input is
-    replaced as part of the same command; without one, nothing is replaced."""
+    """Carries out a connect plan (engine/connect.py): removes the wires it names (a picked-up
+    wire, the wire a single input held), then adds the new edge — one undo entry.
 
-    def __init__(self, workflow: Workflow, edge: Edge, registry: Any = None) -> None:
-        super().__init__(f"Connect {edge.source}.{edge.source_port} to "
-                         f"{edge.target}.{edge.target_port}")
-        self.workflow, self.edge, self.registry = workflow, edge, registry
-        self._replaced: list[tuple[Edge, int]] = []
+    Given a bare edge and a `registry`, the plan is made here and a connection the engine
+    refuses raises ValueError; given a bare edge and no registry, the edge is added as is."""
 
-    def _target_is_single(self) -> bool:
-        if self.registry is None:
-            return False
-        node = self.workflow.node(self.edge.target)
-        try:
-            inputs, _ = node_ports(node, self.registry.get(node.type))
-        except Exception:  # unknown type: the problems panel says so; replace nothing
-            return False
-        port = inputs.get(self.edge.target_port)
-        return port is not None and not port.multi
+    def __init__(self, workflow: Workflow, edge: Edge | ConnectPlan,
+                 registry: Registry | None = None, text: str = "") -> None:
+        if isinstance(edge, ConnectPlan):
+            plan = edge
+        elif registry is not None:
+            plan = connect_plan(workflow, registry, edge)
+        else:
+            plan = ConnectPlan(edge, add=(edge,))
+        if plan.problem is not None:
+            raise ValueError(f"cannot connect {plan.edge}: {plan.problem}")
+        new = plan.edge
+        super().__init__(text or f"Connect {new.source}.{new.source_port} to "
+                         f"{new.target}.{new.target_port}")
+        self.workflow, self.edge, self.plan = workflow, new, plan
+        self._removed: list[tuple[Edge, int]] = []
 
     def redo(self) -> None:
         wf = self.workflow
-        self._replaced = []
-        if self._target_is_single():
-            for old in wf.edges_into(self.edge.target, self.edge.target_port):
-                if old.key() != self.edge.key():
-                    self._replaced.append((old, wf.remove_edge(old)))
-        wf.add_edge(self.edge)
+        self._removed = [(old, wf.remove_edge(old)) for old in self.plan.remove]
+        for edge in self.plan.add:
+            wf.add_edge(edge)
 
     def undo(self) -> None:
         wf = self.workflow
-        wf.remove_edge(self.edge)
-        for old, index in reversed(self._replaced):
+        for edge in reversed(self.plan.add):
+            wf.remove_edge(edge)
+        for old, index in reversed(self._removed):
             wf.add_edge(old, index)
 
 

@@ -1,10 +1,10 @@
 """The graph scene: a view of one `Workflow`, following its notifications.
 
 It owns the items (one NodeItem per node, one WireItem per edge, one FrameItem per frame) and keeps
-them in step with the model's Topics; it never changes the model itself. Mouse presses go to the
-`press_handler` the canvas installs, which may return a gesture; while a gesture is active the
-scene hands it every move and the release. The dotted grid is drawn here, in device space, so its
-cost does not grow with the area shown.
+them in step with the model's Topics; it never changes the model itself. A left press goes to the
+scene's GestureFactory (builder/canvas/press.py, given by `use_gestures`), which may start a
+gesture; while a gesture is active the scene hands it every move and the release. The dotted grid
+is drawn here, in device space, so its cost does not grow with the area shown.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import math
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import shiboken6
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
@@ -30,6 +30,9 @@ from engine.model import Edge, Node, Workflow
 from engine.nodetype import Port
 from engine.registry import Registry
 from engine.validate import node_ports
+
+if TYPE_CHECKING:
+    from builder.canvas.press import GestureFactory
 
 EdgeKey = tuple[str, str, str, str]
 SCENE_HALF = 100_000.0
@@ -55,7 +58,7 @@ class GraphScene(QGraphicsScene):
         self._node_wires: dict[str, list[EdgeKey]] = {}
         self._node_frames: dict[str, list[str]] = {}
         self._unsubscribe: list[Callable[[], None]] = []
-        self.press_handler: Callable[[QGraphicsSceneMouseEvent], Gesture | None] | None = None
+        self.gestures: GestureFactory | None = None
         self.gesture: Gesture | None = None
         self.setSceneRect(QRectF(-SCENE_HALF, -SCENE_HALF, 2 * SCENE_HALF, 2 * SCENE_HALF))
         self.setBackgroundBrush(QBrush(look.theme.background))
@@ -316,11 +319,27 @@ class GraphScene(QGraphicsScene):
                 return item
         return None
 
+    def select_nodes(self, ids: list[str]) -> None:
+        """Select exactly the nodes `ids`, reporting one selection change."""
+        self.blockSignals(True)
+        self.clearSelection()
+        for node_id in ids:
+            item = self.nodes.get(node_id)
+            if item is not None:
+                item.setSelected(True)
+        self.blockSignals(False)
+        self.selectionChanged.emit()
+
     # --- gestures -------------------------------------------------------------------------------
+    def use_gestures(self, factory: GestureFactory | None) -> None:
+        """Left presses start the gestures `factory` picks (None: Qt's default handling only)."""
+        self.cancel_gesture()
+        self.gestures = factory
+
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
         if self.gesture is None and event.button() == Qt.MouseButton.LeftButton \
-                and self.press_handler is not None:
-            gesture = self.press_handler(event)
+                and self.gestures is not None:
+            gesture = self.gestures.for_press(event)
             if gesture is not None:
                 self.gesture = gesture
                 event.accept()

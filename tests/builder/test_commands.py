@@ -7,6 +7,7 @@ from PySide6.QtGui import QUndoStack
 
 from builder import commands as c
 from engine import fileformat
+from engine.connect import connect_plan
 from engine.corenodes import register_core
 from engine.model import Edge, Node, Workflow
 from engine.registry import Registry
@@ -140,6 +141,21 @@ def test_connect_into_a_multi_input_keeps_the_other_wires(qapp, workflow, regist
     new = Edge("double", "out", "join", "in")
     check_round_trip(workflow, lambda: c.ConnectPortsCommand(workflow, new, registry))
     assert len(workflow.edges_into("join", "in")) == 3
+
+
+def test_connect_carries_out_a_plan_that_moves_a_wire_and_replaces_another(qapp, workflow,
+                                                                          registry):
+    moved, taken = Edge("check", "true", "big", "x"), Edge("check", "false", "small", "x")
+    plan = connect_plan(workflow, registry, Edge("check", "true", "small", "x"), detached=moved)
+    assert plan.remove == (moved, taken) and plan.replaced == (taken,)
+    check_round_trip(workflow, lambda: c.ConnectPortsCommand(workflow, plan))
+    assert workflow.edges_into("small", "x") == [Edge("check", "true", "small", "x")]
+    assert workflow.edges_into("big", "x") == []
+
+
+def test_connect_refuses_what_the_engine_refuses(qapp, workflow, registry):
+    with pytest.raises(ValueError, match="cannot be wired to itself"):
+        c.ConnectPortsCommand(workflow, Edge("check", "true", "check", "in"), registry)
 
 
 def test_disconnect_restores_order(qapp, workflow):
