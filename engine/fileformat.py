@@ -28,6 +28,7 @@ from typing import Any
 from engine import limits
 from engine.errors import Problem, WorkflowFileError
 from engine.model import Edge, Node, Workflow
+from engine.registry import upgrade_type_ids
 from engine.secretparams import secret_literal_problems
 from engine.validate import check_workflow
 
@@ -353,11 +354,13 @@ def from_document(doc: dict[str, Any]) -> Loaded:
 
 
 def loads(text: str, registry: Any = None, source: str = "the workflow") -> Loaded:
-    """Parse workflow text. With a registry, node types, ports and params are checked too."""
+    """Parse workflow text. With a registry, nodes of a renamed type get its current id and
+    node types, ports and params are checked too."""
     doc, problems = _parse(text, source)
     loaded = from_document(doc)
     loaded.problems[:0] = problems
     if registry is not None:
+        upgrade_type_ids(loaded.workflow, registry)
         loaded.problems.extend(check_workflow(loaded.workflow, registry))
     return loaded
 
