@@ -21,7 +21,7 @@ from builder.dialogs import CANCEL, SAVE, Prompts
 from builder.recovery import Autosave, Recovery, find_recoveries
 from engine.errors import WorkflowFileError
 from engine.fileformat import SUFFIX, load, loads, save
-from engine.model import Workflow
+from engine.model import TOPICS, Workflow
 from engine.registry import upgrade_type_ids
 from engine.trust import SAVED, TrustStore
 from nodes.credentials import secret_literal_problems
@@ -30,8 +30,7 @@ log = logging.getLogger(__name__)
 
 RECENT_KEY = "recent_files"
 RECENT_LIMIT = 10
-_TOPICS = ("node_added", "node_removed", "node_changed", "edge_added", "edge_removed",
-           "meta_changed")
+_TOPICS = TOPICS  # every model change, frames included
 
 
 class Document(QObject):

@@ -23,10 +23,9 @@ from builder.canvas.frame_item import FrameItem
 from builder.canvas.look import GRID, Look
 from builder.canvas.node_item import NodeContent, NodeItem
 from builder.canvas.wire_item import WireItem, bezier
-from builder.commands import frames_of
 from engine.errors import Problem, RegistryError
 from engine.loops import is_back_port
-from engine.model import Edge, Node, Workflow
+from engine.model import Edge, Frame, Node, Workflow
 from engine.nodetype import Port
 from engine.registry import Registry
 from engine.validate import node_ports
@@ -85,7 +84,9 @@ class GraphScene(QGraphicsScene):
             wf.node_changed.subscribe(self._guard(self._on_node_changed)),
             wf.edge_added.subscribe(self._guard(self._on_edge_added)),
             wf.edge_removed.subscribe(self._guard(self._on_edge_removed)),
-            wf.meta_changed.subscribe(self._guard(self._on_meta_changed)),
+            wf.frame_added.subscribe(self._guard(self._on_frame_added)),
+            wf.frame_removed.subscribe(self._guard(self._on_frame_removed)),
+            wf.frame_changed.subscribe(self._guard(self._on_frame_changed)),
         ]
 
     def _build_items(self) -> None:
@@ -96,7 +97,8 @@ class GraphScene(QGraphicsScene):
             self._add_node_item(node)
         for edge in self.workflow.edges:
             self._add_wire(edge)
-        self._rebuild_frames()
+        for frame in self.workflow.frames.values():
+            self._add_frame_item(frame)
 
     def _guard(self, handler: Callable[..., None]) -> Callable[..., None]:
         """A model callback that unsubscribes itself once this scene's C++ side is gone."""
@@ -229,24 +231,40 @@ class GraphScene(QGraphicsScene):
     def _on_edge_removed(self, edge: Edge, index: int) -> None:
         self._remove_wire(edge.key())
 
-    def _on_meta_changed(self, fields: tuple[str, ...]) -> None:
-        if "extra" in fields:
-            self._rebuild_frames()
+    # --- frames: one item per Frame, each following its own frame's changes ---------------------
+    def _add_frame_item(self, frame: Frame) -> FrameItem:
+        item = FrameItem(frame, self.look)
+        self.addItem(item)
+        self.frames[frame.id] = item
+        self._index_members(frame.id, item.node_ids)
+        self._fit_frame(item)
+        return item
 
-    # --- frames -----------------------------------------------------------------------------
-    def _rebuild_frames(self) -> None:
-        selected = {f for f, item in self.frames.items() if item.isSelected()}
-        for item in self.frames.values():
+    def _index_members(self, frame_id: str, node_ids: list[str], on: bool = True) -> None:
+        for node_id in node_ids:
+            ids = self._node_frames.setdefault(node_id, [])
+            if on and frame_id not in ids:
+                ids.append(frame_id)
+            elif not on and frame_id in ids:
+                ids.remove(frame_id)
+
+    def _on_frame_added(self, frame: Frame, index: int) -> None:
+        self._add_frame_item(frame)
+
+    def _on_frame_removed(self, frame: Frame, index: int) -> None:
+        item = self.frames.pop(frame.id, None)
+        if item is not None:
+            self._index_members(frame.id, item.node_ids, on=False)
             self.removeItem(item)
-        self.frames, self._node_frames = {}, {}
-        for frame in frames_of(self.workflow):
-            item = FrameItem(frame, self.look)
-            self.addItem(item)
-            self.frames[item.frame_id] = item
-            for node_id in item.node_ids:
-                self._node_frames.setdefault(node_id, []).append(item.frame_id)
-            self._fit_frame(item)
-            item.setSelected(item.frame_id in selected)
+
+    def _on_frame_changed(self, frame: Frame, fields: tuple[str, ...]) -> None:
+        item = self.frames.get(frame.id)
+        if item is None:
+            return
+        self._index_members(frame.id, item.node_ids, on=False)
+        item.set_frame(frame)
+        self._index_members(frame.id, item.node_ids)
+        self._fit_frame(item)
 
     def _fit_frame(self, item: FrameItem) -> None:
         rect = QRectF()
