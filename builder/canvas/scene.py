@@ -3,24 +3,24 @@
 It owns the items (one NodeItem per node, one WireItem per edge, one FrameItem per frame) and keeps
 them in step with the model's Topics; it never changes the model itself. A left press goes to the
 scene's GestureFactory (builder/canvas/press.py, given by `use_gestures`), which may start a
-gesture; while a gesture is active the scene hands it every move and the release. The dotted grid
-is drawn here, in device space, so its cost does not grow with the area shown.
+gesture; while a gesture is active the scene hands it every move and the release. The background
+is the dotted grid of builder/canvas/grid.py.
 """
 
 from __future__ import annotations
 
 import gc
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import shiboken6
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QPainter, QPen
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QPainter
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
 from builder.canvas.frame_item import FrameItem
-from builder.canvas.look import GRID, Look
+from builder.canvas.grid import draw_grid
+from builder.canvas.look import Look
 from builder.canvas.node_item import NodeContent, NodeItem
 from builder.canvas.wire_item import WireItem, bezier
 from engine.errors import Problem, RegistryError
@@ -388,37 +388,4 @@ class GraphScene(QGraphicsScene):
 
     # --- background -----------------------------------------------------------------------------
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
-        """A dotted grid: vertical lines drawn with a dash pattern whose period is the grid step,
-        in device pixels, so the cost is a few hundred lines whatever the zoom."""
-        theme = self.look.theme
-        painter.fillRect(rect, theme.background)
-        transform = painter.worldTransform()
-        scale = transform.m11()
-        if scale <= 0 or transform.isRotating():
-            return
-        step = GRID
-        while step * scale < 16.0:
-            step *= 5.0
-        painter.save()
-        painter.resetTransform()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        device = transform.mapRect(rect)
-        origin = transform.map(QPointF(0.0, 0.0))
-        for spacing, color, width in ((step, theme.grid, 2.0), (step * 5, theme.grid_major, 2.0)):
-            pixels = spacing * scale
-            if pixels > max(device.width(), device.height()) * 2:
-                continue
-            pen = QPen(color, width)
-            pen.setCapStyle(Qt.PenCapStyle.FlatCap)
-            pen.setDashPattern([1.0, pixels / width - 1.0])
-            first_y = origin.y() + math.floor((device.top() - origin.y()) / pixels) * pixels
-            pen.setDashOffset(-(first_y - width / 2 - device.top()) / width)
-            painter.setPen(pen)
-            x = origin.x() + math.ceil((device.left() - origin.x()) / pixels) * pixels
-            lines = []
-            top, bottom = device.top(), device.bottom()
-            while x <= device.right():
-                lines.append(QLineF(x, top, x, bottom))
-                x += pixels
-            painter.drawLines(lines)
-        painter.restore()
+        draw_grid(painter, rect, self.look.theme)
