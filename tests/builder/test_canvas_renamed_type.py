@@ -24,7 +24,9 @@ def test_opening_and_saving_a_file_with_an_old_type_id_writes_the_new_one(qtbot,
     assert answers.errors == [], "no dialog about the old id"
     workflow = session.document.workflow
     assert workflow.node("yell").type == "text.shout"
-    canvas = Canvas(workflow, registry, QUndoStack(), dark_theme())
+    stack = QUndoStack()
+    canvas = Canvas(workflow, registry, stack, dark_theme())
+    stack.setParent(canvas)  # deleted with the canvas, not by the cyclic collector
     qtbot.addWidget(canvas)
     item = canvas.node_item("yell")
     assert not item.content.unknown and item.content.title == "Yell"
