@@ -15,10 +15,9 @@ from typing import Any
 
 from PySide6.QtGui import QGuiApplication
 
-from builder.commands import frames_of, new_frame_id
 from engine import fileformat, limits
 from engine.errors import WorkflowFileError
-from engine.model import Edge, Node, Workflow
+from engine.model import Edge, Frame, Node, Workflow
 
 _TRAILING_DIGITS = re.compile(r"\d+$")
 _ID_PARTS = re.compile(r"^(.*?)(\d+)$")
@@ -31,13 +30,10 @@ def selection_text(workflow: Workflow, node_ids: list[str]) -> str:
     part = workflow.copy()
     nodes = [part.nodes[n] for n in chosen]
     edges = [e for e in part.edges if e.source in inside and e.target in inside]
-    frames = []
-    for frame in frames_of(workflow):
-        members = [n for n in frame.get("nodes", []) if n in inside]
-        if members:
-            frames.append({**copy.deepcopy(frame), "nodes": members})
-    extra = {"frames": frames} if frames else {}
-    return fileformat.dumps(Workflow(name=workflow.name, nodes=nodes, edges=edges, extra=extra))
+    frames = [replace(frame, nodes=[n for n in frame.nodes if n in inside])
+              for frame in part.frames.values() if inside & set(frame.nodes)]
+    return fileformat.dumps(Workflow(name=workflow.name, nodes=nodes, edges=edges,
+                                     frames=frames))
 
 
 def _document(text: str) -> dict[str, Any]:
@@ -87,7 +83,7 @@ def _fresh_ids(workflow: Workflow, old_ids: list[str]) -> dict[str, str]:
 
 
 def parse_paste(workflow: Workflow, text: str, offset: tuple[float, float] = (40.0, 40.0)
-                ) -> tuple[list[Node], list[Edge], list[dict[str, Any]]]:
+                ) -> tuple[list[Node], list[Edge], list[Frame]]:
     """Nodes (fresh ids, offset), edges among them and frames to paste into `workflow`.
 
     Raises WorkflowFileError with one sentence when `text` is not pasteable.
@@ -104,13 +100,14 @@ def parse_paste(workflow: Workflow, text: str, offset: tuple[float, float] = (40
     edges = [replace(e, source=ids[e.source], target=ids[e.target])
              for e in source.edges if e.source in ids and e.target in ids]
     frames = []
-    scratch = workflow.copy()
-    for frame in frames_of(source):
-        members = [ids[n] for n in frame.get("nodes", []) if n in ids]
+    scratch = Workflow(frames=[Frame(f) for f in workflow.frames])  # the ids taken so far
+    for frame in source.frames.values():
+        members = [ids[n] for n in frame.nodes if n in ids]
         if not members:
             continue
-        fresh = {**copy.deepcopy(frame), "id": new_frame_id(scratch), "nodes": members}
-        scratch.extra["frames"] = frames_of(scratch) + [fresh]
+        fresh = replace(frame, id=scratch.new_frame_id(), nodes=members,
+                        extra=copy.deepcopy(frame.extra))
+        scratch.add_frame(fresh)
         frames.append(fresh)
     return nodes, edges, frames
 

@@ -4,53 +4,29 @@ Each command changes only the model, through `Workflow`'s public methods; the ca
 the model's notifications. Pushing a command onto a QUndoStack performs it. Removals record list
 positions so undo restores node and edge order exactly (the saved form is byte-identical).
 
-Frames live in `workflow.extra["frames"]` as `{"id", "title", "color", "nodes"}` dicts; every frame
-change replaces `extra` through `workflow.set_meta(extra=...)` so `meta_changed` fires.
+Frames are the workflow's `Frame`s: AddFrameCommand, RemoveFrameCommand and EditFrameCommand change
+one frame each through `add_frame`/`remove_frame`/`update_frame`, so only that frame's item is
+redrawn; deleting nodes takes them out of their frames (a frame left empty goes too).
 """
 
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
 from builder.arrange import align_moves, distribute_moves
-from engine.model import Edge, Node, Workflow
-from engine.validate import node_ports
+from engine.connect import ConnectPlan, connect_plan
+from engine.model import Edge, Frame, Node, Workflow
+from engine.registry import Registry
 
-FRAMES_KEY = "frames"
 NODE_SETTINGS = ("title", "retry", "timeout_s", "on_error")
 
 _MOVE_ID = 1001
 _PARAM_ID = 1002
 _FIELD_ID = 1003
-
-
-# --- frame helpers (plain functions over the model) ------------------------------------------
-def frames_of(workflow: Workflow) -> list[dict[str, Any]]:
-    """The workflow's frames (a list of dicts; empty when it has none or the entry is malformed)."""
-    value = workflow.extra.get(FRAMES_KEY)
-    if not isinstance(value, list):
-        return []
-    return [f for f in value if isinstance(f, dict) and isinstance(f.get("id"), str)]
-
-
-def new_frame_id(workflow: Workflow) -> str:
-    taken = {f["id"] for f in frames_of(workflow)}
-    number = 1
-    while f"f{number}" in taken:
-        number += 1
-    return f"f{number}"
-
-
-def _with_frames(extra: dict[str, Any], frames: list[dict[str, Any]]) -> dict[str, Any]:
-    result = copy.deepcopy(extra)
-    if frames:
-        result[FRAMES_KEY] = frames
-    else:
-        result.pop(FRAMES_KEY, None)
-    return result
 
 
 def _node_name(workflow: Workflow, node_id: str) -> str:
@@ -81,27 +57,31 @@ class RemoveNodesCommand(QUndoCommand):
         self.workflow = workflow
         self.node_ids = list(dict.fromkeys(node_ids))
         self._removed: list[tuple[Node, int, list[tuple[Edge, int]]]] = []
-        self._extra_before: dict[str, Any] | None = None
+        # Frame changes, in order: ("nodes", frame id, members before) or ("gone", frame, index).
+        self._frames: list[tuple[str, Any, Any]] = []
 
     def redo(self) -> None:
         wf = self.workflow
         gone = set(self.node_ids)
         self._removed = [wf.remove_node(node_id) for node_id in self.node_ids]
-        self._extra_before = None
-        frames = frames_of(wf)
-        if any(gone & set(f.get("nodes", [])) for f in frames):
-            self._extra_before = copy.deepcopy(wf.extra)
-            kept = []
-            for frame in frames:
-                members = [n for n in frame.get("nodes", []) if n not in gone]
-                if members:
-                    kept.append({**copy.deepcopy(frame), "nodes": members})
-            wf.set_meta(extra=_with_frames(wf.extra, kept))
+        self._frames = []
+        for frame in list(wf.frames.values()):
+            if not gone & set(frame.nodes):
+                continue
+            members = [n for n in frame.nodes if n not in gone]
+            if members:
+                self._frames.append(("nodes", frame.id, wf.update_frame(frame.id,
+                                                                        nodes=members)["nodes"]))
+            else:
+                self._frames.append(("gone", *wf.remove_frame(frame.id)))
 
     def undo(self) -> None:
         wf = self.workflow
-        if self._extra_before is not None:
-            wf.set_meta(extra=copy.deepcopy(self._extra_before))
+        for what, subject, before in reversed(self._frames):
+            if what == "gone":
+                wf.add_frame(subject, before)
+            else:
+                wf.update_frame(subject, nodes=before)
         for node, index, edges in reversed(self._removed):
             wf.add_node(node, index)
             for edge, edge_index in edges:
@@ -167,39 +147,39 @@ class DistributeNodesCommand(MoveNodesCommand):
 
 # --- edges ------------------------------------------------------------------------------------
 class ConnectPortsCommand(QUndoCommand):
-    """Adds an edge. With a `registry`, a wire already in a single (non-multi) target input is
-    replaced as part of the same command; without one, nothing is replaced."""
+    """Carries out a connect plan (engine/connect.py): removes the wires it names (a picked-up
+    wire, the wire a single input held), then adds the new edge — one undo entry.
 
-    def __init__(self, workflow: Workflow, edge: Edge, registry: Any = None) -> None:
-        super().__init__(f"Connect {edge.source}.{edge.source_port} to "
-                         f"{edge.target}.{edge.target_port}")
-        self.workflow, self.edge, self.registry = workflow, edge, registry
-        self._replaced: list[tuple[Edge, int]] = []
+    Given a bare edge and a `registry`, the plan is made here and a connection the engine
+    refuses raises ValueError; given a bare edge and no registry, the edge is added as is."""
 
-    def _target_is_single(self) -> bool:
-        if self.registry is None:
-            return False
-        node = self.workflow.node(self.edge.target)
-        try:
-            inputs, _ = node_ports(node, self.registry.get(node.type))
-        except Exception:  # unknown type: the problems panel says so; replace nothing
-            return False
-        port = inputs.get(self.edge.target_port)
-        return port is not None and not port.multi
+    def __init__(self, workflow: Workflow, edge: Edge | ConnectPlan,
+                 registry: Registry | None = None, text: str = "") -> None:
+        if isinstance(edge, ConnectPlan):
+            plan = edge
+        elif registry is not None:
+            plan = connect_plan(workflow, registry, edge)
+        else:
+            plan = ConnectPlan(edge, add=(edge,))
+        if plan.problem is not None:
+            raise ValueError(f"cannot connect {plan.edge}: {plan.problem}")
+        new = plan.edge
+        super().__init__(text or f"Connect {new.source}.{new.source_port} to "
+                         f"{new.target}.{new.target_port}")
+        self.workflow, self.edge, self.plan = workflow, new, plan
+        self._removed: list[tuple[Edge, int]] = []
 
     def redo(self) -> None:
         wf = self.workflow
-        self._replaced = []
-        if self._target_is_single():
-            for old in wf.edges_into(self.edge.target, self.edge.target_port):
-                if old.key() != self.edge.key():
-                    self._replaced.append((old, wf.remove_edge(old)))
-        wf.add_edge(self.edge)
+        self._removed = [(old, wf.remove_edge(old)) for old in self.plan.remove]
+        for edge in self.plan.add:
+            wf.add_edge(edge)
 
     def undo(self) -> None:
         wf = self.workflow
-        wf.remove_edge(self.edge)
-        for old, index in reversed(self._replaced):
+        for edge in reversed(self.plan.add):
+            wf.remove_edge(edge)
+        for old, index in reversed(self._removed):
             wf.add_edge(old, index)
 
 
@@ -281,76 +261,61 @@ class SetNodeFieldCommand(QUndoCommand):
 
 
 # --- paste and frames -------------------------------------------------------------------------
-class _SetExtraCommand(QUndoCommand):
-    """Base of commands that replace `workflow.extra`: `change(extra)` returns the new extra."""
-
-    def __init__(self, workflow: Workflow, text: str) -> None:
-        super().__init__(text)
-        self.workflow = workflow
-        self._before: dict[str, Any] | None = None
-        self._after: dict[str, Any] | None = None
-
-    def change(self, extra: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+class AddFrameCommand(QUndoCommand):
+    def __init__(self, workflow: Workflow, frame: Frame, index: int | None = None) -> None:
+        super().__init__(f"Add frame {frame.title or frame.id}")
+        self.workflow, self.index = workflow, index
+        self.frame = replace(frame, nodes=list(frame.nodes), extra=copy.deepcopy(frame.extra))
 
     def redo(self) -> None:
-        if self._after is None:
-            self._before = copy.deepcopy(self.workflow.extra)
-            self._after = self.change(copy.deepcopy(self.workflow.extra))
-        self.workflow.set_meta(extra=copy.deepcopy(self._after))
+        self.workflow.add_frame(self.frame, self.index)
 
     def undo(self) -> None:
-        self.workflow.set_meta(extra=copy.deepcopy(self._before))
+        self.workflow.remove_frame(self.frame.id)
 
 
-class AddFrameCommand(_SetExtraCommand):
-    def __init__(self, workflow: Workflow, frame: dict[str, Any]) -> None:
-        super().__init__(workflow, f"Add frame {frame.get('title') or frame.get('id')}")
-        self.frame = copy.deepcopy(frame)
-
-    def change(self, extra: dict[str, Any]) -> dict[str, Any]:
-        return _with_frames(extra, frames_of(self.workflow) + [copy.deepcopy(self.frame)])
-
-
-class RemoveFrameCommand(_SetExtraCommand):
+class RemoveFrameCommand(QUndoCommand):
     """Removes a frame (its nodes stay)."""
 
     def __init__(self, workflow: Workflow, frame_id: str) -> None:
-        super().__init__(workflow, f"Remove frame {frame_id}")
-        self.frame_id = frame_id
+        super().__init__(f"Remove frame {frame_id}")
+        self.workflow, self.frame_id = workflow, frame_id
+        self._removed: tuple[Frame, int] | None = None
 
-    def change(self, extra: dict[str, Any]) -> dict[str, Any]:
-        frames = [f for f in frames_of(self.workflow) if f["id"] != self.frame_id]
-        return _with_frames(extra, copy.deepcopy(frames))
+    def redo(self) -> None:
+        self._removed = self.workflow.remove_frame(self.frame_id)
+
+    def undo(self) -> None:
+        frame, index = self._removed
+        self.workflow.add_frame(frame, index)
 
 
-class EditFrameCommand(_SetExtraCommand):
+class EditFrameCommand(QUndoCommand):
     """Changes a frame's fields (title, color, nodes)."""
 
     def __init__(self, workflow: Workflow, frame_id: str, **changes: Any) -> None:
         unknown = set(changes) - {"title", "color", "nodes"}
         if unknown:
             raise ValueError(f"cannot change {sorted(unknown)} of a frame")
-        super().__init__(workflow, f"Edit frame {', '.join(changes)}")
-        self.frame_id, self.changes = frame_id, copy.deepcopy(changes)
+        super().__init__(f"Edit frame {', '.join(changes)}")
+        self.workflow, self.frame_id, self.changes = workflow, frame_id, copy.deepcopy(changes)
+        self._before: dict[str, Any] = {}
 
-    def change(self, extra: dict[str, Any]) -> dict[str, Any]:
-        frames = copy.deepcopy(frames_of(self.workflow))
-        for frame in frames:
-            if frame["id"] == self.frame_id:
-                frame.update(copy.deepcopy(self.changes))
-        return _with_frames(extra, frames)
+    def redo(self) -> None:
+        self._before = self.workflow.update_frame(self.frame_id, **copy.deepcopy(self.changes))
+
+    def undo(self) -> None:
+        self.workflow.update_frame(self.frame_id, **self._before)
 
 
 class PasteCommand(QUndoCommand):
     """Adds pasted nodes (ids already fresh), the edges among them and their frames."""
 
     def __init__(self, workflow: Workflow, nodes: list[Node], edges: list[Edge],
-                 frames: list[dict[str, Any]] | None = None, text: str = "") -> None:
+                 frames: list[Frame] | None = None, text: str = "") -> None:
         super().__init__(text or f"Paste {len(nodes)} node{'s' if len(nodes) != 1 else ''}")
         self.workflow, self.nodes, self.edges = workflow, list(nodes), list(edges)
-        self.frames = copy.deepcopy(frames or [])
-        self._extra_before: dict[str, Any] | None = None
+        self.frames = list(frames or [])
 
     def redo(self) -> None:
         wf = self.workflow
@@ -358,14 +323,13 @@ class PasteCommand(QUndoCommand):
             wf.add_node(node)
         for edge in self.edges:
             wf.add_edge(edge)
-        if self.frames:
-            self._extra_before = copy.deepcopy(wf.extra)
-            wf.set_meta(extra=_with_frames(wf.extra, frames_of(wf) + copy.deepcopy(self.frames)))
+        for frame in self.frames:
+            wf.add_frame(frame)
 
     def undo(self) -> None:
         wf = self.workflow
-        if self._extra_before is not None:
-            wf.set_meta(extra=copy.deepcopy(self._extra_before))
+        for frame in reversed(self.frames):
+            wf.remove_frame(frame.id)
         for edge in reversed(self.edges):
             wf.remove_edge(edge)
         for node in reversed(self.nodes):

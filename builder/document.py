@@ -21,7 +21,8 @@ from builder.dialogs import CANCEL, SAVE, Prompts
 from builder.recovery import Autosave, Recovery, find_recoveries
 from engine.errors import WorkflowFileError
 from engine.fileformat import SUFFIX, load, loads, save
-from engine.model import Workflow
+from engine.model import TOPICS, Workflow
+from engine.registry import upgrade_type_ids
 from engine.trust import SAVED, TrustStore
 from nodes.credentials import secret_literal_problems
 
@@ -29,8 +30,7 @@ log = logging.getLogger(__name__)
 
 RECENT_KEY = "recent_files"
 RECENT_LIMIT = 10
-_TOPICS = ("node_added", "node_removed", "node_changed", "edge_added", "edge_removed",
-           "meta_changed")
+_TOPICS = TOPICS  # every model change, frames included
 
 
 class Document(QObject):
@@ -193,6 +193,7 @@ class Session(QObject):
         path = Path(path)
         try:
             loaded = load(path)  # structure only; the problems panel checks the rest
+            upgrade_type_ids(loaded.workflow, self.registry)  # a renamed type: its id now
         except WorkflowFileError as exc:
             self.prompts.error(self.window, "Cannot open workflow", str(exc))
             self.message.emit(f"Could not open {path.name}")
@@ -283,6 +284,7 @@ class Session(QObject):
     def restore(self, recovery: Recovery) -> bool:
         try:
             loaded = loads(recovery.text(), source=f"the recovery file {recovery.workflow_file}")
+            upgrade_type_ids(loaded.workflow, self.registry)
         except (OSError, WorkflowFileError) as exc:
             self.prompts.error(self.window, "Cannot restore", str(exc))
             return False

@@ -25,12 +25,11 @@ import networkx as nx
 
 from engine.errors import CompileError, Problem
 from engine.limits import MAX_RETRY_DELAY_S
+from engine.loops import LOOP_PORTS
 from engine.model import Edge, Workflow
 from engine.nodetype import NodeType, Port
 from engine.registry import Registry
 from engine.validate import checked_workflow, node_ports
-
-LOOP_PORTS = {"foreach": ("item", "result"), "while": ("body", "next")}
 
 
 @dataclass(frozen=True, slots=True)

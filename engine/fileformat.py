@@ -27,8 +27,10 @@ from typing import Any
 
 from engine import limits
 from engine.errors import Problem, WorkflowFileError
-from engine.model import Edge, Node, Workflow
+from engine.frame_records import FRAMES_KEY, frame_records, read_frames
+from engine.model import Edge, Frame, Node, Workflow
 from engine.nodetype import Port
+from engine.registry import upgrade_type_ids
 from engine.secretparams import secret_literal_problems
 from engine.validate import checked_workflow
 
@@ -383,17 +385,24 @@ def from_document(doc: dict[str, Any]) -> Loaded:
         seen.add(key)  # type: ignore[arg-type]
         edges.append(edge)
     extra = {k: v for k, v in doc.items() if k not in _DOC_KEYS}
+    frames: list[Frame] = []
+    if isinstance(extra.get(FRAMES_KEY), list):
+        frames = read_frames(extra.pop(FRAMES_KEY), problems)
+    elif FRAMES_KEY in extra:  # kept as written (and saved back), but not shown
+        problems.append(Problem('"frames" must be a list; the frames were not read'))
     workflow = Workflow(name=name, description=description, nodes=nodes.values(),
-                        edges=edges, extra=extra)
+                        edges=edges, extra=extra, frames=frames)
     return Loaded(workflow, problems)
 
 
 def loads(text: str, registry: Any = None, source: str = "the workflow") -> Loaded:
-    """Parse workflow text. With a registry, node types, ports and params are checked too."""
+    """Parse workflow text. With a registry, nodes of a renamed type get its current id and
+    node types, ports and params are checked too."""
     doc, problems = _parse(text, source)
     loaded = from_document(doc)
     loaded.problems[:0] = problems
     if registry is not None:
+        upgrade_type_ids(loaded.workflow, registry)
         found, _, loaded.ports = checked_workflow(loaded.workflow, registry)
         loaded.problems.extend(found)
     return loaded
@@ -459,8 +468,11 @@ def to_document(workflow: Workflow) -> dict[str, Any]:
         edges.append(entry)
     doc: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": workflow.name,
                            "description": workflow.description, "nodes": nodes, "edges": edges}
-    for key in sorted(workflow.extra):
-        doc[key] = workflow.extra[key]
+    extra = workflow.extra
+    if workflow.frames:  # written among the other top-level keys, in their sorted order
+        extra = {**extra, FRAMES_KEY: frame_records(workflow)}
+    for key in sorted(extra):
+        doc[key] = extra[key]
     return doc
 
 

@@ -1,9 +1,11 @@
 """The workflow model: what a `.loom.json` file holds, as plain Python objects.
 
-`Workflow` owns its nodes (by id, in file order) and its edges (each stored once, by node id and
-port name). Every change goes through its methods, which notify plain-Python subscribers
-(`node_added`, `node_removed`, `node_changed`, `edge_added`, `edge_removed`, `meta_changed`), so
-the editor's scene can follow the model without owning any of its state. Run state never lives
+`Workflow` owns its nodes (by id, in file order), its edges (each stored once, by node id and
+port name) and its frames (titled groups of nodes the editor draws; they mean nothing to a run).
+Every change goes through its methods, which notify plain-Python subscribers (`node_added`,
+`node_removed`, `node_changed`, `edge_added`, `edge_removed`, `frame_added`, `frame_removed`,
+`frame_changed`, `meta_changed`; `TOPICS` names them all), so the editor's scene can follow the
+model without owning any of its state. Run state never lives
 here (see engine/runstate.py).
 """
 
@@ -17,6 +19,9 @@ from typing import Any
 
 NODE_FIELDS = ("title", "params", "position", "retry", "timeout_s", "on_error", "limits",
                "pool", "priority", "extra")
+FRAME_FIELDS = ("title", "color", "nodes", "extra")
+TOPICS = ("node_added", "node_removed", "node_changed", "edge_added", "edge_removed",
+          "frame_added", "frame_removed", "frame_changed", "meta_changed")
 
 
 class Topic:
@@ -83,28 +88,47 @@ class Edge:
         return f"{self.source}.{self.source_port} -> {self.target}.{self.target_port}"
 
 
+@dataclass
+class Frame:
+    """A titled, coloured box the editor draws around its member nodes (ids, in order)."""
+
+    id: str
+    title: str = ""
+    color: str | None = None  # "#rrggbb" as written; None: the editor's default
+    nodes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know; kept
+
+
 _ID_NUMBER = re.compile(r"^(.*?)(\d+)$")
 
 
 class Workflow:
     def __init__(self, name: str = "", description: str = "",
                  nodes: Iterable[Node] = (), edges: Iterable[Edge] = (),
-                 extra: dict[str, Any] | None = None) -> None:
+                 extra: dict[str, Any] | None = None, frames: Iterable[Frame] = ()) -> None:
         self.name = name
         self.description = description
         self.nodes: dict[str, Node] = {}
         self.edges: list[Edge] = []
+        self.frames: dict[str, Frame] = {}
         self.extra: dict[str, Any] = dict(extra or {})
         for node in nodes:
             if node.id in self.nodes:
                 raise ValueError(f"duplicate node id {node.id!r}")
             self.nodes[node.id] = node
         self.edges.extend(edges)
+        for frame in frames:
+            if frame.id in self.frames:
+                raise ValueError(f"duplicate frame id {frame.id!r}")
+            self.frames[frame.id] = frame
         self.node_added = Topic()     # (node, index)
         self.node_removed = Topic()   # (node, index)
         self.node_changed = Topic()   # (node, changed field names)
         self.edge_added = Topic()     # (edge, index)
         self.edge_removed = Topic()   # (edge, index)
+        self.frame_added = Topic()    # (frame, index)
+        self.frame_removed = Topic()  # (frame, index)
+        self.frame_changed = Topic()  # (frame, changed field names)
         self.meta_changed = Topic()   # (changed field names)
 
     # --- nodes ----------------------------------------------------------------------------
@@ -205,6 +229,50 @@ class Workflow:
         return [e for e in self.edges
                 if e.source == node_id and (port is None or e.source_port == port)]
 
+    # --- frames ---------------------------------------------------------------------------
+    def frame(self, frame_id: str) -> Frame:
+        try:
+            return self.frames[frame_id]
+        except KeyError:
+            raise KeyError(f"no frame with id {frame_id!r}") from None
+
+    def add_frame(self, frame: Frame, index: int | None = None) -> int:
+        if frame.id in self.frames:
+            raise ValueError(f"a frame with id {frame.id!r} already exists")
+        items = list(self.frames.items())
+        index = len(items) if index is None else max(0, min(index, len(items)))
+        items.insert(index, (frame.id, frame))
+        self.frames = dict(items)
+        self.frame_added.emit(frame, index)
+        return index
+
+    def remove_frame(self, frame_id: str) -> tuple[Frame, int]:
+        """Remove a frame (its nodes stay); returns it and the index it had."""
+        frame = self.frame(frame_id)
+        index = list(self.frames).index(frame_id)
+        del self.frames[frame_id]
+        self.frame_removed.emit(frame, index)
+        return frame, index
+
+    def update_frame(self, frame_id: str, **changes: Any) -> dict[str, Any]:
+        """Change fields of a frame; returns the previous values of the changed fields."""
+        frame = self.frame(frame_id)
+        unknown = set(changes) - set(FRAME_FIELDS)
+        if unknown:
+            raise ValueError(f"cannot change {sorted(unknown)} of a frame")
+        before = {name: getattr(frame, name) for name in changes}
+        for name, value in changes.items():
+            setattr(frame, name, list(value) if name == "nodes" else value)
+        self.frame_changed.emit(frame, tuple(changes))
+        return before
+
+    def new_frame_id(self) -> str:
+        """A short frame id not used in this workflow: f1, f2, ..."""
+        number = 1
+        while f"f{number}" in self.frames:
+            number += 1
+        return f"f{number}"
+
     # --- metadata -------------------------------------------------------------------------
     def set_meta(self, **changes: Any) -> dict[str, Any]:
         allowed = {"name", "description", "extra"}
@@ -225,4 +293,6 @@ class Workflow:
                    for n in self.nodes.values()],
             edges=[replace(e, extra=copy.deepcopy(e.extra)) for e in self.edges],
             extra=copy.deepcopy(self.extra),
+            frames=[replace(f, nodes=list(f.nodes), extra=copy.deepcopy(f.extra))
+                    for f in self.frames.values()],
         )

@@ -142,6 +142,9 @@ class NodeType:
     kind: ClassVar[str] = "normal"  # normal | merge | foreach | while | output
     # The parameter whose value is shown under the node's title on the canvas.
     summary_param: ClassVar[str | None] = None
+    # Ids this type had before it was renamed: files that use one still load (as this type),
+    # and are saved with `type_id`. Not inherited: a subclass is another type (own_legacy_ids).
+    legacy_ids: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: dict[str, Any], node_id: str = "") -> None:
         self.params = params
@@ -209,6 +212,11 @@ class NodeType:
         )
 
     @classmethod
+    def own_legacy_ids(cls) -> tuple[str, ...]:
+        """The former ids this class itself declares (a subclass does not inherit them)."""
+        return tuple(vars(cls).get("legacy_ids", ()))
+
+    @classmethod
     def run_mode(cls) -> str:
         """"async", "thread" or "inline" — how the executor calls `run`."""
         return _run_mode(cls)
@@ -219,6 +227,15 @@ class NodeType:
         problems = []
         if not TYPE_ID_RE.match(cls.type_id or ""):
             problems.append(f"type id {cls.type_id!r} is not of the form 'category.name'")
+        declared = vars(cls).get("legacy_ids", ())
+        if isinstance(declared, str) or not isinstance(declared, (tuple, list)):
+            problems.append(f"legacy_ids must be a tuple of type ids, got {declared!r:.60}")
+        else:
+            for old in declared:
+                if not isinstance(old, str) or not TYPE_ID_RE.match(old):
+                    problems.append(f"legacy id {old!r:.60} is not of the form 'category.name'")
+                elif old == cls.type_id:
+                    problems.append(f"legacy id {old!r} is the type's own id")
         for group, ports in (("input", cls.inputs), ("output", cls.outputs)):
             names = [p.name for p in ports]
             if len(set(names)) != len(names):

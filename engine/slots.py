@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from engine.errors import Problem
+from engine.loops import LOOP_KINDS
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.model import Workflow
@@ -30,8 +31,6 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 POOLS_KEY = "pools"  # Services.extra: the Pools a sub-workflow shares with its caller
 HOST_SLOTS_KEY = "host_slots"  # Services.extra: the app-wide HostSlots
 
-
-LOOP_KINDS = ("foreach", "while")
 SUBWORKFLOW = "flow.subworkflow"  # nodes/flowctl.py; named here so the engine need not import it
 
 

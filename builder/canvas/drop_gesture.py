@@ -2,7 +2,7 @@
 
 The palette's drag carries MIME `application/x-flowloom-node-type` whose payload is the type id
 (UTF-8). While it hovers, the gesture says whether the type is known; on drop it places a node of
-that type at the drop point through the canvas (one AddNodeCommand).
+that type at the drop point (one AddNodeCommand) and selects it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QMimeData, QPointF
 
 if TYPE_CHECKING:
-    from builder.canvas.view import Canvas
+    from builder.canvas.edit_context import EditContext
 
 NODE_TYPE_MIME = "application/x-flowloom-node-type"
 
@@ -25,19 +25,19 @@ def type_id_of(mime: QMimeData) -> str | None:
 
 
 class DropGesture:
-    def __init__(self, canvas: Canvas, mime: QMimeData) -> None:
-        self.canvas = canvas
+    def __init__(self, edit: EditContext, mime: QMimeData) -> None:
+        self.edit = edit
         self.type_id = type_id_of(mime)
-        self.known = self.type_id is not None and self.type_id in canvas.registry
+        self.known = self.type_id is not None and self.type_id in edit.registry
         if self.type_id is not None and not self.known:
-            canvas.status_message.emit(f"Unknown node type {self.type_id!r}; it cannot be added")
+            edit.say(f"Unknown node type {self.type_id!r}; it cannot be added")
 
     def end(self, scene_pos: QPointF) -> str | None:
         """Place the node; returns its id (None when the type is unknown)."""
         if not self.known:
             return None
-        node_id = self.canvas.add_node_at(self.type_id, scene_pos)
-        self.canvas.select_nodes([node_id])
+        node_id = self.edit.add_node_at(self.type_id, scene_pos)
+        self.edit.scene.select_nodes([node_id])
         return node_id
 
     def cancel(self) -> None:

@@ -24,9 +24,9 @@ from builder.commands import (
     PasteCommand,
     RemoveFrameCommand,
     RemoveNodesCommand,
-    new_frame_id,
 )
 from engine.errors import WorkflowFileError
+from engine.model import Frame
 
 if TYPE_CHECKING:
     from builder.canvas.view import Canvas
@@ -158,10 +158,9 @@ def frame_selection(canvas: Canvas, title: str = "Frame") -> str | None:
     if not node_ids:
         canvas.status_message.emit("Select nodes to put in a frame")
         return None
-    frame_id = new_frame_id(canvas.workflow)
+    frame_id = canvas.workflow.new_frame_id()
     color = FRAME_COLORS[(int(frame_id[1:]) - 1) % len(FRAME_COLORS)]
-    frame = {"id": frame_id, "title": title, "color": color or DEFAULT_FRAME_COLOR,
-             "nodes": node_ids}
+    frame = Frame(frame_id, title=title, color=color or DEFAULT_FRAME_COLOR, nodes=node_ids)
     canvas.undo_stack.push(AddFrameCommand(canvas.workflow, frame))
     return frame_id
 
@@ -170,7 +169,6 @@ def rename_frame(canvas: Canvas, frame_id: str) -> None:
     item = canvas.graph_scene.frames.get(frame_id)
     if item is None:
         return
-    title, ok = QInputDialog.getText(canvas, "Rename frame", "Title:",
-                                     text=str(item.frame.get("title", "")))
-    if ok and title != item.frame.get("title"):
+    title, ok = QInputDialog.getText(canvas, "Rename frame", "Title:", text=item.frame.title)
+    if ok and title != item.frame.title:
         canvas.undo_stack.push(EditFrameCommand(canvas.workflow, frame_id, title=title))

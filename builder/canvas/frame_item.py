@@ -2,18 +2,18 @@
 
 Its rectangle is computed from the member node items (plus padding), so it follows them as they
 move; it is grabbed (selected, dragged) by its title bar only, so the inside stays free for
-rubber-band selection. The frame's data lives in `workflow.extra["frames"]`.
+rubber-band selection. The frame itself is the workflow's `Frame` (engine/model.py); the scene
+calls `set_frame` when that one frame changes.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from builder.canvas.look import Look
+from engine.model import Frame
 
 FRAME_PAD = 24.0
 FRAME_TITLE_H = 28.0
@@ -21,7 +21,7 @@ DEFAULT_FRAME_COLOR = "#5a6f8c"
 
 
 class FrameItem(QGraphicsItem):
-    def __init__(self, frame: dict[str, Any], look: Look) -> None:
+    def __init__(self, frame: Frame, look: Look) -> None:
         super().__init__()
         self.look = look
         self.rect = QRectF()
@@ -31,16 +31,17 @@ class FrameItem(QGraphicsItem):
 
     @property
     def frame_id(self) -> str:
-        return self.frame["id"]
+        return self.frame.id
 
     @property
     def node_ids(self) -> list[str]:
-        nodes = self.frame.get("nodes", [])
-        return [n for n in nodes if isinstance(n, str)] if isinstance(nodes, list) else []
+        """The members as last drawn (a copy: the scene unindexes them when the frame changes)."""
+        return self._members
 
-    def set_frame(self, frame: dict[str, Any]) -> None:
+    def set_frame(self, frame: Frame) -> None:
         self.frame = frame
-        color = QColor(str(frame.get("color") or DEFAULT_FRAME_COLOR))
+        self._members = list(frame.nodes)
+        color = QColor(frame.color or DEFAULT_FRAME_COLOR)
         if not color.isValid():
             color = QColor(DEFAULT_FRAME_COLOR)
         fill = QColor(color)
@@ -52,7 +53,7 @@ class FrameItem(QGraphicsItem):
         self._fill, self._title_brush = QBrush(fill), QBrush(title)
         self._pen = QPen(edge, 1.5)
         self._selected_pen = QPen(self.look.theme.selection, 2.2)
-        self.setToolTip(str(frame.get("title", "")))
+        self.setToolTip(frame.title)
         self.update()
 
     def set_member_rect(self, members: QRectF) -> None:
@@ -92,4 +93,4 @@ class FrameItem(QGraphicsItem):
             painter.setFont(self.look.title_font)
             painter.drawText(title.adjusted(12, 0, -12, 0),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                             str(self.frame.get("title", "")))
+                             self.frame.title)

@@ -12,18 +12,17 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QApplication, QGraphicsSceneMouseEvent
 
-from builder.canvas.look import GRID
 from builder.canvas.node_item import NodeItem
 from builder.commands import MoveNodesCommand
 
 if TYPE_CHECKING:
-    from builder.canvas.view import Canvas
+    from builder.canvas.edit_context import EditContext
 
 
 class MoveGesture:
-    def __init__(self, canvas: Canvas, items: list[NodeItem], anchor: NodeItem | None,
+    def __init__(self, edit: EditContext, items: list[NodeItem], anchor: NodeItem | None,
                  event: QGraphicsSceneMouseEvent) -> None:
-        self.canvas = canvas
+        self.edit = edit
         self.items = items
         self.anchor = anchor if anchor is not None else (items[0] if items else None)
         self.origins = {item.node_id: QPointF(item.pos()) for item in items}
@@ -40,15 +39,14 @@ class MoveGesture:
                 return
             self.started = True
         delta = event.scenePos() - self.start
-        if self.canvas.snap_to_grid and self.anchor is not None:
+        if self.edit.snap_to_grid and self.anchor is not None:
             origin = self.origins[self.anchor.node_id]
             target = origin + delta
-            snapped = QPointF(round(target.x() / GRID) * GRID, round(target.y() / GRID) * GRID)
-            delta = snapped - origin
+            delta = QPointF(*self.edit.snapped(target.x(), target.y())) - origin
         self._place(delta)
 
     def _place(self, delta: QPointF) -> None:
-        scene = self.canvas.graph_scene
+        scene = self.edit.scene
         for item in self.items:
             item.setPos(self.origins[item.node_id] + delta)
         for item in self.items:
@@ -64,7 +62,7 @@ class MoveGesture:
             if old != new:
                 moves[item.node_id] = ((old.x(), old.y()), (new.x(), new.y()))
         if moves:
-            self.canvas.undo_stack.push(MoveNodesCommand(self.canvas.workflow, moves))
+            self.edit.undo_stack.push(MoveNodesCommand(self.edit.workflow, moves))
 
     def cancel(self) -> None:
         self._place(QPointF(0.0, 0.0))

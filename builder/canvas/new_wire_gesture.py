@@ -1,11 +1,12 @@
 """New-wire gesture: dragging from a port (or a picked-up wire end) to another port.
 
 While dragging, a live bezier follows the cursor and snaps to the port under it; ports of visible
-nodes glow when the engine would accept the connection and dim when not. On release over a port
-(or a node body: its first acceptable port) the edge is checked with
-`engine.validate.connection_problem`; a refusal is explained through `canvas.status_message`.
-Released over empty space, a new wire opens quick-add filtered to compatible types; a picked-up
-wire is removed. Picking up a wire and dropping it elsewhere is one undo entry.
+nodes glow when the engine would accept the connection and dim when not. What a drop over a port
+(or a node body: its first acceptable port) does is the engine's `connect_plan` — the same plan
+marks the ports, refuses with its reason (said through the edit context), and is carried out by one
+ConnectPortsCommand (replacing a single input's wire, removing a picked-up one). Released over
+empty space, a new wire opens quick-add filtered to compatible types; a picked-up wire is removed.
+Picking up a wire and dropping it elsewhere is one undo entry.
 """
 
 from __future__ import annotations
@@ -18,22 +19,22 @@ from PySide6.QtWidgets import QGraphicsSceneMouseEvent
 from builder.canvas.node_item import NodeItem
 from builder.canvas.wire_item import WireItem
 from builder.commands import ConnectPortsCommand, DisconnectCommand
+from engine.connect import ConnectPlan, connect_plan
 from engine.model import Edge
-from engine.validate import connection_problem
 
 if TYPE_CHECKING:
-    from builder.canvas.view import Canvas
+    from builder.canvas.edit_context import EditContext
 
 
 class NewWireGesture:
     """`side` is the side of the fixed end: "out" drags toward inputs, "in" toward outputs."""
 
-    def __init__(self, canvas: Canvas, item: NodeItem, side: str, port: str,
+    def __init__(self, edit: EditContext, item: NodeItem, side: str, port: str,
                  detached: Edge | None = None) -> None:
-        self.canvas = canvas
+        self.edit = edit
         self.item, self.side, self.port = item, side, port
         self.detached = detached
-        scene = canvas.graph_scene
+        scene = edit.scene
         self.hidden = scene.wires.get(detached.key()) if detached is not None else None
         if self.hidden is not None:
             self.hidden.setVisible(False)
@@ -51,14 +52,15 @@ class NewWireGesture:
             return Edge(self.item.node_id, self.port, other.node_id, other_port)
         return Edge(other.node_id, other_port, self.item.node_id, self.port)
 
+    def _plan(self, edge: Edge) -> ConnectPlan:
+        return connect_plan(self.edit.workflow, self.edit.registry, edge, self.detached)
+
     def _problem(self, edge: Edge) -> str | None:
-        if self.detached is not None and edge.key() == self.detached.key():
-            return None
-        return connection_problem(self.canvas.workflow, self.canvas.registry, edge)
+        return self._plan(edge).problem
 
     def _mark_ports(self) -> None:
         other_side = "in" if self.side == "out" else "out"
-        for node in self.canvas.visible_node_items():
+        for node in self.edit.visible_nodes():
             if node is self.item:
                 continue
             ports = node.content.inputs if other_side == "in" else node.content.outputs
@@ -70,7 +72,7 @@ class NewWireGesture:
     def _target(self, scene_pos: QPointF) -> tuple[NodeItem | None, str | None, str | None]:
         """(node under the cursor, chosen port, why not) for a drop at `scene_pos`."""
         other_side = "in" if self.side == "out" else "out"
-        node = self.canvas.graph_scene.node_at(scene_pos)
+        node = self.edit.scene.node_at(scene_pos)
         if node is None:
             return None, None, None
         if node is self.item:
@@ -97,7 +99,7 @@ class NewWireGesture:
             self.preview.set_ends(cursor, anchor)
 
     def _cleanup(self) -> None:
-        scene = self.canvas.graph_scene
+        scene = self.edit.scene
         scene.removeItem(self.preview)
         for node in self.marked:
             if node.scene() is scene:
@@ -115,40 +117,34 @@ class NewWireGesture:
 
     def end(self, event: QGraphicsSceneMouseEvent) -> None:
         self._cleanup()
-        canvas = self.canvas
+        edit = self.edit
         pos = event.scenePos()
         node, port, problem = self._target(pos)
         if node is None:
             if self.hidden is not None:
-                canvas.undo_stack.push(DisconnectCommand(canvas.workflow, [self.detached]))
-                canvas.status_message.emit(f"Removed the wire {self.detached}")
+                edit.undo_stack.push(DisconnectCommand(edit.workflow, [self.detached]))
+                edit.say(f"Removed the wire {self.detached}")
             else:
-                canvas.open_quick_add(pos, (self.item.node_id, self.side, self.port))
+                edit.open_quick_add(pos, (self.item.node_id, self.side, self.port))
             return
         edge = self._edge_to(node, port) if port is not None else None
         if problem is not None or edge is None:
             self._restore()
             what = f"{edge}" if edge is not None else "these nodes"
-            canvas.status_message.emit(f"Cannot connect {what}: {problem}")
+            edit.say(f"Cannot connect {what}: {problem}")
             return
-        if self.detached is not None and edge.key() == self.detached.key():
+        plan = self._plan(edge)
+        if not plan.changes:  # dropped back where it was picked up
             self._restore()
             return
-        replaced = [e for e in canvas.workflow.edges_into(edge.target, edge.target_port)
-                    if not node_port_is_multi(canvas, edge) and e != self.detached]
-        command = ConnectPortsCommand(canvas.workflow, edge, canvas.registry)
+        text = ""
         if self.detached is not None:
-            stack = canvas.undo_stack
-            stack.beginMacro(f"Reconnect {self.detached.source}.{self.detached.source_port}")
-            stack.push(DisconnectCommand(canvas.workflow, [self.detached]))
-            stack.push(command)
-            stack.endMacro()
+            text = f"Reconnect {self.detached.source}.{self.detached.source_port}"
+        edit.undo_stack.push(ConnectPortsCommand(edit.workflow, plan, text=text))
+        if plan.replaced:
+            edit.say(f"Connected {edge} (replacing {plan.replaced[0]})")
         else:
-            canvas.undo_stack.push(command)
-        if replaced:
-            canvas.status_message.emit(f"Connected {edge} (replacing {replaced[0]})")
-        else:
-            canvas.status_message.emit(f"Connected {edge}")
+            edit.say(f"Connected {edge}")
 
     def _restore(self) -> None:
         if self.hidden is not None:
@@ -158,9 +154,3 @@ class NewWireGesture:
         self._cleanup()
         self._restore()
 
-
-def node_port_is_multi(canvas: Canvas, edge: Edge) -> bool:
-    item = canvas.graph_scene.nodes.get(edge.target)
-    if item is None:
-        return False
-    return any(p.multi for p in item.content.inputs if p.name == edge.target_port)

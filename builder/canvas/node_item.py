@@ -29,9 +29,9 @@ from builder.canvas.look import (
     SUMMARY_H,
     Look,
 )
+from engine.loops import LOOP_KINDS
 from engine.nodetype import Port
 
-LOOP_KINDS = ("foreach", "while")
 LOOP_RIGHT = 30.0  # the loop badge's room at the header's right
 TITLE_GAP = 6.0  # between the icon and the title
 MAX_TITLE_W = 300.0  # longer titles are elided (the tooltip gives them whole)

@@ -8,22 +8,31 @@ connected to it. Placing and connecting is one undo entry. `QuickAddPopup` is th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, QPointF, Qt, Signal
-from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
+from PySide6.QtWidgets import (
+    QFrame,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
+from builder.canvas.edit_context import PendingWire
 from builder.commands import ConnectPortsCommand
 from builder.ranking import ranked
+from engine.connect import connect_plan
 from engine.model import Edge, Node
 from engine.porttypes import compatible
-from engine.validate import connection_problem, node_ports
+from engine.validate import node_ports
 
 if TYPE_CHECKING:
-    from builder.canvas.view import Canvas
+    from builder.canvas.edit_context import EditContext
 
-# (node id, side of that node's port: "out" or "in", port name)
-PendingWire = tuple[str, str, str]
+__all__ = ["PendingWire", "QuickAddGesture", "QuickAddPopup"]
 
 
 class QuickAddPopup(QFrame):
@@ -95,25 +104,27 @@ class QuickAddPopup(QFrame):
 
 
 class QuickAddGesture:
-    def __init__(self, canvas: Canvas, scene_pos: QPointF, pending: PendingWire | None = None,
-                 global_pos: QPoint | None = None) -> None:
-        self.canvas = canvas
+    """The popup's placing: `done(self)` is called once it is over (placed or dismissed)."""
+
+    def __init__(self, edit: EditContext, scene_pos: QPointF, pending: PendingWire | None,
+                 parent: QWidget, global_pos: QPoint,
+                 done: Callable[[QuickAddGesture], None] | None = None) -> None:
+        self.edit = edit
         self.scene_pos = QPointF(scene_pos)
         self.pending = pending
+        self._done = done
         entries = [(t.type_id, t.title or t.type_id, t.category)
-                   for t in canvas.registry if self._fits(t)]
-        self.popup = QuickAddPopup(entries, canvas)
+                   for t in edit.registry if self._fits(t)]
+        self.popup = QuickAddPopup(entries, parent)
         self.popup.chosen.connect(self.end)
         self.popup.dismissed.connect(self.cancel)
-        if global_pos is None:
-            global_pos = canvas.viewport().mapToGlobal(canvas.mapFromScene(scene_pos))
         self.popup.move(global_pos)
         self.popup.show()
         self.popup.search.setFocus()
 
     def _pending_type(self) -> str:
         node_id, side, port = self.pending
-        item = self.canvas.graph_scene.nodes[node_id]
+        item = self.edit.scene.nodes[node_id]
         return item.port_type(side, port)
 
     def _fits(self, node_type) -> bool:
@@ -130,25 +141,30 @@ class QuickAddGesture:
 
     def end(self, type_id: str) -> str:
         """Place a node of `type_id` (and wire it to the pending port); returns its id."""
-        canvas = self.canvas
-        stack = canvas.undo_stack
-        title = canvas.registry.get(type_id).title or type_id
+        edit = self.edit
+        stack = edit.undo_stack
+        title = edit.registry.get(type_id).title or type_id
         stack.beginMacro(f"Add node {title}" + (" and connect" if self.pending else ""))
-        node_id = canvas.add_node_at(type_id, self.scene_pos)
+        node_id = edit.add_node_at(type_id, self.scene_pos)
         if self.pending is not None:
             other, side, port = self.pending
-            wf = canvas.workflow
-            for candidate in self._ports_of(canvas.registry.get(type_id)):
+            wf = edit.workflow
+            for candidate in self._ports_of(edit.registry.get(type_id)):
                 edge = (Edge(other, port, node_id, candidate.name) if side == "out"
                         else Edge(node_id, candidate.name, other, port))
-                if connection_problem(wf, canvas.registry, edge) is None:
-                    stack.push(ConnectPortsCommand(wf, edge, canvas.registry))
+                plan = connect_plan(wf, edit.registry, edge)
+                if plan.ok:
+                    stack.push(ConnectPortsCommand(wf, plan))
                     break
         stack.endMacro()
-        canvas.select_nodes([node_id])
-        canvas.quick_add = None
+        edit.scene.select_nodes([node_id])
+        self._finish()
         return node_id
 
     def cancel(self) -> None:
-        if self.canvas.quick_add is self:
-            self.canvas.quick_add = None
+        self._finish()
+
+    def _finish(self) -> None:
+        done, self._done = self._done, None
+        if done is not None:
+            done(self)

@@ -1,37 +1,39 @@
 """The graph scene: a view of one `Workflow`, following its notifications.
 
 It owns the items (one NodeItem per node, one WireItem per edge, one FrameItem per frame) and keeps
-them in step with the model's Topics; it never changes the model itself. Mouse presses go to the
-`press_handler` the canvas installs, which may return a gesture; while a gesture is active the
-scene hands it every move and the release. The dotted grid is drawn here, in device space, so its
-cost does not grow with the area shown.
+them in step with the model's Topics; it never changes the model itself. A left press goes to the
+scene's GestureFactory (builder/canvas/press.py, given by `use_gestures`), which may start a
+gesture; while a gesture is active the scene hands it every move and the release. The background
+is the dotted grid of builder/canvas/grid.py.
 """
 
 from __future__ import annotations
 
 import gc
-import math
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import shiboken6
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QPainter, QPen
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QPainter
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
 from builder.canvas.frame_item import FrameItem
-from builder.canvas.look import GRID, Look
+from builder.canvas.grid import draw_grid
+from builder.canvas.look import Look
 from builder.canvas.node_item import NodeContent, NodeItem
 from builder.canvas.wire_item import WireItem, bezier
-from builder.commands import frames_of
 from engine.errors import Problem, RegistryError
-from engine.model import Edge, Node, Workflow
+from engine.loops import is_back_port
+from engine.model import Edge, Frame, Node, Workflow
 from engine.nodetype import Port
 from engine.registry import Registry
 from engine.validate import node_ports
 
+if TYPE_CHECKING:
+    from builder.canvas.press import GestureFactory
+
 EdgeKey = tuple[str, str, str, str]
-BACK_PORTS = {"foreach": "result", "while": "next"}
 SCENE_HALF = 100_000.0
 
 
@@ -55,7 +57,7 @@ class GraphScene(QGraphicsScene):
         self._node_wires: dict[str, list[EdgeKey]] = {}
         self._node_frames: dict[str, list[str]] = {}
         self._unsubscribe: list[Callable[[], None]] = []
-        self.press_handler: Callable[[QGraphicsSceneMouseEvent], Gesture | None] | None = None
+        self.gestures: GestureFactory | None = None
         self.gesture: Gesture | None = None
         self.setSceneRect(QRectF(-SCENE_HALF, -SCENE_HALF, 2 * SCENE_HALF, 2 * SCENE_HALF))
         self.setBackgroundBrush(QBrush(look.theme.background))
@@ -82,7 +84,9 @@ class GraphScene(QGraphicsScene):
             wf.node_changed.subscribe(self._guard(self._on_node_changed)),
             wf.edge_added.subscribe(self._guard(self._on_edge_added)),
             wf.edge_removed.subscribe(self._guard(self._on_edge_removed)),
-            wf.meta_changed.subscribe(self._guard(self._on_meta_changed)),
+            wf.frame_added.subscribe(self._guard(self._on_frame_added)),
+            wf.frame_removed.subscribe(self._guard(self._on_frame_removed)),
+            wf.frame_changed.subscribe(self._guard(self._on_frame_changed)),
         ]
 
     def _build_items(self) -> None:
@@ -93,7 +97,8 @@ class GraphScene(QGraphicsScene):
             self._add_node_item(node)
         for edge in self.workflow.edges:
             self._add_wire(edge)
-        self._rebuild_frames()
+        for frame in self.workflow.frames.values():
+            self._add_frame_item(frame)
 
     def _guard(self, handler: Callable[..., None]) -> Callable[..., None]:
         """A model callback that unsubscribes itself once this scene's C++ side is gone."""
@@ -157,7 +162,7 @@ class GraphScene(QGraphicsScene):
         port_type = source.port_type("out", edge.source_port)
         if port_type == "any":
             port_type = target.port_type("in", edge.target_port)
-        back = BACK_PORTS.get(target.content.kind) == edge.target_port
+        back = is_back_port(target.content.kind, edge.target_port)
         wire = WireItem(edge, self.look, port_type, back)
         self._route(wire, source, target)  # before addItem: the index takes its final bounds
         self.addItem(wire)
@@ -226,24 +231,40 @@ class GraphScene(QGraphicsScene):
     def _on_edge_removed(self, edge: Edge, index: int) -> None:
         self._remove_wire(edge.key())
 
-    def _on_meta_changed(self, fields: tuple[str, ...]) -> None:
-        if "extra" in fields:
-            self._rebuild_frames()
+    # --- frames: one item per Frame, each following its own frame's changes ---------------------
+    def _add_frame_item(self, frame: Frame) -> FrameItem:
+        item = FrameItem(frame, self.look)
+        self.addItem(item)
+        self.frames[frame.id] = item
+        self._index_members(frame.id, item.node_ids)
+        self._fit_frame(item)
+        return item
 
-    # --- frames -----------------------------------------------------------------------------
-    def _rebuild_frames(self) -> None:
-        selected = {f for f, item in self.frames.items() if item.isSelected()}
-        for item in self.frames.values():
+    def _index_members(self, frame_id: str, node_ids: list[str], on: bool = True) -> None:
+        for node_id in node_ids:
+            ids = self._node_frames.setdefault(node_id, [])
+            if on and frame_id not in ids:
+                ids.append(frame_id)
+            elif not on and frame_id in ids:
+                ids.remove(frame_id)
+
+    def _on_frame_added(self, frame: Frame, index: int) -> None:
+        self._add_frame_item(frame)
+
+    def _on_frame_removed(self, frame: Frame, index: int) -> None:
+        item = self.frames.pop(frame.id, None)
+        if item is not None:
+            self._index_members(frame.id, item.node_ids, on=False)
             self.removeItem(item)
-        self.frames, self._node_frames = {}, {}
-        for frame in frames_of(self.workflow):
-            item = FrameItem(frame, self.look)
-            self.addItem(item)
-            self.frames[item.frame_id] = item
-            for node_id in item.node_ids:
-                self._node_frames.setdefault(node_id, []).append(item.frame_id)
-            self._fit_frame(item)
-            item.setSelected(item.frame_id in selected)
+
+    def _on_frame_changed(self, frame: Frame, fields: tuple[str, ...]) -> None:
+        item = self.frames.get(frame.id)
+        if item is None:
+            return
+        self._index_members(frame.id, item.node_ids, on=False)
+        item.set_frame(frame)
+        self._index_members(frame.id, item.node_ids)
+        self._fit_frame(item)
 
     def _fit_frame(self, item: FrameItem) -> None:
         rect = QRectF()
@@ -316,11 +337,27 @@ class GraphScene(QGraphicsScene):
                 return item
         return None
 
+    def select_nodes(self, ids: list[str]) -> None:
+        """Select exactly the nodes `ids`, reporting one selection change."""
+        self.blockSignals(True)
+        self.clearSelection()
+        for node_id in ids:
+            item = self.nodes.get(node_id)
+            if item is not None:
+                item.setSelected(True)
+        self.blockSignals(False)
+        self.selectionChanged.emit()
+
     # --- gestures -------------------------------------------------------------------------------
+    def use_gestures(self, factory: GestureFactory | None) -> None:
+        """Left presses start the gestures `factory` picks (None: Qt's default handling only)."""
+        self.cancel_gesture()
+        self.gestures = factory
+
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
         if self.gesture is None and event.button() == Qt.MouseButton.LeftButton \
-                and self.press_handler is not None:
-            gesture = self.press_handler(event)
+                and self.gestures is not None:
+            gesture = self.gestures.for_press(event)
             if gesture is not None:
                 self.gesture = gesture
                 event.accept()
@@ -351,37 +388,4 @@ class GraphScene(QGraphicsScene):
 
     # --- background -----------------------------------------------------------------------------
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
-        """A dotted grid: vertical lines drawn with a dash pattern whose period is the grid step,
-        in device pixels, so the cost is a few hundred lines whatever the zoom."""
-        theme = self.look.theme
-        painter.fillRect(rect, theme.background)
-        transform = painter.worldTransform()
-        scale = transform.m11()
-        if scale <= 0 or transform.isRotating():
-            return
-        step = GRID
-        while step * scale < 16.0:
-            step *= 5.0
-        painter.save()
-        painter.resetTransform()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        device = transform.mapRect(rect)
-        origin = transform.map(QPointF(0.0, 0.0))
-        for spacing, color, width in ((step, theme.grid, 2.0), (step * 5, theme.grid_major, 2.0)):
-            pixels = spacing * scale
-            if pixels > max(device.width(), device.height()) * 2:
-                continue
-            pen = QPen(color, width)
-            pen.setCapStyle(Qt.PenCapStyle.FlatCap)
-            pen.setDashPattern([1.0, pixels / width - 1.0])
-            first_y = origin.y() + math.floor((device.top() - origin.y()) / pixels) * pixels
-            pen.setDashOffset(-(first_y - width / 2 - device.top()) / width)
-            painter.setPen(pen)
-            x = origin.x() + math.ceil((device.left() - origin.x()) / pixels) * pixels
-            lines = []
-            top, bottom = device.top(), device.bottom()
-            while x <= device.right():
-                lines.append(QLineF(x, top, x, bottom))
-                x += pixels
-            painter.drawLines(lines)
-        painter.restore()
+        draw_grid(painter, rect, self.look.theme)

@@ -1,10 +1,12 @@
 """`Canvas`: the node-graph editor widget (a QGraphicsView over a GraphScene).
 
 It owns the view side of editing: zoom (wheel, around the cursor), pan (middle-drag or Space+drag),
-fitting, keyboard shortcuts, palette drops and quick-add; mouse presses on items become gestures
-(builder/canvas/press.py). Everything that changes the workflow is an undo command pushed on the
-`undo_stack`; selection, zoom and hover never are. Editing actions (delete, copy, align, frames…)
-live in builder/canvas/editing.py.
+fitting, keyboard shortcuts, palette drops and quick-add. Gestures do not see the view: it builds
+one EditContext (builder/canvas/edit_context.py: workflow, registry, undo stack, scene lookups, a
+status line) and gives the scene a GestureFactory over it (builder/canvas/press.py), which turns a
+press on an item into a gesture. Everything that changes the workflow is an undo command pushed on
+the `undo_stack`; selection, zoom and hover never are. Editing actions (delete, copy, align,
+frames…) live in builder/canvas/editing.py.
 """
 
 from __future__ import annotations
@@ -16,16 +18,16 @@ from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from builder.canvas import editing
 from builder.canvas.drop_gesture import NODE_TYPE_MIME, DropGesture
+from builder.canvas.edit_context import EditContext, PendingWire
 from builder.canvas.frame_item import FrameItem
-from builder.canvas.look import DROP_OFFSET, GRID, Look
+from builder.canvas.look import Look
 from builder.canvas.node_item import NodeItem
-from builder.canvas.press import gesture_for_press
-from builder.canvas.quick_add import PendingWire, QuickAddGesture
+from builder.canvas.press import GestureFactory
+from builder.canvas.quick_add import QuickAddGesture
 from builder.canvas.scene import GraphScene
-from builder.commands import AddNodeCommand
 from builder.theme import Theme, system_theme
 from engine.errors import Problem
-from engine.model import Node, Workflow
+from engine.model import Workflow
 from engine.registry import Registry
 
 MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
@@ -44,19 +46,18 @@ class Canvas(QGraphicsView):
     def __init__(self, workflow: Workflow, registry: Registry, undo_stack: QUndoStack,
                  theme: Theme | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.workflow = workflow
-        self.registry = registry
-        self.undo_stack = undo_stack
         self.theme = theme or system_theme()
         self.look = Look(self.theme)
-        self.snap_to_grid = True
         self.quick_add: QuickAddGesture | None = None
         self._drop: DropGesture | None = None
         self._pan_from: QPointF | None = None
         self._space = False
         # A child, so Qt deletes the scene and its items with the view, deterministically.
         self.graph_scene = GraphScene(workflow, registry, self.look, self)
-        self.graph_scene.press_handler = lambda event: gesture_for_press(self, event)
+        self.edit = EditContext(self.graph_scene, undo_stack, say=self.status_message.emit,
+                                zoom=self.zoom, visible_nodes=self.visible_node_items,
+                                open_quick_add=self.open_quick_add)
+        self.graph_scene.use_gestures(GestureFactory(self.edit))
         self.graph_scene.selectionChanged.connect(self._emit_selection)
         self.setScene(self.graph_scene)
         self.setRenderHints(QPainter.RenderHint.Antialiasing
@@ -77,10 +78,25 @@ class Canvas(QGraphicsView):
         self.centerOn(0, 0)
 
     # --- model and look -------------------------------------------------------------------------
+    @property
+    def workflow(self) -> Workflow:
+        return self.graph_scene.workflow
+
+    @property
+    def registry(self) -> Registry:
+        return self.graph_scene.registry
+
+    @property
+    def undo_stack(self) -> QUndoStack:
+        return self.edit.undo_stack
+
+    @property
+    def snap_to_grid(self) -> bool:
+        return self.edit.snap_to_grid
+
     def set_workflow(self, workflow: Workflow, undo_stack: QUndoStack) -> None:
         self.graph_scene.cancel_gesture()
-        self.workflow = workflow
-        self.undo_stack = undo_stack
+        self.edit.undo_stack = undo_stack
         self.graph_scene.set_workflow(workflow)
 
     def set_theme(self, theme: Theme) -> None:
@@ -92,7 +108,7 @@ class Canvas(QGraphicsView):
         self.graph_scene.set_problems(problems)
 
     def set_snap_to_grid(self, on: bool) -> None:
-        self.snap_to_grid = bool(on)
+        self.edit.snap_to_grid = bool(on)
 
     def node_item(self, node_id: str) -> NodeItem | None:
         return self.graph_scene.nodes.get(node_id)
@@ -103,14 +119,7 @@ class Canvas(QGraphicsView):
 
     def add_node_at(self, type_id: str, scene_pos: QPointF) -> str:
         """Add a node of `type_id` with its header under `scene_pos` (one undo entry)."""
-        node_type = self.registry.get(type_id)
-        node_id = self.workflow.new_node_id(type_id.rsplit(".", 1)[-1])
-        x, y = scene_pos.x() + DROP_OFFSET[0], scene_pos.y() + DROP_OFFSET[1]
-        if self.snap_to_grid:
-            x, y = round(x / GRID) * GRID, round(y / GRID) * GRID
-        node = Node(node_id, type_id, title=node_type.title or "", position=(x, y))
-        self.undo_stack.push(AddNodeCommand(self.workflow, node))
-        return node_id
+        return self.edit.add_node_at(type_id, scene_pos)
 
     # --- selection ------------------------------------------------------------------------------
     def _emit_selection(self) -> None:
@@ -122,15 +131,7 @@ class Canvas(QGraphicsView):
         return self.graph_scene.selected_node_ids()
 
     def select_nodes(self, ids: list[str]) -> None:
-        scene = self.graph_scene
-        scene.blockSignals(True)
-        scene.clearSelection()
-        for node_id in ids:
-            item = scene.nodes.get(node_id)
-            if item is not None:
-                item.setSelected(True)
-        scene.blockSignals(False)
-        self._emit_selection()
+        self.graph_scene.select_nodes(ids)
 
     def select_all(self) -> None:
         self.select_nodes(list(self.graph_scene.nodes))
@@ -213,8 +214,15 @@ class Canvas(QGraphicsView):
                        global_pos: QPoint | None = None) -> QuickAddGesture:
         if self.quick_add is not None:
             self.quick_add.popup.close()
-        self.quick_add = QuickAddGesture(self, scene_pos, pending, global_pos)
+        if global_pos is None:
+            global_pos = self.viewport().mapToGlobal(self.mapFromScene(scene_pos))
+        self.quick_add = QuickAddGesture(self.edit, scene_pos, pending, self, global_pos,
+                                         done=self._quick_add_done)
         return self.quick_add
+
+    def _quick_add_done(self, gesture: QuickAddGesture) -> None:
+        if self.quick_add is gesture:
+            self.quick_add = None
 
     # --- Qt events ------------------------------------------------------------------------------
     def wheelEvent(self, event) -> None:  # noqa: N802
@@ -328,7 +336,7 @@ class Canvas(QGraphicsView):
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802
         if event.mimeData().hasFormat(NODE_TYPE_MIME):
-            self._drop = DropGesture(self, event.mimeData())
+            self._drop = DropGesture(self.edit, event.mimeData())
             if self._drop.known:
                 event.acceptProposedAction()
             else:
@@ -350,7 +358,7 @@ class Canvas(QGraphicsView):
     def dropEvent(self, event) -> None:  # noqa: N802
         drop, self._drop = self._drop, None
         if drop is None and event.mimeData().hasFormat(NODE_TYPE_MIME):
-            drop = DropGesture(self, event.mimeData())
+            drop = DropGesture(self.edit, event.mimeData())
         if drop is None:
             event.ignore()
             return

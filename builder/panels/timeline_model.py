@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import events as ev
-
-_LOOP_PORTS = {"foreach": ("item", "result"), "while": ("body", "next")}
+from engine.loops import LOOP_PORTS as _LOOP_PORTS
 
 
 @dataclass(slots=True)

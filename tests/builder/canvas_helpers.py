@@ -16,7 +16,12 @@ EXAMPLE = "resources/examples/hello.loom.json"
 
 def make_canvas(qtbot, path: str = EXAMPLE) -> Canvas:
     workflow = fileformat.load(path).workflow
-    canvas = Canvas(workflow, register_core(Registry()), QUndoStack(), dark_theme())
+    stack = QUndoStack()
+    canvas = Canvas(workflow, register_core(Registry()), stack, dark_theme())
+    # The stack (and the commands it owns) goes with the canvas, in Qt's order, as a Document's
+    # does in the editor: left to the cyclic collector, a command's C++ side could be deleted
+    # while its Python side was half torn down (a segfault in gc at teardown).
+    stack.setParent(canvas)
     qtbot.addWidget(canvas)
     canvas.resize(1300, 700)
     canvas.show()

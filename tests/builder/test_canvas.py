@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QApplication
 
 from builder.canvas import NODE_TYPE_MIME
 from builder.canvas.look import DROP_OFFSET, GRID
-from builder.commands import AddNodeCommand, frames_of
+from builder.commands import AddNodeCommand
 from engine.errors import Problem
 from engine.model import Node
 from tests.builder.canvas_helpers import drag, header, make_canvas, saved, to_view
@@ -100,9 +100,9 @@ def test_a_frame_moves_its_nodes_and_is_kept_in_the_workflow(qtbot):
     canvas = make_canvas(qtbot)
     canvas.select_nodes(["big", "small"])
     frame_id = canvas.frame_selection()
-    assert frames_of(canvas.workflow) == [{"id": frame_id, "title": "Frame",
-                                           "color": frames_of(canvas.workflow)[0]["color"],
-                                           "nodes": ["big", "small"]}]
+    made = canvas.workflow.frame(frame_id)
+    assert list(canvas.workflow.frames) == [frame_id]
+    assert (made.title, made.nodes) == ("Frame", ["big", "small"]) and made.color
     frame = canvas.graph_scene.frames[frame_id]
     assert frame.rect.contains(canvas.node_item("big").sceneBoundingRect().center())
     canvas.graph_scene.clearSelection()
@@ -257,3 +257,35 @@ def test_switching_theme_keeps_the_items_and_the_selection(qtbot):
     assert canvas.graph_scene.look.theme.name == "light"
     assert set(canvas.graph_scene.nodes) == set(canvas.workflow.nodes)
     assert canvas.selected_node_ids() == ["big"]
+
+
+def test_a_change_to_one_frame_updates_that_frame_item_only(qtbot):
+    from builder.commands import EditFrameCommand, RemoveFrameCommand
+
+    canvas = make_canvas(qtbot)
+    canvas.select_nodes(["big"])
+    first = canvas.frame_selection()
+    canvas.select_nodes(["small", "check"])
+    second = canvas.frame_selection()
+    items = dict(canvas.graph_scene.frames)
+    members = list(items[second].node_ids)
+    assert set(members) == {"small", "check"}
+    painted: list[str] = []
+    for frame_id, item in items.items():  # what each item is told to redraw
+        original = item.set_frame
+        item.set_frame = lambda frame, f=frame_id, o=original: (painted.append(f), o(frame))
+    canvas.undo_stack.push(EditFrameCommand(canvas.workflow, second, title="Branches",
+                                            nodes=["small"]))
+    assert painted == [second]
+    assert canvas.graph_scene.frames == items, "the same items, none rebuilt"
+    assert items[second].frame.title == "Branches" and items[second].node_ids == ["small"]
+    check_rect = canvas.node_item("check").sceneBoundingRect()
+    assert not items[second].rect.intersects(check_rect), "refitted to its one member"
+    canvas.undo_stack.push(RemoveFrameCommand(canvas.workflow, first))
+    assert set(canvas.graph_scene.frames) == {second}
+    assert canvas.graph_scene.frames[second] is items[second]
+    canvas.undo_stack.undo()
+    canvas.undo_stack.undo()
+    assert painted == [second, second]
+    assert canvas.graph_scene.frames[second] is items[second]
+    assert items[second].node_ids == members

@@ -8,7 +8,6 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from builder import clipboard
-from builder.commands import frames_of
 from engine import fileformat
 from engine.errors import WorkflowFileError
 from engine.model import Edge
@@ -100,9 +99,9 @@ def test_cut_removes_the_nodes_and_pastes_them_back_with_their_frame(qtbot):
     canvas.frame_selection()
     canvas.select_nodes(["big", "small"])
     canvas.cut_selection()
-    assert "big" not in canvas.workflow.nodes and frames_of(canvas.workflow) == []
+    assert "big" not in canvas.workflow.nodes and canvas.workflow.frames == {}
     canvas.paste()
     assert {"big1", "small1"} <= set(canvas.workflow.nodes)
-    frames = frames_of(canvas.workflow)
-    assert [f["nodes"] for f in frames] == [["big1", "small1"]]
-    assert set(canvas.graph_scene.frames) == {frames[0]["id"]}
+    frames = list(canvas.workflow.frames.values())
+    assert [f.nodes for f in frames] == [["big1", "small1"]]
+    assert set(canvas.graph_scene.frames) == {frames[0].id}

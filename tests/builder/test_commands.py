@@ -7,8 +7,9 @@ from PySide6.QtGui import QUndoStack
 
 from builder import commands as c
 from engine import fileformat
+from engine.connect import connect_plan
 from engine.corenodes import register_core
-from engine.model import Edge, Node, Workflow
+from engine.model import Edge, Frame, Node, Workflow
 from engine.registry import Registry
 
 EXAMPLE = "resources/examples/hello.loom.json"
@@ -22,8 +23,8 @@ def registry():
 @pytest.fixture
 def workflow():
     wf = fileformat.load(EXAMPLE).workflow
-    wf.set_meta(extra={"frames": [{"id": "f1", "title": "Branches", "color": "#446688",
-                                   "nodes": ["big", "small"]}], "ui": {"zoom": 1}})
+    wf.set_meta(extra={"ui": {"zoom": 1}})
+    wf.add_frame(Frame("f1", "Branches", "#446688", ["big", "small"]))
     return wf
 
 
@@ -54,12 +55,12 @@ def test_remove_nodes_restores_edges_in_order_and_frame_membership(qapp, workflo
     check_round_trip(workflow, lambda: c.RemoveNodesCommand(workflow, ["check", "big"]))
     assert "check" not in workflow.nodes and "big" not in workflow.nodes
     assert not any("check" in e.key() for e in workflow.edges)
-    assert c.frames_of(workflow)[0]["nodes"] == ["small"]
+    assert workflow.frame("f1").nodes == ["small"]
     stack = QUndoStack()
     stack.push(c.RemoveNodesCommand(workflow, ["small"]))
-    assert c.frames_of(workflow) == [], "a frame left empty goes with its last node"
+    assert workflow.frames == {}, "a frame left empty goes with its last node"
     stack.undo()
-    assert c.frames_of(workflow)[0]["nodes"] == ["small"]
+    assert workflow.frame("f1").nodes == ["small"]
 
 
 def test_remove_then_undo_gives_original_edge_order(qapp, workflow):
@@ -142,6 +143,21 @@ def test_connect_into_a_multi_input_keeps_the_other_wires(qapp, workflow, regist
     assert len(workflow.edges_into("join", "in")) == 3
 
 
+def test_connect_carries_out_a_plan_that_moves_a_wire_and_replaces_another(qapp, workflow,
+                                                                          registry):
+    moved, taken = Edge("check", "true", "big", "x"), Edge("check", "false", "small", "x")
+    plan = connect_plan(workflow, registry, Edge("check", "true", "small", "x"), detached=moved)
+    assert plan.remove == (moved, taken) and plan.replaced == (taken,)
+    check_round_trip(workflow, lambda: c.ConnectPortsCommand(workflow, plan))
+    assert workflow.edges_into("small", "x") == [Edge("check", "true", "small", "x")]
+    assert workflow.edges_into("big", "x") == []
+
+
+def test_connect_refuses_what_the_engine_refuses(qapp, workflow, registry):
+    with pytest.raises(ValueError, match="cannot be wired to itself"):
+        c.ConnectPortsCommand(workflow, Edge("check", "true", "check", "in"), registry)
+
+
 def test_disconnect_restores_order(qapp, workflow):
     edges = [workflow.edges[1], workflow.edges[4]]
     check_round_trip(workflow, lambda: c.DisconnectCommand(workflow, edges))
@@ -180,27 +196,35 @@ def test_paste_adds_nodes_edges_and_frames(qapp, workflow):
     nodes = [Node("n1", "data.value", params={"value": 1}, position=(0, 300)),
              Node("n2", "flow.output", params={"name": "pasted"}, position=(200, 300))]
     edges = [Edge("n1", "out", "n2", "in")]
-    frames = [{"id": "f2", "title": "Pasted", "color": "#885544", "nodes": ["n1", "n2"]}]
+    frames = [Frame("f2", "Pasted", "#885544", ["n1", "n2"])]
     after = check_round_trip(workflow, lambda: c.PasteCommand(workflow, nodes, edges, frames))
     assert '"pasted"' in after
-    assert [f["id"] for f in c.frames_of(workflow)] == ["f1", "f2"]
+    assert list(workflow.frames) == ["f1", "f2"]
 
 
 def test_frame_commands(qapp, workflow):
-    frame = {"id": c.new_frame_id(workflow), "title": "Start", "color": "#335577",
-             "nodes": ["start", "double"]}
-    assert frame["id"] == "f2"
+    frame = Frame(workflow.new_frame_id(), "Start", "#335577", ["start", "double"])
+    assert frame.id == "f2"
     check_round_trip(workflow, lambda: c.AddFrameCommand(workflow, frame))
     check_round_trip(workflow, lambda: c.EditFrameCommand(workflow, "f2", title="Begin",
                                                           color="#223344"))
-    assert c.frames_of(workflow)[1]["title"] == "Begin"
+    assert workflow.frame("f2").title == "Begin"
     check_round_trip(workflow, lambda: c.RemoveFrameCommand(workflow, "f1"))
-    assert [f["id"] for f in c.frames_of(workflow)] == ["f2"]
-    assert workflow.extra["ui"] == {"zoom": 1}, "other extra keys are kept"
+    assert list(workflow.frames) == ["f2"]
+    assert workflow.extra == {"ui": {"zoom": 1}}, "other extra keys are kept"
+    check_round_trip(workflow, lambda: c.AddFrameCommand(workflow, Frame("f1", "Back"), 0))
+    assert list(workflow.frames) == ["f1", "f2"], "added where it is asked to be"
 
 
-def test_frame_changes_notify_meta_changed(qapp, workflow):
-    seen = []
-    workflow.meta_changed.subscribe(seen.append)
-    QUndoStack().push(c.RemoveFrameCommand(workflow, "f1"))
-    assert seen == [("extra",)]
+def test_a_frame_command_notifies_that_one_frame_only(qapp, workflow):
+    workflow.add_frame(Frame("f2", "Other", None, ["start"]))
+    seen: list[tuple] = []
+    for topic in ("frame_added", "frame_removed", "frame_changed", "meta_changed"):
+        getattr(workflow, topic).subscribe(lambda *args, t=topic: seen.append(
+            (t, args[0].id if args and hasattr(args[0], "id") else args, args[1])))
+    stack = QUndoStack()
+    stack.push(c.EditFrameCommand(workflow, "f1", title="Renamed"))
+    stack.push(c.RemoveFrameCommand(workflow, "f2"))
+    stack.undo()
+    assert seen == [("frame_changed", "f1", ("title",)), ("frame_removed", "f2", 1),
+                    ("frame_added", "f2", 1)]

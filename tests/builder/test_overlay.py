@@ -15,7 +15,9 @@ from tests.builder.shell_support import make_registry, small_workflow
 
 def make(qtbot) -> tuple[Canvas, RunOverlay]:
     wf = small_workflow()
-    canvas = Canvas(wf, make_registry(), QUndoStack(), dark_theme())
+    stack = QUndoStack()
+    canvas = Canvas(wf, make_registry(), stack, dark_theme())
+    stack.setParent(canvas)  # deleted with the canvas, not by the cyclic collector
     qtbot.addWidget(canvas)
     canvas.resize(900, 500)
     canvas.show()

@@ -12,6 +12,7 @@ import pytest
 
 from engine import Node, WorkflowFileError, dumps, fileformat, load, loads, save
 from engine.corenodes import core_registry
+from engine.model import Frame
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "resources" / "examples").glob("*.loom.json"))
@@ -59,12 +60,14 @@ def test_dumps_is_indented_by_two_spaces_with_sorted_params():
 def test_unknown_keys_are_kept_at_top_level_node_and_edge():
     text = FIXTURE.read_text(encoding="utf-8")
     doc = json.loads(text)
-    doc["frames"] = [{"title": "group", "nodes": ["start"]}]
+    doc["frames"] = [{"id": "f1", "title": "group", "color": "#446688", "nodes": ["start"],
+                      "collapsed": True}]
     doc["nodes"][0]["colour"] = "#ff0000"
     doc["edges"][0]["waypoints"] = [[1, 2]]
     loaded = loads(json.dumps(doc))
     wf = loaded.workflow
-    assert wf.extra["frames"] == [{"title": "group", "nodes": ["start"]}]
+    assert "frames" not in wf.extra, "frames are typed, not extra"
+    assert wf.frames == {"f1": Frame("f1", "group", "#446688", ["start"], {"collapsed": True})}
     assert wf.extra["ui"] == {"zoom": 1.25}
     assert wf.node("start").extra == {"colour": "#ff0000"}
     assert wf.edges[0].extra == {"waypoints": [[1, 2]]}
@@ -258,3 +261,51 @@ def test_loaded_node_fields_are_plain_values():
     node = wf.node("each")
     assert isinstance(node, Node) and node.position == (400, 0) and node.params == {
         "parallel": 2}
+
+
+FRAMED = sorted(p for p in (ROOT / "resources").rglob("*.loom.json")
+                if '"frames"' in p.read_text(encoding="utf-8"))
+
+
+def test_files_with_frames_written_before_load_as_frames_and_save_back_byte_for_byte():
+    assert len(FRAMED) >= 5
+    for path in FRAMED:
+        text = path.read_text(encoding="utf-8")
+        loaded = loads(text)
+        assert loaded.problems == [], path.name
+        assert loaded.workflow.frames and "frames" not in loaded.workflow.extra, path.name
+        assert dumps(loaded.workflow) == text, path.name
+
+
+def test_frames_are_written_among_the_top_level_keys_in_sorted_order():
+    wf = load(FIXTURE).workflow
+    wf.extra["pools"] = {"api": 2}
+    wf.add_frame(Frame("f1", "A", None, ["start"]))
+    doc = json.loads(dumps(wf))
+    assert list(doc)[6:] == ["frames", "pools", "ui"]
+    assert doc["frames"] == [{"id": "f1", "title": "A", "nodes": ["start"]}], "no color: none"
+
+
+def test_frames_that_cannot_be_read_whole_keep_what_they_hold():
+    doc = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    doc["frames"] = [{"title": "no id", "nodes": ["start"]}, "not an object",
+                     {"id": "f1", "title": 7, "nodes": ["start", 3]},
+                     {"id": "f1", "title": "repeat", "nodes": []}]
+    loaded = loads(json.dumps(doc))
+    frames = loaded.workflow.frames
+    assert [(f.id, f.title, f.nodes) for f in frames.values()] == [
+        ("f1", "", ["start"]), ("f2", "no id", ["start"]), ("f3", "repeat", [])]
+    messages = [p.message for p in loaded.problems]
+    assert messages == ["frame #2 is not a JSON object; it was left out",
+                        'the "title" of frame #3 must be a string',
+                        'the "nodes" of frame #3 must be a list of node ids']
+
+
+def test_frames_that_are_not_a_list_are_kept_as_written():
+    doc = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    doc["frames"] = {"f1": "odd"}
+    loaded = loads(json.dumps(doc))
+    assert loaded.workflow.frames == {}
+    assert [p.message for p in loaded.problems] == [
+        '"frames" must be a list; the frames were not read']
+    assert json.loads(dumps(loaded.workflow))["frames"] == {"f1": "odd"}

@@ -58,9 +58,9 @@ LLM_TYPES = ("ai.chat", "ai.agent")
 @pytest.mark.parametrize("slug", SLUGS)
 def test_frames_name_only_nodes_of_the_template(slug):
     workflow = template(slug)
-    for frame in workflow.extra.get("frames", []):
-        assert set(frame) == {"id", "title", "color", "nodes"}
-        assert set(frame["nodes"]) <= set(workflow.nodes)
+    for frame in workflow.frames.values():
+        assert frame.title and frame.color and frame.extra == {}
+        assert set(frame.nodes) <= set(workflow.nodes)
 
 
 def test_template_index_searches_and_filters():
