@@ -131,18 +131,20 @@ class RunRecording:
             _say(f"flowloom: this run's record was not kept: {exc}")
             return
         try:
-            pruned = write_record(store, run, self.tap, policy=self.policy, settings=settings,
-                                  replay_of=self.replay_of)
+            written = write_record(store, run, self.tap, policy=self.policy,
+                                   settings=settings, replay_of=self.replay_of)
         except Exception as exc:  # noqa: BLE001 - a record must never fail the run
             _say(f"flowloom: this run's record was not kept: {type(exc).__name__}: {exc}")
             return
         finally:
             store.close()
-        if self.tap.over_limit and not getattr(self.args, "quiet", False):
-            _say(f"flowloom: {self.tap.over_limit}; this run cannot be replayed")
-        if pruned and not getattr(self.args, "quiet", False):
-            _say(f"flowloom: the size policy pruned the records of {len(pruned)} older "
-                 f"run(s)")
+        if getattr(self.args, "quiet", False):
+            return
+        if written.note:
+            _say(f"flowloom: {written.note}; this run cannot be replayed")
+        if written.pruned:
+            _say(f"flowloom: the size policy pruned the records of {len(written.pruned)} "
+                 f"older run(s)")
 
 
 def recording_for_run(args: argparse.Namespace, compiled: Any) -> RunRecording | int | None:

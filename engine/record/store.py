@@ -90,11 +90,18 @@ def _inputs_of(run: Run, tap: RunTap, node_id: str, iteration: tuple[int, ...]) 
     return {port: values[0] if len(values) == 1 else values for port, values in found.items()}
 
 
+@dataclass(frozen=True)
+class Written:
+    state: str  # COMPLETE or OVER_LIMIT
+    note: str | None  # why it is over its limit
+    size_bytes: int
+    pruned: list[str]  # runs whose records the size policy pruned to make room
+
+
 def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = None,
                  settings: dict[str, Any] | None = None, replay_of: str | None = None
-                 ) -> list[str]:
-    """Keep `run`'s record (after the run, once its history row is written); returns the ids of
-    the runs whose records the size policy pruned to make room."""
+                 ) -> Written:
+    """Keep `run`'s record (after the run, once its history row is written)."""
     policy = policy or Policy()
     redact = run.redact
     compiled = run.compiled
@@ -109,7 +116,7 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
             return key
         if used + len(data) > policy.max_run_bytes:
             if note is None:
-                note = (f"the record passed its limit of {policy.max_run_bytes / MB:g} MB "
+                note = (f"the record passed its limit of {policy.max_run_bytes / MB:.4g} MB "
                         f"at {what}")
             return None
         used += len(data)
@@ -175,7 +182,7 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
         conn.exec_driver_sql(
             f"INSERT INTO {RECORD_ITEMS_TABLE} (run_id, node_id, iteration, kind, seq, "
             "meta_json, blob) VALUES (?, ?, ?, ?, ?, ?, ?)", items)
-    return prune(store, policy.max_total_bytes)
+    return Written(state, note, used, prune(store, policy.max_total_bytes))
 
 
 # --- the size policy ----------------------------------------------------------------------
@@ -207,7 +214,7 @@ def prune(store: Any, max_total_bytes: int) -> list[str]:
                 f"UPDATE {RECORDS_TABLE} SET state = ?, workflow_blob = NULL, note = ? "
                 "WHERE run_id = ?",
                 (PRUNED, f"its record was pruned by the size policy (at most "
-                         f"{max_total_bytes / MB:g} MB of records in all, oldest pruned "
+                         f"{max_total_bytes / MB:.4g} MB of records in all, oldest pruned "
                          f"first) on {time.strftime('%Y-%m-%d %H:%M:%S')}", run_id))
             conn.exec_driver_sql(
                 f"DELETE FROM {BLOBS_TABLE} WHERE hash NOT IN (SELECT blob FROM "

@@ -199,7 +199,7 @@ class RunTap:
         with self._lock:
             if self.over_limit is None and self.size + size > self.max_run_bytes:
                 self.over_limit = (f"the record passed its limit of "
-                                   f"{self.max_run_bytes / MB:g} MB at {what}")
+                                   f"{self.max_run_bytes / MB:.4g} MB at {what}")
             if self.over_limit is not None:
                 return False
             self.size += size
