@@ -73,12 +73,16 @@ class Policy:
 
 
 # --- writing ------------------------------------------------------------------------------
-def _inputs_of(run: Run, tap: RunTap, node_id: str, iteration: tuple[int, ...]) -> dict[str, Any]:
+def _inputs_of(run: Run, tap: RunTap, node_id: str, iteration: tuple[int, ...],
+               incoming: dict[str, list[Any]]) -> dict[str, Any]:
     """The values that reached a node execution along its wires (from the recorded outputs of
     its sources, in the same loop iteration or around it)."""
     found: dict[str, Any] = {}
-    for edge in run.compiled.workflow.edges:
-        if edge.target != node_id:
+    for edge in incoming.get(node_id, ()):
+        item = _loop_item(run, tap, edge.source, edge.source_port, node_id, iteration,
+                          incoming)
+        if item is not _NONE:
+            found.setdefault(edge.target_port, []).append(item)
             continue
         for depth in range(len(iteration), -1, -1):
             rec = tap.nodes.get((edge.source, iteration[:depth]))
@@ -96,6 +100,32 @@ class Written:
     note: str | None  # why it is over its limit
     size_bytes: int
     pruned: list[str]  # runs whose records the size policy pruned to make room
+
+
+_NONE = object()
+
+
+def _loop_item(run: Run, tap: RunTap, source: str, port: str, node_id: str,
+               iteration: tuple[int, ...], incoming: dict[str, list[Any]]) -> Any:
+    """The item a flow.foreach around `node_id` handed its body in this iteration (the loop
+    gives it inside the body, not as an output of its own): its `items` input at that index."""
+    compiled = run.compiled
+    pn = compiled.nodes.get(source)
+    if pn is None or pn.kind != "foreach" or port != "item":
+        return _NONE
+    scope = compiled.scope_of.get(node_id)
+    chain = []
+    while scope is not None:
+        chain.append(scope)
+        scope = compiled.scope_of.get(scope)
+    if source not in chain:
+        return _NONE
+    depth = len(chain) - 1 - chain.index(source)  # the loop's own iteration path length
+    if depth >= len(iteration):
+        return _NONE
+    items = _inputs_of(run, tap, source, iteration[:depth], incoming).get("items")
+    index = iteration[depth]
+    return items[index] if isinstance(items, list) and 0 <= index < len(items) else _NONE
 
 
 def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = None,
@@ -139,6 +169,9 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
         return {} if rec is None else (rec["outputs"] or {})
 
     keys = node_keys(compiled, outputs_of, tap.inputs)
+    incoming: dict[str, list[Any]] = {}
+    for edge in compiled.workflow.edges:
+        incoming.setdefault(edge.target, []).append(edge)
     loop_bodies = bodies(compiled)
     for (node_id, iteration), rec in tap.nodes.items():
         if node_id not in compiled.workflow.nodes:
@@ -153,7 +186,7 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
         what = f"node {node_id!r}"
         out = None if rec["outputs"] is None else put(encode(rec["outputs"]), what)
         item(node_id, iteration, "node", 0, meta, out)
-        inputs = _inputs_of(run, tap, node_id, iteration)
+        inputs = _inputs_of(run, tap, node_id, iteration, incoming)
         item(node_id, iteration, "inputs", 0, {}, put(encode(run.recorded(inputs)), what))
     for seq, exchange in enumerate(tap.http):
         body = put(tap.redact_bytes(exchange.body),
