@@ -160,3 +160,16 @@ def test_a_replay_whose_request_differs_from_the_record_names_the_node(flowloom,
     assert code == 2
     assert f"run {run_id} cannot be replayed: node 'fetch'" in err
     assert "no response to its POST" in err
+
+
+def test_run_json_run_id_is_the_id_history_shows(flowloom, tmp_path):
+    path = write(tmp_path / "calc.loom.json", workflow("calc", [
+        node("start", "flow.start", inputs={"n": 2}),
+        node("out", "flow.output", 200, name="n"),
+    ], [edge("start", "out")]))
+    code, out, _ = flowloom("run", path, "--json", "-q")
+    run_id = json.loads(out)["run_id"]
+
+    code, out, _ = flowloom("history", "--json", "--limit", "1")
+
+    assert code == 0 and [r["id"] for r in json.loads(out)] == [run_id]
