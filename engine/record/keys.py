@@ -19,10 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.compile import Compiled
 from engine.record.codec import value_digest
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from engine.compile import Compiled
 
 DEAD = "dead"
 UNKNOWN = object()  # outputs_of(...) for a node that has not run yet: no key can be made

@@ -15,15 +15,17 @@ identical to a recorded one served from the record (serve.py, reuse mode), unles
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from engine.compile import Compiled
 from engine.record.codec import reusable
 from engine.record.keys import UNKNOWN, bodies, cache_key, input_digest, static_key
 from engine.record.serve import REUSE, RecordSource
 from engine.record.store import Record
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from engine.compile import Compiled
 
 REUSED, RUN, RESEND, SKIP = "reuse", "run", "resend", "skip"
 
