@@ -103,7 +103,8 @@ class RunRecording:
     `attach(run)` before it executes, `finish(run)` after the history recorder closed."""
 
     def __init__(self, args: argparse.Namespace, *, source: Any = None,
-                 replay_of: str | None = None, reuse: dict[str, Any] | None = None) -> None:
+                 replay_of: str | None = None, reuse: dict[str, Any] | None = None,
+                 keep: bool = True) -> None:
         from engine.record.tap import RunTap
 
         self.args = args
@@ -111,6 +112,7 @@ class RunRecording:
         self.tap = RunTap(max_run_bytes=self.policy.max_run_bytes, source=source)
         self.replay_of = replay_of
         self.reuse = reuse
+        self.keep = keep  # False: serve what is reused, but write no record (--no-record)
 
     def services(self, services: Services) -> Services:
         return self.tap.services(services)
@@ -122,6 +124,8 @@ class RunRecording:
         from engine.record.store import write_record
 
         self.tap.detach()
+        if not self.keep:
+            return
         settings = {"concurrency": getattr(self.args, "concurrency", None),
                     "limits": {"cpu_s": getattr(self.args, "cpu_limit", None),
                                "memory_mb": getattr(self.args, "memory_limit", None)}}
@@ -190,12 +194,8 @@ def recording_for_run(args: argparse.Namespace, compiled: Any) -> RunRecording |
         _say(f"flowloom: reusing run {args.reuse_from}: {plan.summary()}")
         for node_id in plan.nodes_with("resend"):
             _say(f"flowloom:   {node_id} has effects and runs again: {plan.why[node_id]}")
-    if args.no_record:
-        # still serve unchanged requests from the record; only nothing new is kept
-        recording = RunRecording(args, source=plan.source, reuse=plan.reuse)
-        recording.finish = lambda run: None  # type: ignore[method-assign]
-        return recording
-    return RunRecording(args, source=plan.source, reuse=plan.reuse)
+    # with --no-record, unchanged requests are still served from the old record
+    return RunRecording(args, source=plan.source, reuse=plan.reuse, keep=not args.no_record)
 
 
 # --- replay -------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ import pytest
 
 from builder.cli import main
 
-pytest_plugins = ["tests.servers.fixtures"]
 
 
 @pytest.fixture
