@@ -113,6 +113,15 @@ class RunRecording:
         self.replay_of = replay_of
         self.reuse = reuse
         self.keep = keep  # False: serve what is reused, but write no record (--no-record)
+        # the file as it was when the run started: its record keeps that text, with no
+        # re-render of the model (which costs more than the rest of the record)
+        self.workflow_text: str | None = None
+        file = getattr(args, "file", None)
+        if file and replay_of is None:
+            try:
+                self.workflow_text = Path(file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                self.workflow_text = None
 
     def services(self, services: Services) -> Services:
         return self.tap.services(services)
@@ -136,7 +145,8 @@ class RunRecording:
             return
         try:
             written = write_record(store, run, self.tap, policy=self.policy,
-                                   settings=settings, replay_of=self.replay_of)
+                                   settings=settings, replay_of=self.replay_of,
+                                   workflow_text=self.workflow_text)
         except Exception as exc:  # noqa: BLE001 - a record must never fail the run
             _say(f"flowloom: this run's record was not kept: {type(exc).__name__}: {exc}")
             return

@@ -100,12 +100,16 @@ def cache_key(static: str, inputs: str) -> str:
 
 
 def node_keys(compiled: Compiled, outputs_of: Callable[[str], Any],
-              run_inputs: dict[str, Any]) -> dict[str, str]:
-    """The cache key of every top-level node whose sources' outputs are all known."""
+              run_inputs: dict[str, Any], statics: dict[str, str] | None = None
+              ) -> dict[str, str]:
+    """The cache key of every top-level node whose sources' outputs are all known
+    (`statics`: their static keys, when the caller has them already)."""
     keys = {}
-    loop_bodies = bodies(compiled)
+    loop_bodies = bodies(compiled) if statics is None else {}
     for node_id in compiled.plan.nodes:
         digest = input_digest(compiled, node_id, outputs_of, run_inputs)
         if digest is not None:
-            keys[node_id] = cache_key(static_key(compiled, node_id, loop_bodies), digest)
+            static = (statics[node_id] if statics is not None
+                      else static_key(compiled, node_id, loop_bodies))
+            keys[node_id] = cache_key(static, digest)
     return keys

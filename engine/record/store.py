@@ -129,9 +129,10 @@ def _loop_item(run: Run, tap: RunTap, source: str, port: str, node_id: str,
 
 
 def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = None,
-                 settings: dict[str, Any] | None = None, replay_of: str | None = None
-                 ) -> Written:
-    """Keep `run`'s record (after the run, once its history row is written)."""
+                 settings: dict[str, Any] | None = None, replay_of: str | None = None,
+                 workflow_text: str | None = None) -> Written:
+    """Keep `run`'s record (after the run, once its history row is written). `workflow_text`:
+    the file the run was loaded from, when the caller has it (else the model is rendered)."""
     policy = policy or Policy()
     redact = run.redact
     compiled = run.compiled
@@ -160,7 +161,8 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
         items.append((run.run_id, node_id, iteration_text(iteration), kind, seq,
                       json.dumps(meta, sort_keys=True, default=repr), blob))
 
-    workflow_blob = put(redact(dumps(compiled.workflow)).encode("utf-8"), "the workflow")
+    text = dumps(compiled.workflow) if workflow_text is None else workflow_text
+    workflow_blob = put(redact(text).encode("utf-8"), "the workflow")
     item("", (), "workflow", 0, {}, workflow_blob)
     item("", (), "run_inputs", 0, {}, put(encode(run.recorded(tap.inputs)), "the run inputs"))
 
@@ -168,11 +170,12 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
         rec = tap.nodes.get((node_id, ()))
         return {} if rec is None else (rec["outputs"] or {})
 
-    keys = node_keys(compiled, outputs_of, tap.inputs)
+    loop_bodies = bodies(compiled)
+    statics = {nid: static_key(compiled, nid, loop_bodies) for nid in compiled.plan.nodes}
+    keys = node_keys(compiled, outputs_of, tap.inputs, statics)
     incoming: dict[str, list[Any]] = {}
     for edge in compiled.workflow.edges:
         incoming.setdefault(edge.target, []).append(edge)
-    loop_bodies = bodies(compiled)
     for (node_id, iteration), rec in tap.nodes.items():
         if node_id not in compiled.workflow.nodes:
             continue
@@ -182,7 +185,7 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
                 "pure": bool(pn is not None and pn.impl.is_pure())}
         if not iteration:
             meta["key"] = keys.get(node_id)
-            meta["static"] = static_key(compiled, node_id, loop_bodies)
+            meta["static"] = statics.get(node_id) or static_key(compiled, node_id, loop_bodies)
         what = f"node {node_id!r}"
         out = None if rec["outputs"] is None else put(encode(rec["outputs"]), what)
         item(node_id, iteration, "node", 0, meta, out)
