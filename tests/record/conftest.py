@@ -12,7 +12,6 @@ import pytest
 from builder.cli import main
 
 
-
 @pytest.fixture
 def history_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "history.db"
