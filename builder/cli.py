@@ -15,6 +15,8 @@
     flowloom history [--workflow PATH] [--status S] [--limit N] [--json] [--history-db PATH]
     flowloom stats FILE [--json] [--history-db PATH]
     flowloom doctor [FILE] [--json] [--history-db PATH]   (builder/cli_doctor.py)
+    flowloom replay RUN_ID [--json] [--live-from NODE]      (builder/cli_replay.py)
+    flowloom diff RUN_A RUN_B [--json]                      (builder/cli_diff.py)
 
 Every `flowloom run` is recorded in the run history (SQLite; FLOWLOOM_HISTORY_DB or
 --history-db choose the file) unless --no-history is given.
@@ -44,7 +46,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from builder import cli_alerts, cli_break, cli_dask, cli_plan, cli_trust
+from builder import cli_alerts, cli_break, cli_dask, cli_diff, cli_plan, cli_replay, cli_trust
 from builder.cli_doctor import add_doctor_command
 from builder.cli_history import add_commands, add_history_db_option, recorder_for_cli
 from builder.cli_json import dumps_indented
@@ -75,7 +77,7 @@ EXIT_TERMINATED = 143  # cancelled by SIGTERM or SIGHUP (128 + SIGTERM, as a she
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 HELLO = EXAMPLES / "hello.loom.json"
 COMMANDS = ("run", "validate", "nodes", "history", "stats", "secrets", *cli_trust.COMMANDS,
-            "templates", "plan", "alerts", "doctor", *cli_dask.COMMANDS)
+            "templates", "plan", "alerts", "doctor", "replay", "diff", *cli_dask.COMMANDS)
 
 
 # --- shared -------------------------------------------------------------------------------
@@ -192,10 +194,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     services = Services(secrets=store.get, approver=approver, base_dir=path.parent,
                         grants=decision.grants,
                         extra={REGISTRY_KEY: registry, WORKFLOW_PATH_KEY: str(path)})
+    recording = cli_replay.recording_for_run(args, compiled)  # record / --reuse-from
+    if isinstance(recording, int):
+        return recording
+    if recording is not None:
+        services = recording.services(services)
     try:  # --dask / FLOWLOOM_DASK: where cluster-placed nodes run (builder/cli_dask.py)
         run = Run(compiled, parse_inputs(args.input), concurrency=args.concurrency,
                   services=services, limits={"cpu_s": args.cpu_limit,
                                              "memory_mb": args.memory_limit},
+                  reuse=recording.reuse if recording is not None else None,
                   seam=cli_dask.seam_for(args))
     except (InputError, cli_dask.DaskUnavailable) as exc:
         _say(f"{args.file}: {exc}")
@@ -216,6 +224,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.file, args.history_db, workflow_text_or_hash=_file_hash(path))
     if recorder is not None:
         recorder.attach(run)
+    if recording is not None:
+        recording.attach(run)
     received: list[int] = []  # the signals that cancelled the run, if any
     watcher = cli_alerts.watch(run)  # the workflow's "alerts": live, then against the history
     try:
@@ -227,9 +237,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if recorder is not None:
             recorder.close()  # waits for the final write (closes a row left running, too)
+    if recording is not None and recorder is not None:
+        recording.finish(run)  # after the history row it belongs to is written
     alerts = cli_alerts.finish(watcher, args.file, args.history_db, recorder is not None)
     if args.json:
-        data = result.to_json()
+        data = {"run_id": result.run_id, **result.to_json()}
         if alerts is not None:  # the workflow has an "alerts" list
             data["alerts"] = alerts
         print(dumps_indented(jsonable(data)))
@@ -441,6 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_trust.add_run_flags(run)
     cli_break.add_run_flags(run)
     cli_dask.add_run_options(run)
+    cli_replay.add_run_flags(run)
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check a workflow and list every problem")
     validate.add_argument("file", metavar="FILE")
@@ -461,6 +474,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_alerts.add_commands(sub)
     add_doctor_command(sub)
     cli_dask.add_commands(sub)
+    cli_replay.add_commands(sub)
+    cli_diff.add_commands(sub)
     return parser
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -32,6 +33,9 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 __all__ = ["LEVELS", "REDACTED", "ApprovalRequest", "Decision", "NodeContext", "Services"]
 
 LEVELS = ("debug", "info", "warning", "error")
+# Services.extra key of the run's effect recorder (engine/record/tap.py RunTap): ctx.now() and
+# ctx.random() go through it, so a replay serves the values the recorded run saw.
+EFFECTS_KEY = "flowloom.effects"
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +225,19 @@ class NodeContext:
                                            ledger.redact(decision.comment), decision.by,
                                            time.monotonic()))
         return decision
+
+    def now(self) -> float:
+        """The wall-clock time (time.time()); recorded with the run, served from the record on
+        replay. Nodes read the clock through this, not time.time()."""
+        return self._effect("clock", time.time)
+
+    def random(self) -> float:
+        """A random float in [0, 1); recorded with the run, served from the record on replay."""
+        return self._effect("random", random.random)
+
+    def _effect(self, kind: str, draw: Callable[[], float]) -> float:
+        tap = self._run.services.extra.get(EFFECTS_KEY)
+        return draw() if tap is None else tap.value(kind, self.node_id, self.iteration, draw)
 
     def set_output(self, name: str, value: Any) -> None:
         """Record a workflow output (used by flow.output)."""

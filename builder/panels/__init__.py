@@ -56,6 +56,10 @@ class RunPanels(QObject):
     node_selected = Signal(str)
     node_hovered = Signal(str)
     replay_requested = Signal(list)
+    # the History panel's run-record actions (engine/record/; builder/record_view.py)
+    replay_run_requested = Signal(str)
+    reuse_requested = Signal(str)
+    diff_requested = Signal(str, str)
     names = tuple(row[0] for row in PANELS)
 
     def __init__(self, parent: QWidget | None = None, theme: Theme | None = None) -> None:
@@ -124,6 +128,9 @@ class RunPanels(QObject):
             widget.node_hovered.connect(self.node_hovered)
         if attr == "history":
             widget.replay_requested.connect(self.replay_requested)
+            widget.replay_run_requested.connect(self.replay_run_requested)
+            widget.reuse_requested.connect(self.reuse_requested)
+            widget.diff_requested.connect(self.diff_requested)
         if attr in ("history", "analytics"):
             if self.store is None and self._store_source is not None:
                 self.store, self._store_source = self._store_source(), None

@@ -1,6 +1,13 @@
 """The History dock: recorded runs (newest first) filtered by workflow and status; open one to
-replay it (`replay_requested` with events rebuilt by replay.py), or select two and compare them
+show it (`replay_requested` with events rebuilt by replay.py), or select two and compare them
 node by node (status and duration of each, and the difference).
+
+From a run's record (engine/record/): Replay re-executes it with every effect served from the
+record, live on the canvas (`replay_run_requested(run_id)`); Re-run reusing runs the open
+document reusing what that run recorded, after showing which nodes run, reuse or resend
+(`reuse_requested(run_id)`); Diff compares two runs' params, statuses, durations and outputs
+and marks the canvas (`diff_requested(run_a, run_b)`, older first). The Alerts column marks
+runs that fired an alert (#16), the Record column runs that cannot be replayed.
 
 Reads through engine.history (list_runs / get_run / compare_runs); the store is set by the
 window (`set_store`). Every query is small (at most `LIMIT` runs, without their nodes).
@@ -31,14 +38,19 @@ from builder.panels.common import fmt_seconds, workflow_label
 from builder.panels.replay import events_from_history
 from builder.theme import Theme
 from engine.history import HistoryError, compare_runs, get_run, list_runs
+from engine.history.alerts import alerts_by_run
+from engine.record.store import record_states
 
 log = logging.getLogger(__name__)
 
 LIMIT = 200
 STATUSES = ("succeeded", "failed", "cancelled", "interrupted", "running")
-RUN_COLUMNS = ("Started", "Workflow", "Status", "Duration", "Nodes")
+RUN_COLUMNS = ("Started", "Workflow", "Status", "Duration", "Nodes", "Alerts", "Record")
 COMPARE_COLUMNS = ("Node", "Status A", "Status B", "Duration A", "Duration B", "Change")
 ID_ROLE = Qt.ItemDataRole.UserRole
+
+
+_RECORD_LABEL = {"complete": "kept", "over_limit": "incomplete", "pruned": "pruned"}
 
 
 def _item(text: str, value: Any = None) -> QTableWidgetItem:
@@ -63,6 +75,9 @@ def _table(columns: tuple[str, ...]) -> QTableWidget:
 class HistoryPanel(QWidget):
     replay_requested = Signal(list)
     run_opened = Signal(str)  # the id of the run whose replay was requested
+    replay_run_requested = Signal(str)  # re-execute a run from its record
+    reuse_requested = Signal(str)  # run the open document reusing this run's record
+    diff_requested = Signal(str, str)  # (older run, newer run)
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +99,19 @@ class HistoryPanel(QWidget):
         self.open_button.setToolTip("Replay the selected run on the canvas and in the panels")
         self.compare_button = QPushButton("Compare")
         self.compare_button.setToolTip("Compare two selected runs node by node")
+        self.replay_button = QPushButton("Replay")
+        self.replay_button.setObjectName("HistoryReplay")
+        self.replay_button.setToolTip("Run the selected run again from its record: every HTTP "
+                                      "response, LLM answer, clock read and approval as "
+                                      "recorded, shown live on the canvas")
+        self.reuse_button = QPushButton("Re-run reusing")
+        self.reuse_button.setObjectName("HistoryReuse")
+        self.reuse_button.setToolTip("Run this workflow, reusing what the selected run "
+                                     "recorded for every unchanged node (asks first)")
+        self.diff_button = QPushButton("Diff")
+        self.diff_button.setObjectName("HistoryDiff")
+        self.diff_button.setToolTip("Compare two selected runs' params, statuses, durations "
+                                    "and outputs, and mark the differences on the canvas")
         refresh = QPushButton("Refresh")
         self.runs = _table(RUN_COLUMNS)
         self.runs.setObjectName("HistoryRuns")
@@ -104,7 +132,8 @@ class HistoryPanel(QWidget):
         for widget in (self.scope_box, self.status_box):
             top.addWidget(widget)
         top.addStretch(1)
-        for widget in (refresh, self.open_button, self.compare_button):
+        for widget in (refresh, self.open_button, self.compare_button, self.replay_button,
+                       self.reuse_button, self.diff_button):
             top.addWidget(widget)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -115,6 +144,9 @@ class HistoryPanel(QWidget):
         refresh.clicked.connect(self.refresh)
         self.open_button.clicked.connect(self._open_selected)
         self.compare_button.clicked.connect(self._compare_selected)
+        self.replay_button.clicked.connect(lambda: self._emit_one(self.replay_run_requested))
+        self.reuse_button.clicked.connect(lambda: self._emit_one(self.reuse_requested))
+        self.diff_button.clicked.connect(self._diff_selected)
         self.runs.itemDoubleClicked.connect(lambda item: self.open_run(self.run_id_at(item.row())))
         self.runs.itemSelectionChanged.connect(self._selection_changed)
         self._selection_changed()
@@ -149,6 +181,13 @@ class HistoryPanel(QWidget):
             found = [r for r in found if not r.workflow
                      and (r.workflow_name or "Untitled") == (self.workflow_title or "Untitled")
                      ][:LIMIT]
+        ids = [run.id for run in found]
+        try:
+            alerts = alerts_by_run(self.store, ids)
+            records = record_states(self.store, ids)
+        except Exception as exc:  # a marker column never keeps the list from showing
+            log.warning("cannot read alerts or records: %s", exc)
+            alerts, records = {}, {}
         self.runs.setRowCount(len(found))
         for row, run in enumerate(found):
             started = datetime.fromtimestamp(run.started_at).strftime("%Y-%m-%d %H:%M:%S")
@@ -158,11 +197,28 @@ class HistoryPanel(QWidget):
             cells = (_item(started, run.id), _item(workflow_label(run.workflow, run.workflow_name)),
                      status,
                      _item(fmt_seconds(run.duration_s), run.duration_s),
-                     _item(str(run.node_count)))
+                     _item(str(run.node_count)),
+                     self._alert_cell(alerts.get(run.id, [])),
+                     _item(_RECORD_LABEL.get(records.get(run.id, ""), "none"),
+                           records.get(run.id, "")))
             for col, cell in enumerate(cells):
+                own = cell.toolTip()  # the alerts cell lists its alerts
                 cell.setToolTip(f"run {run.id}\n{run.workflow or 'not saved'}" + (
-                    f"\n{run.error}" if run.error else ""))
+                    f"\n{run.error}" if run.error else "") + (f"\n{own}" if own else ""))
                 self.runs.setItem(row, col, cell)
+
+    def _alert_cell(self, messages: list[str]) -> QTableWidgetItem:
+        cell = _item(f"⚠ {len(messages)}" if messages else "", len(messages))
+        if messages:
+            cell.setForeground(self.theme.state_color("waiting"))
+            cell.setToolTip("\n".join(messages))
+        return cell
+
+    def alert_counts(self) -> dict[str, int]:
+        """run id -> alerts it fired, for the listed runs (the Alerts column)."""
+        col = RUN_COLUMNS.index("Alerts")
+        return {self.run_id_at(r): self.runs.item(r, col).data(ID_ROLE)
+                for r in range(self.runs.rowCount())}
 
     def run_ids(self) -> list[str]:
         """The listed runs' ids, top to bottom."""
@@ -179,6 +235,20 @@ class HistoryPanel(QWidget):
         count = len(self.selected_ids())
         self.open_button.setEnabled(count == 1)
         self.compare_button.setEnabled(count == 2)
+        self.replay_button.setEnabled(count == 1)
+        self.reuse_button.setEnabled(count == 1)
+        self.diff_button.setEnabled(count == 2)
+
+    def _emit_one(self, signal: Any) -> None:
+        ids = self.selected_ids()
+        if len(ids) == 1:
+            signal.emit(ids[0])
+
+    def _diff_selected(self) -> None:
+        ids = self.selected_ids()
+        if len(ids) == 2:
+            newer, older = ids  # newest first in the list
+            self.diff_requested.emit(older, newer)
 
     # --- open and compare ---------------------------------------------------------------
     def _open_selected(self) -> None:

@@ -87,6 +87,7 @@ class RunController(QObject):
         self.shown: Workflow | None = None  # the document on screen (see forget)
         self._status = StatusLines()
         self._stopping = False
+        self._recording: Any = None
         # What runs may touch (engine/permissions.py); None: everything. builder/trust_banner.py
         # sets it for a file from elsewhere.
         self.grants: Grants | None = None
@@ -117,7 +118,8 @@ class RunController(QObject):
     def start(self, workflow: Workflow, registry: Any, base_dir: Path | None = None,
               secrets: Callable[[str], str | None] | None = None, *,
               inputs: dict[str, Any] | None = None, rerun_from: str | None = None,
-              path: Path | None = None, text: str = "") -> str | None:
+              path: Path | None = None, text: str = "", recording: Any = None,
+              snapshot: Workflow | None = None) -> str | None:
         """Start a run; returns why it cannot start, or None when it started.
 
         Only the copy is made here; compiling a big workflow takes tens of ms, so it happens
@@ -127,7 +129,14 @@ class RunController(QObject):
             return "A run is already in progress."
         if rerun_from is not None and rerun_from not in workflow.nodes:
             return f"Cannot re-run: there is no node {rerun_from!r}."
-        snapshot = workflow.copy()
+        # a run record (builder/run_record.py; a replay or reuse brings its own), and the
+        # workflow to run when it is not `workflow` itself (a replay runs the recorded version)
+        if recording is None:
+            from builder.run_record import EditorRecording
+
+            recording = EditorRecording()
+        self._recording = recording
+        snapshot = workflow.copy() if snapshot is None else snapshot
         last = self.last
         replay = last if rerun_from is not None and last is not None \
             and last.source is workflow else None
@@ -158,7 +167,10 @@ class RunController(QObject):
             reuse: dict[str, dict[str, Any]] = {}
             if rerun_from is not None and replay is not None:
                 reuse = plan_rerun(compiled, rerun_from, replay.outputs, replay.fingerprints)
-            run = Run(compiled, inputs, services=services, reuse=reuse)
+            reuse = getattr(self._recording, "reuse", None) or reuse
+            run = Run(compiled, inputs, services=self._recording.services(services),
+                      reuse=reuse)
+            self._recording.attach(run)
         except CompileError as exc:
             errors = [p for p in exc.problems if p.is_error]
             return self._not_started(f"Cannot run: {errors[0] if errors else exc}")
@@ -231,6 +243,8 @@ class RunController(QObject):
                     await recorder.aclose()
                 except Exception as exc:
                     log.warning("history of run %s not fully written: %s", run.run_id, exc)
+                if self.store is not None:  # its record, after the history row it belongs to
+                    await asyncio.to_thread(self._recording.finish, run, self.store)
         watcher.close()
         if recorder is not None and watcher.alerts:
             await self._history_alerts(watcher, path)

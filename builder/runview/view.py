@@ -97,6 +97,9 @@ class RunView(QObject):
         self.panels.replay_requested.connect(self.replay)
         self.panels.set_store_source(self.controller.history_store)
         self._hovered = ""
+        from builder.record_view import RecordActions  # History: Replay, Re-run reusing, Diff
+
+        self.record_actions = RecordActions(self)
 
     def warm_up(self) -> None:
         """Build what the first frame did not need, one piece per event-loop turn, so the

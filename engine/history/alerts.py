@@ -75,3 +75,16 @@ def list_alerts(store: HistoryStore, *, workflow: str | Path | None = None,
     with store.reading() as conn:
         return [AlertInfo(r.run_id, r.workflow_path, r.metric, r.node_id, r.value, r.over,
                           r.window, r.message, r.at) for r in conn.execute(query)]
+
+
+def alerts_by_run(store: HistoryStore, run_ids: list[str]) -> dict[str, list[str]]:
+    """run id -> the messages of the alerts it fired (only runs that fired one)."""
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(run_ids), 500):  # SQLite's limit on bound parameters
+        chunk = run_ids[start:start + 500]
+        query = (select(AlertRow.run_id, AlertRow.message)
+                 .where(AlertRow.run_id.in_(chunk)).order_by(AlertRow.at, AlertRow.id))
+        with store.reading() as conn:
+            for run_id, message in conn.execute(query):
+                found.setdefault(run_id, []).append(message)
+    return found

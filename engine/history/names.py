@@ -7,7 +7,7 @@ of `flowloom run` (engine/history/lite.py, recorder.py) uses them without import
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2  # 2: the alerts table
+SCHEMA_VERSION = 3  # 2: the alerts table; 3: run records (blobs, records, record_items)
 
 # Statuses a run or a node run can have in the history, beyond the engine's own.
 RUNNING = "running"
@@ -20,6 +20,9 @@ RUNS_TABLE = "runs"
 NODE_RUNS_TABLE = "node_runs"
 LOGS_TABLE = "logs"
 OUTPUTS_TABLE = "outputs"
+BLOBS_TABLE = "blobs"  # content-addressed bytes of run records (engine/record/)
+RECORDS_TABLE = "records"  # one per recorded run: its workflow text, settings, size, state
+RECORD_ITEMS_TABLE = "record_items"  # per node execution: inputs, outputs, effects
 
 
 def iteration_text(path: tuple[int, ...]) -> str:

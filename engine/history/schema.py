@@ -11,15 +11,18 @@ SCHEMA_VERSION is bumped with a migration in store.MIGRATIONS whenever a table c
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from engine.history.names import (  # noqa: F401 - re-exported: the schema's plain names
+    BLOBS_TABLE,
     INTERRUPTED,
     LOGS_TABLE,
     NODE_RUNS_TABLE,
     OUTPUTS_TABLE,
+    RECORD_ITEMS_TABLE,
+    RECORDS_TABLE,
     RETRYING,
     RUNNING,
     RUNS_TABLE,
@@ -129,6 +132,58 @@ class AlertRow(HistoryTable, table=True):
     at: float
 
 
+class BlobRow(HistoryTable, table=True):
+    """Bytes a run record refers to, stored once however many runs share them (sha256)."""
+
+    __tablename__ = BLOBS_TABLE
+
+    hash: str = Field(primary_key=True)
+    size: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class RecordRow(HistoryTable, table=True):
+    """A run's record (engine/record/): what replay and re-use need beyond the run row.
+
+    `state`: complete | over_limit (the run passed its size limit; what was recorded is kept,
+    but it cannot be replayed) | pruned (the size policy deleted its items)."""
+
+    __tablename__ = RECORDS_TABLE
+    __table_args__ = (Index("ix_records_created", "created_at"),)
+
+    run_id: str = Field(sa_column=Column(String, ForeignKey(f"{RUNS_TABLE}.id",
+                                                            ondelete="CASCADE"),
+                                         primary_key=True))
+    workflow_blob: str | None = None
+    settings_json: str = "{}"
+    size_bytes: int = 0
+    state: str = "complete"
+    note: str | None = None
+    replay_of: str | None = None
+    created_at: float
+
+
+class RecordItemRow(HistoryTable, table=True):
+    """One fact of a record: a node execution's inputs, outputs or status, or an effect it saw
+    (http, clock, random, approval), `seq` ordering the effects of one node."""
+
+    __tablename__ = RECORD_ITEMS_TABLE
+    __table_args__ = (Index("ix_record_items_run", "run_id"),
+                      Index("ix_record_items_blob", "blob"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(sa_column=Column(String, ForeignKey(f"{RECORDS_TABLE}.run_id",
+                                                            ondelete="CASCADE"),
+                                         nullable=False))
+    node_id: str
+    iteration: str = ""
+    kind: str
+    seq: int = 0
+    meta_json: str = "{}"
+    blob: str | None = None
+
+
 TABLES = (SchemaVersion.__table__, RunRow.__table__, NodeRunRow.__table__, LogRow.__table__,
-          OutputRow.__table__, AlertRow.__table__)
+          OutputRow.__table__, AlertRow.__table__, BlobRow.__table__, RecordRow.__table__,
+          RecordItemRow.__table__)
 metadata = HistoryTable.metadata

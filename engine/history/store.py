@@ -44,7 +44,10 @@ from engine.history.schema import (
     RUNNING,
     SCHEMA_VERSION,
     AlertRow,
+    BlobRow,
     NodeRunRow,
+    RecordItemRow,
+    RecordRow,
     RunRow,
     SchemaVersion,
     metadata,
@@ -62,7 +65,15 @@ def _add_alerts_table(conn: Connection) -> None:
     AlertRow.__table__.create(conn, checkfirst=True)
 
 
+def _add_record_tables(conn: Connection) -> None:
+    """2 -> 3: the run-record tables (blobs, records, record_items); runs recorded before
+    have no record, so they say they cannot be replayed."""
+    for table in (BlobRow.__table__, RecordRow.__table__, RecordItemRow.__table__):
+        table.create(conn, checkfirst=True)
+
+
 MIGRATIONS[1] = _add_alerts_table
+MIGRATIONS[2] = _add_record_tables
 
 
 class HistoryStore:

@@ -142,10 +142,11 @@ def test_a_version_1_history_gains_the_alerts_table_and_keeps_its_runs(write_wor
     path = write_workflow(_flaky_workflow([]))
     assert run_cli("run", path, "-q", "--history-db", str(db)).returncode == 0
     with sqlite3.connect(db) as conn:  # make it the version-1 file an older Flowloom wrote
-        conn.execute("DROP TABLE alerts")
+        for table in ("alerts", "record_items", "records", "blobs"):  # 2 and 3 added these
+            conn.execute(f"DROP TABLE {table}")
         conn.execute("DELETE FROM schema_version WHERE version > 1")
     with HistoryStore.open(db) as store:
-        assert store.schema_version() == 2
+        assert store.schema_version() == 3  # 1 -> 2 -> 3, step by step
         assert list_alerts(store) == []
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM runs").fetchone() == (1,)

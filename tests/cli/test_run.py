@@ -46,7 +46,7 @@ def test_json_result_has_status_outputs_and_every_node(capsys):
     path = EXAMPLES / "hello.loom.json"
     assert main(["run", str(path), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"status", "outputs", "nodes"}
+    assert set(result) == {"run_id", "status", "outputs", "nodes"}  # run_id: issue #14
     assert set(result["nodes"]) == {"start", "double", "check", "big", "small", "join", "out"}
     big = result["nodes"]["big"]
     assert big["status"] == "succeeded" and big["attempts"] == 1
