@@ -7,7 +7,8 @@ from PySide6.QtGui import QHelpEvent, QImage, QPainter, QUndoStack
 from PySide6.QtWidgets import QApplication, QToolTip
 
 from builder.canvas import Canvas
-from builder.canvas.run_overlay import RunLayer, RunOverlay
+from builder.runview.layer import RunLayer
+from builder.runview.overlay import RunOverlay
 from builder.theme import dark_theme
 from engine import events as ev
 from tests.builder.shell_support import make_registry, small_workflow
