@@ -156,11 +156,26 @@ class RunLayer(QGraphicsItem):
         event.accept()
 
     # --- painting (only painting) -------------------------------------------------------------
-    def exposed(self, rect: QRectF) -> Iterator[tuple[str, QRectF]]:
+    def exposed(self, rect: QRectF, parts: list[QRectF] | None = None
+                ) -> Iterator[tuple[str, QRectF]]:
+        """The nodes whose area meets `rect` (and, given, one of `parts`: the rects of the
+        region being repainted, which Qt hands an item as one bounding `rect`)."""
         rects = self.rects
         for nid, area in self.areas.items():
-            if area.intersects(rect):
+            if area.intersects(rect) and (not parts or any(area.intersects(p) for p in parts)):
                 yield nid, rects[nid]
+
+    @staticmethod
+    def _parts(painter: QPainter) -> list[QRectF]:
+        # Two nodes far apart repainted in one frame come as one exposed rect spanning both:
+        # the painter's clip says which parts are really repainted (a slack of 2 units for the
+        # clip's whole-pixel rounding), so the nodes in between are not drawn for nothing.
+        if not painter.hasClipping():
+            return []
+        region = painter.clipRegion()
+        if region.rectCount() < 2:
+            return []
+        return [QRectF(r).adjusted(-2, -2, 2, 2) for r in region]
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
@@ -170,7 +185,7 @@ class RunLayer(QGraphicsItem):
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if lod < FAR_LOD:  # zoomed far out (a whole big run in view): square rings, no text
             pulse_on = math.sin(overlay.phase) > 0
-            for nid, r in self.exposed(option.exposedRect):
+            for nid, r in self.exposed(option.exposedRect, self._parts(painter)):
                 view = views.get(nid)
                 if view is not None:
                     looks.paint_far(painter, view.shown, r, pulse_on)
@@ -179,7 +194,7 @@ class RunLayer(QGraphicsItem):
         device = painter.device()
         scale = lod * (device.devicePixelRatioF() if device is not None else 1.0)
         phase = overlay.phase
-        for nid, r in self.exposed(option.exposedRect):
+        for nid, r in self.exposed(option.exposedRect, self._parts(painter)):
             view = views.get(nid)
             if view is not None:
                 looks.paint_near(painter, view, r, phase, scale)

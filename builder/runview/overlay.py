@@ -5,8 +5,9 @@ layer (builder/runview/layer.py); `show(changed)` is told which nodes' state the
 repaints just those — coalesced with the running nodes' pulse into one repaint per frame tick
 (FRAME_MS), so a burst of batches or a pulse never repaints a node twice a frame. `apply(batch)`
 folds a batch into the overlay's fold first (a replay, or the overlay on its own in a test).
-While a run is shown the node items below are cached as pixmaps (DeviceCoordinateCache): a
-decoration repaint then blits them instead of painting each node again through Python.
+Once a run is shown the node items below are cached as pixmaps (DeviceCoordinateCache; they
+stay cached, since switching it off and on again throws every pixmap away): a decoration
+repaint then blits them instead of painting each node again through Python.
 
 A node shows: a state ring and header tint, a progress bar and message under it, the duration,
 a retry counter, a loop counter, a merge node's rule, a red badge on a failed node (click =
@@ -37,7 +38,6 @@ PULSE_PERIOD_MS = 1200.0
 BUTTON_W, BUTTON_H = 64.0, 20.0
 COMMENT_W = 24.0  # the "…" pill beside Approve/Reject: decide with a comment
 _CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
-_NO_CACHE = QGraphicsItem.CacheMode.NoCache
 
 
 class RunOverlay(QObject):
@@ -113,7 +113,6 @@ class RunOverlay(QObject):
         layer, self.layer = self.layer, None
         if layer is not None and shiboken6.isValid(layer) and layer.scene() is not None:
             layer.scene().removeItem(layer)
-        self._cache_nodes(False)
         self.failed.clear()
         if self._previewed:
             for wire in self.canvas.graph_scene.wires.values():
@@ -123,11 +122,10 @@ class RunOverlay(QObject):
         self._previewed.clear()
         self.fold = RunFold()
 
-    def _cache_nodes(self, on: bool) -> None:
-        mode = _CACHE if on else _NO_CACHE
+    def _cache_nodes(self) -> None:
         for item in self.canvas.graph_scene.nodes.values():
-            if item.cacheMode() != mode:
-                item.setCacheMode(mode)
+            if item.cacheMode() != _CACHE:
+                item.setCacheMode(_CACHE)
 
     def state_color(self, state: str) -> Any:
         return self.decorations.state_color(state)
@@ -138,7 +136,7 @@ class RunOverlay(QObject):
         if self.views:  # the scene rebuilt its items: new rects, new buttons
             layer = self._ensure_layer()
             layer.set_rects(self._scene_rects())
-            self._cache_nodes(True)
+            self._cache_nodes()
             for nid in self.views:
                 self._sync_buttons(layer, nid, force=True)
 
@@ -284,7 +282,7 @@ class RunOverlay(QObject):
         layer = self.layer = RunLayer(self)
         layer.set_rects(self._scene_rects())
         scene.addItem(layer)
-        self._cache_nodes(True)
+        self._cache_nodes()
         for nid in self.views:
             self._sync_buttons(layer, nid)
         return layer
