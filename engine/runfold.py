@@ -26,7 +26,7 @@ from typing import Any
 
 from engine import events as ev
 
-WAITING, RETRYING = "waiting", "retrying"
+WAITING, RETRYING, PAUSED = "waiting", "retrying", "paused"
 LOG_KEEP = 200  # log lines kept per node (the inspector's Last run shows them)
 
 
@@ -47,6 +47,7 @@ class NodeState:
     running: int = 0  # executions in flight (several inside a parallel loop)
     cached: bool = False
     waiting: bool = False  # a question to a person is open
+    paused: bool = False  # stopped at a breakpoint (Continue / Step / Abort)
     settled: bool = False  # finished, failed, skipped or cancelled at least once
     total_s: float = 0.0  # running time of every finished or failed execution
     outcome: str = ""  # "succeeded" / "failed" once an execution ended ("failed" sticks)
@@ -54,9 +55,11 @@ class NodeState:
 
     @property
     def shown(self) -> str:
-        """The state drawn: `waiting` while a question is open, else `state`."""
-        return WAITING if self.waiting and self.state not in ("cancelled", "failed") \
-            else self.state
+        """The state drawn: `paused` at a breakpoint, `waiting` while a question is open,
+        else `state`."""
+        if self.state in ("cancelled", "failed"):
+            return self.state
+        return PAUSED if self.paused else WAITING if self.waiting else self.state
 
     @property
     def tip(self) -> str:
@@ -147,6 +150,15 @@ class RunFold:
         self.version += 1
         return True
 
+    def set_paused(self, node_id: str, paused: bool) -> bool:
+        """A node stopped at a breakpoint (True) or went on (False); True if it is known."""
+        state = self.nodes.get(node_id)
+        if state is None:
+            return False
+        state.paused = paused
+        self.version += 1
+        return True
+
     def feed(self, batch: list[Any]) -> set[str]:
         """Fold `batch`; returns the ids of the nodes whose state changed."""
         changed: set[str] = set()
@@ -232,7 +244,7 @@ class RunFold:
         self._ended(s, e, failed=False)
         s.running = max(0, s.running - 1)
         self._settle(s, e.node_id)
-        s.waiting = False
+        s.waiting = s.paused = False
         s.duration_s = (s.duration_s or 0.0) + e.duration_s if e.iteration else e.duration_s
         s.cached = s.cached or e.cached
         if s.state != "failed":
@@ -259,7 +271,7 @@ class RunFold:
         self._close(e, "cancelled")
         self.executing = max(self.executing - 1, 0)
         self._count(e.t)
-        s.state, s.running, s.message, s.waiting = "cancelled", 0, "", False
+        s.state, s.running, s.message, s.waiting, s.paused = "cancelled", 0, "", False, False
         self._settle(s, e.node_id)
 
     def _iterated(self, s: NodeState, e: ev.LoopIterated) -> None:

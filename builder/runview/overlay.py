@@ -31,12 +31,13 @@ from builder.runview.layer import Button, RunLayer
 from builder.runview.paint import RING, Decorations, badge_rect
 from builder.theme import Theme
 from engine import events as ev
-from engine.runfold import WAITING, NodeState, RunFold
+from engine.runfold import PAUSED, WAITING, NodeState, RunFold
 
 FRAME_MS = 33  # one repaint tick (~30 Hz) for state changes and the pulse together
 PULSE_PERIOD_MS = 1200.0
 BUTTON_W, BUTTON_H = 64.0, 20.0
 COMMENT_W = 24.0  # the "…" pill beside Approve/Reject: decide with a comment
+_BUTTONS = {WAITING: ("approve", "reject", "comment"), PAUSED: ("continue", "step", "abort")}
 _CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
 
 
@@ -46,6 +47,7 @@ class RunOverlay(QObject):
     error_clicked = Signal(str, str)  # node id, full error text
     approve_clicked = Signal(str, bool)  # node id, approve?
     comment_clicked = Signal(str, object)  # node id, the scene point to open a comment at
+    pause_clicked = Signal(str, str)  # node id, "continue" | "step" | "abort" (breakpoints)
 
     def __init__(self, canvas: Any, theme: Theme | None = None) -> None:
         super().__init__(canvas)
@@ -173,6 +175,14 @@ class RunOverlay(QObject):
         if self.fold.set_waiting(node_id, waiting):
             self.show({node_id})
 
+    def set_paused(self, node_id: str, paused: bool) -> None:
+        """A node stopped at a breakpoint (True: Continue/Step/Abort under it, `pause_clicked`)
+        or went on (False). The place breakpoints (builder/runview/breakpoints.py) show it."""
+        if self.fold.set_paused(node_id, paused):
+            if paused:
+                self._running.discard(node_id)
+            self.show({node_id})
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         kind = event.type()
         if kind == QEvent.Type.GraphicsSceneMouseMove and self.views \
@@ -289,9 +299,10 @@ class RunOverlay(QObject):
 
     def _sync_buttons(self, layer: RunLayer, node_id: str, force: bool = False) -> None:
         view = self.views.get(node_id)
-        want = view is not None and view.shown == WAITING and node_id in layer.rects
+        shown = view.shown if view is not None else ""
+        want = shown in (WAITING, PAUSED) and node_id in layer.rects
         have = layer.buttons.get(node_id)
-        if have and (force or not want):
+        if have and (force or not want or set(have) != set(_BUTTONS[shown])):
             for button in layer.buttons.pop(node_id).values():
                 if shiboken6.isValid(button) and button.scene() is not None:
                     button.scene().removeItem(button)
@@ -299,6 +310,9 @@ class RunOverlay(QObject):
         if not want or have:
             return
         r = layer.rects[node_id]
+        if shown == PAUSED:
+            layer.buttons[node_id] = self._pause_buttons(layer, node_id, r)
+            return
         made: dict[str, Button] = {}
         for key in ("approve", "reject"):
             approved = key == "approve"
@@ -316,6 +330,19 @@ class RunOverlay(QObject):
         comment.setToolTip("Approve or reject with a comment")
         made["comment"] = comment
         layer.buttons[node_id] = made
+
+    def _pause_buttons(self, layer: RunLayer, node_id: str, r: QRectF) -> dict[str, Button]:
+        made: dict[str, Button] = {}
+        keys = _BUTTONS[PAUSED]
+        left = r.center().x() - (len(keys) * (BUTTON_W + 6) - 6) / 2
+        for i, key in enumerate(keys):
+            color = self.theme.state_color("failed") if key == "abort" else self.theme.accent
+            button = Button(layer, QRectF(left + i * (BUTTON_W + 6), r.bottom() + 8, BUTTON_W,
+                                          BUTTON_H), key.capitalize(), color,
+                            lambda k=key: self.pause_clicked.emit(node_id, k))
+            button.setToolTip(f"{key.capitalize()} the run paused at this node")
+            made[key] = button
+        return made
 
     # --- nodes that moved or changed size ---------------------------------------------------
     def _on_node_changed(self, node: Any, *_args: Any) -> None:

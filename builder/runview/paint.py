@@ -29,7 +29,7 @@ from PySide6.QtGui import (
 
 from builder.canvas.look import HEADER_H, RADIUS
 from builder.theme import Theme
-from engine.runfold import RETRYING, WAITING, NodeState
+from engine.runfold import PAUSED, RETRYING, WAITING, NodeState
 
 BAR_H = 3.0
 FAR_LOD = 0.3  # below this zoom the layer drops text and antialiasing (as node items do)
@@ -41,7 +41,7 @@ RING = (-6.0, -6.0, 6.0, 6.0)  # what the pulse repaints
 BADGE = 18.0
 PULSE_STEPS = 12  # the pulse's brightness in this many steps (each step one cached pixmap)
 CACHE_SIZE = 1500  # decorations kept (a few MB at a typical zoom)
-LIVE = ("running", WAITING, RETRYING)
+LIVE = ("running", WAITING, RETRYING, PAUSED)
 
 
 def badge_rect(r: QRectF) -> QRectF:
@@ -87,7 +87,7 @@ class Decorations:
         color = self._colors.get(state)
         if color is None:
             color = QColor(self.theme.state_color(
-                "waiting" if state in (WAITING, RETRYING) else state))
+                "waiting" if state in (WAITING, RETRYING, PAUSED) else state))
             self._colors[state] = color
         return color
 
@@ -146,8 +146,8 @@ class Decorations:
                                       f"retry {s.attempt}" if state == RETRYING else "",
                                       "cached" if s.cached else "") if t)
         right = duration_text(s)
-        if state in ("failed", "cancelled", WAITING, "skipped"):
-            right = {WAITING: "waiting for approval"}.get(state, state)
+        if state in ("failed", "cancelled", WAITING, PAUSED, "skipped"):
+            right = {WAITING: "waiting for approval", PAUSED: "paused"}.get(state, state)
         return left, right if state != "failed" else ""
 
     def _draw(self, painter: QPainter, s: NodeState, state: str, r: QRectF, left: str,
@@ -197,8 +197,9 @@ class Decorations:
         if s.message and live:
             # inside the node's AREA (wider text was clipped at the area's edge — "aiting for
             # a person to dec…" — and left pixels behind); the tooltip gives the whole message
-            box = QRectF(r.left() + AREA[0], r.bottom() + (CAPTION_Y if state == WAITING else 8),
-                         r.width() + AREA[2] - AREA[0], 16)
+            below = CAPTION_Y if state in (WAITING, PAUSED) else 8  # (under the buttons)
+            box = QRectF(r.left() + AREA[0], r.bottom() + below, r.width() + AREA[2] - AREA[0],
+                         16)
             text = QFontMetricsF(self.font).elidedText(s.message, Qt.TextElideMode.ElideRight,
                                                        box.width() - 2)
             painter.setPen(QPen(self.theme.text_dim))

@@ -1,11 +1,15 @@
 """The live run in the window: controller, canvas overlay, run panels, approvals, re-run.
 
-`RunView(window)` owns the `RunController` (`window.runner`), the canvas `RunOverlay` and,
-when the panels package is there, the `RunPanels` docks; it routes the bridge's coalesced batches
-to the overlay and the panels, approvals to the waiting node's buttons and the review dialog,
-and adds the canvas context menu (Re-run from here, Approve…, Reject…, Show error). The
-dialogs it opens are attributes a test may replace: `ask_inputs(parent, declared)`,
-`approvals.dialog(parent, request, approve, done)` and `show_error(parent, node_id, text)`.
+`RunView(window, secrets)` owns the live run: the `RunController` (`window.runner`, which owns
+the bridge and the run's one `RunFold`), the canvas `RunOverlay` and, when the panels package is
+there, the `RunPanels` docks. Every way to start a run goes through `start()` (the checks, then
+the run); the controller folds the bridge's batches once and RunView tells the overlay which
+nodes changed and the panels that a batch arrived (both read the fold). It routes approvals
+to the waiting node's buttons and the review dialog, shows a node paused at a breakpoint
+(`show_paused`, `pause_action`), and adds the canvas context menu (Re-run from here, Approve…,
+Reject…, Show error). The dialogs it opens are attributes a test may replace:
+`ask_inputs(parent, declared)`, `approvals.dialog(parent, request, approve, done)` and
+`show_error(parent, node_id, text)`.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ def show_error_text(parent: QWidget | None, node_id: str, text: str) -> QMessage
 
 class RunView(QObject):
     warmed_up = Signal()  # warm_up() has built everything the first frame left out
+    pause_action = Signal(str, str)  # node id, "continue" | "step" | "abort" (breakpoints)
 
     def __init__(self, window: MainWindow,
                  secrets: Callable[[str], str | None] | None = None) -> None:
@@ -82,6 +87,7 @@ class RunView(QObject):
         o.comment_clicked.connect(self.open_comment)
         self.comment_popover: CommentPopover | None = None
         o.error_clicked.connect(lambda nid, text: self.show_error(window, nid, text))
+        o.pause_clicked.connect(self.pause_action)
         window.canvas.viewport().installEventFilter(self)
         self.breakpoints = BreakpointsView(self)  # F9, marks, the Breakpoint panel
 
@@ -248,6 +254,16 @@ class RunView(QObject):
         if finished is not None:
             self.window.show_status(f"Showing recorded run {finished.run_id} "
                                     f"({finished.status})")
+
+    # --- a node paused at a breakpoint --------------------------------------------------------
+    # Breakpoints (builder/runview/breakpoints.py) plug in here: when the engine pauses a node
+    # they call show_paused(node_id, True) — the node is drawn "paused" with Continue / Step /
+    # Abort under it — and they listen to `pause_action(node_id, action)` for the click;
+    # show_paused(node_id, False) when it goes on (a finished or cancelled node stops showing
+    # paused by itself). The pause is part of the run's fold (NodeState.paused).
+    def show_paused(self, node_id: str, paused: bool) -> None:
+        if self._shows_run():
+            self.overlay.set_paused(node_id, paused)
 
     def _on_panel_hover(self, node_id: str) -> None:
         scene = self.window.canvas.graph_scene

@@ -172,3 +172,22 @@ def test_a_dragged_node_keeps_its_run_state_drawn_around_it(qtbot):
                     timeout=2000)
     assert overlay.layer.boundingRect().contains(overlay.layer.rects["a"])
     render(canvas)
+
+
+def test_a_node_paused_at_a_breakpoint_shows_continue_step_abort_until_it_goes_on(qtbot):
+    canvas, overlay = make(qtbot)
+    clicks: list[tuple[str, str]] = []
+    overlay.pause_clicked.connect(lambda nid, action: clicks.append((nid, action)))
+    overlay.apply([ev.NodeStarted("b", (), 1, 1.0)])
+    overlay.set_paused("b", True)
+    assert overlay.state("b") == "paused"
+    buttons = overlay.buttons("b")
+    assert set(buttons) == {"continue", "step", "abort"}
+    for key in ("step", "continue"):
+        buttons[key].on_click()
+    assert clicks == [("b", "step"), ("b", "continue")]
+    overlay.set_paused("b", False)
+    assert overlay.state("b") == "running" and not overlay.buttons("b")
+    overlay.set_paused("b", True)
+    overlay.apply([ev.NodeFinished("b", (), 0.2, {"out": 1}, 1.3)])
+    assert overlay.state("b") == "succeeded" and not overlay.buttons("b")
