@@ -190,11 +190,15 @@ class RunLayer(QGraphicsItem):
                 if view is not None:
                     looks.paint_far(painter, view.shown, r, pulse_on)
             return
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        device = painter.device()
-        scale = lod * (device.devicePixelRatioF() if device is not None else 1.0)
         phase = overlay.phase
-        for nid, r in self.exposed(option.exposedRect, self._parts(painter)):
-            view = views.get(nid)
-            if view is not None:
-                looks.paint_near(painter, view, r, phase, scale)
+        parts = self._parts(painter)
+        to_device = painter.worldTransform()
+        painter.save()
+        painter.resetTransform()  # decorations are pixmaps made at the view's scale: blits
+        try:
+            for nid, r in self.exposed(option.exposedRect, parts):
+                view = views.get(nid)
+                if view is not None:
+                    looks.paint_near(painter, view, r, phase, lod, to_device)
+        finally:
+            painter.restore()

@@ -25,6 +25,7 @@ from PySide6.QtGui import (
     QPainterPath,
     QPen,
     QPixmap,
+    QTransform,
 )
 
 from builder.canvas.look import HEADER_H, RADIUS
@@ -67,6 +68,11 @@ def duration_text(s: NodeState) -> str:
     return f"{d * 1000:.0f} ms" if d < 1 else f"{d:.1f} s" if d < 60 else f"{d / 60:.1f} min"
 
 
+def _ratio(painter: QPainter) -> float:
+    device = painter.device()
+    return device.devicePixelRatioF() if device is not None else 1.0
+
+
 def pulse_step(phase: float) -> int:
     return round((0.5 + 0.5 * math.sin(phase)) * PULSE_STEPS)
 
@@ -105,31 +111,34 @@ class Decorations:
 
     # --- near in ------------------------------------------------------------------------------
     def paint_near(self, painter: QPainter, s: NodeState, r: QRectF, phase: float,
-                   scale: float) -> None:
-        """One node's decoration around its scene rect `r`, `scale` device pixels per unit."""
+                   scale: float, to_device: QTransform) -> None:
+        """One node's decoration around its scene rect `r`, `scale` device pixels per unit;
+        the painter has no transform (`to_device` maps scene to device), so the pixmap, made
+        at that scale, is blitted pixel for pixel instead of resampled."""
         state = s.shown
         left, right = self._labels(s, state)
         live = state in LIVE
         key = (state, r.width(), r.height(), left, right,
                round(s.progress, 3) if live and s.progress is not None else None,
                s.message if live else "", pulse_step(phase) if state == "running" else 0,
-               round(scale, 4))
+               round(scale, 4), dpr := _ratio(painter))
         pixmap = self._cache.get(key)
         if pixmap is None:
-            pixmap = self._render(s, state, r, left, right, phase, scale)
+            pixmap = self._render(s, state, r, left, right, phase, scale, dpr)
             self._cache[key] = pixmap
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         else:
             self._cache.move_to_end(key)
-        area = r.adjusted(*AREA)
-        painter.drawPixmap(area, pixmap, QRectF(pixmap.rect()))
+        corner = to_device.map(QPointF(r.left() + AREA[0], r.top() + AREA[1]))
+        painter.drawPixmap(round(corner.x()), round(corner.y()), pixmap)
 
     def _render(self, s: NodeState, state: str, r: QRectF, left: str, right: str,
-                phase: float, scale: float) -> QPixmap:
+                phase: float, scale: float, dpr: float) -> QPixmap:
         area = QRectF(0.0, 0.0, r.width(), r.height()).adjusted(*AREA)
-        pixmap = QPixmap(max(1, math.ceil(area.width() * scale)),
-                         max(1, math.ceil(area.height() * scale)))
+        pixmap = QPixmap(max(1, math.ceil(area.width() * scale * dpr)),
+                         max(1, math.ceil(area.height() * scale * dpr)))
+        pixmap.setDevicePixelRatio(dpr)  # (a HiDPI screen: as sharp as drawing directly)
         pixmap.fill(Qt.GlobalColor.transparent)
         painter = QPainter(pixmap)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
