@@ -5,9 +5,11 @@ layer (builder/runview/layer.py); `show(changed)` is told which nodes' state the
 repaints just those — coalesced with the running nodes' pulse into one repaint per frame tick
 (FRAME_MS), so a burst of batches or a pulse never repaints a node twice a frame. `apply(batch)`
 folds a batch into the overlay's fold first (a replay, or the overlay on its own in a test).
-Once a run is shown the node items below are cached as pixmaps (DeviceCoordinateCache; they
-stay cached, since switching it off and on again throws every pixmap away): a decoration
-repaint then blits them instead of painting each node again through Python.
+The node items below are cached as pixmaps (DeviceCoordinateCache) from the time a document
+is shown (`clear`, which the run view calls then) — not first at a run's start, where making
+100 pixmaps was the first run's longest stall — and stay cached (switching it off and on
+again throws every pixmap away): a decoration repaint then blits them instead of painting each
+node again through Python.
 
 A node shows: a state ring and header tint, a progress bar and message under it, the duration,
 a retry counter, a loop counter, a merge node's rule, a red badge on a failed node (click =
@@ -116,6 +118,7 @@ class RunOverlay(QObject):
         if layer is not None and shiboken6.isValid(layer) and layer.scene() is not None:
             layer.scene().removeItem(layer)
         self.failed.clear()
+        self._cache_nodes()
         if self._previewed:
             for wire in self.canvas.graph_scene.wires.values():
                 if wire.edge is not None and (wire.edge.source, wire.edge.source_port) \
