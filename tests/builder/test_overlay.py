@@ -16,7 +16,12 @@ from tests.builder.shell_support import make_registry, small_workflow
 
 def make(qtbot) -> tuple[Canvas, RunOverlay]:
     wf = small_workflow()
-    canvas = Canvas(wf, make_registry(), QUndoStack(), dark_theme())
+    stack = QUndoStack()
+    canvas = Canvas(wf, make_registry(), stack, dark_theme())
+    # The canvas owns its stack, so the stack (and the commands a drag pushed) goes with it:
+    # left to the garbage collector, the stack was freed in a cycle after its commands'
+    # wrappers and QUndoStack::clear() crashed.
+    stack.setParent(canvas)
     qtbot.addWidget(canvas)
     canvas.resize(900, 500)
     canvas.show()
