@@ -111,7 +111,7 @@ def test_running_node_shows_running_then_cancelled_when_stopped(qtbot, qloop, tm
     assert result.status == "cancelled"
     for nid in ("wait_a", "wait_b", "wait_c", "double", "join", "out_total"):
         assert overlay.state(nid) == "cancelled", nid
-    assert not overlay._frame.isActive()
+    until(qloop, lambda: not overlay._frame.isActive(), 2.0)  # stops at its next frame tick
     assert window.acts["run"].isEnabled() and not window.acts["stop"].isEnabled()
 
 
