@@ -34,10 +34,13 @@ _TOPICS = TOPICS  # every model change, frames included
 
 
 class Document(QObject):
-    """One workflow being edited. `changed` fires after every model change."""
+    """One workflow being edited. `changed` fires after every model change; `path_changed(Path)`
+    only when a save put it at another path (what History and Analytics follow: an edit, a wire
+    drag or undo never moves the file, so they never re-query for one)."""
 
     changed = Signal()
     modified_changed = Signal(bool)
+    path_changed = Signal(object)  # the new Path
 
     def __init__(self, workflow: Workflow, path: str | Path | None = None,
                  parent: QObject | None = None, trusted: bool = True) -> None:
@@ -80,8 +83,10 @@ class Document(QObject):
                 TrustStore().record(path, SAVED)
             except OSError as exc:  # the file is saved; it just will not be trusted
                 log.warning("could not record %s in the trust store: %s", path, exc)
-        self.path = Path(path)
+        old, self.path = self.path, Path(path)
         self.undo_stack.setClean()
+        if self.path != old:
+            self.path_changed.emit(self.path)
 
     def close(self) -> None:
         """Stop following the model (the canvas unsubscribes on its own)."""

@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings(APP_NAME, APP_NAME)
         self.session = Session(self.registry, self.settings, prompts, window=self)
         self.other_windows: list[MainWindow] = []
+        self.recovery_checked = False  # offer_recovery() has looked for crashed sessions' work
         self.theme_mode = theme_mode or str(self.settings.value("theme", "system"))
         if self.theme_mode not in MODES:
             self.theme_mode = "system"
@@ -117,7 +118,8 @@ class MainWindow(QMainWindow):
                             | QMainWindow.DockOption.GroupedDragging)
         # The bottom area takes more panels later (Timeline, Charts, Log, History) as tabs.
         self.setTabPosition(Qt.DockWidgetArea.BottomDockWidgetArea, QTabWidget.TabPosition.North)
-        self.run_view = RunView(self)  # the live run: overlay, run panels, approvals
+        # the live run's owner: controller, fold, overlay, run panels, approvals
+        self.run_view = RunView(self, secrets=read_secret)
         self.runner = self.run_view.controller
         self.runner.host_slots = host_slots_for(self.settings)  # LLM host limits, app-wide
         self.status_label = QLabel()
@@ -190,7 +192,7 @@ class MainWindow(QMainWindow):
         stack.undoTextChanged.connect(self._update_undo)
         stack.redoTextChanged.connect(self._update_undo)
         document.modified_changed.connect(self._update_title)
-        document.modified_changed.connect(self.run_view.path_changed)
+        document.path_changed.connect(self.run_view.path_changed)  # Save As, not edits
         self.run_view.document_changed()
         self.trust.document_changed(document)
         self._update_undo()
@@ -258,25 +260,8 @@ class MainWindow(QMainWindow):
         self.inspector.show_node(node_id)
 
     def run_workflow(self, rerun_from: str | None = None) -> bool:
-        """Run ▸ Run (or re-run from a node): refuse with the reason while there are errors,
-        else start the run."""
-        # Validate now unless the list is current (a 1 000-node check costs tens of ms).
-        problems = self.problems.check_now() if self.problems.pending() \
-            else self.problems.problems
-        errors = [p for p in problems if p.is_error]
-        if errors:
-            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-            self.statusBar().showMessage(f"Cannot run: {errors[0]}{more} — see Problems")
-            self.problems_dock.show()
-            self.problems_dock.raise_()
-            return False
-        if not self.trust.allow_run():
-            return False
-        refusal = self.run_view.run(rerun_from)
-        if refusal:
-            self.statusBar().showMessage(refusal)
-            return False
-        return True
+        """Run ▸ Run: the run view decides and starts it (`RunView.start`)."""
+        return self.run_view.start(rerun_from)
 
     def stop_workflow(self) -> None:
         self.runner.stop()
@@ -371,6 +356,7 @@ class MainWindow(QMainWindow):
             if window.session.restore(recovery):
                 window.show()
                 self.other_windows.append(window)
+        self.recovery_checked = True
 
     # --- layout persistence, close, file drops ---------------------------------------------
     def _restore_layout(self) -> None:

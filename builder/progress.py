@@ -1,6 +1,8 @@
 """Terminal progress for `flowloom run`: per-node lines, plus a live bar when stderr is a TTY.
 
-`TerminalProgress` is a batched run-event subscriber (no Qt, no asyncio tasks of its own). On a
+`TerminalProgress` is a batched run-event subscriber (no Qt, no asyncio tasks of its own); what it
+counts (settled and running nodes, loop counters) is read from the run's `engine.runfold.RunFold`,
+the same fold the editor's run view reads, and it only decides what to print. On a
 terminal it keeps one bar line at the bottom (done/total nodes, elapsed time, the running nodes
 and loop counters) and prints finished/failed/skipped/retrying lines above it. Anywhere else it
 prints plain lines only, started lines included, so logs read as a story.
@@ -20,6 +22,7 @@ from typing import Any, TextIO
 
 from engine import events as ev
 from engine.model import Workflow
+from engine.runfold import RunFold
 
 BAR_WIDTH = 24
 MAX_NOTICES = 20  # failure / warning lines shown in summary mode
@@ -40,9 +43,8 @@ class TerminalProgress:
         self.live = live
         self.color = color
         self.total = len(workflow.nodes)
-        self.settled: set[str] = set()
-        self.running: dict[str, int] = {}  # node id -> how many of its runs are in flight
-        self.loops: dict[str, str] = {}  # loop node id -> "3/10" (or "3" for while)
+        self.fold = RunFold()
+        self.fold.reset(workflow)
         self.t0 = time.monotonic()
         self._bar_shown = False
         self._tick: asyncio.TimerHandle | None = None
@@ -67,46 +69,44 @@ class TerminalProgress:
 
     # --- events ---------------------------------------------------------------------------
     def handle_batch(self, batch: list[Any]) -> None:
+        self.fold.feed(batch)
         handle = self.handle if self.per_node else self._summarise
         for event in batch:
             handle(event)
+        if not self.per_node and not self.live:
+            self._tenth_lines()
         if self.live and self._tick is not None:
             self._draw_bar()
 
     def _summarise(self, event: Any) -> None:
-        """Summary mode: count per-node events, print only what stays bounded."""
+        """Summary mode: print only what stays bounded (the fold counts the rest; a line per
+        10 % comes at the end of the batch)."""
         kind = type(event)
-        if kind is ev.NodeStarted:
-            self.running[event.node_id] = self.running.get(event.node_id, 0) + 1
-        elif kind is ev.NodeFinished or kind is ev.NodeSkipped:
-            self._settle(event.node_id)
-            if not self.live:
-                self._tenth_lines()
-        elif kind in (ev.NodeFailed, ev.NodeCancelled, ev.NodeRetrying) or (
+        if kind in (ev.NodeFailed, ev.NodeCancelled, ev.NodeRetrying) or (
                 kind is ev.NodeLogged and event.level in ("warning", "error")):
-            if kind is not ev.NodeRetrying and kind is not ev.NodeLogged:
-                self._settle(event.node_id)
             self._notices += 1
             if self._notices <= MAX_NOTICES:
                 self.handle(event)
-            if not self.live:
-                self._tenth_lines()
         elif kind is ev.RunFinished:
+            if not self.live:
+                self._tenth_lines()  # before the run's last line
             hidden = self._notices - MAX_NOTICES
             if hidden > 0:
                 self._line(f"({hidden} more failure/warning line{'s' * (hidden != 1)} not "
                            f"shown; --verbose shows every one)")
             self.handle(event)
-        elif kind is ev.RunStarted or kind is ev.LoopIterated:
+        elif kind is ev.RunStarted:
             self.handle(event)
 
     def _tenth_lines(self) -> None:
         if not self.total:
             return
-        tenths = 10 * min(len(self.settled), self.total) // self.total
+        # once per batch (the fold has counted all of it): the last 10 % step it reached
+        settled = self.fold.settled_count
+        tenths = 10 * min(settled, self.total) // self.total
         if tenths > self._tenths:
             self._tenths = tenths
-            self._line(f"{tenths * 10} % ({len(self.settled)}/{self.total} nodes settled)")
+            self._line(f"{tenths * 10} % ({settled}/{self.total} nodes settled)")
 
     def handle(self, event: Any) -> None:
         if isinstance(event, ev.RunStarted):
@@ -114,30 +114,22 @@ class TerminalProgress:
             self.total = event.node_count
             self._line(f"run {event.workflow or 'workflow'!r}: {event.node_count} nodes")
         elif isinstance(event, ev.NodeStarted):
-            self.running[event.node_id] = self.running.get(event.node_id, 0) + 1
             if not self.live:
                 attempt = f" (attempt {event.attempt})" if event.attempt > 1 else ""
                 self._node_line("started", event, attempt, t=event.t)
         elif isinstance(event, ev.NodeFinished):
-            self._settle(event.node_id)
             shown = f" -> {event.summary}" if event.outputs else ""
             self._node_line("done", event, f" {_ms(event.duration_s)}{shown}")
         elif isinstance(event, ev.NodeFailed):
-            self._settle(event.node_id)
             tries = f" after {event.attempts} attempts" if event.attempts > 1 else ""
             self._node_line("failed", event, f"{tries}: {event.error}")
         elif isinstance(event, ev.NodeSkipped):
-            self._settle(event.node_id)
             self._node_line("skipped", event, f": {event.reason}")
         elif isinstance(event, ev.NodeRetrying):
             self._node_line("retrying", event, f": attempt {event.attempt} failed "
                             f"({event.error}); next try in {event.delay_s:.2f} s")
         elif isinstance(event, ev.NodeCancelled):
-            self._settle(event.node_id)
             self._node_line("cancelled", event, "")
-        elif isinstance(event, ev.LoopIterated):
-            count = f"{event.index + 1}/{event.total}" if event.total else f"{event.index + 1}"
-            self.loops[event.node_id] = count
         elif isinstance(event, ev.NodeLogged) and event.level in ("warning", "error"):
             self._node_line(event.level, event, f": {event.message}")
         elif isinstance(event, ev.RunFinished):
@@ -145,14 +137,6 @@ class TerminalProgress:
             self._clear_bar()
             tail = f": {event.error}" if event.error else ""
             self._line(f"run {event.status} in {event.duration_s:.3f} s{tail}", t=event.t)
-
-    def _settle(self, node_id: str) -> None:
-        left = self.running.get(node_id, 0) - 1
-        if left > 0:
-            self.running[node_id] = left
-        else:
-            self.running.pop(node_id, None)
-        self.settled.add(node_id)
 
     # --- output ---------------------------------------------------------------------------
     def _label(self, node_id: str, iteration: tuple[int, ...]) -> str:
@@ -182,14 +166,17 @@ class TerminalProgress:
 
     def bar_text(self) -> str:
         """The bar line: done/total, elapsed time, and what is running now."""
-        done = min(len(self.settled - set(self.running)), self.total)
+        fold = self.fold
+        nodes = fold.nodes
+        done = min(fold.settled_count - sum(1 for nid in fold.in_flight if nodes[nid].settled),
+                   self.total)
         filled = BAR_WIDTH * done // self.total if self.total else BAR_WIDTH
         bar = "#" * filled + "-" * (BAR_WIDTH - filled)
         names = []
-        for nid in self.running:
+        for nid in fold.in_flight:
             name = self._label(nid, ())
-            if nid in self.loops:
-                name += f" [{self.loops[nid]}]"
+            if nodes[nid].iterations:
+                name += f" [{nodes[nid].iterations}]"
             names.append(name)
         running = f"  running: {', '.join(names)}" if names else ""
         elapsed = time.monotonic() - self.t0

@@ -4,14 +4,16 @@
 HistoryDock, AnalyticsDock) and routes run events to them; the main window adds the docks and
 connects the signals. Live runs and replays feed the same calls:
 
-    panels.on_run_started(compiled, run_id)
+    panels.on_run_started(compiled, run_id, fold=fold)   # fold: the run's engine.runfold.RunFold
     panels.on_events(batch)          # lists of engine events (the bridge's coalesced batches)
     panels.on_run_finished(result)   # RunResult (None for a replay)
 
-Events only update the panels' models; one timer (REFRESH_MS) redraws the timeline and charts
-in place, so drawing never runs once per event. Signals: `node_selected(str)` (a log line or a
-bar clicked), `node_hovered(str)` ("" when the pointer leaves a bar), `replay_requested(list)`
-(events rebuilt from a recorded run, see replay.py).
+Timeline and Charts read the run's fold (the run view's, fed once by its controller; without
+one, a fold of their own that `on_events` feeds). Events only update the panels' models; one
+timer (REFRESH_MS) redraws the timeline and charts in place, so drawing never runs once per
+event. Signals: `node_selected(str)` (a log line or a bar clicked), `node_hovered(str)` (""
+when the pointer leaves a bar), `replay_requested(list)` (events rebuilt from a recorded run,
+see replay.py).
 
 The docks exist from the start (so a saved layout restores and their tabs show in the first
 frame), but each panel is built the first time something needs it: its dock is shown, a run
@@ -32,6 +34,7 @@ from PySide6.QtWidgets import QDockWidget, QWidget
 
 from builder.theme import Theme, dark_theme
 from engine import events as ev
+from engine.runfold import RunFold
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; the modules load when a panel is built
     from builder.panels.analytics import AnalyticsPanel
@@ -66,6 +69,8 @@ class RunPanels(QObject):
         super().__init__(parent)
         self.theme = theme or dark_theme()
         self.compiled: Any = None
+        self.fold = RunFold()
+        self._own_fold = True
         self.run_id: str | None = None
         self.result: Any = None
         self.workflow_path: str | None = None
@@ -173,13 +178,20 @@ class RunPanels(QObject):
 
     # --- run lifecycle ------------------------------------------------------------------
     def on_run_started(self, compiled: Any, run_id: str | None = None, *,
-                       live: bool = True) -> None:
+                       live: bool = True, fold: RunFold | None = None) -> None:
         """A new run begins (live=False for a replay: no CPU/memory sampling): clear the
-        run panels."""
+        run panels; they read `fold` (None: a fold of their own, fed by `on_events`)."""
         self.compiled, self.run_id, self.result = compiled, run_id, None
+        if fold is None:
+            fold = RunFold()
+            fold.reset(compiled.workflow if compiled is not None else None)
+            self._own_fold = True
+        else:
+            self._own_fold = False
+        self.fold = fold
         self.log.reset(compiled)
-        self.timeline.reset(compiled)
-        self.charts.reset(compiled, live=live)
+        self.timeline.reset(compiled, fold)
+        self.charts.reset(compiled, live=live, fold=fold)
         self.timer.start(REFRESH_MS)
 
     def set_theme(self, theme: Theme) -> None:
@@ -210,6 +222,8 @@ class RunPanels(QObject):
         """One batch of engine events (models only; the timer redraws)."""
         if not batch:
             return
+        if self._own_fold:
+            self.fold.feed(batch)
         self.log.feed(batch)
         self.timeline.feed(batch)
         self.charts.feed(batch)
@@ -260,11 +274,13 @@ class RunPanels(QObject):
         (opening it imports SQLAlchemy: not something to do before it is needed)."""
         self._store_source = source
 
-    def play(self, events: list[Any], compiled: Any = None) -> None:
-        """Show a whole recorded run at once (e.g. the events of `replay_requested`)."""
+    def play(self, events: list[Any], compiled: Any = None,
+             fold: RunFold | None = None) -> None:
+        """Show a whole recorded run at once (e.g. the events of `replay_requested`); `fold`
+        is the replay's fold when the caller has folded `events` already."""
         compiled = compiled if compiled is not None else self.compiled
         run_id = next((e.run_id for e in events if isinstance(e, ev.RunStarted)), None)
-        self.on_run_started(compiled, run_id, live=False)
+        self.on_run_started(compiled, run_id, live=False, fold=fold)
         self.on_events(events)
         self.on_run_finished(None)
 

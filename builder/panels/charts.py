@@ -22,6 +22,7 @@ from builder.panels.common import elide, node_labels, node_title, restyle, style
 from builder.panels.timeline import BarsItem
 from builder.theme import Theme
 from engine import events as ev
+from engine.runfold import RunFold
 
 SAMPLE_MS = 500  # CPU / memory sampling (~2 Hz)
 RANGE_EVERY_S = 0.5
@@ -109,9 +110,10 @@ class ChartsPanel(QWidget):
         self._bars_drawn = 0.0
         self.durations: dict[str, float] = {}  # node id -> seconds (summed over iterations)
         self.status: dict[str, str] = {}
-        self.t0: float | None = None
-        self.open = 0
-        self.ended = 0
+        self.fold = RunFold()  # the run shown (the run view's, or the panel's own)
+        self._own = True
+        self._counted = 0  # of fold.counts, appended to the series so far
+        self._sampled_end = False
         self.dirty = False
         self.bars_dirty = False  # the duration bars changed (redrawn only then)
         self._last_range = 0.0
@@ -147,14 +149,19 @@ class ChartsPanel(QWidget):
         self.refresh()
 
     # --- feeding ------------------------------------------------------------------------
-    def reset(self, compiled: Any, *, live: bool = True) -> None:
+    def reset(self, compiled: Any, *, live: bool = True, fold: RunFold | None = None) -> None:
+        """Show a new run: `fold` is the run's (None: one of the panel's own, fed by `feed`)."""
         self.compiled = compiled
+        self._own = fold is None
+        if fold is None:
+            fold = RunFold()
+            fold.reset(compiled.workflow if compiled is not None else None)
+        self.fold, self._counted, self._sampled_end = fold, 0, False
         self.labels = node_labels(compiled)
         for series in (self.running, self.done, self.cpu, self.memory):
             series.clear()
         self.durations, self.status = {}, {}
         self.bars_dirty = True
-        self.t0, self.open, self.ended = None, 0, 0
         self._sample_t0, self._last_range, self._bars_drawn = time.monotonic(), 0.0, 0.0
         self.dirty = True
         if live:
@@ -166,32 +173,30 @@ class ChartsPanel(QWidget):
         self.refresh()
 
     def feed(self, batch: list[Any]) -> None:
-        for event in batch:
-            if self.t0 is None or isinstance(event, ev.RunStarted):
-                self.t0 = event.t
-            if isinstance(event, ev.NodeStarted) and event.attempt <= 1:
-                self.open += 1
-            elif isinstance(event, (ev.NodeFinished, ev.NodeFailed)):
-                self.open, self.ended = max(self.open - 1, 0), self.ended + 1
-                self.durations[event.node_id] = (self.durations.get(event.node_id, 0.0)
-                                                 + event.duration_s)
-                self.bars_dirty = True
-                failed = isinstance(event, ev.NodeFailed)
-                if failed or self.status.get(event.node_id) != "failed":
-                    self.status[event.node_id] = "failed" if failed else "succeeded"
-            elif isinstance(event, ev.NodeCancelled):
-                self.open = max(self.open - 1, 0)
-            elif isinstance(event, ev.RunFinished):
-                self.open = 0
-                if self.sampler.isActive():
-                    self.sample()  # a last reading, so even a short run draws a line
-                    self.sampler.stop()
-            else:
-                continue
-            t = event.t - (self.t0 or event.t)
-            self.running.append(t, self.open)
-            self.done.append(t, self.ended)
+        """A batch arrived: the counts and durations are read from the fold (fed here only
+        when it is the panel's own)."""
+        fold = self.fold
+        if self._own:
+            fold.feed(batch)
+        counts = fold.counts
+        if len(counts) > self._counted:
+            for t, executing, ended in counts[self._counted:]:
+                self.running.append(t, executing)
+                self.done.append(t, ended)
+            self._counted = len(counts)
             self.dirty = True
+        for nid in dict.fromkeys(e.node_id for e in batch
+                                 if isinstance(e, (ev.NodeFinished, ev.NodeFailed))):
+            state = fold.nodes.get(nid)
+            if state is not None:
+                self.durations[nid] = state.total_s
+                self.status[nid] = state.outcome
+                self.bars_dirty = True
+        if fold.finished is not None and not self._sampled_end:
+            self._sampled_end = True
+            if self.sampler.isActive():
+                self.sample()  # a last reading, so even a short run draws a line
+                self.sampler.stop()
 
     def finish(self, result: Any) -> None:
         """Durations from the RunResult's NodeRuns (the engine's own totals per node)."""

@@ -232,6 +232,7 @@ class LogPanel(QWidget):
         self.node_box.currentIndexChanged.connect(self._apply_filter)
         self.level_box.currentIndexChanged.connect(self._apply_filter)
         self.table.clicked.connect(self._clicked)
+        self._entries: list[tuple[str, str]] | None = None  # what the node filter lists
         self._fill_nodes(None)
 
     def set_theme(self, theme: Theme) -> None:
@@ -247,14 +248,18 @@ class LogPanel(QWidget):
         self._fill_nodes(compiled)
 
     def _fill_nodes(self, compiled: Any) -> None:
+        labels = self.model.labels if compiled is self.model.compiled else node_labels(compiled)
+        entries = [(labels[nid], nid) for nid in compiled.workflow.nodes] \
+            if compiled is not None else []
         self.node_box.blockSignals(True)
-        self.node_box.clear()
-        self.node_box.addItem("All nodes", None)
-        self.node_box.addItem("Run messages", "")
-        if compiled is not None:
-            labels = node_labels(compiled)
-            for nid in compiled.workflow.nodes:
-                self.node_box.addItem(labels[nid], nid)
+        if entries != self._entries:  # (a re-run of the same nodes: 1 000 items not re-made)
+            self._entries = entries
+            self.node_box.clear()
+            self.node_box.addItem("All nodes", None)
+            self.node_box.addItem("Run messages", "")
+            for label, nid in entries:
+                self.node_box.addItem(label, nid)
+        self.node_box.setCurrentIndex(0)
         self.node_box.blockSignals(False)
         self._apply_filter()
 

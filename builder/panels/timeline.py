@@ -29,6 +29,7 @@ from builder.panels.common import (
 )
 from builder.panels.timeline_model import Bar, TimelineModel
 from builder.theme import Theme
+from engine.runfold import RunFold
 
 BAR_HEIGHT = 0.7
 MAX_LABELLED_ROWS = 40
@@ -132,14 +133,15 @@ class TimelinePanel(QWidget):
         self.refresh()
 
     # --- feeding ------------------------------------------------------------------------
-    def reset(self, compiled: Any) -> None:
-        self.model.reset(compiled)
+    def reset(self, compiled: Any, fold: RunFold | None = None) -> None:
+        """Show a new run: `fold` is the run's (None: one of the panel's own, fed by `feed`)."""
+        self.model.reset(compiled, fold)
         self.highlighted, self.hovered, self.following = "", None, True
         self._drawn_version, self._last_range, self._rows_labelled = -1, 0.0, -1
         self.refresh()
 
     def feed(self, batch: list[Any]) -> None:
-        self.model.feed(batch)
+        self.model.feed(batch)  # (only the panel's own fold: a run view's fold is fed once)
 
     def now(self) -> float:
         """The current time in seconds since the run started (the run's end once it ended)."""

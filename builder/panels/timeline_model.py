@@ -1,7 +1,8 @@
-"""What the timeline draws, folded from run events: one bar per node execution (a node inside a
+"""What the timeline draws, read from the run's fold: one bar per node execution (a node inside a
 loop runs once per iteration, so it gets one bar per iteration), and the critical path.
 
-Qt-free so it can be tested and reused (live runs and replays feed it the same events).
+Qt-free so it can be tested and reused. The bars themselves are folded once, with the rest of the
+run's state, by `engine.runfold.RunFold`; this model reads them and adds the critical path.
 
 Bars: a bar opens at the first `NodeStarted` of (node id, iteration) and closes at its
 `NodeFinished` / `NodeFailed` / `NodeCancelled`; retries stay on the same bar. A running bar's end
@@ -17,104 +18,69 @@ already spans its body, so the body is not a step after the loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from engine import events as ev
 from engine.loops import LOOP_PORTS as _LOOP_PORTS
+from engine.runfold import Bar, RunFold
 
-
-@dataclass(slots=True)
-class Bar:
-    node_id: str
-    iteration: tuple[int, ...]
-    row: int
-    start: float  # seconds since the run started
-    end: float | None  # None while it runs
-    status: str = "running"  # running | retrying | succeeded | failed | cancelled
-    attempts: int = 1
-    cached: bool = False
-
-    def length(self, now: float) -> float:
-        return (self.end if self.end is not None else max(now, self.start)) - self.start
+__all__ = ["Bar", "TimelineModel"]
 
 
 class TimelineModel:
-    """Bars of one run. `reset(compiled)`, then `feed(batch)` as events arrive."""
+    """Bars of one run, read from its `engine.runfold.RunFold` (`fold.bars`).
+
+    `reset(compiled, fold)` shows `fold` (the run view's; None: a fold of the model's own,
+    which `feed(batch)` then feeds, for a panel used on its own)."""
 
     def __init__(self) -> None:
         self.compiled: Any = None
-        self.t0: float | None = None
-        self.bars: list[Bar] = []
-        self.finished_at: float | None = None  # seconds since start, once the run ended
-        self.version = 0  # bumped on every change (the view redraws when it moved)
-        self._open: dict[tuple[str, tuple[int, ...]], Bar] = {}
+        self.fold = RunFold()
+        self._own = True
         self._critical: list[Bar] | None = None
+        self._critical_at = -1
 
-    def reset(self, compiled: Any) -> None:
-        self.__init__()  # type: ignore[misc]
+    def reset(self, compiled: Any, fold: RunFold | None = None) -> None:
         self.compiled = compiled
+        self._own = fold is None
+        if fold is None:
+            fold = RunFold()
+            fold.reset(compiled.workflow if compiled is not None else None)
+        self.fold = fold
+        self._critical, self._critical_at = None, -1
+
+    def feed(self, batch: list[Any]) -> None:
+        if self._own:
+            self.fold.feed(batch)
+
+    @property
+    def bars(self) -> list[Bar]:
+        return self.fold.bars
+
+    @property
+    def t0(self) -> float | None:
+        return self.fold.t0
+
+    @property
+    def finished_at(self) -> float | None:
+        return self.fold.finished_at
+
+    @property
+    def version(self) -> int:
+        return self.fold.version
 
     @property
     def running(self) -> bool:
-        return self.t0 is not None and self.finished_at is None
+        return self.fold.running
 
     def rel(self, t: float) -> float:
         """An event time as seconds since the run started."""
-        return t - (self.t0 if self.t0 is not None else t)
-
-    def feed(self, batch: list[Any]) -> None:
-        for event in batch:
-            if self.t0 is None:
-                self.t0 = event.t
-            if isinstance(event, ev.RunStarted):
-                self.t0 = event.t
-            elif isinstance(event, ev.NodeStarted):
-                self._started(event)
-            elif isinstance(event, ev.NodeRetrying):
-                bar = self._open.get((event.node_id, event.iteration))
-                if bar is not None:
-                    bar.status = "retrying"
-            elif isinstance(event, (ev.NodeFinished, ev.NodeFailed, ev.NodeCancelled)):
-                self._ended(event)
-            elif isinstance(event, ev.RunFinished):
-                self.finished_at = self.rel(event.t)
-                for bar in self._open.values():  # nothing runs after the run ended
-                    bar.end, bar.status = self.finished_at, "cancelled"
-                self._open.clear()
-            else:
-                continue
-            self.version += 1
-            self._critical = None
-
-    def _started(self, event: ev.NodeStarted) -> None:
-        key = (event.node_id, event.iteration)
-        bar = self._open.get(key)
-        if bar is not None:  # a retry: same bar, one more attempt
-            bar.attempts, bar.status = event.attempt, "running"
-            return
-        bar = Bar(event.node_id, event.iteration, len(self.bars), self.rel(event.t), None,
-                  attempts=max(event.attempt, 1), cached=event.attempt == 0)
-        self.bars.append(bar)
-        self._open[key] = bar
-
-    def _ended(self, event: Any) -> None:
-        bar = self._open.pop((event.node_id, event.iteration), None)
-        if bar is None:  # cancelled before it started, say: nothing executed
-            return
-        bar.end = max(self.rel(event.t), bar.start)
-        if isinstance(event, ev.NodeFinished):
-            bar.status, bar.cached = "succeeded", bar.cached or event.cached
-        elif isinstance(event, ev.NodeFailed):
-            bar.status = "failed"
-        else:
-            bar.status = "cancelled"
+        return self.fold.rel(t)
 
     # --- critical path ------------------------------------------------------------------
     def critical_path(self) -> list[Bar]:
         """The longest chain of finished executions by summed duration (see module doc)."""
-        if self._critical is None:
-            self._critical = self._longest_chain()
+        if self._critical is None or self._critical_at != self.fold.version:
+            self._critical, self._critical_at = self._longest_chain(), self.fold.version
         return self._critical
 
     def _dependencies(self) -> dict[str, set[str]]:

@@ -31,10 +31,10 @@ from PySide6.QtCore import QObject, Signal
 from builder.bridge import RunBridge
 from builder.runview.approvals import Approvals
 from builder.runview.status import StatusLines
-from engine import events as ev
 from engine.context import Services
 from engine.errors import CompileError, FlowloomError
 from engine.model import Workflow
+from engine.runfold import RunFold
 from engine.runstate import RunResult
 from engine.slots import HOST_SLOTS_KEY
 
@@ -47,8 +47,6 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; imported where a run needs 
 
 log = logging.getLogger(__name__)
 
-LOG_KEEP = 200  # log lines kept per node for the inspector's Last run section
-
 
 @dataclass
 class LastRun:
@@ -60,7 +58,6 @@ class LastRun:
     inputs: dict[str, Any]
     run: Run
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # cacheable, at the end
-    logs: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     result: RunResult | None = None
 
 
@@ -70,11 +67,13 @@ class RunController(QObject):
     started = Signal(object, str)  # compiled, run id
     finished = Signal(object)  # RunResult (None if the run crashed)
     alert_fired = Signal(object)  # engine.events.AlertFired (the workflow's "alerts")
+    folded = Signal(list, object)  # a batch of events, the set of node ids whose state changed
 
     def __init__(self, parent: QObject | None = None,
                  history: Callable[[], HistoryStore | None] | None = None) -> None:
         super().__init__(parent)
         self.bridge = RunBridge(self)
+        self.fold = RunFold()  # the live run's per-node state: the bridge's only consumer
         self.approvals = Approvals(self)
         self.history = history or open_history
         self.store: HistoryStore | None = None
@@ -184,6 +183,7 @@ class RunController(QObject):
         self.reused = reuse
         self.run = run
         self.last = LastRun(workflow, compiled, {}, dict(run.inputs), run)
+        self.fold.reset(snapshot)
         # (gc.freeze() here cut ~100 ms collector stalls during big runs, but objects frozen
         # across a run were later freed in an order that crashed PySide's wrappers — a
         # segfault in a later test's garbage collection. Not worth it: removed.)
@@ -281,16 +281,10 @@ class RunController(QObject):
 
     # --- events ---------------------------------------------------------------------------
     def _on_events(self, batch: list[Any]) -> None:
-        last = self.last
-        if last is not None:
-            logs = last.logs
-            for event in batch:
-                if isinstance(event, ev.NodeLogged):
-                    lines = logs.setdefault(event.node_id, [])
-                    lines.append((event.level, event.message))
-                    if len(lines) > LOG_KEEP:
-                        del lines[:-LOG_KEEP]
-        text = self._status.feed(batch)
+        """The bridge's batches: folded once, then every view is told what changed."""
+        changed = self.fold.feed(batch)
+        text = self._status.feed(batch, self.fold)
+        self.folded.emit(batch, changed)
         if text:
             self.status.emit(text)
 
@@ -317,10 +311,11 @@ class RunController(QObject):
         if self.shown is not None and last.source is not self.shown:
             return None  # a run of another document (still going after New/Open)
         nr = last.run.state[node_id]
+        shown = self.fold.nodes.get(node_id)
         return {"status": nr.status, "inputs": nr.inputs, "outputs": nr.outputs,
                 "error": nr.error, "reason": nr.reason, "duration_s": nr.duration_s,
                 "queued_s": nr.queued_s, "attempt_durations_s": nr.attempt_durations_s,
-                "cached": nr.cached, "log": list(last.logs.get(node_id, []))}
+                "cached": nr.cached, "log": list(shown.log) if shown is not None else []}
 
 
 def _prepare(snapshot: Workflow, text: str) -> tuple[dict[str, str], str]:

@@ -1,11 +1,15 @@
 """The live run in the window: controller, canvas overlay, run panels, approvals, re-run.
 
-`RunView(window)` owns the `RunController` (`window.runner`), the canvas `RunOverlay` and,
-when the panels package is there, the `RunPanels` docks; it routes the bridge's coalesced batches
-to the overlay and the panels, approvals to the waiting node's buttons and the review dialog,
-and adds the canvas context menu (Re-run from here, Approve…, Reject…, Show error). The
-dialogs it opens are attributes a test may replace: `ask_inputs(parent, declared)`,
-`approvals.dialog(parent, request, approve, done)` and `show_error(parent, node_id, text)`.
+`RunView(window, secrets)` owns the live run: the `RunController` (`window.runner`, which owns
+the bridge and the run's one `RunFold`), the canvas `RunOverlay` and, when the panels package is
+there, the `RunPanels` docks. Every way to start a run goes through `start()` (the checks, then
+the run); the controller folds the bridge's batches once and RunView tells the overlay which
+nodes changed and the panels that a batch arrived (both read the fold). It routes approvals
+to the waiting node's buttons and the review dialog, shows a node paused at a breakpoint
+(`show_paused`, `pause_action`), and adds the canvas context menu (Re-run from here, Approve…,
+Reject…, Show error). The dialogs it opens are attributes a test may replace:
+`ask_inputs(parent, declared)`, `approvals.dialog(parent, request, approve, done)` and
+`show_error(parent, node_id, text)`.
 """
 
 from __future__ import annotations
@@ -19,15 +23,16 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
-from builder.canvas.run_overlay import RunOverlay
 from builder.run_folder import documents_dir, run_folder, shown
 from builder.runview.alerts import AlertDisplay
 from builder.runview.breakpoints import BreakpointsView
 from builder.runview.comment_popover import CommentPopover
 from builder.runview.controller import RunController
 from builder.runview.inputs import ask_inputs, declared_inputs
+from builder.runview.overlay import RunOverlay
 from engine import events as ev
 from engine.breakpoints import Breakpoint
+from engine.runfold import RunFold
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from builder.mainwindow import MainWindow
@@ -49,10 +54,13 @@ def show_error_text(parent: QWidget | None, node_id: str, text: str) -> QMessage
 
 class RunView(QObject):
     warmed_up = Signal()  # warm_up() has built everything the first frame left out
+    pause_action = Signal(str, str)  # node id, "continue" | "step" | "abort" (breakpoints)
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: MainWindow,
+                 secrets: Callable[[str], str | None] | None = None) -> None:
         super().__init__(window)
         self.window = window
+        self.secrets = secrets  # how a run reads a credential (`Services.secrets`)
         self.controller = RunController(window)
         self.approvals = self.controller.approvals
         self.approvals.parent_widget = lambda: window
@@ -70,7 +78,7 @@ class RunView(QObject):
             self._add_panels()
         c, o = self.controller, self.overlay
         c.started.connect(self._on_started)
-        self.bridge.events.connect(self._on_events)
+        c.folded.connect(self._on_events)  # the bridge's batches, folded once by the controller
         self.bridge.run_finished.connect(self._on_finished)
         self.approvals.requested.connect(lambda nid: o.set_waiting(nid, True))
         self.approvals.settled.connect(lambda nid: o.set_waiting(nid, False))
@@ -79,6 +87,7 @@ class RunView(QObject):
         o.comment_clicked.connect(self.open_comment)
         self.comment_popover: CommentPopover | None = None
         o.error_clicked.connect(lambda nid, text: self.show_error(window, nid, text))
+        o.pause_clicked.connect(self.pause_action)
         window.canvas.viewport().installEventFilter(self)
         self.breakpoints = BreakpointsView(self)  # F9, marks, the Breakpoint panel
 
@@ -149,8 +158,30 @@ class RunView(QObject):
             self.panels.set_workflow_path(document.path, document.workflow.name)
 
     # --- runs -------------------------------------------------------------------------------
+    def start(self, rerun_from: str | None = None) -> bool:
+        """Run ▸ Run (or re-run from a node): refuse with the reason while there are errors or
+        the file is not trusted, else start the run. Every way to start a run comes here."""
+        w = self.window
+        # Validate now unless the list is current (a 1 000-node check costs tens of ms).
+        problems = w.problems.check_now() if w.problems.pending() else w.problems.problems
+        errors = [p for p in problems if p.is_error]
+        if errors:
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            w.statusBar().showMessage(f"Cannot run: {errors[0]}{more} — see Problems")
+            w.problems_dock.show()
+            w.problems_dock.raise_()
+            return False
+        if not w.trust.allow_run():
+            return False
+        refusal = self.run(rerun_from)
+        if refusal:
+            w.statusBar().showMessage(refusal)
+            return False
+        return True
+
     def run(self, rerun_from: str | None = None) -> str | None:
-        """Start a run of the open document; returns why not, or None when it started."""
+        """Start a run of the open document, no checks; returns why not, or None when it
+        started."""
         w = self.window
         document = w.document
         inputs = None
@@ -163,27 +194,26 @@ class RunView(QObject):
             if inputs is None:
                 return "Run cancelled: no inputs given."
         path = document.path
-        from builder.mainwindow import read_secret  # the window's credential lookup
-
         self.folder = run_folder(path, getattr(document, "template", None), documents_dir(
             QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)))
         return self.controller.start(document.workflow, w.registry,
-                                     self.folder, secrets=read_secret,
+                                     self.folder, secrets=self.secrets,
                                      inputs=inputs, rerun_from=rerun_from,
                                      path=Path(path) if path else None)
 
     def _on_started(self, compiled: Any, run_id: str) -> None:
         if not self._shows_run():
             return
-        self.overlay.reset(self.window.document.workflow)
+        fold = self.controller.fold
+        self.overlay.reset(self.window.document.workflow, fold)
         self.alerts.clear()
         if self.panels is not None:
-            self.panels.on_run_started(compiled, run_id)
+            self.panels.on_run_started(compiled, run_id, fold=fold)
 
-    def _on_events(self, batch: list[Any]) -> None:
+    def _on_events(self, batch: list[Any], changed: set[str]) -> None:
         if not self._shows_run():  # a run of a document no longer open
             return
-        self.overlay.apply(batch)
+        self.overlay.show(changed)
         if self.panels is not None:
             self.panels.on_events(batch)
 
@@ -214,15 +244,29 @@ class RunView(QObject):
                                                      max(room, 80)))
 
     def replay(self, events: list[Any]) -> None:
-        """Show a recorded run (History ▸ open) on the canvas and in the panels."""
-        self.overlay.reset(self.window.document.workflow)
+        """Show a recorded run (History ▸ open) on the canvas and in the panels: the
+        recorded events folded once, into a fold of the replay's own."""
+        workflow = self.window.document.workflow
+        fold = RunFold()
+        fold.reset(workflow)
+        self.overlay.reset(workflow, fold)
         self.overlay.apply(events)
         if self.panels is not None:
-            self.panels.play(events)
+            self.panels.play(events, fold=fold)
         finished = next((e for e in reversed(events) if isinstance(e, ev.RunFinished)), None)
         if finished is not None:
             self.window.show_status(f"Showing recorded run {finished.run_id} "
                                     f"({finished.status})")
+
+    # --- a node paused at a breakpoint --------------------------------------------------------
+    # Breakpoints (builder/runview/breakpoints.py) plug in here: when the engine pauses a node
+    # they call show_paused(node_id, True) — the node is drawn "paused" with Continue / Step /
+    # Abort under it — and they listen to `pause_action(node_id, action)` for the click;
+    # show_paused(node_id, False) when it goes on (a finished or cancelled node stops showing
+    # paused by itself). The pause is part of the run's fold (NodeState.paused).
+    def show_paused(self, node_id: str, paused: bool) -> None:
+        if self._shows_run():
+            self.overlay.set_paused(node_id, paused)
 
     def _on_panel_hover(self, node_id: str) -> None:
         scene = self.window.canvas.graph_scene
@@ -256,7 +300,7 @@ class RunView(QObject):
         if node_id is None:
             self.window.show_status("Select one node to re-run from.")
             return False
-        return self.window.run_workflow(rerun_from=node_id)
+        return self.start(rerun_from=node_id)
 
     def review_selected(self, approve: bool) -> bool:
         node_id = self.selected_node()
@@ -269,7 +313,7 @@ class RunView(QObject):
         """The run part of a node's context menu."""
         menu = QMenu(self.window)
         rerun = menu.addAction("Re-run from here",
-                               lambda: self.window.run_workflow(rerun_from=node_id))
+                               lambda: self.start(rerun_from=node_id))
         rerun.setEnabled(not self.controller.running)
         if self.approvals.request(node_id) is not None:
             menu.addAction("Approve…", lambda: self.approvals.review(node_id, True))

@@ -10,7 +10,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QStyleOptionGraphicsItem
 
-from builder.canvas.run_overlay import AREA
+from builder.runview.paint import AREA
 from tests.builder.newcomer_support import until
 from tests.builder.test_approval_live import approval_workflow, click_item, open_window
 

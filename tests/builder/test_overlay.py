@@ -7,7 +7,8 @@ from PySide6.QtGui import QHelpEvent, QImage, QPainter, QUndoStack
 from PySide6.QtWidgets import QApplication, QToolTip
 
 from builder.canvas import Canvas
-from builder.canvas.run_overlay import RunLayer, RunOverlay
+from builder.runview.layer import RunLayer
+from builder.runview.overlay import RunOverlay
 from builder.theme import dark_theme
 from engine import events as ev
 from tests.builder.shell_support import make_registry, small_workflow
@@ -17,7 +18,10 @@ def make(qtbot) -> tuple[Canvas, RunOverlay]:
     wf = small_workflow()
     stack = QUndoStack()
     canvas = Canvas(wf, make_registry(), stack, dark_theme())
-    stack.setParent(canvas)  # deleted with the canvas, not by the cyclic collector
+    # The canvas owns its stack, so the stack (and the commands a drag pushed) goes with it:
+    # left to the garbage collector, the stack was freed in a cycle after its commands'
+    # wrappers and QUndoStack::clear() crashed.
+    stack.setParent(canvas)
     qtbot.addWidget(canvas)
     canvas.resize(900, 500)
     canvas.show()
@@ -173,3 +177,22 @@ def test_a_dragged_node_keeps_its_run_state_drawn_around_it(qtbot):
                     timeout=2000)
     assert overlay.layer.boundingRect().contains(overlay.layer.rects["a"])
     render(canvas)
+
+
+def test_a_node_paused_at_a_breakpoint_shows_continue_step_abort_until_it_goes_on(qtbot):
+    canvas, overlay = make(qtbot)
+    clicks: list[tuple[str, str]] = []
+    overlay.pause_clicked.connect(lambda nid, action: clicks.append((nid, action)))
+    overlay.apply([ev.NodeStarted("b", (), 1, 1.0)])
+    overlay.set_paused("b", True)
+    assert overlay.state("b") == "paused"
+    buttons = overlay.buttons("b")
+    assert set(buttons) == {"continue", "step", "abort"}
+    for key in ("step", "continue"):
+        buttons[key].on_click()
+    assert clicks == [("b", "step"), ("b", "continue")]
+    overlay.set_paused("b", False)
+    assert overlay.state("b") == "running" and not overlay.buttons("b")
+    overlay.set_paused("b", True)
+    overlay.apply([ev.NodeFinished("b", (), 0.2, {"out": 1}, 1.3)])
+    assert overlay.state("b") == "succeeded" and not overlay.buttons("b")

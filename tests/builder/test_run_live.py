@@ -8,8 +8,8 @@ import shutil
 import pytest
 from PySide6.QtCore import Qt
 
-from builder.canvas.run_overlay import RunLayer
 from builder.mainwindow import MainWindow
+from builder.runview.layer import RunLayer
 from engine.history import HistoryStore, get_run, list_runs
 from engine.model import Node
 from tests.builder.shell_support import EXAMPLES, Answers, make_registry, temp_settings
@@ -103,7 +103,7 @@ def test_running_node_shows_running_then_cancelled_when_stopped(qtbot, qloop, tm
     overlay = window.run_view.overlay
     until(qloop, lambda: overlay.state("wait_a") == "running")
     assert overlay.state("n") == "succeeded"
-    assert overlay._pulse.isActive()  # running nodes pulse
+    assert overlay._frame.isActive()  # running nodes pulse
     loop_time = qloop.time()
     window.acts["stop"].trigger()
     result = qloop.run_until_complete(asyncio.wait_for(window.runner.task, 5))
@@ -111,7 +111,7 @@ def test_running_node_shows_running_then_cancelled_when_stopped(qtbot, qloop, tm
     assert result.status == "cancelled"
     for nid in ("wait_a", "wait_b", "wait_c", "double", "join", "out_total"):
         assert overlay.state(nid) == "cancelled", nid
-    assert not overlay._pulse.isActive()
+    until(qloop, lambda: not overlay._frame.isActive(), 2.0)  # stops at its next frame tick
     assert window.acts["run"].isEnabled() and not window.acts["stop"].isEnabled()
 
 

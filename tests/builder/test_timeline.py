@@ -148,16 +148,13 @@ async def test_hovering_a_bar_emits_its_node_and_leaving_emits_empty(qtbot):
     hovered: list[str] = []
     panels.node_hovered.connect(hovered.append)
     QTest.mouseMove(timeline.plot.viewport(), view_point)
-    await asyncio.sleep(0.05)
-    assert hovered[-1:] == ["wait_b"]
+    qtbot.waitUntil(lambda: hovered[-1:] == ["wait_b"], timeout=3000)
     assert timeline.bars.outlines[1][1], "the hovered node's bars are outlined"
     selected: list[str] = []
     panels.node_selected.connect(selected.append)
     QTest.mouseClick(timeline.plot.viewport(), Qt.MouseButton.LeftButton, pos=view_point)
-    await asyncio.sleep(0.05)
-    assert selected == ["wait_b"]
+    qtbot.waitUntil(lambda: selected == ["wait_b"], timeout=3000)
     empty = timeline.plot.mapFromScene(timeline.view.mapViewToScene(
         QPointF(bar.start + bar.length(0) / 2, len(timeline.model.bars) + 3)))
     QTest.mouseMove(timeline.plot.viewport(), empty)
-    await asyncio.sleep(0.05)
-    assert hovered[-1] == ""
+    qtbot.waitUntil(lambda: hovered[-1] == "", timeout=3000)

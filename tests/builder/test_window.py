@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from builder.commands import SetParamCommand
 from builder.mainwindow import MainWindow
 from engine.fileformat import save
+from tests.builder.newcomer_support import until
 from tests.builder.shell_support import (
     EXAMPLES,
     Answers,
@@ -208,7 +209,7 @@ def test_stop_cancels_a_running_workflow(qtbot, qloop, tmp_path, data_dir):
     node_id = next(iter(window.document.workflow.nodes))
     window.document.workflow.set_param(node_id, "seconds", 30)
     assert window.run_workflow()
-    qloop.run_until_complete(asyncio.sleep(0.2))
+    until(qloop, lambda: window.run_view.overlay.state(node_id) == "running")
     assert window.runner.running
     window.acts["stop"].trigger()
     result = qloop.run_until_complete(asyncio.wait_for(window.runner.task, 5))

@@ -60,5 +60,5 @@ def test_a_clean_exit_leaves_nothing_to_recover(qtbot, tmp_path, monkeypatch):
     again = Answers()
     second = MainWindow(make_registry(), temp_settings(tmp_path), again.prompts())
     qtbot.addWidget(second)
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: second.recovery_checked, timeout=5000)  # it looked, found nothing
     assert again.count("restore") == 0

@@ -1,0 +1,372 @@
+"""The canvas's run state: shows one `engine.runfold.RunFold` through one `RunLayer`.
+
+`RunOverlay.reset(workflow, fold)` marks every node `pending` and hands the node rects to the
+layer (builder/runview/layer.py); `show(changed)` is told which nodes' state the fold changed and
+repaints just those — coalesced with the running nodes' pulse into one repaint per frame tick
+(FRAME_MS), so a burst of batches or a pulse never repaints a node twice a frame. `apply(batch)`
+folds a batch into the overlay's fold first (a replay, or the overlay on its own in a test).
+The node items below are cached as pixmaps (DeviceCoordinateCache) from the time a document
+is shown (`clear`, which the run view calls then) — not first at a run's start, where making
+100 pixmaps was the first run's longest stall — and stay cached (switching it off and on
+again throws every pixmap away): a decoration repaint then blits them instead of painting each
+node again through Python.
+
+A node shows: a state ring and header tint, a progress bar and message under it, the duration,
+a retry counter, a loop counter, a merge node's rule, a red badge on a failed node (click =
+`error_clicked`), a faded body on a skipped node and Approve/Reject/… buttons while a node waits
+for a person (`approve_clicked`, `comment_clicked`). Tooltips over a node and its badge come
+from a help-event filter on the scene; wires get a tooltip previewing the last value that
+crossed them. A node dragged during a run is followed from the scene's mouse moves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsSceneHelpEvent, QToolTip
+
+from builder.runview.layer import Button, RunLayer
+from builder.runview.paint import RING, Decorations, badge_rect
+from builder.theme import Theme
+from engine import events as ev
+from engine.runfold import PAUSED, WAITING, NodeState, RunFold
+
+FRAME_MS = 33  # one repaint tick (~30 Hz) for state changes and the pulse together
+PULSE_PERIOD_MS = 1200.0
+BUTTON_W, BUTTON_H = 64.0, 20.0
+COMMENT_W = 24.0  # the "…" pill beside Approve/Reject: decide with a comment
+_BUTTONS = {WAITING: ("approve", "reject", "comment"), PAUSED: ("continue", "step", "abort")}
+_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
+
+
+class RunOverlay(QObject):
+    """The canvas's run state. Point it at a fold, tell it what changed; it repaints in place."""
+
+    error_clicked = Signal(str, str)  # node id, full error text
+    approve_clicked = Signal(str, bool)  # node id, approve?
+    comment_clicked = Signal(str, object)  # node id, the scene point to open a comment at
+    pause_clicked = Signal(str, str)  # node id, "continue" | "step" | "abort" (breakpoints)
+
+    def __init__(self, canvas: Any, theme: Theme | None = None) -> None:
+        super().__init__(canvas)
+        self.canvas = canvas
+        self.theme = theme or canvas.theme
+        self.fold = RunFold()
+        self.decorations = self._decorations()
+        self.failed: set[str] = set()  # nodes showing a badge
+        self.layer: RunLayer | None = None
+        self.phase = 0.0  # of the running nodes' pulse
+        self._running: set[str] = set()
+        self._dirty: set[str] = set()  # nodes to repaint on the next frame tick
+        self._out_edges: dict[str, list[Any]] = {}
+        self._previewed: dict[tuple[str, str], int] = {}  # (node, port) -> id of value shown
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._frame = QTimer(self)
+        self._frame.setInterval(FRAME_MS)
+        self._frame.timeout.connect(self._tick)
+        self._moved: set[str] = set()  # nodes whose rect to look up again
+        self._relayout = QTimer(self)
+        self._relayout.setSingleShot(True)
+        self._relayout.setInterval(0)
+        self._relayout.timeout.connect(self._refresh_moved)
+        canvas.graph_scene.installEventFilter(self)  # tooltips, dragged nodes
+
+    def _decorations(self) -> Decorations:
+        look = getattr(self.canvas, "look", None)
+        return Decorations(self.theme, look.badge_font if look is not None else None)
+
+    @property
+    def views(self) -> dict[str, NodeState]:
+        """Node id -> its state in the fold shown."""
+        return self.fold.nodes
+
+    @property
+    def values(self) -> dict[tuple[str, str], Any]:
+        return self.fold.values
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def reset(self, workflow: Any, fold: RunFold | None = None) -> None:
+        """A run (or replay) of `workflow` begins: show `fold` (a new one of the overlay's own
+        when None), every node pending, wire previews cleared."""
+        self.clear()
+        if fold is None:
+            fold = RunFold()
+            fold.reset(workflow)
+        self.fold = fold
+        self._out_edges = {}
+        for edge in workflow.edges:
+            self._out_edges.setdefault(edge.source, []).append(edge)
+        self._unsubscribe = [workflow.node_changed.subscribe(self._on_node_changed),
+                             workflow.node_removed.subscribe(self._on_node_changed)]
+        self._ensure_layer()
+
+    def clear(self) -> None:
+        """Remove the run state from the canvas (e.g. the document changed)."""
+        self._frame.stop()
+        self._relayout.stop()
+        self._moved.clear()
+        self._running.clear()
+        self._dirty.clear()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+        layer, self.layer = self.layer, None
+        if layer is not None and shiboken6.isValid(layer) and layer.scene() is not None:
+            layer.scene().removeItem(layer)
+        self.failed.clear()
+        self._cache_nodes()
+        if self._previewed:
+            for wire in self.canvas.graph_scene.wires.values():
+                if wire.edge is not None and (wire.edge.source, wire.edge.source_port) \
+                        in self._previewed:
+                    wire.setToolTip(str(wire.edge))
+        self._previewed.clear()
+        self.fold = RunFold()
+
+    def _cache_nodes(self) -> None:
+        for item in self.canvas.graph_scene.nodes.values():
+            if item.cacheMode() != _CACHE:
+                item.setCacheMode(_CACHE)
+
+    def state_color(self, state: str) -> Any:
+        return self.decorations.state_color(state)
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.decorations = self._decorations()
+        if self.views:  # the scene rebuilt its items: new rects, new buttons
+            layer = self._ensure_layer()
+            layer.set_rects(self._scene_rects())
+            self._cache_nodes()
+            for nid in self.views:
+                self._sync_buttons(layer, nid, force=True)
+
+    # --- what a test or the window asks -------------------------------------------------------
+    def state(self, node_id: str) -> str:
+        view = self.views.get(node_id)
+        return view.shown if view else ""
+
+    def tooltip(self, node_id: str) -> str:
+        """The tooltip shown over the node (its error, skip reason or latest message)."""
+        view = self.views.get(node_id)
+        return view.tip if view else ""
+
+    def tooltip_at(self, scene_pos: QPointF) -> str:
+        """The tooltip at a scene point: a badge's full error, else the node's tooltip."""
+        if self.layer is None:
+            return ""
+        nid = self.layer.badge_at(scene_pos)
+        if nid:
+            return self.views[nid].error
+        return self.tooltip(self.layer.node_at(scene_pos))
+
+    def badge_rect(self, node_id: str) -> QRectF | None:
+        """Where a failed node's badge is, in the scene (None when it has none)."""
+        rect = self.layer.rects.get(node_id) if self.layer is not None else None
+        return badge_rect(rect) if rect is not None and node_id in self.failed else None
+
+    def buttons(self, node_id: str) -> dict[str, Button]:
+        """The Approve/Reject buttons shown under a waiting node (empty otherwise)."""
+        return dict(self.layer.buttons.get(node_id, {})) if self.layer is not None else {}
+
+    def set_waiting(self, node_id: str, waiting: bool) -> None:
+        """A node's question to a person is open (True) or answered/withdrawn (False)."""
+        if self.fold.set_waiting(node_id, waiting):
+            self.show({node_id})
+
+    def set_paused(self, node_id: str, paused: bool) -> None:
+        """A node stopped at a breakpoint (True: Continue/Step/Abort under it, `pause_clicked`)
+        or went on (False). The place breakpoints (builder/runview/breakpoints.py) show it."""
+        if self.fold.set_paused(node_id, paused):
+            if paused:
+                self._running.discard(node_id)
+            self.show({node_id})
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        kind = event.type()
+        if kind == QEvent.Type.GraphicsSceneMouseMove and self.views \
+                and event.buttons() & Qt.MouseButton.LeftButton:
+            # a dragged node is moved item by item (the model hears of it on release):
+            # look its rect up again after the move has been applied
+            self.note_moved([getattr(item, "node_id", "")
+                             for item in self.canvas.graph_scene.selectedItems()])
+            return False
+        if kind != QEvent.Type.GraphicsSceneHelp or not self.views \
+                or not isinstance(event, QGraphicsSceneHelpEvent):
+            return False
+        pos = event.scenePos()
+        if any(isinstance(item, Button) for item in self.canvas.graph_scene.items(pos)):
+            return False  # Approve/Reject have their own tooltips
+        text = self.tooltip_at(pos)
+        if not text:
+            return False  # the node's own tooltip (problems, description)
+        QToolTip.showText(event.screenPos(), text, event.widget())
+        event.accept()
+        return True
+
+    # --- events ---------------------------------------------------------------------------
+    def apply(self, batch: list[Any]) -> None:
+        """Fold `batch` into the fold shown, then show what changed (replays and tests; a live
+        run's fold is fed by its controller, which calls `show`)."""
+        self.show(self.fold.feed(batch))
+
+    def show(self, changed: set[str]) -> None:
+        """The fold changed these nodes: their look is repainted on the next frame tick."""
+        views = self.views
+        layer = self._ensure_layer()
+        for nid in changed:
+            view = views.get(nid)
+            if view is None:
+                continue
+            shown = view.shown
+            if shown == "running":
+                self._running.add(nid)
+            else:
+                self._running.discard(nid)
+            failed = shown == "failed"
+            if failed != (nid in self.failed):
+                (self.failed.add if failed else self.failed.discard)(nid)
+                layer.forget_shape()
+            self._preview_wires(nid)
+            self._sync_buttons(layer, nid)
+            self._dirty.add(nid)
+        if (self._running or self._dirty) and not self._frame.isActive():
+            self._frame.start()
+
+    def _tick(self) -> None:
+        """One frame: repaint the nodes that changed and the running nodes' rings."""
+        layer = self.layer
+        if layer is None or not shiboken6.isValid(layer):
+            self._frame.stop()
+            return
+        dirty, self._dirty = self._dirty, set()
+        areas, rects = layer.areas, layer.rects
+        for nid in dirty:
+            area = areas.get(nid)
+            if area is not None:
+                layer.dirty(area)
+        if self._running:
+            self.phase += 2 * math.pi * FRAME_MS / PULSE_PERIOD_MS
+            for nid in self._running - dirty:
+                r = rects.get(nid)
+                if r is not None:
+                    layer.dirty(r.adjusted(*RING))
+        else:
+            self._frame.stop()
+
+    # --- the layer ------------------------------------------------------------------------
+    def _preview_wires(self, node_id: str) -> None:
+        edges = self._out_edges.get(node_id)
+        if not edges:
+            return
+        values = self.fold.values
+        wires = self.canvas.graph_scene.wires
+        for edge in edges:
+            key = (node_id, edge.source_port)
+            if key not in values or self._previewed.get(key) == id(values[key]):
+                continue
+            wire = wires.get(edge.key())
+            if wire is not None:
+                wire.setToolTip(f"{edge}\n= {ev.summarise(values[key])}")
+        for edge in edges:
+            key = (node_id, edge.source_port)
+            if key in values:
+                self._previewed[key] = id(values[key])
+
+    def _scene_rects(self) -> dict[str, QRectF]:
+        rects: dict[str, QRectF] = {}
+        node_item = self.canvas.node_item
+        for nid in self.views:
+            item = node_item(nid)
+            if item is not None:
+                rects[nid] = item.mapRectToScene(item.rect)
+        return rects
+
+    def _ensure_layer(self) -> RunLayer:
+        """The layer, (re)made when missing or when the scene rebuilt its items."""
+        layer = self.layer
+        scene = self.canvas.graph_scene
+        if layer is not None and shiboken6.isValid(layer) and layer.scene() is scene:
+            return layer
+        layer = self.layer = RunLayer(self)
+        layer.set_rects(self._scene_rects())
+        scene.addItem(layer)
+        self._cache_nodes()
+        for nid in self.views:
+            self._sync_buttons(layer, nid)
+        return layer
+
+    def _sync_buttons(self, layer: RunLayer, node_id: str, force: bool = False) -> None:
+        view = self.views.get(node_id)
+        shown = view.shown if view is not None else ""
+        want = shown in (WAITING, PAUSED) and node_id in layer.rects
+        have = layer.buttons.get(node_id)
+        if have and (force or not want or set(have) != set(_BUTTONS[shown])):
+            for button in layer.buttons.pop(node_id).values():
+                if shiboken6.isValid(button) and button.scene() is not None:
+                    button.scene().removeItem(button)
+            have = None
+        if not want or have:
+            return
+        r = layer.rects[node_id]
+        if shown == PAUSED:
+            layer.buttons[node_id] = self._pause_buttons(layer, node_id, r)
+            return
+        made: dict[str, Button] = {}
+        for key in ("approve", "reject"):
+            approved = key == "approve"
+            x = r.center().x() + (-BUTTON_W - 3 if approved else 3)
+            color = self.theme.state_color("succeeded" if approved else "failed")
+            button = Button(layer, QRectF(x, r.bottom() + 8, BUTTON_W, BUTTON_H),
+                            "Approve" if approved else "Reject", color,
+                            lambda a=approved: self.approve_clicked.emit(node_id, a))
+            button.setToolTip(f"{key.capitalize()} the value waiting at this node")
+            made[key] = button
+        x = r.center().x() + BUTTON_W + 6
+        comment = Button(layer, QRectF(x, r.bottom() + 8, COMMENT_W, BUTTON_H), "…",
+                         self.theme.accent, lambda: self.comment_clicked.emit(
+                             node_id, QPointF(x, r.bottom() + 8 + BUTTON_H)))
+        comment.setToolTip("Approve or reject with a comment")
+        made["comment"] = comment
+        layer.buttons[node_id] = made
+
+    def _pause_buttons(self, layer: RunLayer, node_id: str, r: QRectF) -> dict[str, Button]:
+        made: dict[str, Button] = {}
+        keys = _BUTTONS[PAUSED]
+        left = r.center().x() - (len(keys) * (BUTTON_W + 6) - 6) / 2
+        for i, key in enumerate(keys):
+            color = self.theme.state_color("failed") if key == "abort" else self.theme.accent
+            button = Button(layer, QRectF(left + i * (BUTTON_W + 6), r.bottom() + 8, BUTTON_W,
+                                          BUTTON_H), key.capitalize(), color,
+                            lambda k=key: self.pause_clicked.emit(node_id, k))
+            button.setToolTip(f"{key.capitalize()} the run paused at this node")
+            made[key] = button
+        return made
+
+    # --- nodes that moved or changed size ---------------------------------------------------
+    def _on_node_changed(self, node: Any, *_args: Any) -> None:
+        if node.id in self.views:
+            self._moved.add(node.id)
+            self._relayout.start()  # after the scene has placed or rebuilt the item
+
+    def note_moved(self, node_ids: list[str]) -> None:
+        """Look these nodes' rects up again on the next loop turn (e.g. dragged items)."""
+        self._moved.update(n for n in node_ids if n in self.views)
+        if self._moved:
+            self._relayout.start()
+
+    def _refresh_moved(self) -> None:
+        layer = self.layer
+        moved, self._moved = self._moved, set()
+        if layer is None or not shiboken6.isValid(layer):
+            return
+        for nid in moved:
+            item = self.canvas.node_item(nid)
+            rect = item.mapRectToScene(item.rect) if item is not None else None
+            if rect != layer.rects.get(nid):
+                layer.set_rect(nid, rect)
+                self._sync_buttons(layer, nid, force=True)
