@@ -22,8 +22,8 @@ from tests.builder.shell_support import make_registry
 def make_inspector(qtbot, names=None):
     workflow = Workflow(name="W", nodes=[Node("n1", "test.everything", "Thing", {}, (0, 0)),
                                          Node("n2", "data.value", "", {"value": 1}, (200, 0))])
-    stack = QUndoStack()
     inspector = Inspector(credential_names=names)
+    stack = QUndoStack(inspector)  # deleted with the inspector, not by the cyclic collector
     qtbot.addWidget(inspector)
     inspector.set_document(workflow, make_registry(), stack)
     inspector.show_node("n1")
@@ -129,8 +129,8 @@ def test_selection_switches_the_form_and_a_removed_node_clears_it(qtbot):
 
 def test_a_number_without_a_default_can_be_left_unset(qtbot):
     workflow = Workflow(name="W", nodes=[Node("c", "ai.chat", "", {"max_tokens": 50}, (0, 0))])
-    stack = QUndoStack()
     inspector = Inspector()
+    stack = QUndoStack(inspector)
     qtbot.addWidget(inspector)
     inspector.set_document(workflow, make_registry(), stack)
     inspector.show_node("c")
