@@ -104,6 +104,9 @@ def build(w: MainWindow) -> dict[str, QAction]:
     add("Align", "distribute_v", "Distribute vertically", lambda: c.distribute_selection("v"))
     add("&Edit", "frame", "&Frame selection", c.frame_selection, "Ctrl+G")
     add("&Edit", "snap", "S&nap to grid", w.set_snap, checkable=True)
+    menus["&Edit"].addSeparator()
+    add("&Edit", "preferences", "Pre&ferences…", lambda: _show_preferences(w), "Ctrl+,")
+    acts["preferences"].setMenuRole(QAction.MenuRole.PreferencesRole)
     # Editing keys act on the canvas; text fields keep their own Delete/Ctrl+A/Ctrl+C.
     for key in ("cut", "copy", "paste", "duplicate", "delete", "select_all"):
         acts[key].setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -214,6 +217,12 @@ def _show_memory_inspector(w: MainWindow) -> object:
 def _show_plan_dialog(w: MainWindow) -> object:
     # imported on use, like the memory inspector: the planner is not start-up work
     from builder.plan_dialog import show_for
+
+    return show_for(w)
+
+
+def _show_preferences(w: MainWindow) -> object:
+    from builder.preferences import show_for  # imported on use: not start-up work
 
     return show_for(w)
 
