@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
 from builder import help_docs
+from builder.canvas.minimap import minimap_toggled, minimap_wanted
 from builder.command_palette import open_command_palette
 from builder.find_node import open_find_node
 from builder.icons import icon
@@ -120,6 +121,9 @@ def build(w: MainWindow) -> dict[str, QAction]:
     add("&View", "zoom_in", "Zoom &in", c.zoom_in, [QKeySequence(Key.ZoomIn),
                                                      QKeySequence("Ctrl+=")])
     add("&View", "zoom_out", "Zoom &out", c.zoom_out, Key.ZoomOut)
+    add("&View", "minimap", "&Minimap", lambda on: minimap_toggled(w, on), checkable=True)
+    acts["minimap"].setChecked(minimap_wanted(w.settings))
+    c.minimap.set_wanted(acts["minimap"].isChecked())
     menus["&View"].addSeparator()
     panels = menus["&View"].addMenu("&Panels")
     for dock in (w.palette_dock, w.inspector_dock, w.problems_dock):

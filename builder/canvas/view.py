@@ -18,6 +18,7 @@ from builder.canvas import editing
 from builder.canvas.drop_gesture import NODE_TYPE_MIME, DropGesture
 from builder.canvas.frame_item import FrameItem
 from builder.canvas.look import DROP_OFFSET, GRID, Look
+from builder.canvas.minimap import Minimap
 from builder.canvas.node_item import NodeItem
 from builder.canvas.press import gesture_for_press
 from builder.canvas.quick_add import PendingWire, QuickAddGesture
@@ -75,6 +76,7 @@ class Canvas(QGraphicsView):
         # it to an item's Python paint() (seen after other views were destroyed).
         self._viewport = self.viewport()
         self.centerOn(0, 0)
+        self.minimap = Minimap(self)  # the overview in the corner (builder/canvas/minimap.py)
 
     # --- model and look -------------------------------------------------------------------------
     def set_workflow(self, workflow: Workflow, undo_stack: QUndoStack) -> None:
@@ -82,11 +84,13 @@ class Canvas(QGraphicsView):
         self.workflow = workflow
         self.undo_stack = undo_stack
         self.graph_scene.set_workflow(workflow)
+        self.minimap.follow(workflow)
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
         self.look = Look(theme)
         self.graph_scene.set_look(self.look)
+        self.minimap.set_theme(theme)
 
     def set_problems(self, problems: list[Problem]) -> None:
         self.graph_scene.set_problems(problems)
@@ -217,6 +221,10 @@ class Canvas(QGraphicsView):
         return self.quick_add
 
     # --- Qt events ------------------------------------------------------------------------------
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        super().drawForeground(painter, rect)
+        self.minimap.view_changed()  # every pan, zoom and resize repaints: one rect compare
+
     def wheelEvent(self, event) -> None:  # noqa: N802
         delta = event.angleDelta().y() or event.angleDelta().x()
         if delta:
