@@ -11,7 +11,8 @@ widget's size does; a paint blits that pixmap and draws the view rectangle. The 
 when its view may have moved (`view_changed`, from its foreground pass), which costs one rect
 comparison when nothing moved. The wheel goes on to the canvas (it zooms there). It is a
 child of the view (not of its viewport, whose children scroll with the scene) and sizes itself
-to the viewport: smaller in a small window, gone in a tiny one.
+to the viewport: smaller in a small window, gone in a tiny one, and faded while nodes are under
+it (whole again under the pointer).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
+from builder.canvas.node_item import NodeItem
 from builder.theme import Theme
 from engine.model import Workflow
 
@@ -33,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 MINIMAP_KEY = "view/minimap"
 MARGIN = 12  # from the viewport's corner
 PAD = 6  # inside the panel, around the graph
+FADED = 0.35  # its opacity while nodes are under it and the pointer is elsewhere
 REBUILD_MS = 60  # model changes within this are drawn once (a paste adds hundreds of nodes)
 
 
@@ -56,6 +59,10 @@ def minimap_size(viewport: QSize) -> QSize:
 
 
 class Minimap(QWidget):
+    # the canvas's visible area moved (pan, zoom, resize) or its nodes changed: for whatever
+    # sits over the canvas and must keep out of the graph's way (the welcome card)
+    view_moved = Signal()
+
     def __init__(self, canvas: Canvas) -> None:
         super().__init__(canvas)
         self.setObjectName("Minimap")
@@ -68,6 +75,8 @@ class Minimap(QWidget):
         self._offset = QPointF()  # minimap position of scene (0, 0)
         self._view = QRectF()  # the scene rect the canvas showed at the last check
         self._grip: QPointF | None = None  # while dragging: press point - view centre (scene)
+        self.covering = False  # nodes are under it: drawn faded (FADED) unless pointed at
+        self.hovered = False
         self._unsubscribe: list[Callable[[], None]] = []
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -116,6 +125,11 @@ class Minimap(QWidget):
         view rectangle moved. Cheap when nothing changed (the canvas calls it on every paint)."""
         canvas = self.canvas
         viewport = canvas.viewport()
+        view = canvas.mapToScene(viewport.rect()).boundingRect()
+        moved = view != self._view
+        self._view = view
+        if moved or force:  # force: the model changed, nodes may have come or gone
+            self.view_moved.emit()
         size = minimap_size(viewport.size())
         show = self.wanted and not size.isEmpty() and bool(canvas.graph_scene.nodes)
         if not show:
@@ -131,9 +145,20 @@ class Minimap(QWidget):
         if not self.isVisible():
             self.show()
             self.raise_()
-        view = canvas.mapToScene(viewport.rect()).boundingRect()
-        if force or view != self._view or self._pixmap is None:
-            self._view = view
+        if force or moved:
+            self._check_covering()
+        if force or moved or self._pixmap is None:
+            self.update()
+
+    def _check_covering(self) -> None:
+        """Fade when nodes are under it (a small window has little room): the graph shows
+        through; the pointer over it brings it back whole."""
+        canvas = self.canvas
+        area = canvas.mapToScene(self.geometry().translated(
+            -canvas.viewport().geometry().topLeft())).boundingRect()
+        covering = any(isinstance(item, NodeItem) for item in canvas.graph_scene.items(area))
+        if covering != self.covering:
+            self.covering = covering
             self.update()
 
     # --- mapping ----------------------------------------------------------------------------
@@ -218,14 +243,26 @@ class Minimap(QWidget):
         if self._pixmap is None or self._pixmap.size() != self.size() * self.devicePixelRatioF():
             self._pixmap = self._render()
         painter = QPainter(self)
+        if self.covering and not self.hovered and self._grip is None:
+            painter.setOpacity(FADED)
         painter.drawPixmap(0, 0, self._pixmap)
         accent = QColor(self.canvas.look.theme.accent)
         painter.setClipRect(QRectF(self.rect()).adjusted(1, 1, -1, -1))
         painter.setPen(QPen(accent, 1.5))
-        accent.setAlpha(45)
+        accent.setAlpha(28)
         painter.setBrush(accent)
         painter.drawRect(self.view_rect())
         painter.end()
+
+    def enterEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        self.hovered = True
+        self.update()
+        super().enterEvent(event)
+
+    def leaveEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        self.hovered = False
+        self.update()
+        super().leaveEvent(event)
 
     # --- moving the view --------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override

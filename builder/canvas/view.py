@@ -32,7 +32,7 @@ from engine.registry import Registry
 MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
 # Fit goes no further out than this: full node detail (titles, port names) from here up. A
 # bigger graph is centred at this zoom instead (pan, or Ctrl+F to find a node).
-FIT_MIN_ZOOM = 0.5
+FIT_MIN_ZOOM = 0.75  # whole titles at >= 0.85 of the platform size (the minimap shows the rest)
 
 __all__ = ["Canvas", "NODE_TYPE_MIME"]
 

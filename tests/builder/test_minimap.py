@@ -115,7 +115,7 @@ def test_the_overview_is_rendered_on_model_change_not_on_every_paint(qtbot):
 
 
 def test_minimap_follows_the_theme(qtbot):
-    canvas = make(qtbot, grid_workflow(6, 4))
+    canvas = make(qtbot, grid_workflow(2, 1))  # in the middle: nothing under the minimap
     mm = canvas.minimap
 
     def panel_colour():
@@ -176,3 +176,22 @@ def test_small_window_gets_a_smaller_minimap_and_an_empty_graph_none(qtbot):
     qtbot.waitExposed(empty)
     empty.viewport().repaint()
     assert not empty.minimap.isVisible()
+
+
+def test_it_fades_while_nodes_are_under_it(qtbot):
+    canvas = make(qtbot, grid_workflow(2, 1))
+    mm = canvas.minimap
+    assert not mm.covering
+    opaque = mm.grab().toImage().pixelColor(mm.width() - 4, 3)
+    # move the view so a node sits under the minimap's corner
+    corner = canvas.mapToScene(mm.geometry().center() - canvas.viewport().geometry().topLeft())
+    node = canvas.node_item("n0_0")
+    canvas.centerOn(canvas.mapToScene(canvas.viewport().rect().center())
+                    + node.sceneBoundingRect().center() - corner)
+    qtbot.waitUntil(lambda: mm.covering, timeout=3000)
+    faded = mm.grab().toImage().pixelColor(mm.width() - 4, 3)
+    # the graph shows through the panel
+    assert max(abs(faded.red() - opaque.red()), abs(faded.green() - opaque.green()),
+               abs(faded.blue() - opaque.blue())) > 12, (faded.name(), opaque.name())
+    canvas.centerOn(QPointF(130, 0))
+    qtbot.waitUntil(lambda: not mm.covering, timeout=3000)
