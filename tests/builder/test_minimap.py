@@ -117,10 +117,14 @@ def test_the_overview_is_rendered_on_model_change_not_on_every_paint(qtbot):
 def test_minimap_follows_the_theme(qtbot):
     canvas = make(qtbot, grid_workflow(2, 1))  # in the middle: nothing under the minimap
     mm = canvas.minimap
+    # a small view rectangle on the right node, so the panel's left margin shows bare
+    canvas.scale(3, 3)
+    canvas.center_on_node("n0_1")
+    qtbot.waitUntil(lambda: mm.view_rect().left() > 10, timeout=3000)
 
     def panel_colour():
         image = mm.grab().toImage()
-        return image.pixelColor(image.width() - 4, 3)  # inside the panel, away from nodes
+        return image.pixelColor(3, image.height() // 2)  # the panel's margin, left of the graph
 
     dark = panel_colour()
     assert abs(dark.lightness() - dark_theme().node_body.lightness()) < 25
