@@ -17,6 +17,7 @@ it (whole again under the pointer).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -90,21 +91,28 @@ class Minimap(QWidget):
     # --- what it shows --------------------------------------------------------------------
     def follow(self, workflow: Workflow) -> None:
         """Redraw when `workflow` changes (and stop following the one before)."""
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
+        self.stop_following()
+        # The callback holds the minimap weakly: a strong reference made a cycle (minimap ->
+        # its unsubscribers -> callback -> minimap) that the garbage collector broke at random
+        # moments, deallocating a Qt wrapper in the middle of unrelated code.
+        ref = weakref.ref(self)
 
         def changed(*_args: Any) -> None:
-            if not shiboken6.isValid(self):  # the canvas is gone: stop listening
-                for unsubscribe in self._unsubscribe:
-                    unsubscribe()
-                self._unsubscribe = []
-            elif not self._timer.isActive():
-                self._timer.start()
+            minimap = ref()
+            if minimap is None or not shiboken6.isValid(minimap):
+                return  # the canvas is gone (the workflow drops this callback with it)
+            if not minimap._timer.isActive():
+                minimap._timer.start()
 
         self._unsubscribe = [topic.subscribe(changed) for topic in (
             workflow.node_added, workflow.node_removed, workflow.node_changed,
             workflow.edge_added, workflow.edge_removed)]
         self.invalidate()  # the scene was just rebuilt for it
+
+    def stop_following(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
 
     def set_theme(self, _theme: Theme) -> None:
         self.invalidate()
