@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
 from builder import help_docs
+from builder.canvas.minimap import minimap_toggled, minimap_wanted
 from builder.command_palette import open_command_palette
 from builder.find_node import open_find_node
 from builder.icons import icon
@@ -104,6 +105,9 @@ def build(w: MainWindow) -> dict[str, QAction]:
     add("Align", "distribute_v", "Distribute vertically", lambda: c.distribute_selection("v"))
     add("&Edit", "frame", "&Frame selection", c.frame_selection, "Ctrl+G")
     add("&Edit", "snap", "S&nap to grid", w.set_snap, checkable=True)
+    menus["&Edit"].addSeparator()
+    add("&Edit", "preferences", "Pre&ferences…", lambda: _show_preferences(w), "Ctrl+,")
+    acts["preferences"].setMenuRole(QAction.MenuRole.PreferencesRole)
     # Editing keys act on the canvas; text fields keep their own Delete/Ctrl+A/Ctrl+C.
     for key in ("cut", "copy", "paste", "duplicate", "delete", "select_all"):
         acts[key].setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -117,6 +121,9 @@ def build(w: MainWindow) -> dict[str, QAction]:
     add("&View", "zoom_in", "Zoom &in", c.zoom_in, [QKeySequence(Key.ZoomIn),
                                                      QKeySequence("Ctrl+=")])
     add("&View", "zoom_out", "Zoom &out", c.zoom_out, Key.ZoomOut)
+    add("&View", "minimap", "&Minimap", lambda on: minimap_toggled(w, on), checkable=True)
+    acts["minimap"].setChecked(minimap_wanted(w.settings))
+    c.minimap.set_wanted(acts["minimap"].isChecked())
     menus["&View"].addSeparator()
     panels = menus["&View"].addMenu("&Panels")
     for dock in (w.palette_dock, w.inspector_dock, w.problems_dock):
@@ -214,6 +221,12 @@ def _show_memory_inspector(w: MainWindow) -> object:
 def _show_plan_dialog(w: MainWindow) -> object:
     # imported on use, like the memory inspector: the planner is not start-up work
     from builder.plan_dialog import show_for
+
+    return show_for(w)
+
+
+def _show_preferences(w: MainWindow) -> object:
+    from builder.preferences import show_for  # imported on use: not start-up work
 
     return show_for(w)
 

@@ -22,6 +22,7 @@ MIN_W = 140.0
 MAX_TEXT_W = 240.0
 ICON = 14.0
 GRID = 20.0
+TITLE_SCALE = 1.15  # node titles against the platform font
 # Where a node dropped or quick-added lands relative to the cursor: the header's middle-left.
 DROP_OFFSET = (-MIN_W / 2, -HEADER_H / 2)
 
@@ -34,6 +35,8 @@ class Look:
         base = QGuiApplication.font()
         self.title_font = QFont(base)
         self.title_font.setBold(True)
+        if base.pointSizeF() > 0:  # a heading: a step above the platform size (#13)
+            self.title_font.setPointSizeF(base.pointSizeF() * TITLE_SCALE)
         self.label_font = QFont(base)
         self.summary_font = QFont(base)
         self.summary_font.setFamilies(["DejaVu Sans Mono", "Menlo", "Consolas", "monospace"])

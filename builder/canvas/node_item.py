@@ -35,6 +35,9 @@ from engine.nodetype import Port
 LOOP_RIGHT = 30.0  # the loop badge's room at the header's right
 TITLE_GAP = 6.0  # between the icon and the title
 MAX_TITLE_W = 300.0  # longer titles are elided (the tooltip gives them whole)
+# Below this zoom the title is drawn at this fraction of its font on screen, not shrunk with
+# the node (elided with a tooltip when it does not fit): titles read at every zoom.
+MIN_TITLE_SCALE = 0.75
 PORT_HIT_PX = 12.0  # a port's hit target on screen, at any zoom (pixels across)
 _ELIDE_RIGHT = Qt.TextElideMode.ElideRight
 _SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
@@ -282,12 +285,12 @@ class NodeItem(QGraphicsItem):
                 painter.fillRect(QRectF(x - r, ys[port.name] - r, 2 * r, 2 * r),
                                  lk.port_brush(port.type))
 
-    def _paint_far_title(self, painter: QPainter, lod: float) -> None:
+    def _paint_far_title(self, painter: QPainter, lod: float, left: float = 0.0) -> None:
         """The title at a fixed on-screen size (3/4 of the normal one) inside the header, so
         nodes stay identifiable when zoomed out to fit a large graph: elided with "…" when it
         does not fit (the tooltip then gives it whole), never cut mid-letter. Its text is
         rendered once per width into a pixmap and blitted pixel for pixel."""
-        room = max(8, int((self.width - PAD) * lod))
+        room = max(8, int((self.width - PAD - left) * lod))
         pixmap = self._far_title_pixmap(room)
         elided = pixmap.width() > room
         if elided != self._far_elided:
@@ -296,7 +299,7 @@ class NodeItem(QGraphicsItem):
         if elided:
             pixmap = self._far_title_pixmap(room, elide=True)
         height = pixmap.height() / lod  # in scene units: the view's zoom undoes the 1/lod
-        target = QRectF(PAD / 2, max(0.0, (HEADER_H - height) / 2), pixmap.width() / lod,
+        target = QRectF(left or PAD / 2, max(0.0, (HEADER_H - height) / 2), pixmap.width() / lod,
                         height)
         painter.drawPixmap(target, pixmap, QRectF(0, 0, pixmap.width(), pixmap.height()))
 
@@ -305,9 +308,9 @@ class NodeItem(QGraphicsItem):
         if getattr(self, "_far_key", None) != key:
             font = QFont(self.look.title_font)
             if font.pointSizeF() > 0:
-                font.setPointSizeF(font.pointSizeF() * 0.75)
+                font.setPointSizeF(font.pointSizeF() * MIN_TITLE_SCALE)
             else:
-                font.setPixelSize(max(6, round(font.pixelSize() * 0.75)))
+                font.setPixelSize(max(6, round(font.pixelSize() * MIN_TITLE_SCALE)))
             metrics = QFontMetrics(font)
             title = metrics.elidedText(self.content.title, _ELIDE_RIGHT, room - 2) if elide \
                 else self.content.title
@@ -328,13 +331,16 @@ class NodeItem(QGraphicsItem):
         c = self.content
         painter.drawPixmap(QRectF(PAD, (HEADER_H - ICON) / 2, ICON, ICON),
                            lk.icon(c.category, 2.0), QRectF(0, 0, 2 * ICON, 2 * ICON))
-        painter.setPen(lk.text_pen)
-        painter.setFont(lk.title_font)
         right = LOOP_RIGHT if c.kind in LOOP_KINDS else PAD
-        painter.drawText(QRectF(PAD + ICON + TITLE_GAP, 0,
-                                self.width - ICON - right - PAD - TITLE_GAP, HEADER_H),
-                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                         self.title_text)
+        if lod < MIN_TITLE_SCALE:  # shrunk with the node it would not read: fixed size
+            self._paint_far_title(painter, lod, PAD + ICON + TITLE_GAP)
+        else:
+            painter.setPen(lk.text_pen)
+            painter.setFont(lk.title_font)
+            painter.drawText(QRectF(PAD + ICON + TITLE_GAP, 0,
+                                    self.width - ICON - right - PAD - TITLE_GAP, HEADER_H),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                             self.title_text)
         if self.summary:
             painter.setPen(lk.dim_pen)
             painter.setFont(lk.summary_font)

@@ -21,6 +21,7 @@ from builder.canvas.drop_gesture import NODE_TYPE_MIME, DropGesture
 from builder.canvas.edit_context import EditContext, PendingWire
 from builder.canvas.frame_item import FrameItem
 from builder.canvas.look import Look
+from builder.canvas.minimap import Minimap
 from builder.canvas.node_item import NodeItem
 from builder.canvas.press import GestureFactory
 from builder.canvas.quick_add import QuickAddGesture
@@ -33,7 +34,7 @@ from engine.registry import Registry
 MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
 # Fit goes no further out than this: full node detail (titles, port names) from here up. A
 # bigger graph is centred at this zoom instead (pan, or Ctrl+F to find a node).
-FIT_MIN_ZOOM = 0.5
+FIT_MIN_ZOOM = 0.75  # whole titles at >= 0.85 of the platform size (the minimap shows the rest)
 
 __all__ = ["Canvas", "NODE_TYPE_MIME"]
 
@@ -76,6 +77,7 @@ class Canvas(QGraphicsView):
         # it to an item's Python paint() (seen after other views were destroyed).
         self._viewport = self.viewport()
         self.centerOn(0, 0)
+        self.minimap = Minimap(self)  # the overview in the corner (builder/canvas/minimap.py)
 
     # --- model and look -------------------------------------------------------------------------
     @property
@@ -98,11 +100,13 @@ class Canvas(QGraphicsView):
         self.graph_scene.cancel_gesture()
         self.edit.undo_stack = undo_stack
         self.graph_scene.set_workflow(workflow)
+        self.minimap.follow(workflow)
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
         self.look = Look(theme)
         self.graph_scene.set_look(self.look)
+        self.minimap.set_theme(theme)
 
     def set_problems(self, problems: list[Problem]) -> None:
         self.graph_scene.set_problems(problems)
@@ -225,6 +229,10 @@ class Canvas(QGraphicsView):
             self.quick_add = None
 
     # --- Qt events ------------------------------------------------------------------------------
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        super().drawForeground(painter, rect)
+        self.minimap.view_changed()  # every pan, zoom and resize repaints: one rect compare
+
     def wheelEvent(self, event) -> None:  # noqa: N802
         delta = event.angleDelta().y() or event.angleDelta().x()
         if delta:

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import psutil
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QTimer
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QFont, QFontMetricsF
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 from builder.panels.common import elide, node_labels, node_title, restyle, style_plot
 from builder.panels.timeline import BarsItem
@@ -28,6 +28,7 @@ SAMPLE_MS = 500  # CPU / memory sampling (~2 Hz)
 RANGE_EVERY_S = 0.5
 BARS_EVERY_S = 0.5  # duration bars (and their labels) are redrawn at most twice a second live
 LEGEND_STATES = ("succeeded", "failed", "running", "cancelled")
+LEGEND_H = 22  # the legends' row: one line of entries
 MAX_LABELS = 40  # node names on the duration axis (every n-th one past that)
 
 
@@ -65,10 +66,15 @@ class ChartsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.layout_widget)
         grid = self.layout_widget
-        self.counts_plot = grid.addPlot(row=0, col=0, title="Nodes running / done")
-        self.durations_plot = grid.addPlot(row=0, col=1, title="Duration per node (s)")
-        self.cpu_plot = grid.addPlot(row=1, col=0, title="CPU % (this process)")
-        self.memory_plot = grid.addPlot(row=1, col=1, title="Memory MB (this process)")
+        # Legends sit in a row of their own above the plots, never inside them: inside, they
+        # covered the lines they name (in the light theme with nothing behind their text).
+        self.counts_legend = self._legend(0, 0, 2)
+        self.durations_legend = self._legend(0, 1, len(LEGEND_STATES))
+        self.layout_widget.ci.layout.setRowFixedHeight(0, LEGEND_H)
+        self.counts_plot = grid.addPlot(row=1, col=0, title="Nodes running / done")
+        self.durations_plot = grid.addPlot(row=1, col=1, title="Duration per node (s)")
+        self.cpu_plot = grid.addPlot(row=2, col=0, title="CPU % (this process)")
+        self.memory_plot = grid.addPlot(row=2, col=1, title="Memory MB (this process)")
         self.plots = (self.counts_plot, self.durations_plot, self.cpu_plot, self.memory_plot)
         for plot in self.plots:
             style_plot(plot, theme)
@@ -81,24 +87,25 @@ class ChartsPanel(QWidget):
         self.durations_plot.getAxis("left").setWidth(130)
         for plot in self.plots:
             plot.getAxis("bottom").enableAutoSIPrefix(False)
-        # legends in one row: stacked, a short plot clipped all but the first entry away
-        self.counts_plot.addLegend(offset=(8, 4), labelTextColor=theme.text_dim, colCount=2)
         self.running = Series()
         self.done = Series()
         self.cpu = Series()
         self.memory = Series()
         states = theme.state_color
-        # every state a duration bar can have, named in the legend (colours match the canvas)
-        self.durations_legend = self.durations_plot.addLegend(
-            offset=(-8, 4), labelTextColor=theme.text_dim, colCount=len(LEGEND_STATES))
+        # every state a duration bar can have, named in the legend (colours match the canvas);
+        # the keys are samples for the legend only, never added to a plot
         self.state_keys = {}
         for state in LEGEND_STATES:
-            key = pg.PlotDataItem([], [], pen=None, symbol="s", symbolSize=10, symbolPen=None,
-                                  symbolBrush=theme.state_color(state), name=state)
-            self.durations_plot.addItem(key)
+            # a ScatterPlotItem: a PlotDataItem with no data gave its sample the default
+            # brush, so every state's square had the same colour
+            key = pg.ScatterPlotItem(symbol="s", size=10, pen=None,
+                                     brush=theme.state_color(state), name=state)
+            self.durations_legend.addItem(key, state)
             self.state_keys[state] = key
         self.running_curve = self._curve(self.counts_plot, states("running"), "running", True)
         self.done_curve = self._curve(self.counts_plot, states("succeeded"), "done", True)
+        for curve, name in ((self.running_curve, "running"), (self.done_curve, "done")):
+            self.counts_legend.addItem(curve, name)
         self.cpu_curve = self._curve(self.cpu_plot, theme.accent, "cpu")
         self.memory_curve = self._curve(self.memory_plot, theme.port_color("dict"), "memory")
         # one item for every bar, a rect list per state colour (a BarGraphItem with a brush per
@@ -123,6 +130,17 @@ class ChartsPanel(QWidget):
         self.sampler.setInterval(SAMPLE_MS)
         self.sampler.timeout.connect(self.sample)
 
+    def _legend(self, row: int, col: int, columns: int) -> pg.LegendItem:
+        legend = pg.LegendItem(colCount=columns, labelTextColor=self.theme.text_dim,
+                               verSpacing=-4, horSpacing=16)
+        legend.layout.setContentsMargins(4, 0, 4, 0)  # the style's margins doubled its height
+        legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.layout_widget.addItem(legend, row=row, col=col)
+        # its own height, at the plot's left (not stretched over the column, not centred)
+        self.layout_widget.ci.layout.setAlignment(
+            legend, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
+        return legend
+
     def _curve(self, plot: pg.PlotItem, color: Any, name: str,
                step: bool = False) -> pg.PlotCurveItem:
         # counts change at events and hold until the next one: draw them as steps
@@ -140,10 +158,10 @@ class ChartsPanel(QWidget):
         self.cpu_curve.setPen(pg.mkPen(theme.accent, width=2))
         self.memory_curve.setPen(pg.mkPen(theme.port_color("dict"), width=2))
         for state, key in self.state_keys.items():
-            key.setSymbolBrush(states(state))
-        for legend in (self.counts_plot.legend, self.durations_legend):
-            if legend is not None:
-                legend.setLabelTextColor(theme.text_dim)
+            key.setBrush(states(state))
+        for legend in (self.counts_legend, self.durations_legend):
+            legend.setLabelTextColor(theme.text_dim)
+            legend.update()
         self.dirty = self.bars_dirty = True
         self._bars_drawn = 0.0
         self.refresh()
