@@ -22,6 +22,7 @@ from engine.porttypes import compatible
 from engine.registry import Registry
 from engine.seam import placement_problems
 from engine.slots import pool_problems
+from engine.workflow_settings import settings_problems
 
 ERROR_PORT = Port("error", "dict", help="the error, as data, when on_error is 'continue'")
 ON_ERROR_MODES = ("fail", "continue")
@@ -167,6 +168,7 @@ def checked_workflow(workflow: Workflow, registry: Registry
     if not _edges_all_fine(workflow.edges, ports):
         problems.extend(_edge_problems(workflow, ports))
     problems.extend(alert_problems(workflow))  # the workflow-level "alerts" list
+    problems.extend(settings_problems(workflow.extra))  # the workflow-level "settings"
     return problems, types, ports
 
 

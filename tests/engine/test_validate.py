@@ -179,3 +179,15 @@ def test_connection_problem_says_why_the_editor_refuses_a_wire(edge, expected):
                    "e": ("data.expression", {}), "e2": ("data.expression", {}),
                    "loop": ("flow.foreach", {})}, ["v.out -> e2.x"])
     assert connection_problem(wf, core_registry(), edge) == expected
+
+
+def test_the_workflow_settings_block_is_checked_before_a_run():
+    from engine.workflow_settings import settings_problems
+
+    assert settings_problems({}) == []
+    assert settings_problems({"settings": {"share_cookies": True}}) == []
+    wrong, unknown = settings_problems({"settings": {"share_cookies": "yes", "shared": True}})
+    assert wrong.is_error and '"share_cookies" must be true or false' in wrong.message
+    assert not unknown.is_error and "unknown key 'shared'" in unknown.message
+    (not_object,) = settings_problems({"settings": [1]})
+    assert not_object.is_error and "must be an object" in not_object.message

@@ -20,6 +20,7 @@ import pytest
 
 from engine.compile import compile_workflow
 from engine.context import Services
+from engine.errors import CompileError
 from engine.executor import Run
 from engine.fileformat import save
 from engine.model import Edge, Node, Workflow
@@ -214,12 +215,15 @@ async def test_a_node_keeps_its_cookies_between_its_own_requests(body_server):
 
 
 @pytest.mark.asyncio
-async def test_a_share_cookies_setting_that_is_not_a_boolean_fails_with_a_sentence(body_server):
-    result, _ = await run_workflow(two_requests(body_server.url, "/cookies/show",
-                                                {"share_cookies": "yes"}))
-    assert not result.ok
-    assert result.nodes["setter"].error == ("the workflow setting share_cookies must be true "
-                                            "or false, got 'yes'")
+async def test_a_share_cookies_setting_that_is_not_a_boolean_is_refused_before_the_run(
+        body_server):
+    # (it was a node failure midway through the run; now validation says so before any request)
+    with pytest.raises(CompileError) as caught:
+        await run_workflow(two_requests(body_server.url, "/cookies/show",
+                                        {"share_cookies": "yes"}))
+    assert [p.message for p in caught.value.problems] == [
+        'the setting "share_cookies" must be true or false, got \'yes\'']
+    assert body_server.requests == []
 
 
 # --- bytes in `flowloom run --json` -------------------------------------------------------------
