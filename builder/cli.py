@@ -89,6 +89,27 @@ def jsonable(value: Any) -> Any:
     """`value` as strict JSON data: unknown objects become their repr, NaN/inf strings, ints
     too long to print "<int of N digits>", lone surrogates \\udXXX, bytes
     `{"base64": ..., "bytes": N}`."""
+    # the usual shapes first, by exact type (a run's result holds one entry per node)
+    kind = type(value)
+    if kind is str:
+        return value if value.isascii() else printable_text(value)
+    if kind is dict:
+        return {k if type(k) is str and k.isascii() else _json_key(k): jsonable(v)
+                for k, v in value.items()}
+    if kind is list:
+        return [jsonable(v) for v in value]
+    if kind is int and value.bit_length() < 14_000:
+        return value
+    if kind is float and math.isfinite(value):
+        return value
+    return _jsonable_other(value)
+
+
+def _json_key(key: Any) -> str:
+    return printable_text(key if isinstance(key, str) else str(jsonable(key)))
+
+
+def _jsonable_other(value: Any) -> Any:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
@@ -98,8 +119,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, dict):
-        return {printable_text(k if isinstance(k, str) else str(jsonable(k))): jsonable(v)
-                for k, v in value.items()}
+        return {_json_key(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [jsonable(v) for v in value]
     if isinstance(value, (bytes, bytearray)):  # lossless: docs/semantics.md, "Bytes in JSON"

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from engine.errors import NodeFailure, WorkflowFileError
 from engine.fileformat import load
+from engine.nodetype import NodeType
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.model import Workflow
@@ -146,16 +147,24 @@ class Manifest:
                 "dynamic": [dict(d) for d in self.dynamic]}
 
 
+_DECLARES_NOTHING = NodeType.needs.__func__  # type: ignore[attr-defined]
+
+
 def is_builtin(node_type: type) -> bool:
     return node_type.__module__.split(".", 1)[0] in BUILTIN_PACKAGES
 
 
 def node_needs(node_type: Any, params: dict[str, Any], base_dir: Path | None) -> list[Need]:
     """What one node needs, with the rule for types that declare nothing applied."""
-    try:
-        declared = node_type.needs(node_type.with_defaults(params), base_dir)
-    except Exception:  # a broken declaration must not hide what the node could do
+    if getattr(getattr(node_type, "needs", None), "__func__", None) is _DECLARES_NOTHING:
+        # NodeType.needs itself answers None whatever the params: no defaults merged for it
+        # (this runs for every node, twice in an untrusted run: the manifest, then check_start)
         declared = None
+    else:
+        try:
+            declared = node_type.needs(node_type.with_defaults(params), base_dir)
+        except Exception:  # a broken declaration must not hide what the node could do
+            declared = None
     if declared is None:
         return [] if is_builtin(node_type) else [Need(RUN, node_type.type_id or "?")]
     return list(declared)
