@@ -8,6 +8,9 @@ Effects, and where they are caught:
   bytes the node read are kept when it closes the response.
 * Clock reads and random draws — `ctx.now()` / `ctx.random()` ask `RunTap.value`.
 * Approval decisions — the run's ApprovalDecided events.
+* The text of every sub-workflow file the run calls — `RunTap.subworkflow`, which
+  flow.subworkflow asks for it (nodes/flowctl.py): read from disk once a path (every call in
+  the run gets that version), or on a replay served from the record.
 When a `source` (serve.py) is set, effects it holds are served from it instead of being made,
 and recorded again, so the new run's record is as whole as the old one.
 
@@ -22,12 +25,15 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from engine import events as ev
+from engine import limits
 from engine.context import EFFECTS_KEY, Services
+from engine.errors import NodeFailure
 from engine.permissions import ACTOR
 from engine.record.codec import digest
 
@@ -155,6 +161,7 @@ class RunTap:
         self.nodes: dict[tuple[str, tuple[int, ...]], dict[str, Any]] = {}
         self.sequence: list[tuple[str, str]] = []  # (node, status) as they happened
         self.inputs: dict[str, Any] = {}
+        self.workflows: dict[str, tuple[str, str]] = {}  # sub-workflow path -> (node, text)
         self._unsubscribe: Callable[[], None] | None = None
 
     # --- wiring ---------------------------------------------------------------------------
@@ -222,6 +229,21 @@ class RunTap:
                 self.values.append((kind, node_id, iteration, value))
         return value
 
+    def subworkflow(self, node_id: str, path: str) -> str:
+        """The text of the sub-workflow file `path` that `node_id` runs: the one this run
+        already read, else served from the source (a replay), else read from disk."""
+        with self._lock:
+            known = self.workflows.get(path)
+        if known is not None:
+            return known[1]
+        text = self.source.workflow(node_id, path) if self.source is not None else None
+        if text is None:
+            text = _read_workflow(Path(path))
+        if self._take(len(text), f"node {node_id!r}'s sub-workflow {Path(path).name}"):
+            with self._lock:
+                text = self.workflows.setdefault(path, (node_id, text))[1]
+        return text
+
     # --- events (the loop thread) ---------------------------------------------------------
     def _on_batch(self, batch: list[Any]) -> None:
         for e in batch:
@@ -248,3 +270,19 @@ class RunTap:
         self.nodes[(e.node_id, e.iteration)] = {"status": status, "outputs": outputs,
                                                 "error": error, "cached": cached}
         self.sequence.append((e.node_id, status))
+
+
+def _read_workflow(path: Path) -> str:
+    """A sub-workflow file's text, bounded like fileformat.load; NodeFailure saying why not."""
+    try:
+        size = path.stat().st_size  # before reading: a huge file is refused unread
+        if size > limits.MAX_FILE_BYTES:
+            raise NodeFailure(f"sub-workflow file {path} is {limits.amount(size)} bytes; the "
+                              f"limit is {limits.amount(limits.MAX_FILE_BYTES)}")
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NodeFailure(f"sub-workflow file {path} does not exist") from None
+    except UnicodeDecodeError:
+        raise NodeFailure(f"sub-workflow file {path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise NodeFailure(f"sub-workflow file {path} cannot be read: {exc.strerror}") from None
