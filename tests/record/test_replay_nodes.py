@@ -67,3 +67,28 @@ def test_a_delay_and_an_http_response_replay_byte_identical(flowloom, tmp_path, 
 
     assert recorded["outputs"]["response"]["status"] == 200
     assert len(server.requests_to("/echo")) == 1
+
+
+def test_a_replay_says_what_it_serves_and_which_file_nodes_read_the_disk_now(flowloom, tmp_path):
+    data = tmp_path / "notes.txt"
+    data.write_text("first", encoding="utf-8")
+    path = write(tmp_path / "read.loom.json", workflow("read", [
+        node("load", "file.read", 0, path="notes.txt", format="text"),
+        node("shout", "data.expression", 100, expr="x.upper()"),
+        node("out", "flow.output", 200, name="text"),
+    ], [edge("load", "shout", "out", "x"), edge("shout", "out")]))
+    code, out, err = flowloom("run", path, "--json", "--trust", "-q")
+    assert code == 0, err
+    run_id = json.loads(out)["run_id"]
+    data.write_text("second", encoding="utf-8")
+
+    code, out, err = flowloom("replay", run_id, "--json")
+
+    assert code == 0, err
+    assert "clock reads, random draws, approval decisions and sub-workflow files come " \
+           "from the record" in err
+    assert (f"not recorded, done for real now: load (file.read) reads {data.resolve()} as "
+            f"it is now") in err
+    assert "shout" not in err.split("done for real now:")[1].splitlines()[0]
+    # as it says: the file is read as it is now
+    assert json.loads(out)["outputs"]["text"] == "SECOND"
