@@ -365,7 +365,7 @@ def load_record(store: Any, run_id: str) -> Record | None:
             record.http.append(HttpExchange(
                 node_id, meta["method"], meta["url"], meta["body_sha"], meta["status"],
                 [tuple(h) for h in meta["headers"]], record.blob(blob) or b"",
-                bool(meta.get("complete")), meta.get("llm")))
+                bool(meta.get("complete")), meta.get("llm"), meta.get("error")))
         elif kind in ("clock", "random"):
             record.values.append((kind, node_id, iteration_path(iteration), meta["value"]))
         elif kind == "approval":

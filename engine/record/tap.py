@@ -5,7 +5,9 @@ Effects, and where they are caught:
 * HTTP (LLM completions included: they are HTTP too) — `RecordingTransport`, wrapped around the
   run's client transport (Services.http_client). The node that sent a request is the one
   `ctx.http` named in engine.permissions.ACTOR. Responses stream through unchanged; the exact
-  bytes the node read are kept when it closes the response.
+  bytes the node read are kept when it closes the response. A request that got no response (a
+  server down, a timeout before it answered) is kept with its error, which a replay raises
+  again: an LLM failover past a dead server replays the same way.
 * Clock reads and random draws — `ctx.now()` / `ctx.random()` ask `RunTap.value`.
 * Approval decisions — the run's ApprovalDecided events.
 * The text of every sub-workflow file the run calls — `RunTap.subworkflow`, which
@@ -59,6 +61,7 @@ class HttpExchange:
     body: bytes = b""
     complete: bool = False  # the node read the whole body
     llm: dict[str, Any] | None = None  # {"model", "params"} of a chat / completion request
+    error: str | None = None  # "ConnectError: text" when the request got no response
 
     def meta(self) -> dict[str, Any]:
         data: dict[str, Any] = {"method": self.method, "url": self.url,
@@ -67,7 +70,17 @@ class HttpExchange:
                                 "complete": self.complete}
         if self.llm is not None:
             data["llm"] = self.llm
+        if self.error is not None:
+            data["error"] = self.error
         return data
+
+    def raise_error(self, request: httpx.Request) -> None:
+        """Raise the transport error this exchange recorded, as the same httpx class."""
+        name, _, message = (self.error or "").partition(": ")
+        kind = getattr(httpx, name, None)
+        if not (isinstance(kind, type) and issubclass(kind, httpx.TransportError)):
+            kind = httpx.TransportError
+        raise kind(message or name, request=request)
 
 
 def llm_request(body: bytes) -> dict[str, Any] | None:
@@ -124,9 +137,17 @@ class RecordingTransport(httpx.AsyncBaseTransport):
             served = source.http(node_id, exchange.method, exchange.url, exchange.body_sha)
             if served is not None:
                 self.tap.add_http(served)
+                if served.error is not None:
+                    served.raise_error(request)
                 return httpx.Response(served.status, headers=served.headers,
                                       stream=httpx.ByteStream(served.body), request=request)
-        response = await self.inner.handle_async_request(request)
+        try:
+            response = await self.inner.handle_async_request(request)
+        except httpx.TransportError as exc:
+            exchange.error = f"{type(exc).__name__}: {self.tap.redact(str(exc))}"[:2000]
+            exchange.complete = True
+            self.tap.add_http(exchange)
+            raise
         exchange.status = response.status_code
         exchange.headers = [(k.decode("latin-1"), v.decode("latin-1"))
                             for k, v in response.headers.raw]

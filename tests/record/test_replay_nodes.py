@@ -8,6 +8,7 @@ import json
 
 from tests.record.conftest import edge, node, workflow, write
 from tests.record.test_replay import recorded_outputs, statuses
+from tests.servers.base import closed_port_url
 from tests.servers.llm import LLMServer, reply, tool_call
 from tests.servers.web import WebServer
 
@@ -92,3 +93,24 @@ def test_a_replay_says_what_it_serves_and_which_file_nodes_read_the_disk_now(flo
     assert "shout" not in err.split("done for real now:")[1].splitlines()[0]
     # as it says: the file is read as it is now
     assert json.loads(out)["outputs"]["text"] == "SECOND"
+
+
+def test_an_llm_failover_past_a_dead_server_replays_byte_identical(flowloom, tmp_path,
+                                                                   history_db):
+    dead_url = closed_port_url()
+    server = LLMServer().start()
+    server.script(reply("from the backup", first_delay_s=0.03))
+    path = write(tmp_path / "failover.loom.json", workflow("failover", [
+        node("prompt", "data.value", value="hi"),
+        node("ask", "ai.chat", 200, provider="openai", base_url=dead_url, model="main",
+             fallbacks=[{"provider": "openai", "base_url": server.url, "model": "backup"}]),
+        node("text", "flow.output", 400, name="text"),
+        node("usage", "flow.output", 400, name="usage"),
+    ], [edge("prompt", "ask", "out", "prompt"), edge("ask", "text", "text", "in"),
+        edge("ask", "usage", "usage", "in")]))
+
+    recorded = replay_matches(flowloom, history_db, path, server.stop)
+
+    assert recorded["outputs"]["text"] == "from the backup"
+    assert recorded["outputs"]["usage"]["server"] == server.url
+    assert len(server.chat_bodies()) == 1
