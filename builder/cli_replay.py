@@ -6,7 +6,11 @@
 
 A replay re-executes the workflow recorded with the run, its inputs and settings, with every
 HTTP response (LLM answers included), clock read, random draw and approval served from the
-record, and a placeholder for every credential; it is itself recorded as a new run. Its
+record, and a placeholder for every credential; it is itself recorded as a new run. The
+sub-workflow files the run called are the recorded versions too. Files are not recorded: a
+file.read / file.list node reads the disk as it is now, file.write writes again, memory.* use
+the memory store as it is now and code.python runs again; the replay names each such node on
+stderr (engine/record/replay.py `done_for_real`). Its
 `--json` is `run --json`'s shape plus "replay_of". Exit 2 when the run cannot be replayed (the
 message names the node and why). Without --live-from nothing of the replay reaches the network,
 so it needs no permission flags; with it, the live part is checked like a run of the file.
@@ -214,7 +218,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from builder.cli import _execute, jsonable
     from builder.progress import TerminalProgress
     from engine.executor import Run
-    from engine.record.replay import Unreplayable, prepare_replay
+    from engine.record.replay import SERVED, Unreplayable, done_for_real, prepare_replay
     from engine.record.serve import masked_secret
     from nodes import default_registry
     from nodes.flowctl import REGISTRY_KEY, WORKFLOW_PATH_KEY
@@ -245,6 +249,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
         extra[WORKFLOW_PATH_KEY] = str(path)
     services = Services(secrets=masked_secret, approver=replay.source.approve,
                         base_dir=path.parent if path else None, grants=grants, extra=extra)
+    if not args.quiet:
+        _say(f"flowloom: replaying run {replay.run_id}: {SERVED}")
+        real = done_for_real(replay.compiled, services.base_dir, replay.source.live)
+        if real:
+            _say("flowloom: not recorded, done for real now: " + "; ".join(real))
     recording = RunRecording(args, source=replay.source, replay_of=replay.run_id)
     limits = {k: v for k, v in (replay.settings.get("limits") or {}).items() if v is not None}
     run = Run(replay.compiled, replay.inputs, concurrency=replay.settings.get("concurrency"),

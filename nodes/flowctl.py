@@ -10,7 +10,9 @@ chain in the message. The stack of running files is also carried in
 
 Services.extra keys a host may set: `REGISTRY_KEY` (the Registry to compile sub-workflows with;
 default: `nodes.default_registry()`), `WORKFLOW_PATH_KEY` (the top-level file, so that a file
-calling itself is caught one level earlier).
+calling itself is caught one level earlier). When the run is recorded, the file's text comes
+from the recorder (`Services.extra[EFFECTS_KEY].subworkflow`, engine/record/tap.py), which keeps
+it with the run and, on a replay, serves the version the recorded run ran.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from engine import budget
 from engine import events as ev
+from engine.context import EFFECTS_KEY
 from engine.errors import CompileError, InputError, NodeFailure, WorkflowFileError
 from engine.expressions import Expression, check_syntax
-from engine.fileformat import load, parse
+from engine.fileformat import load, loads, parse
 from engine.nodetype import NodeType, Param, Port
 from engine.permissions import INCLUDE, Need
 from engine.registry import Registry
@@ -119,18 +122,22 @@ class SubWorkflow(NodeType):
             return x
         return {name: expr.evaluate({"x": x}) for name, expr in self.mapping.items()}
 
-    def _compile(self, path: Path, registry: Registry) -> Compiled:
+    def _compile(self, path: Path, registry: Registry, text: str | None = None) -> Compiled:
+        """The called file compiled; `text`: its content as the run's recorder gave it."""
         from engine.compile import compile_workflow
 
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            raise NodeFailure(f"sub-workflow file {path} does not exist") from None
-        key = (path, stat.st_mtime_ns, stat.st_size, id(registry))
+        if text is None:
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                raise NodeFailure(f"sub-workflow file {path} does not exist") from None
+            key: tuple[Any, ...] = (path, stat.st_mtime_ns, stat.st_size, id(registry))
+        else:
+            key = (path, hash(text), id(registry))
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         try:
-            loaded = load(path, registry)
+            loaded = load(path, registry) if text is None else loads(text, registry, str(path))
             if loaded.errors:
                 raise CompileError(loaded.problems)
             compiled = compile_workflow(loaded.workflow, registry)
@@ -154,7 +161,9 @@ class SubWorkflow(NodeType):
         if registry is None:
             from nodes import default_registry  # only when the host gave none; avoids a cycle
             registry = extra[REGISTRY_KEY] = default_registry()
-        compiled = self._compile(path, registry)
+        recorder = extra.get(EFFECTS_KEY)
+        text = None if recorder is None else recorder.subworkflow(ctx.node_id, str(path))
+        compiled = self._compile(path, registry, text)
         extra[STACK_KEY] = stack + (path,)
         child_services = replace(services, base_dir=path.parent, extra=extra)
         from engine.executor import Run

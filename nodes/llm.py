@@ -267,7 +267,10 @@ class Chat(NodeType):
         parser = OpenAIStream() if provider == "openai" else OllamaStream()
         url = chat_endpoint(provider, server.base)
         ctx.progress(None, f"asking {server.model}…")
-        t0 = time.monotonic()
+        # usage's latencies are an output: they are timed on ctx.now(), the clock the run
+        # records and a replay serves back, so a replayed answer is byte-identical (the
+        # progress throttle below is no output and keeps the monotonic clock)
+        t0 = ctx.now()
         first: float | None = None
         received = 0
         started = False
@@ -286,7 +289,8 @@ class Chat(NodeType):
                     # A server that ignored `stream: true` and sent the whole answer.
                     await response.aread()
                     answer = parse_openai_whole(_json_body(response))
-                    return answer, time.monotonic() - t0, time.monotonic() - t0
+                    took = _since(ctx, t0)
+                    return answer, took, took
                 partial: list[str] = []
                 shown, shown_len = 0.0, 0
                 async for line in response.aiter_lines():
@@ -294,7 +298,7 @@ class Chat(NodeType):
                     if not new:
                         continue
                     if first is None:
-                        first = time.monotonic() - t0
+                        first = _since(ctx, t0)
                     partial.append(new)
                     received += len(new)
                     now = time.monotonic()
@@ -322,7 +326,12 @@ class Chat(NodeType):
         except httpx.HTTPError as exc:
             raise NodeFailure(f"request to the {where} failed: {type(exc).__name__}: {exc}") \
                 from None
-        return answer, first, time.monotonic() - t0
+        return answer, first, _since(ctx, t0)
+
+
+def _since(ctx: Any, t0: float) -> float:
+    """Seconds on the recorded clock since `t0` (never negative: it is the wall clock)."""
+    return max(0.0, ctx.now() - t0)
 
 
 def _json_body(response: httpx.Response) -> Any:

@@ -5,11 +5,20 @@ inputs and settings, and a RecordSource that serves every effect from the record
 its record was pruned or is incomplete, its workflow no longer loads (a node type is gone), a
 recorded node is not in it, or `--live-from` names a node it does not have. With `live_from`,
 that node, everything downstream of it and everything inside it (a loop's body) runs for real.
+
+What a replay serves from the record (`SERVED`) and what it does for real (`done_for_real`):
+the issue's effects — HTTP responses (LLM answers are HTTP), clock reads and random draws made
+through the node context, approval decisions — and the sub-workflow files the run called come
+from the record; credentials are a placeholder. Files are not among those effects: file.read
+and file.list read the disk as it is now, file.write writes again, memory.* use the memory
+store as it is now, and code.python runs its code again (time or random inside that code is
+the real one). `done_for_real` names each such node so the person is told.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -18,9 +27,39 @@ from engine.compile import Compiled, compile_workflow
 from engine.errors import CompileError, FlowloomError
 from engine.fileformat import loads
 from engine.history.names import RUNS_TABLE
+from engine.permissions import READ, RUN, WRITE, node_needs
 from engine.record.serve import REPLAY, RecordSource
 from engine.record.store import OVER_LIMIT, PRUNED, Record, load_record
 from engine.registry import Registry
+
+SERVED = ("HTTP responses (LLM answers included), clock reads, random draws, approval "
+          "decisions and sub-workflow files come from the record; credentials are a "
+          "placeholder")
+_REAL = {READ: "reads {target} as it is now", WRITE: "writes {target} again",
+         RUN: "runs its code again (its own clock and random draws are real)"}
+
+
+def done_for_real(compiled: Compiled, base_dir: Path | None,
+                  live: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """One sentence per node whose work a replay does for real rather than serve (files, the
+    memory store, code), other than the `live` ones, in the workflow's order."""
+    found = []
+    for node_id, node in compiled.workflow.nodes.items():
+        pn = compiled.nodes.get(node_id)
+        if pn is None or node_id in live:
+            continue
+        impl = pn.impl
+        try:
+            needs = node_needs(type(impl), impl.params, base_dir)
+        except Exception:  # noqa: BLE001 - a broken declaration must not stop the replay
+            needs = []
+        what = [_REAL[n.capability].format(target=n.target or f"the {n.param} it is given")
+                for n in needs if n.capability in _REAL]
+        if node.type.startswith("memory."):  # a local store the node types do not declare
+            what.append("uses the memory store as it is now")
+        if what:
+            found.append(f"{node_id} ({node.type}) {' and '.join(dict.fromkeys(what))}")
+    return found
 
 
 class Unreplayable(FlowloomError):

@@ -81,6 +81,22 @@ class RecordSource:
             self.missing.append((node_id, why))
         raise NodeFailure(f"replay: {why}")
 
+    def workflow(self, node_id: str, path: str) -> str | None:
+        """The recorded text of the sub-workflow file `path` (replay only: a re-use runs the
+        files as they are now). A served node whose file the record lacks fails, saying so;
+        a live one (--live-from) reads the file from disk."""
+        if self.mode == REUSE:
+            return None
+        text = self.record.subworkflow_text(path)
+        if text is not None or not self.serves(node_id):
+            return text
+        why = (f"the record of run {self.record.run_id} does not hold the sub-workflow file "
+               f"{path} it ran (it was recorded before Flowloom kept sub-workflows, or its "
+               f"record is incomplete)")
+        with self._lock:
+            self.missing.append((node_id, why))
+        raise NodeFailure(f"replay: {why}")
+
     async def approve(self, request: ApprovalRequest) -> Decision:
         """The approver of a replay: the recorded decisions, in order."""
         with self._lock:

@@ -5,7 +5,8 @@ Tables (engine/history/schema.py, schema version 3): `blobs` holds bytes by sha2
 many records share them; `records` one row per recorded run (state complete | over_limit |
 pruned, and why); `record_items` the facts: per node execution a "node" item (status, key,
 its outputs' blob) and an "inputs" item, per effect an "http" (response bytes' blob), "clock",
-"random" or "approval" item, and the run's "workflow" and "run_inputs".
+"random" or "approval" item, per sub-workflow file the run called a "subworkflow" item (its
+path, the text's blob), and the run's "workflow" and "run_inputs".
 
 Size policy (`Policy`): a run's record may hold at most `max_run_bytes` (default 50 MB; past
 that the rest is not kept and the record is `over_limit`: it cannot be replayed), and all
@@ -202,6 +203,9 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
         item(node_id, iteration, kind, seq, {"value": value}, None)
     for seq, (node_id, iteration, decision) in enumerate(tap.approvals):
         item(node_id, iteration, "approval", seq, decision, None)
+    for seq, (path, (node_id, child)) in enumerate(sorted(tap.workflows.items())):
+        blob = put(redact(child).encode("utf-8"), f"node {node_id!r}'s sub-workflow")
+        item(node_id, (), "subworkflow", seq, {"path": path}, blob)
     if note is not None:
         state = OVER_LIMIT
     now = time.time()
@@ -293,6 +297,7 @@ class Record:
     http: list[HttpExchange] = field(default_factory=list)
     values: list[tuple[str, str, tuple[int, ...], float]] = field(default_factory=list)
     approvals: list[tuple[str, tuple[int, ...], dict[str, Any]]] = field(default_factory=list)
+    subworkflows: dict[str, str | None] = field(default_factory=dict)  # path -> text's blob
 
     def blob(self, key: str | None) -> bytes | None:
         return None if key is None else self.blobs.get(key)
@@ -300,6 +305,10 @@ class Record:
     @property
     def workflow_text(self) -> str | None:
         data = self.blob(self.workflow_blob)
+        return None if data is None else data.decode("utf-8")
+
+    def subworkflow_text(self, path: str) -> str | None:
+        data = self.blob(self.subworkflows.get(path))
         return None if data is None else data.decode("utf-8")
 
     @property
@@ -356,11 +365,13 @@ def load_record(store: Any, run_id: str) -> Record | None:
             record.http.append(HttpExchange(
                 node_id, meta["method"], meta["url"], meta["body_sha"], meta["status"],
                 [tuple(h) for h in meta["headers"]], record.blob(blob) or b"",
-                bool(meta.get("complete")), meta.get("llm")))
+                bool(meta.get("complete")), meta.get("llm"), meta.get("error")))
         elif kind in ("clock", "random"):
             record.values.append((kind, node_id, iteration_path(iteration), meta["value"]))
         elif kind == "approval":
             record.approvals.append((node_id, iteration_path(iteration), meta))
+        elif kind == "subworkflow":
+            record.subworkflows[meta.get("path", "")] = blob
         elif kind == "workflow":
             record.workflow_blob = blob
         elif kind == "run_inputs":

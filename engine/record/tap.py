@@ -5,9 +5,14 @@ Effects, and where they are caught:
 * HTTP (LLM completions included: they are HTTP too) — `RecordingTransport`, wrapped around the
   run's client transport (Services.http_client). The node that sent a request is the one
   `ctx.http` named in engine.permissions.ACTOR. Responses stream through unchanged; the exact
-  bytes the node read are kept when it closes the response.
+  bytes the node read are kept when it closes the response. A request that got no response (a
+  server down, a timeout before it answered) is kept with its error, which a replay raises
+  again: an LLM failover past a dead server replays the same way.
 * Clock reads and random draws — `ctx.now()` / `ctx.random()` ask `RunTap.value`.
 * Approval decisions — the run's ApprovalDecided events.
+* The text of every sub-workflow file the run calls — `RunTap.subworkflow`, which
+  flow.subworkflow asks for it (nodes/flowctl.py): read from disk once a path (every call in
+  the run gets that version), or on a replay served from the record.
 When a `source` (serve.py) is set, effects it holds are served from it instead of being made,
 and recorded again, so the new run's record is as whole as the old one.
 
@@ -22,12 +27,15 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from engine import events as ev
+from engine import limits
 from engine.context import EFFECTS_KEY, Services
+from engine.errors import NodeFailure
 from engine.permissions import ACTOR
 from engine.record.codec import digest
 
@@ -53,6 +61,7 @@ class HttpExchange:
     body: bytes = b""
     complete: bool = False  # the node read the whole body
     llm: dict[str, Any] | None = None  # {"model", "params"} of a chat / completion request
+    error: str | None = None  # "ConnectError: text" when the request got no response
 
     def meta(self) -> dict[str, Any]:
         data: dict[str, Any] = {"method": self.method, "url": self.url,
@@ -61,7 +70,17 @@ class HttpExchange:
                                 "complete": self.complete}
         if self.llm is not None:
             data["llm"] = self.llm
+        if self.error is not None:
+            data["error"] = self.error
         return data
+
+    def raise_error(self, request: httpx.Request) -> None:
+        """Raise the transport error this exchange recorded, as the same httpx class."""
+        name, _, message = (self.error or "").partition(": ")
+        kind = getattr(httpx, name, None)
+        if not (isinstance(kind, type) and issubclass(kind, httpx.TransportError)):
+            kind = httpx.TransportError
+        raise kind(message or name, request=request)
 
 
 def llm_request(body: bytes) -> dict[str, Any] | None:
@@ -118,9 +137,17 @@ class RecordingTransport(httpx.AsyncBaseTransport):
             served = source.http(node_id, exchange.method, exchange.url, exchange.body_sha)
             if served is not None:
                 self.tap.add_http(served)
+                if served.error is not None:
+                    served.raise_error(request)
                 return httpx.Response(served.status, headers=served.headers,
                                       stream=httpx.ByteStream(served.body), request=request)
-        response = await self.inner.handle_async_request(request)
+        try:
+            response = await self.inner.handle_async_request(request)
+        except httpx.TransportError as exc:
+            exchange.error = f"{type(exc).__name__}: {self.tap.redact(str(exc))}"[:2000]
+            exchange.complete = True
+            self.tap.add_http(exchange)
+            raise
         exchange.status = response.status_code
         exchange.headers = [(k.decode("latin-1"), v.decode("latin-1"))
                             for k, v in response.headers.raw]
@@ -155,6 +182,7 @@ class RunTap:
         self.nodes: dict[tuple[str, tuple[int, ...]], dict[str, Any]] = {}
         self.sequence: list[tuple[str, str]] = []  # (node, status) as they happened
         self.inputs: dict[str, Any] = {}
+        self.workflows: dict[str, tuple[str, str]] = {}  # sub-workflow path -> (node, text)
         self._unsubscribe: Callable[[], None] | None = None
 
     # --- wiring ---------------------------------------------------------------------------
@@ -222,6 +250,21 @@ class RunTap:
                 self.values.append((kind, node_id, iteration, value))
         return value
 
+    def subworkflow(self, node_id: str, path: str) -> str:
+        """The text of the sub-workflow file `path` that `node_id` runs: the one this run
+        already read, else served from the source (a replay), else read from disk."""
+        with self._lock:
+            known = self.workflows.get(path)
+        if known is not None:
+            return known[1]
+        text = self.source.workflow(node_id, path) if self.source is not None else None
+        if text is None:
+            text = _read_workflow(Path(path))
+        if self._take(len(text), f"node {node_id!r}'s sub-workflow {Path(path).name}"):
+            with self._lock:
+                text = self.workflows.setdefault(path, (node_id, text))[1]
+        return text
+
     # --- events (the loop thread) ---------------------------------------------------------
     def _on_batch(self, batch: list[Any]) -> None:
         for e in batch:
@@ -248,3 +291,19 @@ class RunTap:
         self.nodes[(e.node_id, e.iteration)] = {"status": status, "outputs": outputs,
                                                 "error": error, "cached": cached}
         self.sequence.append((e.node_id, status))
+
+
+def _read_workflow(path: Path) -> str:
+    """A sub-workflow file's text, bounded like fileformat.load; NodeFailure saying why not."""
+    try:
+        size = path.stat().st_size  # before reading: a huge file is refused unread
+        if size > limits.MAX_FILE_BYTES:
+            raise NodeFailure(f"sub-workflow file {path} is {limits.amount(size)} bytes; the "
+                              f"limit is {limits.amount(limits.MAX_FILE_BYTES)}")
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NodeFailure(f"sub-workflow file {path} does not exist") from None
+    except UnicodeDecodeError:
+        raise NodeFailure(f"sub-workflow file {path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise NodeFailure(f"sub-workflow file {path} cannot be read: {exc.strerror}") from None

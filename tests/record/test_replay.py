@@ -28,8 +28,19 @@ def llm_workflow(url: str, **params) -> dict:
         node("question", "data.expression", 100, expr="x['q']"),
         node("ask", "ai.chat", 200, provider="openai", base_url=url + "/v1", **params),
         node("out", "flow.output", 400, name="answer"),
+        node("usage", "flow.output", 400, name="usage"),
     ], [edge("start", "question", "out", "x"), edge("question", "ask", "out", "prompt"),
-        edge("ask", "out", "text", "in")])
+        edge("ask", "out", "text", "in"), edge("ask", "usage", "usage", "in")])
+
+
+def recorded_outputs(history_db, run_id: str) -> dict:
+    """Every node execution's recorded outputs, as the bytes the record holds."""
+    from engine.history.lite import LiteStore
+    from engine.record.store import load_record
+
+    with LiteStore.open(history_db) as store:
+        record = load_record(store, run_id)
+    return {key: record.blob(fact.outputs_blob) for key, fact in record.nodes.items()}
 
 
 def statuses(result: dict) -> dict[str, str]:
@@ -58,9 +69,12 @@ def test_http_run_replays_byte_identical_with_the_server_stopped(flowloom, tmp_p
     assert len(server.requests_to("/echo")) == 1  # nothing more reached the server
 
 
-def test_llm_run_replays_its_completion_with_the_server_stopped(flowloom, tmp_path):
+def test_llm_run_replays_byte_identical_with_the_server_stopped(flowloom, tmp_path,
+                                                                history_db):
     server = LLMServer().start()
-    server.script(reply("The loom weaves threads into cloth."))
+    # a slow answer: a latency timed on the real clock could not come out the same again
+    server.script(reply("The loom weaves threads into cloth.", first_delay_s=0.05,
+                        chunk_delay_s=0.01))
     path = write(tmp_path / "ask.loom.json",
                  llm_workflow(server.url, model="test-model", temperature=0.2,
                               system="be brief"))
@@ -74,8 +88,15 @@ def test_llm_run_replays_its_completion_with_the_server_stopped(flowloom, tmp_pa
     assert code == 0, err
     replayed = json.loads(out)
     assert recorded["outputs"]["answer"] == "The loom weaves threads into cloth."
-    assert json.dumps(replayed["outputs"]) == json.dumps(recorded["outputs"])
+    assert recorded["outputs"]["usage"]["latency_s"] >= 0.05
+    assert json.dumps(replayed["outputs"], sort_keys=True) == json.dumps(
+        recorded["outputs"], sort_keys=True)
     assert statuses(replayed) == statuses(recorded)
+    # every node's outputs, not only the workflow's: the same bytes in both records
+    first, again = (recorded_outputs(history_db, r) for r in (recorded["run_id"],
+                                                               replayed["run_id"]))
+    assert set(first) == set(again) and first[("ask", "")] is not None
+    assert again == first
     assert len(server.chat_bodies()) == 1
 
 
