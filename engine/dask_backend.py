@@ -74,17 +74,40 @@ class _Session:
     """One asynchronous client on one loop, the runs using it, and the live tasks whose
     progress and log lines its event topic brings back while they run."""
 
-    __slots__ = ("client", "users", "topic", "live", "held", "readers")
+    __slots__ = ("client", "users", "topic", "live", "held", "readers", "loop", "threaded")
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, threaded: bool = False) -> None:
         self.client = client
+        self.loop = asyncio.get_running_loop()
+        self.threaded = threaded  # the client runs its own loop in a thread (see own_loop)
         self.users = 0
         self.topic = f"flowloom-events-{uuid.uuid4().hex[:12]}"
         self.live: dict[str, list[Any]] = {}  # task key -> [ctx, events delivered]
         self.held: dict[str, Any] = {}  # stand-in token -> the future of a value kept there
         # id(compiled) -> (compiled, {node id: the output ports only cluster nodes read})
         self.readers: dict[int, tuple[Any, dict[str, frozenset[str]]]] = {}
-        client.subscribe_topic(self.topic, self.on_event)
+        client.subscribe_topic(self.topic, self.from_thread if threaded else self.on_event)
+
+    async def wait(self, future: Any) -> Any:
+        """The result of a cluster future, awaited on the run's loop."""
+        if not self.threaded:
+            return await future
+        done: asyncio.Future[Any] = self.loop.create_future()
+
+        def settle(_: Any) -> None:  # on the client's thread
+            self.loop.call_soon_threadsafe(_settle, done, future)
+
+        future.add_done_callback(settle)
+        return await done
+
+    async def close(self) -> None:
+        if self.threaded:
+            await asyncio.to_thread(self.client.close)
+        else:
+            await self.client.close()
+
+    def from_thread(self, event: Any) -> None:
+        self.loop.call_soon_threadsafe(self.on_event, event)
 
     def on_event(self, event: Any) -> None:
         """A progress or log line a task reported (on the client's loop: the run's)."""
@@ -108,8 +131,12 @@ class DaskExecution:
 
     name = "dask"
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, *, own_loop: bool = False) -> None:
+        """`own_loop`: the client runs its own event loop in a thread, and futures are
+        awaited on the run's loop through it (for a loop whose timers cannot hold the
+        unbounded timeouts `distributed` sets, like qasync's Qt timers in the editor)."""
         self.address = address
+        self.own_loop = own_loop
         self._sessions: dict[asyncio.AbstractEventLoop, _Session] = {}
 
     @contextlib.asynccontextmanager
@@ -120,17 +147,22 @@ class DaskExecution:
             import distributed  # noqa: PLC0415 - the optional extra, imported on use
 
             try:
-                client = await distributed.Client(self.address, asynchronous=True,
-                                                  set_as_default=False,
-                                                  timeout=CONNECT_TIMEOUT_S)
+                if self.own_loop:
+                    client = await asyncio.to_thread(
+                        distributed.Client, self.address, set_as_default=False,
+                        timeout=CONNECT_TIMEOUT_S)
+                else:
+                    client = await distributed.Client(self.address, asynchronous=True,
+                                                      set_as_default=False,
+                                                      timeout=CONNECT_TIMEOUT_S)
             except (OSError, TimeoutError, ValueError) as exc:
                 raise SessionFailed(f"cannot reach the Dask scheduler at {self.address}: "
                                     f"{str(exc)[:200] or type(exc).__name__}") from None
             session = self._sessions.get(loop)
             if session is None:
-                session = self._sessions[loop] = _Session(client)
+                session = self._sessions[loop] = _Session(client, self.own_loop)
             else:  # another run on this loop connected meanwhile
-                await client.close()
+                await _Session.close(_Closing(client, self.own_loop))
         session.users += 1
         try:
             yield
@@ -140,7 +172,7 @@ class DaskExecution:
                 del self._sessions[loop]
                 session.held.clear()  # the values kept on the cluster go with the session
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(session.client.close())
+                    await asyncio.shield(session.close())
 
     def _session(self, node_id: str) -> _Session:
         session = self._sessions.get(asyncio.get_running_loop())
@@ -167,7 +199,7 @@ class DaskExecution:
                         summarized, future, keep, KEEP_BYTES, key=f"{key}-summary",
                         pure=False))
                 try:
-                    reply = await futures[-1]
+                    reply = await session.wait(futures[-1])
                 except asyncio.CancelledError:
                     current = asyncio.current_task()
                     for pending in [f.cancel() for f in futures]:
@@ -189,6 +221,26 @@ class DaskExecution:
             finally:
                 session.live.pop(key, None)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _Closing:
+    """Enough of a session to close a client that lost the race to connect."""
+
+    def __init__(self, client: Any, threaded: bool) -> None:
+        self.client, self.threaded = client, threaded
+
+
+def _settle(done: asyncio.Future[Any], future: Any) -> None:
+    """Pass a finished cluster future's outcome on to `done` (on the run's loop)."""
+    if done.done():
+        return
+    if future.cancelled():
+        done.cancel()
+        return
+    try:
+        done.set_result(future.result())  # finished: the client thread hands it over
+    except Exception as exc:  # noqa: BLE001 - the task's failure, raised where awaited
+        done.set_exception(exc)
 
 
 def _hold(session: _Session, reply: Any, key: str, port: str, size: int) -> dict[str, Any]:
