@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -64,6 +65,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one repeat instead of three")
     repeats = 1 if parser.parse_args().quick else 3
+    load_before = os.getloadavg()
     registry = default_registry()
     with tempfile.TemporaryDirectory() as folder:
         load_folder(registry, write_plugin(Path(folder)).parent)
@@ -82,6 +84,7 @@ def main() -> int:
                 remote.append(t_remote)
                 local0.append(_timed(registry, 0.0)[0])
                 remote0.append(_timed(registry, 0.0, seam)[0])
+    load_after = os.getloadavg()
     m_local, m_remote = statistics.median(local), statistics.median(remote)
     overhead_ms = (statistics.median(remote0) - statistics.median(local0)) / ITEMS * 1000
     speedup = m_local / m_remote
@@ -91,10 +94,17 @@ def main() -> int:
           f"{', '.join(f'{t:.2f}' for t in local)})")
     print(f"  2-worker LocalCluster {m_remote:6.2f} s   (runs: "
           f"{', '.join(f'{t:.2f}' for t in remote)})")
-    print(f"  speed-up              {speedup:6.2f}x  (floor {FLOOR}x)")
-    print(f"  per-task overhead of the cluster path: {overhead_ms:.1f} ms "
-          f"(0 ms items: local {statistics.median(local0):.3f} s, cluster "
-          f"{statistics.median(remote0):.3f} s)")
+    ratios = sorted(t_l / t_r for t_l, t_r in zip(local, remote, strict=True))
+    print(f"  speed-up              {speedup:6.2f}x  (floor {FLOOR}x; pairs "
+          f"{ratios[0]:.2f}-{ratios[-1]:.2f}x)")
+    costs = sorted((b - a) / ITEMS * 1000 for a, b in zip(local0, remote0, strict=True))
+    print(f"  per-task overhead of the cluster path: {overhead_ms:.1f} ms (pairs "
+          f"{costs[0]:.1f}-{costs[-1]:.1f} ms; 0 ms items: local "
+          f"{', '.join(f'{t:.3f}' for t in local0)} s, cluster "
+          f"{', '.join(f'{t:.3f}' for t in remote0)} s)")
+    print(f"  load average (1/5/15 min) before {'/'.join(f'{x:.2f}' for x in load_before)}, "
+          f"after {'/'.join(f'{x:.2f}' for x in load_after)} on {os.cpu_count()} cores: "
+          f"other work shares the machine, so expect noise")
     return 0 if speedup >= FLOOR else 1
 
 

@@ -153,6 +153,7 @@ def build(w: MainWindow) -> dict[str, QAction]:
     add("&Run", "rerun_from", "Re-run from &Here", rv.rerun_selected, "Ctrl+F5")
     add("&Run", "approve", "&Approve…", lambda: rv.review_selected(True), "Ctrl+Return")
     add("&Run", "reject", "Re&ject…", lambda: rv.review_selected(False), "Ctrl+Backspace")
+    _cluster_hook(w, add)
 
     add("&Help", "guide", "&User guide", lambda: help_docs.open_doc(w, "guide"), "F1")
     add("&Help", "node_reference", "&Node reference", lambda: help_docs.open_doc(w, "nodes"))
@@ -209,6 +210,14 @@ def fill_recent(w: MainWindow) -> None:
 
 def listed(w: MainWindow) -> list[tuple[str, QAction]]:
     return list(w.listed_actions)
+
+
+def _cluster_hook(w: MainWindow, add: Callable[..., QAction]) -> None:
+    """Run ▸ Cluster… and the Dask seam of the editor's runs (builder/runview/cluster_settings)."""
+    from builder.runview import cluster_settings
+
+    w.runner.seam = lambda: cluster_settings.seam_for_editor(w.settings)
+    add("&Run", "cluster", "&Cluster…", lambda: cluster_settings.show_for(w))
 
 
 def _show_memory_inspector(w: MainWindow) -> object:

@@ -18,7 +18,7 @@ from typing import Any
 from engine.errors import FlowloomError
 
 __all__ = ["COMMANDS", "DASK_ENV", "DaskUnavailable", "add_commands", "add_run_options",
-           "seam_for"]
+           "dask_seam", "probe", "seam_for"]
 
 COMMANDS = ("cluster",)
 DASK_ENV = "FLOWLOOM_DASK"
@@ -45,22 +45,35 @@ def _distributed() -> Any:
     return distributed
 
 
+def probe(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Connect to the scheduler at `address` once (blocking, at most `timeout` s); raises
+    DaskUnavailable with one sentence if it cannot be used."""
+    distributed = _distributed()
+    try:
+        distributed.Client(address, timeout=timeout, set_as_default=False).close()
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise DaskUnavailable(f"cannot reach the Dask scheduler at {address}: "
+                              f"{str(exc)[:200] or type(exc).__name__}") from None
+
+
+def dask_seam(address: str, *, own_loop: bool = False) -> Any:
+    """The seam that sends the nodes placed on the cluster to the scheduler at `address`;
+    a run connects on its own loop when it starts (engine/dask_backend.py `session`;
+    `own_loop` for the editor's Qt loop)."""
+    _distributed()
+    from engine.dask_backend import DaskExecution  # noqa: PLC0415
+    from engine.seam import PlacedSeam  # noqa: PLC0415
+
+    return PlacedSeam(DaskExecution(address, own_loop=own_loop))
+
+
 def seam_for(args: argparse.Namespace) -> Any:
     """The run's seam for `--dask` / FLOWLOOM_DASK, or None (everything local)."""
     address = getattr(args, "dask", None) or os.environ.get(DASK_ENV) or None
     if address is None:
         return None
-    distributed = _distributed()
-    from engine.dask_backend import DaskExecution  # noqa: PLC0415
-    from engine.seam import PlacedSeam  # noqa: PLC0415
-
-    try:  # say so now, in one sentence, rather than when the run starts
-        distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False).close()
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise DaskUnavailable(f"cannot reach the Dask scheduler at {address}: "
-                              f"{str(exc)[:200] or type(exc).__name__}") from None
-    # the run connects again on its own loop (engine/dask_backend.py `session`)
-    return PlacedSeam(DaskExecution(address))
+    probe(address)  # say so now, in one sentence, rather than when the run starts
+    return dask_seam(address)
 
 
 def add_commands(sub: Any) -> None:

@@ -42,19 +42,21 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.dask_worker import run_on_worker
+from engine.dask_worker import output_of, run_on_worker, summarized
 from engine.errors import NodeFailure
 from engine.ledger import error_text
-from engine.seam import SessionFailed
+from engine.seam import SessionFailed, placement_of
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.seam import Work
 
-__all__ = ["USER_PLUGIN_PREFIX", "DaskExecution", "local_cluster"]
+__all__ = ["HANDLE_KEY", "KEEP_BYTES", "USER_PLUGIN_PREFIX", "DaskExecution", "local_cluster"]
 
 USER_PLUGIN_PREFIX = "flowloom_user_nodes."  # nodes/plugins.py names user-folder modules so
 LOST_AGAIN = 1  # submissions after the scheduler gave a task up for lost workers
 CONNECT_TIMEOUT_S = 10
+KEEP_BYTES = 1 << 20  # an output this large (pickled) stays on the cluster for cluster readers
+HANDLE_KEY = "flowloom.cluster_value"  # the stand-in the run holds for a value kept there
 
 
 def local_cluster(workers: int = 2, threads: int = 1, host: str = "127.0.0.1") -> Any:
@@ -72,14 +74,40 @@ class _Session:
     """One asynchronous client on one loop, the runs using it, and the live tasks whose
     progress and log lines its event topic brings back while they run."""
 
-    __slots__ = ("client", "users", "topic", "live")
+    __slots__ = ("client", "users", "topic", "live", "held", "readers", "loop", "threaded")
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, threaded: bool = False) -> None:
         self.client = client
+        self.loop = asyncio.get_running_loop()
+        self.threaded = threaded  # the client runs its own loop in a thread (see own_loop)
         self.users = 0
         self.topic = f"flowloom-events-{uuid.uuid4().hex[:12]}"
         self.live: dict[str, list[Any]] = {}  # task key -> [ctx, events delivered]
-        client.subscribe_topic(self.topic, self.on_event)
+        self.held: dict[str, Any] = {}  # stand-in token -> the future of a value kept there
+        # id(compiled) -> (compiled, {node id: the output ports only cluster nodes read})
+        self.readers: dict[int, tuple[Any, dict[str, frozenset[str]]]] = {}
+        client.subscribe_topic(self.topic, self.from_thread if threaded else self.on_event)
+
+    async def wait(self, future: Any) -> Any:
+        """The result of a cluster future, awaited on the run's loop."""
+        if not self.threaded:
+            return await future
+        done: asyncio.Future[Any] = self.loop.create_future()
+
+        def settle(_: Any) -> None:  # on the client's thread
+            self.loop.call_soon_threadsafe(_settle, done, future)
+
+        future.add_done_callback(settle)
+        return await done
+
+    async def close(self) -> None:
+        if self.threaded:
+            await asyncio.to_thread(self.client.close)
+        else:
+            await self.client.close()
+
+    def from_thread(self, event: Any) -> None:
+        self.loop.call_soon_threadsafe(self.on_event, event)
 
     def on_event(self, event: Any) -> None:
         """A progress or log line a task reported (on the client's loop: the run's)."""
@@ -103,8 +131,12 @@ class DaskExecution:
 
     name = "dask"
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, *, own_loop: bool = False) -> None:
+        """`own_loop`: the client runs its own event loop in a thread, and futures are
+        awaited on the run's loop through it (for a loop whose timers cannot hold the
+        unbounded timeouts `distributed` sets, like qasync's Qt timers in the editor)."""
         self.address = address
+        self.own_loop = own_loop
         self._sessions: dict[asyncio.AbstractEventLoop, _Session] = {}
 
     @contextlib.asynccontextmanager
@@ -115,17 +147,22 @@ class DaskExecution:
             import distributed  # noqa: PLC0415 - the optional extra, imported on use
 
             try:
-                client = await distributed.Client(self.address, asynchronous=True,
-                                                  set_as_default=False,
-                                                  timeout=CONNECT_TIMEOUT_S)
+                if self.own_loop:
+                    client = await asyncio.to_thread(
+                        distributed.Client, self.address, set_as_default=False,
+                        timeout=CONNECT_TIMEOUT_S)
+                else:
+                    client = await distributed.Client(self.address, asynchronous=True,
+                                                      set_as_default=False,
+                                                      timeout=CONNECT_TIMEOUT_S)
             except (OSError, TimeoutError, ValueError) as exc:
                 raise SessionFailed(f"cannot reach the Dask scheduler at {self.address}: "
                                     f"{str(exc)[:200] or type(exc).__name__}") from None
             session = self._sessions.get(loop)
             if session is None:
-                session = self._sessions[loop] = _Session(client)
+                session = self._sessions[loop] = _Session(client, self.own_loop)
             else:  # another run on this loop connected meanwhile
-                await client.close()
+                await _Session.close(_Closing(client, self.own_loop))
         session.users += 1
         try:
             yield
@@ -133,8 +170,9 @@ class DaskExecution:
             session.users -= 1
             if session.users == 0 and self._sessions.get(loop) is session:
                 del self._sessions[loop]
+                session.held.clear()  # the values kept on the cluster go with the session
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(session.client.close())
+                    await asyncio.shield(session.close())
 
     def _session(self, node_id: str) -> _Session:
         session = self._sessions.get(asyncio.get_running_loop())
@@ -145,20 +183,29 @@ class DaskExecution:
 
     async def run(self, work: Work) -> Any:
         session = self._session(work.node.id)
-        task = _task_for(work, session.topic)
+        inputs, remote = _take_held(work, session)
+        task = _task_for(work, session.topic, inputs)
+        keep = _kept_ports(work, session)
         for lost in range(LOST_AGAIN + 1):
             key = f"flowloom-{work.node.id}-{uuid.uuid4().hex[:12]}"
             session.live[key] = [work.ctx, 0]
+            futures = []
             try:
-                future = session.client.submit(run_on_worker, task, key=key, pure=False)
+                future = session.client.submit(run_on_worker, task, remote, key=key,
+                                               pure=False)
+                futures.append(future)
+                if keep:  # the reply stays there; only its small parts come here
+                    futures.append(session.client.submit(
+                        summarized, future, keep, KEEP_BYTES, key=f"{key}-summary",
+                        pure=False))
                 try:
-                    reply = await future
+                    reply = await session.wait(futures[-1])
                 except asyncio.CancelledError:
                     current = asyncio.current_task()
-                    pending = future.cancel()
-                    if inspect.isawaitable(pending):
-                        with contextlib.suppress(Exception, asyncio.CancelledError):
-                            await pending
+                    for pending in [f.cancel() for f in futures]:
+                        if inspect.isawaitable(pending):
+                            with contextlib.suppress(Exception, asyncio.CancelledError):
+                                await pending
                     if current is not None and current.cancelling():
                         raise  # ours: Stop, a timeout, a failing scope
                     raise NodeFailure(f"the cluster cancelled the task of "
@@ -168,20 +215,109 @@ class DaskExecution:
                         continue
                     raise NodeFailure(f"the cluster could not run {work.node.id!r}: "
                                       f"{error_text(exc)}") from None
+                for port, size in reply.get("kept", {}).items():
+                    reply["outputs"][port] = _hold(session, future, key, port, size)
                 return _replayed(work, reply, session.live[key][1])
             finally:
                 session.live.pop(key, None)
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _task_for(work: Work, topic: str) -> dict[str, Any]:
+class _Closing:
+    """Enough of a session to close a client that lost the race to connect."""
+
+    def __init__(self, client: Any, threaded: bool) -> None:
+        self.client, self.threaded = client, threaded
+
+
+def _settle(done: asyncio.Future[Any], future: Any) -> None:
+    """Pass a finished cluster future's outcome on to `done` (on the run's loop)."""
+    if done.done():
+        return
+    if future.cancelled():
+        done.cancel()
+        return
+    try:
+        done.set_result(future.result())  # finished: the client thread hands it over
+    except Exception as exc:  # noqa: BLE001 - the task's failure, raised where awaited
+        done.set_exception(exc)
+
+
+def _hold(session: _Session, reply: Any, key: str, port: str, size: int) -> dict[str, Any]:
+    """Keep output `port` of the task `reply` on the cluster; the stand-in the run holds."""
+    token = uuid.uuid4().hex
+    session.held[token] = session.client.submit(output_of, reply, port, key=f"{key}-{port}",
+                                                pure=False)
+    return {HANDLE_KEY: token, "key": f"{key}-{port}", "bytes": size}
+
+
+def _take_held(work: Work, session: _Session) -> tuple[dict[str, Any], dict[Any, Any]]:
+    """The inputs with every stand-in (at the top, or an item of a list input) taken out,
+    and the futures that replace them on the worker: {port or (port, index): future}."""
+    inputs = dict(work.inputs)
+    remote: dict[Any, Any] = {}
+
+    def future_of(value: Any) -> Any:
+        if not (isinstance(value, dict) and HANDLE_KEY in value):
+            return None
+        held = session.held.get(value[HANDLE_KEY])
+        if held is None:
+            raise NodeFailure(f"an input of {work.node.id!r} stayed on the cluster of an "
+                              f"earlier run and is gone; run its source node again")
+        return held
+
+    for port, value in work.inputs.items():
+        if (held := future_of(value)) is not None:
+            remote[port], inputs[port] = held, None
+        elif isinstance(value, list):
+            items = list(value)
+            for index, item in enumerate(value):
+                if (held := future_of(item)) is not None:
+                    remote[(port, index)], items[index] = held, None
+            inputs[port] = items
+    return inputs, remote
+
+
+def _kept_ports(work: Work, session: _Session) -> frozenset[str]:
+    """The output ports of the node whose every reader is a node placed on the cluster that
+    takes any value (so a stand-in passes the scheduler's type check and never reaches a
+    local node): a large value there may stay on the cluster."""
+    compiled = work.ctx._run.compiled  # noqa: SLF001 - the run's plan: who reads what
+    entry = session.readers.get(id(compiled))
+    if entry is None or entry[0] is not compiled:
+        entry = session.readers[id(compiled)] = (compiled, {})
+    found = entry[1].get(work.node.id)
+    if found is None:
+        found = entry[1][work.node.id] = _cluster_only(work.node, compiled)
+    return found
+
+
+def _cluster_only(pn: Any, compiled: Any) -> frozenset[str]:
+    ports: dict[str, bool] = {}
+    for reader in pn.consumers:
+        setting = compiled.workflow.nodes[reader.id].extra.get("placement")
+        try:
+            remote = placement_of(setting, reader.impl, reader.id) == "cluster"
+        except NodeFailure:
+            remote = False
+        remote = remote and reader.body is None and not reader.tools
+        if reader.back_source is not None and reader.back_source[0] == pn.id:
+            ports[reader.back_source[1]] = False
+        for _, sources, _, port_type in reader.in_ports:
+            for source, port in sources:
+                if source == pn.id:
+                    ports[port] = ports.get(port, True) and remote and port_type == "any"
+    return frozenset(port for port, ok in ports.items() if ok)
+
+
+def _task_for(work: Work, topic: str, inputs: dict[str, Any]) -> dict[str, Any]:
     """What the worker needs: the pickled node, its inputs, context, secrets and grants."""
     pn, ctx = work.node, work.ctx
     impl = pn.impl
     cls = type(impl)
     try:
         params = pickle.dumps(impl.params)
-        inputs = pickle.dumps(work.inputs)
+        pickled = pickle.dumps(inputs)
     except Exception as exc:  # noqa: BLE001 - a live object cannot travel
         raise NodeFailure(f"{pn.id!r} cannot be sent to the cluster: {error_text(exc)}") from None
     source = None
@@ -199,7 +335,7 @@ def _task_for(work: Work, topic: str) -> dict[str, Any]:
             with contextlib.suppress(NodeFailure):  # not set: the worker says so if it is read
                 secrets[name] = ctx.secret(name)
     return {"module": cls.__module__, "class": cls.__qualname__, "params": params,
-            "inputs": inputs, "source": source, "node_id": pn.id,
+            "inputs": pickled, "source": source, "node_id": pn.id,
             "type_id": cls.type_id, "iteration": ctx.iteration, "attempt": ctx.attempt,
             "run_id": ctx.run_id, "run_inputs": ctx.run_inputs, "priority": ctx.priority,
             "base_dir": str(ctx.base_dir), "grants": ctx.services.grants, "secrets": secrets,

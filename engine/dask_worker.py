@@ -29,13 +29,15 @@ from engine.ledger import REDACTED, error_text
 from engine.masking import clip, mask
 from engine.permissions import ACTOR, READ, RUN, WRITE, node_needs, resolve_path
 
-__all__ = ["POLL_S", "RemoteContext", "run_on_worker"]
+__all__ = ["POLL_S", "RemoteContext", "output_of", "run_on_worker", "summarized"]
 
 POLL_S = 0.1  # how often a remote async node looks whether its task was cancelled
 
 
-def run_on_worker(task: dict[str, Any]) -> dict[str, Any]:
-    """The task a worker runs: load the node, run it with a worker-side context, report."""
+def run_on_worker(task: dict[str, Any], remote: dict[Any, Any] | None = None) -> dict[str, Any]:
+    """The task a worker runs: load the node, run it with a worker-side context, report.
+    `remote`: the inputs that came straight from other cluster tasks (Dask fetched them from
+    the worker that holds them): {port: value} or {(port, index): value} for a list input."""
     worker = _worker_address()
     ctx = RemoteContext(task)
     reply: dict[str, Any] = {"worker": worker, "pid": os.getpid()}
@@ -43,6 +45,11 @@ def run_on_worker(task: dict[str, Any]) -> dict[str, Any]:
         impl = _load(task, worker)
         ctx.check_start(impl)
         inputs = pickle.loads(task["inputs"])
+        for where, value in (remote or {}).items():
+            if isinstance(where, tuple):
+                inputs[where[0]][where[1]] = value
+            else:
+                inputs[where] = value
         if inspect.iscoroutinefunction(impl.run):
             outputs = asyncio.run(_until_cancelled(impl.run(ctx, **inputs), ctx))
         else:
@@ -55,6 +62,28 @@ def run_on_worker(task: dict[str, Any]) -> dict[str, Any]:
     reply["events"] = ctx.events
     reply["new_secrets"] = ctx.new_secrets
     return reply
+
+
+def summarized(reply: dict[str, Any], ports: frozenset[str], limit: int) -> dict[str, Any]:
+    """`reply` without the outputs among `ports` whose pickled size reaches `limit` (they stay
+    on this worker, where `output_of` picks them); "kept" names them with their sizes."""
+    outputs = reply.get("outputs")
+    if not isinstance(outputs, dict):
+        return reply
+    kept = {}
+    for port in ports & set(outputs):
+        size = len(pickle.dumps(outputs[port], protocol=pickle.HIGHEST_PROTOCOL))
+        if size >= limit:
+            kept[port] = size
+    if not kept:
+        return reply
+    small = {port: value for port, value in outputs.items() if port not in kept}
+    return {**reply, "outputs": small, "kept": kept}
+
+
+def output_of(reply: dict[str, Any], port: str) -> Any:
+    """One output of a task's reply, kept on the cluster for the cluster nodes that read it."""
+    return reply["outputs"][port]
 
 
 def _worker() -> Any:

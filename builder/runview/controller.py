@@ -92,6 +92,9 @@ class RunController(QObject):
         self.grants: Grants | None = None
         # App-wide limits on LLM server hosts (builder/host_limits.py), one object for every run
         self.host_slots: Any = None
+        # The run's execution seam, made per run (builder/runview/cluster_settings.py); None:
+        # every node here
+        self.seam: Callable[[], Any] | None = None
         self.bridge.events.connect(self._on_events)
 
     @property
@@ -168,7 +171,7 @@ class RunController(QObject):
                 reuse = plan_rerun(compiled, rerun_from, replay.outputs, replay.fingerprints)
             reuse = getattr(self._recording, "reuse", None) or reuse
             run = Run(compiled, inputs, services=self._recording.services(services),
-                      reuse=reuse)
+                      reuse=reuse, seam=self.seam() if self.seam is not None else None)
             self._recording.attach(run)
         except CompileError as exc:
             errors = [p for p in exc.problems if p.is_error]

@@ -69,7 +69,36 @@ PLUGIN = textwrap.dedent('''
                 time.sleep(0.02)
             return {"out": go.exists()}
 
-    TYPES = [Churn, Peek, Hold]
+    class Blob(NodeType):
+        """`kb` KiB of bytes made from its input (a number), on whichever process runs it."""
+
+        type_id = "user.blob"
+        cpu_bound = True
+        inputs = (Port("in", required=False),)
+        outputs = (Port("out"),)
+        parameters = (Param("kb", "number", default=1),)
+
+        def run(self, ctx, **inputs):
+            seed = bytes([(inputs.get("in") or 0) % 256])
+            return {"out": (seed + bytes(range(255))) * (int(self.params["kb"]) * 4)}
+
+
+
+    class Digest(NodeType):
+        """The sha256 and length of the bytes it is given, and the process that saw them."""
+
+        type_id = "user.digest"
+        cpu_bound = True
+        inputs = (Port("in", required=False),)
+        outputs = (Port("out"), Port("pid"))
+
+        def run(self, ctx, **inputs):
+            import hashlib
+
+            data = inputs["in"]
+            return {"out": [hashlib.sha256(data).hexdigest(), len(data)], "pid": os.getpid()}
+
+    TYPES = [Churn, Peek, Hold, Blob, Digest]
 ''')
 
 
