@@ -279,8 +279,9 @@ class MainWindow(QMainWindow):
     def offer_first_start(self) -> bool:
         """On the first start (no settings key yet), show Hello Flowloom in the empty window."""
         if self.settings.value(FIRST_START_KEY) is not None:
-            self.welcome.offer()  # until the person dismisses it
-            self.start_page.refresh()
+            if self.document.workflow.nodes:  # its steps speak of "this workflow": not over
+                self.welcome.offer()  # an empty canvas (the start page is for that), until
+            self.start_page.refresh()  # the person dismisses it
             return False
         self.settings.setValue(FIRST_START_KEY, True)
         document = self.document

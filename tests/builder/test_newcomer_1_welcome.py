@@ -90,3 +90,15 @@ def test_adding_a_node_to_the_empty_workflow_hides_the_start_page(qtbot, tmp_pat
     assert window.start_page.isVisible()
     window.add_node_in_view("data.value")
     assert not window.start_page.isVisible()
+
+
+def test_a_later_start_with_nothing_open_shows_the_start_page_not_the_card(
+        qtbot, tmp_path, data_dir):
+    window = make_window(qtbot, tmp_path)
+    assert window.offer_first_start()  # the first start: Hello Flowloom and the card
+    later = MainWindow(make_registry(), window.settings, Answers().prompts(), recover=False)
+    qtbot.addWidget(later)
+    later.show()
+    assert not later.offer_first_start()  # not dismissed, but its steps need a workflow
+    assert not later.welcome.isVisible()
+    qtbot.waitUntil(later.start_page.isVisible)
