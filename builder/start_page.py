@@ -66,6 +66,9 @@ class StartPage(QFrame):
         if not self.wanted():
             self.hide()
             return
+        # rebuilt while hidden: rows added to a shown card stay hidden until the next event-loop
+        # turn, so the card was measured without them and stayed a 30x26 box
+        self.hide()
         self._rebuild()
         self.adjustSize()
         self.move(self.window.canvas.viewport().geometry().topLeft() + QPoint(MARGIN, MARGIN))

@@ -102,3 +102,5 @@ def test_a_later_start_with_nothing_open_shows_the_start_page_not_the_card(
     assert not later.offer_first_start()  # not dismissed, but its steps need a workflow
     assert not later.welcome.isVisible()
     qtbot.waitUntil(later.start_page.isVisible)
+    page = later.start_page  # measured with its rows (it was once a 30x26 box over the canvas)
+    assert page.height() >= page.sizeHint().height() > 200 and "template:hello" in page.buttons
