@@ -19,6 +19,13 @@ timeout, Stop and the retry loop (engine/attempts.py) act on it as on local work
 * **Progress and logs** a remote node reports reach the run's ledger while it runs (the
   worker's `log_event` under the session's topic), each once and in order; any that had not
   arrived when its task ends are recorded from the task's reply.
+* **Replies come pushed.** A task's reply of up to 16 KiB (pickled) that names no new secret
+  is pushed by its worker under the session's topic, ahead of the task's end on the same
+  streams, so the client does not fetch it (a gather is a round trip through the scheduler to
+  the worker: ~5 ms of CPU a task here, a third of the cluster path's cost, bench/scaleout.py).
+  Larger replies, errors and lost workers take the usual way. A task is one pickled blob; the
+  part of it that is the same for every task of a node (type, params, plugin source, grants)
+  is pickled once per run.
 * **Worker loss**: the scheduler reruns a task whose worker died (its `allowed-failures`); a
   task that still ends on a lost worker is submitted once more, then fails the node, whose own
   retry policy applies. The run never hangs on it.
@@ -57,24 +64,36 @@ LOST_AGAIN = 1  # submissions after the scheduler gave a task up for lost worker
 CONNECT_TIMEOUT_S = 10
 KEEP_BYTES = 1 << 20  # an output this large (pickled) stays on the cluster for cluster readers
 HANDLE_KEY = "flowloom.cluster_value"  # the stand-in the run holds for a value kept there
+# What a cluster this module starts leaves out: the workers' statistical profiler (the
+# dashboard's profile page, sampling every thread each 10 ms) and the fast health polls. At
+# rest they cost a 2-worker cluster 0.16 of a core; without them 0.03 (bench/scaleout.py).
+QUIET = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "200ms",  # event-loop health checks (default 20 ms)
+    "distributed.admin.system-monitor.interval": "2s",  # psutil readings (default 500 ms)
+    "distributed.worker.memory.monitor-interval": "1s",  # nanny's memory poll (100 ms)
+}
 
 
 def local_cluster(workers: int = 2, threads: int = 1, host: str = "127.0.0.1") -> Any:
     """A `distributed.LocalCluster` of `workers` processes on this machine, every port it
     opens (scheduler, workers, their HTTP endpoints) bound to `host` only."""
-    import distributed  # noqa: PLC0415 - the optional extra, imported on use
+    import dask  # noqa: PLC0415 - the optional extra, imported on use
+    import distributed  # noqa: PLC0415
 
-    return distributed.LocalCluster(
-        n_workers=workers, threads_per_worker=threads, processes=True, host=host,
-        dashboard_address=f"{host}:0", worker_dashboard_address=f"{host}:0",
-        scheduler_kwargs={"dashboard": False})
+    with dask.config.set(QUIET):  # read by the scheduler and nannies as they start
+        return distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=threads, processes=True, host=host,
+            dashboard_address=f"{host}:0", worker_dashboard_address=f"{host}:0",
+            scheduler_kwargs={"dashboard": False}, config=QUIET)
 
 
 class _Session:
     """One asynchronous client on one loop, the runs using it, and the live tasks whose
     progress and log lines its event topic brings back while they run."""
 
-    __slots__ = ("client", "users", "topic", "live", "held", "readers", "loop", "threaded")
+    __slots__ = ("client", "users", "topic", "live", "held", "readers", "loop", "threaded",
+                 "replies", "static")
 
     def __init__(self, client: Any, threaded: bool = False) -> None:
         self.client = client
@@ -86,6 +105,9 @@ class _Session:
         self.held: dict[str, Any] = {}  # stand-in token -> the future of a value kept there
         # id(compiled) -> (compiled, {node id: the output ports only cluster nodes read})
         self.readers: dict[int, tuple[Any, dict[str, frozenset[str]]]] = {}
+        self.replies: dict[str, asyncio.Future[Any]] = {}  # task key -> its pushed reply
+        # (id(compiled), node id) -> (compiled, the pickled part of its tasks that never varies)
+        self.static: dict[tuple[int, str], tuple[Any, bytes]] = {}
         client.subscribe_topic(self.topic, self.from_thread if threaded else self.on_event)
 
     async def wait(self, future: Any) -> Any:
@@ -100,10 +122,38 @@ class _Session:
         future.add_done_callback(settle)
         return await done
 
+    async def settled(self, future: Any, pushed: asyncio.Future[Any]) -> Any:
+        """The reply of a task: the one its worker pushed under the session's topic, if it
+        did (no gather: the scheduler relays it on the stream it already keeps open, ahead of
+        the task's end), else its result fetched the usual way (an error, a lost worker, a
+        reply too large or holding secrets to be pushed)."""
+        ended: asyncio.Future[None] = self.loop.create_future()
+
+        def mark(_: Any) -> None:  # on the client's loop, or its thread (own_loop)
+            self.loop.call_soon_threadsafe(_mark, ended)
+
+        future.add_done_callback(mark)
+        try:
+            await asyncio.wait((pushed, ended), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not ended.done():
+                ended.cancel()
+        if pushed.done() and not pushed.cancelled():
+            return pickle.loads(pushed.result())  # noqa: S301 - our own worker's reply
+        outcome = await self.wait(future)
+        return pickle.loads(outcome) if isinstance(outcome, bytes) else outcome  # noqa: S301
+
     async def close(self) -> None:
+        """Close the client, first dropping the events the scheduler kept of this session's
+        topic (pushed replies among them), as far as the scheduler lets a client do that."""
         if self.threaded:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.client.run_on_scheduler, _forget_topic,
+                                        topic=self.topic)
             await asyncio.to_thread(self.client.close)
         else:
+            with contextlib.suppress(Exception):
+                await self.client.run_on_scheduler(_forget_topic, topic=self.topic)
             await self.client.close()
 
     def from_thread(self, event: Any) -> None:
@@ -113,6 +163,11 @@ class _Session:
         """A progress or log line a task reported (on the client's loop: the run's)."""
         msg = event[1] if isinstance(event, tuple) else event
         if not isinstance(msg, dict):
+            return
+        if "reply" in msg:  # a finished task's reply, pushed (see run_on_worker)
+            waiting = self.replies.pop(msg.get("key"), None)
+            if waiting is not None and not waiting.done():
+                waiting.set_result(msg["reply"])
             return
         found = self.live.get(msg.get("key"))
         if found is None or msg.get("seq") != found[1]:  # late or out of turn: the reply has it
@@ -184,11 +239,12 @@ class DaskExecution:
     async def run(self, work: Work) -> Any:
         session = self._session(work.node.id)
         inputs, remote = _take_held(work, session)
-        task = _task_for(work, session.topic, inputs)
         keep = _kept_ports(work, session)
+        task = _task_for(work, session, inputs, push=not keep)
         for lost in range(LOST_AGAIN + 1):
             key = f"flowloom-{work.node.id}-{uuid.uuid4().hex[:12]}"
             session.live[key] = [work.ctx, 0]
+            pushed = session.replies[key] = session.loop.create_future()
             futures = []
             try:
                 future = session.client.submit(run_on_worker, task, remote, key=key,
@@ -199,7 +255,7 @@ class DaskExecution:
                         summarized, future, keep, KEEP_BYTES, key=f"{key}-summary",
                         pure=False))
                 try:
-                    reply = await session.wait(futures[-1])
+                    reply = await session.settled(futures[-1], pushed)
                 except asyncio.CancelledError:
                     current = asyncio.current_task()
                     for pending in [f.cancel() for f in futures]:
@@ -220,6 +276,7 @@ class DaskExecution:
                 return _replayed(work, reply, session.live[key][1])
             finally:
                 session.live.pop(key, None)
+                session.replies.pop(key, None)
         raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -228,6 +285,17 @@ class _Closing:
 
     def __init__(self, client: Any, threaded: bool) -> None:
         self.client, self.threaded = client, threaded
+
+
+def _forget_topic(dask_scheduler: Any, topic: str) -> None:
+    """On the scheduler: drop what it kept of `topic` (its broker holds a topic's last 1 000
+    events; there is no public call for this, so a scheduler without it keeps them)."""
+    dask_scheduler._broker.truncate(topic)  # noqa: SLF001
+
+
+def _mark(ended: asyncio.Future[None]) -> None:
+    if not ended.done():
+        ended.set_result(None)
 
 
 def _settle(done: asyncio.Future[Any], future: Any) -> None:
@@ -310,16 +378,38 @@ def _cluster_only(pn: Any, compiled: Any) -> frozenset[str]:
     return frozenset(port for port, ok in ports.items() if ok)
 
 
-def _task_for(work: Work, topic: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    """What the worker needs: the pickled node, its inputs, context, secrets and grants."""
+def _task_for(work: Work, session: _Session, inputs: dict[str, Any], *,
+              push: bool) -> bytes:
+    """What the worker needs, as one pickled blob (Dask sizes and ships bytes as they are):
+    the node's part that is the same for every task of the node in this run (its type, params,
+    plugin source, grants: pickled once), and this attempt's inputs, context and secrets."""
     pn, ctx = work.node, work.ctx
     impl = pn.impl
     cls = type(impl)
+    compiled = ctx._run.compiled  # noqa: SLF001 - the run's plan: whose node this is
+    cached = session.static.get((id(compiled), pn.id))
+    if cached is None or cached[0] is not compiled:
+        part = _static_part(work, session.topic)
+        cached = session.static[(id(compiled), pn.id)] = (compiled, part)
     try:
-        params = pickle.dumps(impl.params)
         pickled = pickle.dumps(inputs)
     except Exception as exc:  # noqa: BLE001 - a live object cannot travel
         raise NodeFailure(f"{pn.id!r} cannot be sent to the cluster: {error_text(exc)}") from None
+    secrets = {}
+    for param in getattr(cls, "parameters", ()):
+        name = impl.params.get(param.name) if getattr(param, "secret", False) else None
+        if isinstance(name, str) and name:
+            with contextlib.suppress(NodeFailure):  # not set: the worker says so if it is read
+                secrets[name] = ctx.secret(name)
+    return pickle.dumps({"static": cached[1], "inputs": pickled, "iteration": ctx.iteration,
+                         "attempt": ctx.attempt, "priority": ctx.priority, "secrets": secrets,
+                         "push": push}, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _static_part(work: Work, topic: str) -> bytes:
+    pn, ctx = work.node, work.ctx
+    impl = pn.impl
+    cls = type(impl)
     source = None
     if cls.__module__.startswith(USER_PLUGIN_PREFIX):
         file = getattr(sys.modules.get(cls.__module__), "__file__", None)
@@ -328,18 +418,15 @@ def _task_for(work: Work, topic: str, inputs: dict[str, Any]) -> dict[str, Any]:
         except (OSError, TypeError) as exc:
             raise NodeFailure(f"the plugin of {pn.id!r} cannot be sent to the cluster: its "
                               f"source file cannot be read ({exc})") from None
-    secrets = {}
-    for param in getattr(cls, "parameters", ()):
-        name = impl.params.get(param.name) if getattr(param, "secret", False) else None
-        if isinstance(name, str) and name:
-            with contextlib.suppress(NodeFailure):  # not set: the worker says so if it is read
-                secrets[name] = ctx.secret(name)
-    return {"module": cls.__module__, "class": cls.__qualname__, "params": params,
-            "inputs": pickled, "source": source, "node_id": pn.id,
-            "type_id": cls.type_id, "iteration": ctx.iteration, "attempt": ctx.attempt,
-            "run_id": ctx.run_id, "run_inputs": ctx.run_inputs, "priority": ctx.priority,
-            "base_dir": str(ctx.base_dir), "grants": ctx.services.grants, "secrets": secrets,
-            "topic": topic}
+    try:
+        return pickle.dumps(
+            {"module": cls.__module__, "class": cls.__qualname__, "params": impl.params,
+             "source": source, "node_id": pn.id, "type_id": cls.type_id,
+             "run_id": ctx.run_id, "run_inputs": ctx.run_inputs, "base_dir": str(ctx.base_dir),
+             "grants": ctx.services.grants, "topic": topic},
+            protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001 - a live object cannot travel
+        raise NodeFailure(f"{pn.id!r} cannot be sent to the cluster: {error_text(exc)}") from None
 
 
 def _deliver(ctx: Any, event: Any) -> None:

@@ -29,15 +29,45 @@ from engine.ledger import REDACTED, error_text
 from engine.masking import clip, mask
 from engine.permissions import ACTOR, READ, RUN, WRITE, node_needs, resolve_path
 
-__all__ = ["POLL_S", "RemoteContext", "output_of", "run_on_worker", "summarized"]
+__all__ = ["POLL_S", "PUSH_BYTES", "RemoteContext", "output_of", "run_on_worker", "summarized"]
 
 POLL_S = 0.1  # how often a remote async node looks whether its task was cancelled
+PUSH_BYTES = 16 << 10  # a reply up to this size (pickled) is pushed; the scheduler keeps the
+# last 1 000 events of a topic (distributed.admin.low-level-log-length), so at most ~16 MB
 
 
-def run_on_worker(task: dict[str, Any], remote: dict[Any, Any] | None = None) -> dict[str, Any]:
+def run_on_worker(blob: bytes | dict[str, Any],
+                  remote: dict[Any, Any] | None = None) -> dict[str, Any] | bytes:
     """The task a worker runs: load the node, run it with a worker-side context, report.
-    `remote`: the inputs that came straight from other cluster tasks (Dask fetched them from
-    the worker that holds them): {port: value} or {(port, index): value} for a list input."""
+    `blob`: the task (engine/dask_backend.py `_task_for`). `remote`: the inputs that came
+    straight from other cluster tasks (Dask fetched them from the worker that holds them):
+    {port: value} or {(port, index): value} for a list input.
+
+    The reply is a dict when its outputs may stay on the cluster (`summarized` picks it
+    apart there); otherwise pickled bytes, which the worker also pushes to the client under
+    the session's topic when small and free of secrets, so the client need not fetch it."""
+    task = _unpacked(blob)
+    reply = _run(task, remote)
+    if not task.get("push"):
+        return reply
+    packed = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+    worker, key = _worker(), _task_key()
+    if (worker is not None and key is not None and len(packed) <= PUSH_BYTES
+            and not reply["new_secrets"]):  # the scheduler keeps a topic's last events
+        with contextlib.suppress(Exception):  # the client fetches the result instead
+            worker.log_event(task["topic"], {"key": key, "reply": packed})
+    return packed
+
+
+def _unpacked(blob: bytes | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(blob, dict):
+        return blob
+    task = pickle.loads(blob)  # noqa: S301 - the client's own task
+    task.update(pickle.loads(task.pop("static")))  # noqa: S301
+    return task
+
+
+def _run(task: dict[str, Any], remote: dict[Any, Any] | None) -> dict[str, Any]:
     worker = _worker_address()
     ctx = RemoteContext(task)
     reply: dict[str, Any] = {"worker": worker, "pid": os.getpid()}
@@ -122,7 +152,7 @@ def _load(task: dict[str, Any], worker: str) -> Any:
             importlib.import_module(task["module"])
         for part in task["class"].split("."):
             cls = getattr(cls, part)
-        return cls(pickle.loads(task["params"]), task["node_id"])
+        return cls(task["params"], task["node_id"])
     except Exception as exc:  # noqa: BLE001 - say which type and where
         raise NodeFailure(f"node type {task['type_id']!r} cannot be loaded on cluster worker "
                           f"{worker}: {error_text(exc)}") from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import distributed
 import pytest
 
@@ -22,4 +24,7 @@ def cluster():
 def client(cluster):
     with distributed.Client(cluster, set_as_default=False) as client:
         client.wait_for_workers(2, timeout=60)
+        # Both workers import the worker side now, not while their first tasks wait: on a
+        # busy machine the scheduler would otherwise steal those tasks for the other worker.
+        client.run(importlib.import_module, "engine.dask_worker")
         yield client
