@@ -98,7 +98,20 @@ PLUGIN = textwrap.dedent('''
             data = inputs["in"]
             return {"out": [hashlib.sha256(data).hexdigest(), len(data)], "pid": os.getpid()}
 
-    TYPES = [Churn, Peek, Hold, Blob, Digest]
+    class Mint(NodeType):
+        """Makes a token, names it a secret (ctx.add_secret) and says only its length."""
+
+        type_id = "user.mint"
+        cpu_bound = True
+        inputs = (Port("in", required=False),)
+        outputs = (Port("out"),)
+        parameters = (Param("token", "str", default="minted-token-0000"),)
+
+        def run(self, ctx, **inputs):
+            ctx.add_secret(self.params["token"])
+            return {"out": len(self.params["token"])}
+
+    TYPES = [Churn, Peek, Hold, Blob, Digest, Mint]
 ''')
 
 
