@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import distributed  # noqa: E402
+import psutil  # noqa: E402  (distributed needs it)
 
 from engine import Run, compile_workflow  # noqa: E402
 from engine.dask_backend import DaskExecution, local_cluster  # noqa: E402
@@ -61,6 +62,11 @@ def _timed(registry, ms: float, seam=None) -> tuple[float, list]:
     return took, result.outputs["r"]
 
 
+def _cpu(processes: list[psutil.Process]) -> float:
+    """User + system CPU seconds of `processes` so far."""
+    return sum(sum(p.cpu_times()[:2]) for p in processes)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one repeat instead of three")
@@ -74,7 +80,9 @@ def main() -> int:
             client.wait_for_workers(2, timeout=60)
             seam = PlacedSeam(DaskExecution(client.scheduler.address))
             _timed(registry, 1.0, seam)  # warm the workers (imports, the plugin's module)
-            local, remote, local0, remote0 = [], [], [], []
+            local, remote, local0, remote0, cpu0 = [], [], [], [], []
+            me = psutil.Process()
+            processes = [me, *me.children(recursive=True)]  # this one (scheduler), workers
             for _ in range(repeats):  # interleaved, so drift on the machine hits both alike
                 t_local, r_local = _timed(registry, STEP_MS)
                 t_remote, r_remote = _timed(registry, STEP_MS, seam)
@@ -83,7 +91,9 @@ def main() -> int:
                 local.append(t_local)
                 remote.append(t_remote)
                 local0.append(_timed(registry, 0.0)[0])
+                before = _cpu(processes)
                 remote0.append(_timed(registry, 0.0, seam)[0])
+                cpu0.append((_cpu(processes) - before) / ITEMS * 1000)
     load_after = os.getloadavg()
     m_local, m_remote = statistics.median(local), statistics.median(remote)
     overhead_ms = (statistics.median(remote0) - statistics.median(local0)) / ITEMS * 1000
@@ -102,6 +112,9 @@ def main() -> int:
           f"{costs[0]:.1f}-{costs[-1]:.1f} ms; 0 ms items: local "
           f"{', '.join(f'{t:.3f}' for t in local0)} s, cluster "
           f"{', '.join(f'{t:.3f}' for t in remote0)} s)")
+    print(f"  CPU of all processes per cluster task (0 ms items; steadier than the wall "
+          f"clock on a busy machine): {statistics.median(cpu0):.1f} ms (runs "
+          f"{', '.join(f'{c:.1f}' for c in cpu0)})")
     print(f"  load average (1/5/15 min) before {'/'.join(f'{x:.2f}' for x in load_before)}, "
           f"after {'/'.join(f'{x:.2f}' for x in load_after)} on {os.cpu_count()} cores: "
           f"other work shares the machine, so expect noise")
