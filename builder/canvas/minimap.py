@@ -26,6 +26,7 @@ from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, QSize, Qt, QTimer, Si
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
+from builder.canvas.look import HEADER_H
 from builder.canvas.node_item import NodeItem
 from builder.theme import Theme
 from engine.model import Workflow
@@ -228,10 +229,13 @@ class Minimap(QWidget):
         wire.setAlpha(110)
         painter.setPen(QPen(wire, 1.0))
         lines = []
+        where = {node_id: (x, y, w) for node_id, (x, y, w, _h, _c) in zip(nodes, boxes)}
+        half = HEADER_H / 2  # (where NodeItem.port_xy puts a port it does not have)
         for (src, out, dst, inp) in scene.wires:
-            a, b = nodes.get(src), nodes.get(dst)
-            if a is not None and b is not None:
-                (x1, y1), (x2, y2) = a.port_xy("out", out), b.port_xy("in", inp)
+            a, b = where.get(src), where.get(dst)
+            if a is not None and b is not None:  # port_xy's numbers, from the one read above
+                x1, y1 = a[0] + a[2], a[1] + nodes[src].out_rows.get(out, half)
+                x2, y2 = b[0], b[1] + nodes[dst].in_rows.get(inp, half)
                 lines.append(QLineF(x1 * scale + ox, y1 * scale + oy,
                                     x2 * scale + ox, y2 * scale + oy))
         painter.drawLines(lines)
