@@ -16,8 +16,6 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
 from builder.canvas.minimap import minimap_toggled, minimap_wanted
-from builder.command_palette import open_command_palette
-from builder.find_node import open_find_node
 from builder.icons import icon
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -112,8 +110,8 @@ def build(w: MainWindow) -> dict[str, QAction]:
         acts[key].setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         c.addAction(acts[key])
 
-    add("&View", "find_node", "F&ind node…", lambda: open_find_node(w), Key.Find)
-    add("&View", "command_palette", "&Command palette…", lambda: open_command_palette(w),
+    add("&View", "find_node", "F&ind node…", lambda: _open_find_node(w), Key.Find)
+    add("&View", "command_palette", "&Command palette…", lambda: _open_command_palette(w),
         "Ctrl+Shift+P")
     add("&View", "fit", "&Fit all", c.fit_all, "F")
     add("&View", "fit_selection", "Fit &selection", c.fit_selection, "Shift+F")
@@ -261,3 +259,15 @@ def _show_dashboard(w: MainWindow) -> object:
     from builder.panels.dashboard import show_for
 
     return show_for(w)
+
+
+def _open_find_node(w: MainWindow) -> object:
+    from builder.find_node import open_find_node  # imported on use: not start-up work
+
+    return open_find_node(w)
+
+
+def _open_command_palette(w: MainWindow) -> object:
+    from builder.command_palette import open_command_palette  # imported on use
+
+    return open_command_palette(w)

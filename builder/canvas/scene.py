@@ -57,6 +57,7 @@ class GraphScene(QGraphicsScene):
         self._node_wires: dict[str, list[EdgeKey]] = {}
         self._node_frames: dict[str, list[str]] = {}
         self._unsubscribe: list[Callable[[], None]] = []
+        self._shared: dict[tuple, tuple] | None = None  # content shared during a build
         self.gestures: GestureFactory | None = None
         self.gesture: Gesture | None = None
         self.setSceneRect(QRectF(-SCENE_HALF, -SCENE_HALF, 2 * SCENE_HALF, 2 * SCENE_HALF))
@@ -93,8 +94,12 @@ class GraphScene(QGraphicsScene):
         self.nodes, self.wires, self.frames = {}, {}, {}
         self.selected_wires = set()
         self._node_wires, self._node_frames = {}, {}
-        for node in self.workflow.nodes.values():
-            self._add_node_item(node)
+        self._shared = {}
+        try:
+            for node in self.workflow.nodes.values():
+                self._add_node_item(node)
+        finally:
+            self._shared = None  # (later changes compute their node's content afresh)
         self._add_wires(self.workflow.edges)
         for frame in self.workflow.frames.values():
             self._add_frame_item(frame)
@@ -137,15 +142,26 @@ class GraphScene(QGraphicsScene):
             return NodeContent(title=node.title or node.type, summary=f"unknown type {node.type}",
                                inputs=[Port(n) for n in ins],
                                outputs=[Port(n) for n in outs], unknown=True)
-        inputs, outputs = node_ports(node, node_type)
-        try:
-            summary = node_type.summary(node_type.with_defaults(node.params))
-        except Exception:  # a plugin's summary choking on odd params must not break drawing
-            summary = ""
-        return NodeContent(
-            title=node.title or node_type.title or node.type, category=node_type.category,
-            summary=summary, kind=node_type.kind,
-            inputs=list(inputs.values()), outputs=list(outputs.values()))
+        title = node.title or node_type.title or node.type
+        # The rest depends only on the type, `on_error` and the params: nodes alike (most of a
+        # big file) share one computation while the scene is built (`_build_items`).
+        key = (node.type, node.on_error, repr(node.params)) if self._shared is not None \
+            else None
+        shared = self._shared.get(key) if key is not None else None
+        if shared is None:
+            params = node_type.with_defaults(node.params)
+            inputs, outputs = node_ports(node, node_type, params)
+            try:
+                summary = node_type.summary(params)
+            except Exception:  # a plugin's summary choking on odd params must not break it
+                summary = ""
+            shared = (node_type.category, summary, node_type.kind, list(inputs.values()),
+                      list(outputs.values()))
+            if key is not None:
+                self._shared[key] = shared
+        category, summary, kind, ins, outs = shared
+        return NodeContent(title=title, category=category, summary=summary, kind=kind,
+                           inputs=ins, outputs=outs)
 
     def _add_node_item(self, node: Node) -> NodeItem:
         item = NodeItem(node.id, self.content_for(node), self.look)
