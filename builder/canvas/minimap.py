@@ -229,15 +229,16 @@ class Minimap(QWidget):
         wire.setAlpha(110)
         painter.setPen(QPen(wire, 1.0))
         lines = []
-        where = {node_id: (x, y, w) for node_id, (x, y, w, _h, _c) in zip(nodes, boxes)}
-        half = HEADER_H / 2  # (where NodeItem.port_xy puts a port it does not have)
+        # NodeItem.port_xy's numbers, already in minimap pixels, from the one read above
+        where = {node_id: (x * scale + ox, y * scale + oy, (x + w) * scale + ox, item.in_rows,
+                           item.out_rows)
+                 for (node_id, item), (x, y, w, _h, _c) in zip(nodes.items(), boxes)}
+        half = HEADER_H / 2  # (where port_xy puts a port a node does not have)
         for (src, out, dst, inp) in scene.wires:
             a, b = where.get(src), where.get(dst)
-            if a is not None and b is not None:  # port_xy's numbers, from the one read above
-                x1, y1 = a[0] + a[2], a[1] + nodes[src].out_rows.get(out, half)
-                x2, y2 = b[0], b[1] + nodes[dst].in_rows.get(inp, half)
-                lines.append(QLineF(x1 * scale + ox, y1 * scale + oy,
-                                    x2 * scale + ox, y2 * scale + oy))
+            if a is not None and b is not None:
+                lines.append(QLineF(a[2], a[1] + a[4].get(out, half) * scale,
+                                    b[0], b[1] + b[3].get(inp, half) * scale))
         painter.drawLines(lines)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setPen(Qt.PenStyle.NoPen)
