@@ -15,10 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
-from builder import help_docs
 from builder.canvas.minimap import minimap_toggled, minimap_wanted
-from builder.command_palette import open_command_palette
-from builder.find_node import open_find_node
 from builder.icons import icon
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -113,8 +110,8 @@ def build(w: MainWindow) -> dict[str, QAction]:
         acts[key].setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         c.addAction(acts[key])
 
-    add("&View", "find_node", "F&ind node…", lambda: open_find_node(w), Key.Find)
-    add("&View", "command_palette", "&Command palette…", lambda: open_command_palette(w),
+    add("&View", "find_node", "F&ind node…", lambda: _open_find_node(w), Key.Find)
+    add("&View", "command_palette", "&Command palette…", lambda: _open_command_palette(w),
         "Ctrl+Shift+P")
     add("&View", "fit", "&Fit all", c.fit_all, "F")
     add("&View", "fit_selection", "Fit &selection", c.fit_selection, "Shift+F")
@@ -155,8 +152,8 @@ def build(w: MainWindow) -> dict[str, QAction]:
     add("&Run", "reject", "Re&ject…", lambda: rv.review_selected(False), "Ctrl+Backspace")
     _cluster_hook(w, add)
 
-    add("&Help", "guide", "&User guide", lambda: help_docs.open_doc(w, "guide"), "F1")
-    add("&Help", "node_reference", "&Node reference", lambda: help_docs.open_doc(w, "nodes"))
+    add("&Help", "guide", "&User guide", lambda: _open_doc(w, "guide"), "F1")
+    add("&Help", "node_reference", "&Node reference", lambda: _open_doc(w, "nodes"))
     add("&Help", "shortcuts", "Keyboard &shortcuts", w.show_shortcuts, "Ctrl+/")
     add("&Help", "welcome", "&Welcome card", lambda: w.welcome.show_card())
     add("&Help", "about", "&About Flowloom", w.show_about)
@@ -213,11 +210,28 @@ def listed(w: MainWindow) -> list[tuple[str, QAction]]:
 
 
 def _cluster_hook(w: MainWindow, add: Callable[..., QAction]) -> None:
-    """Run ▸ Cluster… and the Dask seam of the editor's runs (builder/runview/cluster_settings)."""
-    from builder.runview import cluster_settings
+    """Run ▸ Cluster… and the Dask seam of the editor's runs (builder/runview/cluster_settings,
+    imported when a run asks for its seam or the dialog opens: not start-up work)."""
 
-    w.runner.seam = lambda: cluster_settings.seam_for_editor(w.settings)
-    add("&Run", "cluster", "&Cluster…", lambda: cluster_settings.show_for(w))
+    def seam() -> object:
+        from builder.runview import cluster_settings
+
+        return cluster_settings.seam_for_editor(w.settings)
+
+    def show() -> object:
+        from builder.runview import cluster_settings
+
+        return cluster_settings.show_for(w)
+
+    w.runner.seam = seam
+    add("&Run", "cluster", "&Cluster…", show)
+
+
+def _open_doc(w: MainWindow, name: str) -> object:
+    # imported on use: the viewer and the node reference (nodes.docs) are not start-up work
+    from builder import help_docs
+
+    return help_docs.open_doc(w, name)
 
 
 def _show_memory_inspector(w: MainWindow) -> object:
@@ -245,3 +259,15 @@ def _show_dashboard(w: MainWindow) -> object:
     from builder.panels.dashboard import show_for
 
     return show_for(w)
+
+
+def _open_find_node(w: MainWindow) -> object:
+    from builder.find_node import open_find_node  # imported on use: not start-up work
+
+    return open_find_node(w)
+
+
+def _open_command_palette(w: MainWindow) -> object:
+    from builder.command_palette import open_command_palette  # imported on use
+
+    return open_command_palette(w)

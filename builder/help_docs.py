@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QUrl
 from PySide6.QtWidgets import QDialog, QTextBrowser, QVBoxLayout, QWidget
 
-from nodes.docs import markdown_reference
-
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from builder.mainwindow import MainWindow
 
@@ -57,6 +55,8 @@ class DocViewer(QDialog):
 
 def document_text(window: MainWindow, name: str) -> str:
     if name == "nodes":
+        from nodes.docs import markdown_reference  # the reference is made on demand
+
         return markdown_reference(window.registry)
     path = DOCS_DIR / f"{name}.md"
     try:

@@ -7,6 +7,7 @@ screens). Disabled icons are drawn faded. Unknown names fall back to the `other`
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRect, QRectF, QSize, Qt
@@ -27,11 +28,16 @@ def icon_path(name: str) -> Path:
     return path if path.exists() else ICON_DIR / "other.svg"
 
 
+@functools.cache
+def _source(name: str) -> str:
+    """An icon's SVG file, read once per process (the files ship with the editor)."""
+    return icon_path(name).read_text(encoding="utf-8")
+
+
 def svg_text(name: str, color: QColor | str) -> bytes:
     """The SVG source of an icon with `currentColor` replaced by `color`."""
     hex_color = QColor(color).name()
-    return icon_path(name).read_text(encoding="utf-8").replace(
-        "currentColor", hex_color).encode("utf-8")
+    return _source(name).replace("currentColor", hex_color).encode("utf-8")
 
 
 class _SvgEngine(QIconEngine):
@@ -40,9 +46,12 @@ class _SvgEngine(QIconEngine):
     def __init__(self, data: bytes) -> None:
         super().__init__()
         self._data = data
-        self._renderer = QSvgRenderer(QByteArray(data))
+        # parsed when first drawn: most icons (menus, hidden panels) are not in the first frame
+        self._renderer: QSvgRenderer | None = None
 
     def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
+        if self._renderer is None:
+            self._renderer = QSvgRenderer(QByteArray(self._data))
         painter.save()
         if mode == QIcon.Mode.Disabled:
             painter.setOpacity(0.38)

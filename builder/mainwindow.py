@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -103,7 +103,8 @@ class MainWindow(QMainWindow):
         self.first_frame.painted.connect(self._after_first_frame)
         self._shown = document.workflow  # the workflow the canvas shows
         self.setCentralWidget(self.canvas)
-        self.palette = Palette(self.registry)
+        self.palette = Palette(self.registry, category_colors=self.theme.categories,
+                               text_color=self.theme.text_dim)
         self.inspector = Inspector(credential_names)
         self.problems = ProblemsPanel()
         self.palette_dock = self._dock("Palette", self.palette,
@@ -132,6 +133,7 @@ class MainWindow(QMainWindow):
         self.start_page = StartPage(self)  # while no workflow is open
         self._connect()
         self._attach(document)
+        self._themed = False  # every part above was built in self.theme (see apply_theme)
         self.apply_theme(self.theme_mode)
         snap = self.settings.value("snap_to_grid", True)
         self.acts["snap"].setChecked(snap in (True, "true"))
@@ -304,14 +306,16 @@ class MainWindow(QMainWindow):
             action.setChecked(True)  # its toggled signal applies the theme: once, not twice
             return
         self.theme_mode = mode
-        self.theme = theme_for(mode)
-        app = QApplication.instance()
-        if app is not None and app.styleSheet() != stylesheet(self.theme):
-            apply_theme(app, self.theme)
-        self.canvas.set_theme(self.theme)
-        self.welcome.set_theme(self.theme)
-        self.run_view.set_theme(self.theme)  # the canvas overlay and the run panels
-        self.palette.set_colors(self.theme.categories, self.theme.text_dim)
+        if self._themed:  # (the window's own construction drew everything in self.theme)
+            self.theme = theme_for(mode)
+            app = QApplication.instance()
+            if app is not None and app.styleSheet() != stylesheet(self.theme):
+                apply_theme(app, self.theme)
+            self.canvas.set_theme(self.theme)
+            self.welcome.set_theme(self.theme)
+            self.run_view.set_theme(self.theme)  # the canvas overlay and the run panels
+            self.palette.set_colors(self.theme.categories, self.theme.text_dim)
+        self._themed = True
         self.problems.set_colors(self.theme.problem, self.theme.state_color("waiting"))
         if self.services_dock is not None:
             self.services_dock.widget().set_colors(self.theme.state_color("succeeded"),
@@ -391,6 +395,10 @@ class MainWindow(QMainWindow):
         self.services_dock.show()
         self.services_dock.raise_()
         return self.services_dock
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.start_page.window_shown()  # (built now: a start that opens a file never shows it)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if self.runner.running:

@@ -88,9 +88,13 @@ class _Tree(QTreeView):
 class Palette(QWidget):
     node_activated = Signal(str)
 
-    def __init__(self, registry: Iterable[type], parent: QWidget | None = None) -> None:
+    def __init__(self, registry: Iterable[type], parent: QWidget | None = None,
+                 category_colors: dict[str, QColor] | None = None,
+                 text_color: QColor | None = None) -> None:
         super().__init__(parent)
-        self.model = PaletteModel(registry)
+        # the theme's colours from the start: icons are drawn once, not again by set_colors
+        self.model = PaletteModel(registry, category_colors,
+                                  text_color if text_color is not None else "#c8ccd4")
         self.proxy = PaletteFilter()
         self.proxy.setSourceModel(self.model)
         self.search = QLineEdit(self)
@@ -98,7 +102,8 @@ class Palette(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._on_search)
         self.search.returnPressed.connect(self._activate_first)
-        self._search_icon = self.search.addAction(icon("search"),
+        self._search_icon = self.search.addAction(
+            icon("search", text_color) if text_color is not None else icon("search"),
                                                   QLineEdit.ActionPosition.LeadingPosition)
         self.tree = _Tree(self)
         self.tree.setModel(self.proxy)

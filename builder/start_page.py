@@ -40,6 +40,9 @@ class StartPage(QFrame):
         self._layout.setSpacing(4)
         self.buttons: dict[str, QPushButton] = {}  # "recent:<path>", "template:<slug>"
         self._document: Document | None = None
+        # Built when the window is first shown (`window_shown`), not before: a start with a
+        # file to open never shows the page, and reading the templates is not start-up work.
+        self._window_shown = False
         window.session.document_replaced.connect(self.follow)
         window.session.recent_changed.connect(self.refresh)
         self.follow(window.session.document)
@@ -62,8 +65,14 @@ class StartPage(QFrame):
                 and not document.modified and getattr(document, "template", None) is None
                 and not (welcome is not None and welcome.isVisible()))
 
+    def window_shown(self) -> None:
+        """The window is on screen for the first time: show the page if nothing is open."""
+        if not self._window_shown:
+            self._window_shown = True
+            self.refresh()
+
     def refresh(self, *_args: object) -> None:
-        if not self.wanted():
+        if not self._window_shown or not self.wanted():
             self.hide()
             return
         # rebuilt while hidden: rows added to a shown card stay hidden until the next event-loop

@@ -32,9 +32,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import psutil
+if TYPE_CHECKING:  # at run time psutil (~50 ms to import) loads where a code node runs
+    import psutil
 
 from engine.errors import NodeFailure
 from engine.nodetype import NodeType, Param, Port
@@ -60,6 +61,8 @@ def _child_env() -> dict[str, str]:
 def _freeze_and_kill(procs: list[psutil.Process]) -> None:
     """SIGSTOP every process and its descendants until no new one appears, then SIGKILL all:
     a frozen process cannot fork a new one while we kill the rest."""
+    import psutil
+
     frozen: dict[int, psutil.Process] = {}
     todo = list(procs)
     while todo and len(frozen) < 10_000:
@@ -83,6 +86,8 @@ def _freeze_and_kill(procs: list[psutil.Process]) -> None:
 
 def end_tree(proc: subprocess.Popen[bytes], seen: dict[int, psutil.Process]) -> None:
     """End the child and every process it started; reap the child. Bounded in time."""
+    import psutil
+
     if os.name != "posix":
         if proc.poll() is None:
             proc.kill()
@@ -109,6 +114,8 @@ def end_tree(proc: subprocess.Popen[bytes], seen: dict[int, psutil.Process]) -> 
 
 
 def _same_alive(proc: psutil.Process) -> bool:
+    import psutil
+
     try:  # is_running() compares the start time too, so a reused pid is not killed
         return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
@@ -242,6 +249,8 @@ class PythonCode(NodeType):
     @staticmethod
     def _wait(proc: subprocess.Popen[bytes], seen: dict[int, psutil.Process]) -> None:
         """Wait for the child; without a supervising child, note its descendants meanwhile."""
+        import psutil
+
         if SUPERVISED or os.name != "posix":
             proc.wait()
             return

@@ -67,6 +67,11 @@ class Look:
         self._ports: dict[str, QBrush] = {}
         self._wire_pens: dict[tuple[str, str, bool], QPen] = {}
         self._advances: dict[str, float] = {}
+        # text measured once per theme: titles, summaries and port layouts repeat across a
+        # workflow (a 2 000-node file measured the same few strings thousands of times)
+        self._titles: dict[str, tuple[str, float]] = {}
+        self._summaries: dict[str, tuple[str, float]] = {}
+        self._port_rows: dict[tuple, tuple] = {}
         self.loop_badge_brush = QBrush(t.accent.darker(110) if t.dark else t.accent)
         self.loop_arrow_pen = QPen(t.node_body if t.dark else QColor("white"), 1.8)
         self.unknown_header = QBrush(t.problem.darker(170))
@@ -107,6 +112,47 @@ class Look:
         if width is None:
             width = self._advances[text] = self.label_metrics.horizontalAdvance(text)
         return width
+
+    def title_text(self, title: str, limit: float) -> tuple[str, float]:
+        """A node title as drawn (elided past `limit`) and its width (cached per title)."""
+        found = self._titles.get(title)
+        if found is None:
+            advance = self.title_metrics.horizontalAdvance(title)
+            text = title
+            if advance > limit:
+                text = self.title_metrics.elidedText(title, Qt.TextElideMode.ElideRight, limit)
+                advance = limit
+            found = self._titles[title] = (text, advance)
+        return found
+
+    def summary_text(self, summary: str) -> tuple[str, float]:
+        """A summary line as drawn (one line, elided past MAX_TEXT_W) and its width."""
+        found = self._summaries.get(summary)
+        if found is None:
+            text = summary.replace("\n", " ") if "\n" in summary else summary
+            width = self.summary_metrics.horizontalAdvance(text)
+            if width > MAX_TEXT_W:
+                text = self.summary_metrics.elidedText(text, Qt.TextElideMode.ElideRight,
+                                                       MAX_TEXT_W)
+                width = MAX_TEXT_W
+            found = self._summaries[summary] = (text, width)
+        return found
+
+    def port_rows(self, inputs: tuple[str, ...], outputs: tuple[str, ...], top: float
+                  ) -> tuple[dict[str, float], dict[str, float], float, float]:
+        """(input name -> y, output name -> y, widest input label, widest output label) of a
+        node's ports below `top`; shared by every node with the same ports (read-only)."""
+        key = (inputs, outputs, top)
+        found = self._port_rows.get(key)
+        if found is None:
+            label = self.label_width
+            y0 = top + ROW_H / 2
+            in_y = {name: y0 + i * ROW_H for i, name in enumerate(inputs)}
+            out_y = {name: y0 + i * ROW_H for i, name in enumerate(outputs)}
+            in_w = max((label(n) for n in inputs), default=0.0)
+            out_w = max((label(n) for n in outputs), default=0.0)
+            found = self._port_rows[key] = (in_y, out_y, in_w, out_w)
+        return found
 
     def port_color(self, port_type: str) -> QColor:
         return self.theme.port_color(port_type)

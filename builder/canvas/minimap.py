@@ -26,6 +26,7 @@ from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, QSize, Qt, QTimer, Si
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
+from builder.canvas.look import HEADER_H
 from builder.canvas.node_item import NodeItem
 from builder.theme import Theme
 from engine.model import Workflow
@@ -228,12 +229,16 @@ class Minimap(QWidget):
         wire.setAlpha(110)
         painter.setPen(QPen(wire, 1.0))
         lines = []
+        # NodeItem.port_xy's numbers, already in minimap pixels, from the one read above
+        where = {node_id: (x * scale + ox, y * scale + oy, (x + w) * scale + ox, item.in_rows,
+                           item.out_rows)
+                 for (node_id, item), (x, y, w, _h, _c) in zip(nodes.items(), boxes)}
+        half = HEADER_H / 2  # (where port_xy puts a port a node does not have)
         for (src, out, dst, inp) in scene.wires:
-            a, b = nodes.get(src), nodes.get(dst)
+            a, b = where.get(src), where.get(dst)
             if a is not None and b is not None:
-                (x1, y1), (x2, y2) = a.port_xy("out", out), b.port_xy("in", inp)
-                lines.append(QLineF(x1 * scale + ox, y1 * scale + oy,
-                                    x2 * scale + ox, y2 * scale + oy))
+                lines.append(QLineF(a[2], a[1] + a[4].get(out, half) * scale,
+                                    b[0], b[1] + b[3].get(inp, half) * scale))
         painter.drawLines(lines)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setPen(Qt.PenStyle.NoPen)

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from builder.canvas.look import (
     HEADER_H,
     ICON,
-    MAX_TEXT_W,
     MIN_W,
     PAD,
     PORT_R,
@@ -83,39 +82,14 @@ class NodeItem(QGraphicsItem):
         # margin (the loop badge's room on loops): size the node so the whole title fits it,
         # up to MAX_TITLE_W; a longer title is elided and the tooltip gives it whole.
         right = LOOP_RIGHT if content.kind in LOOP_KINDS else PAD
-        advance = lk.title_metrics.horizontalAdvance(content.title)
-        self.title_text = content.title
-        if advance > MAX_TITLE_W:
-            self.title_text = lk.title_metrics.elidedText(content.title, _ELIDE_RIGHT,
-                                                          MAX_TITLE_W)
-            advance = MAX_TITLE_W
+        self.title_text, advance = lk.title_text(content.title, MAX_TITLE_W)
         self.title_elided = self.title_text != content.title
         title_w = advance + PAD + ICON + TITLE_GAP + right + 2
-        summary = content.summary
-        summary_w = 0.0
-        if summary:
-            if "\n" in summary:
-                summary = summary.replace("\n", " ")
-            summary_w = lk.summary_metrics.horizontalAdvance(summary)
-            if summary_w > MAX_TEXT_W:
-                summary = lk.summary_metrics.elidedText(summary, _ELIDE_RIGHT, MAX_TEXT_W)
-                summary_w = MAX_TEXT_W
+        summary, summary_w = lk.summary_text(content.summary) if content.summary else ("", 0.0)
         self.summary = summary
         top = HEADER_H + (SUMMARY_H if summary else 0.0) + 4.0
-        label = lk.label_width
-        in_w = out_w = 0.0
-        in_y: dict[str, float] = {}
-        out_y: dict[str, float] = {}
-        y = top + ROW_H / 2
-        for port in content.inputs:
-            in_w = max(in_w, label(port.name))
-            in_y[port.name] = y
-            y += ROW_H
-        y = top + ROW_H / 2
-        for port in content.outputs:
-            out_w = max(out_w, label(port.name))
-            out_y[port.name] = y
-            y += ROW_H
+        in_y, out_y, in_w, out_w = lk.port_rows(tuple(p.name for p in content.inputs),
+                                                tuple(p.name for p in content.outputs), top)
         ports_w = in_w + out_w + 4 * PAD + (PAD if in_w and out_w else 0)
         # up to the next 10 (rounding to the nearest cut the last letters of some titles)
         self.width = width = float(math.ceil(max(MIN_W, title_w, summary_w + 2 * PAD, ports_w)
@@ -125,7 +99,8 @@ class NodeItem(QGraphicsItem):
         self.rect = QRectF(0.0, 0.0, width, height)
         self._in_y, self._out_y = in_y, out_y
         self._bounds = QRectF(-PORT_R - 4, -10, width + 2 * PORT_R + 14, height + 18)
-        self._update_tooltip(None)
+        if self._laid_out or self.title_elided:  # (a new item's tooltip is empty already)
+            self._update_tooltip(None)
         if self._laid_out:
             self.update()
         self._laid_out = True
@@ -137,6 +112,15 @@ class NodeItem(QGraphicsItem):
         path = QPainterPath()
         path.addRect(self.rect.adjusted(-PORT_R - 3, 0, PORT_R + 3, 0))
         return path
+
+    @property
+    def in_rows(self) -> dict[str, float]:
+        """Input port name -> y in the item (read-only: shared by items of the same ports)."""
+        return self._in_y
+
+    @property
+    def out_rows(self) -> dict[str, float]:
+        return self._out_y
 
     def port_pos(self, side: str, name: str) -> QPointF:
         """Scene position of a port ("in"/"out"); a missing port sits at the header's edge."""

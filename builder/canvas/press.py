@@ -17,8 +17,6 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtWidgets import QGraphicsSceneMouseEvent
 
 from builder.canvas.frame_item import FrameItem
-from builder.canvas.move_gesture import MoveGesture
-from builder.canvas.new_wire_gesture import NewWireGesture
 from builder.canvas.node_item import PORT_HIT_PX, NodeItem
 from builder.canvas.wire_item import WireItem, distance_to_curve
 
@@ -42,6 +40,10 @@ class GestureFactory:
 
 
 def _gesture_for_press(edit: EditContext, event: QGraphicsSceneMouseEvent) -> Gesture | None:
+    # the gestures load with the first press: not start-up work
+    from builder.canvas.move_gesture import MoveGesture
+    from builder.canvas.new_wire_gesture import NewWireGesture
+
     scene = edit.scene
     pos = event.scenePos()
     toggling = bool(event.modifiers() & (Qt.KeyboardModifier.ControlModifier

@@ -11,12 +11,13 @@ frames…) live in builder/canvas/editing.py.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import shiboken6
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPainter, QUndoStack
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
-from builder.canvas import editing
 from builder.canvas.drop_gesture import NODE_TYPE_MIME, DropGesture
 from builder.canvas.edit_context import EditContext, PendingWire
 from builder.canvas.frame_item import FrameItem
@@ -24,12 +25,16 @@ from builder.canvas.look import Look
 from builder.canvas.minimap import Minimap
 from builder.canvas.node_item import NodeItem
 from builder.canvas.press import GestureFactory
-from builder.canvas.quick_add import QuickAddGesture
 from builder.canvas.scene import GraphScene
 from builder.theme import Theme, system_theme
 from engine.errors import Problem
 from engine.model import Workflow
 from engine.registry import Registry
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; both load on first use
+    from types import ModuleType
+
+    from builder.canvas.quick_add import QuickAddGesture
 
 MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
 # Fit goes no further out than this: full node detail (titles, port names) from here up. A
@@ -191,28 +196,28 @@ class Canvas(QGraphicsView):
 
     # --- editing (builder/canvas/editing.py) ----------------------------------------------------
     def delete_selection(self) -> None:
-        editing.delete_selection(self)
+        _editing().delete_selection(self)
 
     def duplicate_selection(self) -> None:
-        editing.duplicate_selection(self)
+        _editing().duplicate_selection(self)
 
     def copy_selection(self) -> None:
-        editing.copy_selection(self)
+        _editing().copy_selection(self)
 
     def cut_selection(self) -> None:
-        editing.cut_selection(self)
+        _editing().cut_selection(self)
 
     def paste(self) -> None:
-        editing.paste(self)
+        _editing().paste(self)
 
     def align_selection(self, edge: str) -> None:
-        editing.align_selection(self, edge)
+        _editing().align_selection(self, edge)
 
     def distribute_selection(self, axis: str) -> None:
-        editing.distribute_selection(self, axis)
+        _editing().distribute_selection(self, axis)
 
     def frame_selection(self) -> str | None:
-        return editing.frame_selection(self)
+        return _editing().frame_selection(self)
 
     def open_quick_add(self, scene_pos: QPointF, pending: PendingWire | None = None,
                        global_pos: QPoint | None = None) -> QuickAddGesture:
@@ -220,6 +225,8 @@ class Canvas(QGraphicsView):
             self.quick_add.popup.close()
         if global_pos is None:
             global_pos = self.viewport().mapToGlobal(self.mapFromScene(scene_pos))
+        from builder.canvas.quick_add import QuickAddGesture  # on first use: not start-up work
+
         self.quick_add = QuickAddGesture(self.edit, scene_pos, pending, self, global_pos,
                                          done=self._quick_add_done)
         return self.quick_add
@@ -286,7 +293,7 @@ class Canvas(QGraphicsView):
                 self.node_double_clicked.emit(item.node_id)
                 return
             if isinstance(item, FrameItem) and item.title_rect().contains(pos):
-                editing.rename_frame(self, item.frame_id)
+                _editing().rename_frame(self, item.frame_id)
                 return
         self.open_quick_add(pos)
 
@@ -373,3 +380,11 @@ class Canvas(QGraphicsView):
         drop.end(self.mapToScene(event.position().toPoint()))
         event.acceptProposedAction()
         self.setFocus()
+
+
+def _editing() -> ModuleType:
+    """builder/canvas/editing.py (delete, copy, paste, align, frames), imported on first use:
+    with the clipboard and the arranging code it is not start-up work."""
+    from builder.canvas import editing
+
+    return editing
