@@ -28,15 +28,17 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterable
-from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
 from engine.nodetype import NodeType
 from engine.registry import Registry
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from importlib.metadata import EntryPoint
 
 log = logging.getLogger(__name__)
 
@@ -123,12 +125,51 @@ def load_entry_points(registry: Registry,
     """Load plugins from installed packages; returns the names of those that loaded."""
     loaded = []
     if found is None:
+        if not may_declare_entry_points():
+            return loaded
+        from importlib.metadata import entry_points  # noqa: PLC0415 - see may_declare_...
+
         found = entry_points(group=ENTRY_POINT_GROUP)
     for ep in found:
         name = f"{ep.name} ({ep.value})"
         if _load_one(registry, name, ep.load, label=ep.name):
             loaded.append(name)
     return loaded
+
+
+def may_declare_entry_points(path: Iterable[str] | None = None) -> bool:
+    """Whether any installed distribution on `path` (sys.path) may declare entry points in
+    ENTRY_POINT_GROUP: a quick look at the `entry_points.txt` of each `*.dist-info` /
+    `*.egg-info` folder for the group's name. False lets every start skip importing
+    `importlib.metadata` (email, zipfile, csv: 50-130 ms of an editor start here) and its
+    scan of every distribution, for the usual install, which has no Flowloom plugin package.
+    Anything this look cannot see through (a zip on the path, a finder of distributions other
+    than the path's own) answers True, and importlib.metadata decides."""
+    from importlib.machinery import PathFinder  # noqa: PLC0415 - already loaded by Python
+
+    if any(hasattr(finder, "find_distributions") and finder is not PathFinder
+           for finder in sys.meta_path):
+        return True
+    marker = ENTRY_POINT_GROUP.encode()
+    for entry in sys.path if path is None else path:
+        try:
+            names = os.listdir(entry or ".")
+        except NotADirectoryError:
+            return True  # a zip or egg file on the path
+        except OSError:
+            continue  # a folder that is not there: importlib.metadata skips it too
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(entry or ".", name, "entry_points.txt"), "rb") as file:
+                    if marker in file.read():
+                        return True
+            except FileNotFoundError:
+                continue
+            except OSError:
+                return True
+    return False
 
 
 def _load_one(registry: Registry, name: str, load: Callable[[], Any], *, label: str = "",

@@ -156,3 +156,36 @@ def test_engine_and_nodes_load_no_qt():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def _dist_info(folder: Path, name: str, entry_points: str | None) -> None:
+    info = folder / f"{name}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    if entry_points is not None:
+        (info / "entry_points.txt").write_text(entry_points)
+
+
+def test_the_quick_look_finds_a_distribution_declaring_the_group_and_only_that(tmp_path):
+    from nodes.plugins import may_declare_entry_points
+
+    site = tmp_path / "site"
+    _dist_info(site, "plain", None)
+    _dist_info(site, "scripts", "[console_scripts]\nx = x:main\n")
+    assert not may_declare_entry_points([str(site), str(tmp_path / "not-there")])
+    _dist_info(site, "nodepack", f"[{ENTRY_POINT_GROUP}]\nn = nodepack:TYPES\n")
+    assert may_declare_entry_points([str(site)])
+    zipped = tmp_path / "bundle.zip"
+    zipped.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip: only importlib can look in
+    assert may_declare_entry_points([str(zipped)])
+
+
+def test_a_start_without_plugin_packages_never_imports_importlib_metadata(tmp_path):
+    code = ("import sys\nfrom nodes import default_registry\nregistry = default_registry()\n"
+            "print(len(registry), 'importlib.metadata' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120,
+                         env={"PATH": "/usr/bin:/bin", "FLOWLOOM_NODES_DIR": str(tmp_path)})
+    assert out.returncode == 0, out.stderr
+    count, imported = out.stdout.split()
+    assert int(count) > 20 and imported == "False"
