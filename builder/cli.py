@@ -168,7 +168,8 @@ def check_file(path: str, registry: Registry, store: CredentialStore | None = No
         try:
             # load() already ran check_workflow: compile does not check a second time
             compiled = compile_workflow(loaded.workflow, registry, checked=loaded.problems,
-                                        ports=loaded.ports)
+                                        ports=loaded.ports, types=loaded.types,
+                                        params=loaded.params)
         except CompileError as exc:
             return None, exc.problems
     return compiled, list(compiled.warnings)

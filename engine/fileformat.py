@@ -33,10 +33,10 @@ from engine import limits
 from engine.errors import Problem, WorkflowFileError
 from engine.frame_records import FRAMES_KEY, frame_records, read_frames
 from engine.model import Edge, Frame, Node, Workflow
-from engine.nodetype import Port
+from engine.nodetype import NodeType, Port
 from engine.registry import upgrade_type_ids
 from engine.secretparams import secret_literal_problems
-from engine.validate import checked_workflow
+from engine.validate import check_details
 
 FORMAT = "flowloom.workflow"
 VERSION = 1
@@ -63,6 +63,10 @@ class Loaded:
     # compile_workflow(..., ports=...) to reuse while the workflow is unchanged.
     ports: dict[str, tuple[dict[str, Port], dict[str, Port]]] | None = field(default=None,
                                                                            repr=False)
+    # With a registry, also each known node's type and its params with defaults filled
+    # (compile_workflow(..., types=..., params=...); nodes with equal params share one dict).
+    types: dict[str, type[NodeType]] | None = field(default=None, repr=False)
+    params: dict[str, dict[str, Any]] | None = field(default=None, repr=False)
 
     @property
     def errors(self) -> list[Problem]:
@@ -407,8 +411,9 @@ def loads(text: str, registry: Any = None, source: str = "the workflow") -> Load
     loaded.problems[:0] = problems
     if registry is not None:
         upgrade_type_ids(loaded.workflow, registry)
-        found, _, loaded.ports = checked_workflow(loaded.workflow, registry)
-        loaded.problems.extend(found)
+        found = check_details(loaded.workflow, registry)
+        loaded.ports, loaded.types, loaded.params = found.ports, found.types, found.params
+        loaded.problems.extend(found.problems)
     return loaded
 
 
