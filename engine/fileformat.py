@@ -80,34 +80,62 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _DEPTH_STEP = [0] * 256
 _DEPTH_STEP[ord("[")] = _DEPTH_STEP[ord("{")] = 1
 _DEPTH_STEP[ord("]")] = _DEPTH_STEP[ord("}")] = -1
+_NOT_BRACKET_OR_QUOTE = bytes(sorted(set(range(256)) - set(b'[]{}"')))
+_QUOTED_BYTES = re.compile(rb'"[^"]*"')
+_LONG_RUN = re.compile('"[^"]{%d}' % (limits.MAX_STRING_CHARS + 1))
+# digits -> "0", e and E -> "e", anything else -> " " (for _plain_numbers)
+_NUMBER_MARKS = bytes(ord("0") if chr(i).isdigit() and i < 128 else
+                      ord("e") if i in b"eE" else ord(" ") for i in range(256))
 # Cheap signs that a text may hold a lone surrogate escape or an over-long string; only then
 # is every decoded string looked at (that walk costs far more than these scans).
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def json_depth(text: str, pieces: list[str] | None = None) -> int:
+def json_depth(text: str) -> int:
     """How deeply arrays and objects nest in JSON `text`, without parsing it (so no parser
-    recursion can be reached): strings are blanked out, then the brackets are counted.
-    `pieces`: `text.split('"')` of a text without backslashes, when the caller has it."""
-    if pieces is None and "\\" in text:
-        outside = _JSON_STRING.sub("", text)
-    else:  # no escapes: the strings are exactly every other piece between quotes
-        outside = "".join((text.split('"') if pieces is None else pieces)[0::2])
-    brackets = _NOT_BRACKET.sub("", outside)
-    if "[" * (limits.MAX_DEPTH + 1) in brackets or "{" * (limits.MAX_DEPTH + 1) in brackets:
-        return max(len(run) for run in re.findall(r"[\[{]+", brackets))
-    return max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, brackets.encode("ascii"))),
-               default=0)
+    recursion can be reached): strings are blanked out, then the brackets are counted."""
+    brackets = _outside_brackets(text)
+    if b"[" * (limits.MAX_DEPTH + 1) in brackets or b"{" * (limits.MAX_DEPTH + 1) in brackets:
+        return max(len(run) for run in re.findall(rb"[\[{]+", brackets))
+    return max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0)
 
 
-def _strings_suspect(text: str, pieces: list[str] | None = None) -> bool:
+def _outside_brackets(text: str) -> bytes:
+    """The brackets of `text` that are not inside a string, in order."""
+    if "\\" in text:
+        return _NOT_BRACKET.sub("", _JSON_STRING.sub("", text)).encode("ascii")
+    # No escapes: a string runs from a quote to the next one. Only brackets and quotes kept
+    # (C speed); then the strings without brackets, `""`, dropped (dropping a closing quote
+    # and the next opening one keeps every remaining bracket on its side of the quotes), then
+    # the strings left, with their brackets.
+    marks = text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKET_OR_QUOTE)
+    marks = marks.replace(b'""', b"")
+    if marks.count(b'"') % 2:  # an unterminated string: it runs to the end
+        marks = marks[:marks.rindex(b'"')]
+    return _QUOTED_BYTES.sub(b"", marks) if b'"' in marks else marks
+
+
+def _within_depth(text: str) -> bool:
+    """True when `text` surely nests no deeper than MAX_DEPTH (False: count, to be sure).
+    Each pass drops every innermost `[]` and then `{}`: at most two levels a pass, so brackets
+    gone within MAX_DEPTH / 2 passes nest no deeper (a usual file needs a handful)."""
+    brackets = _outside_brackets(text)
+    for _ in range(limits.MAX_DEPTH // 2):
+        if not brackets:
+            return True
+        shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        if len(shorter) == len(brackets):
+            return False  # unbalanced: not JSON, counted the long way
+        brackets = shorter
+    return not brackets
+
+
+def _strings_suspect(text: str) -> bool:
     if len(text) > limits.MAX_STRING_CHARS:  # a string may be over the limit: find the longest
-        if pieces is not None:  # no escapes: every other piece
-            tokens = pieces[1::2]
-        else:
-            tokens = (text.split('"')[1::2] if "\\" not in text
-                      else _JSON_STRING.findall(text))
-        if max(map(len, tokens), default=0) > limits.MAX_STRING_CHARS:
+        if "\\" not in text:  # a string is a run without quotes: is there a run that long?
+            if _long_run(text):
+                return True
+        elif max(map(len, _JSON_STRING.findall(text)), default=0) > limits.MAX_STRING_CHARS:
             return True  # escapes make a text longer, never shorter: this is an upper bound
     if not text.isascii():
         try:
@@ -115,6 +143,29 @@ def _strings_suspect(text: str, pieces: list[str] | None = None) -> bool:
         except UnicodeEncodeError:
             return True  # a raw surrogate in the text itself
     return ("\\ud" in text or "\\uD" in text) and _SURROGATE_ESCAPE.search(text) is not None
+
+
+def _long_run(text: str) -> bool:
+    """Whether `text` may hold a run of more than MAX_STRING_CHARS characters without a quote
+    (False: surely not). Each block of half that length holding a quote proves it cheaply."""
+    block = limits.MAX_STRING_CHARS // 2
+    if all(text.find('"', start, start + block) != -1 for start in range(0, len(text), block)):
+        return False  # any run without quotes is shorter than two blocks
+    return _LONG_RUN.search(text) is not None
+
+
+def _plain_numbers(text: str) -> bool:
+    """True when `text` cannot hold a number the default parser reads differently from
+    _Reader's hooks: no run of more than MAX_INT_DIGITS digits (where an integer could be too
+    long), no exponent after a digit (where a float could overflow to infinity), no NaN or
+    Infinity. Strings are not told apart: digits or words in one only cost the hooks."""
+    try:
+        data = text.encode("ascii")
+    except UnicodeEncodeError:
+        data = text.encode("utf-8", "surrogatepass")
+    marks = data.translate(_NUMBER_MARKS)
+    return (b"0" * (limits.MAX_INT_DIGITS + 1) not in marks and b"0e" not in marks
+            and b"NaN" not in data and b"Infinity" not in data)
 
 
 class _Reader:
@@ -196,18 +247,19 @@ def read_json(text: str, source: str = "the workflow") -> tuple[Any, list[Proble
                                 f" (engine/limits.py).")
     # Fewer openers than the limit cannot nest past it: most files skip the scan.
     openers = text.count("[") + text.count("{")
-    # Both scans below split a text without escapes at its quotes: split it once for both.
-    pieces = (text.split('"') if "\\" not in text and (
-        openers > limits.MAX_DEPTH or len(text) > limits.MAX_STRING_CHARS) else None)
-    depth = json_depth(text, pieces) if openers > limits.MAX_DEPTH else 0
+    depth = (json_depth(text) if openers > limits.MAX_DEPTH and not _within_depth(text)
+             else 0)
     if depth > limits.MAX_DEPTH:
         raise WorkflowFileError(f"{source} nests arrays and objects {limits.amount(depth)} "
                                 f"levels deep; the limit is MAX_DEPTH = {limits.MAX_DEPTH} "
                                 f"(engine/limits.py).")
     reader = _Reader(source)
+    # The number hooks cost a Python call per number: used only when a number could need them
+    numbers: dict[str, Any] = {} if _plain_numbers(text) else {
+        "parse_int": reader.integer, "parse_float": reader.real,
+        "parse_constant": reader.constant}
     try:
-        value = json.loads(text, parse_int=reader.integer, parse_float=reader.real,
-                           parse_constant=reader.constant, object_pairs_hook=reader.pairs)
+        value = json.loads(text, object_pairs_hook=reader.pairs, **numbers)
     except json.JSONDecodeError as exc:
         raise WorkflowFileError(
             f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
@@ -215,7 +267,7 @@ def read_json(text: str, source: str = "the workflow") -> tuple[Any, list[Proble
     except RecursionError:  # not reached within MAX_DEPTH; kept so no stack is ever blown
         raise WorkflowFileError(f"{source} is not a workflow: its JSON is nested too deeply "
                                 f"to read.") from None
-    if _strings_suspect(text, pieces):
+    if _strings_suspect(text):
         _check_strings(value, source)
     problems = [Problem(f"the key {key!r} appears more than once in one object; the last "
                         f"value is used (and is the one saved)") for key in reader.duplicates]
