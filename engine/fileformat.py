@@ -371,6 +371,28 @@ def _read_node(raw: Any, index: int, problems: list[Problem]) -> Node | None:
     return node
 
 
+def _usual_node(raw: Any) -> Node | None:
+    """The node of an entry with only the usual keys, each of the usual type (an id and a
+    type string, a title string, a params object, an [x, y] of plain numbers), else None:
+    _read_node reads that entry and says what is wrong with it."""
+    if type(raw) is not dict or not raw.keys() <= _NODE_BASE_KEYS:
+        return None
+    node_id, node_type = raw.get("id"), raw.get("type")
+    title, params = raw.get("title", ""), raw.get("params", {})
+    position = raw.get("position", _ORIGIN)
+    if (type(node_id) is str and node_id and type(node_type) is str and node_type
+            and type(title) is str and type(params) is dict and type(position) is list
+            and len(position) == 2):
+        x, y = position
+        if ((type(x) is int or type(x) is float and math.isfinite(x))
+                and (type(y) is int or type(y) is float and math.isfinite(y))):
+            return Node(node_id, node_type, title, params, (x, y))
+    return None
+
+
+_ORIGIN = [0, 0]
+
+
 def _edge_key(raw: Any) -> tuple[str, str, str, str] | None:
     """(source, source_port, target, target_port) of a raw edge, if each is a non-empty str."""
     if not isinstance(raw, dict):
@@ -423,9 +445,11 @@ def from_document(doc: dict[str, Any]) -> Loaded:
                                     f"(engine/limits.py).")
     nodes: dict[str, Node] = {}
     for index, raw in enumerate(raw_nodes):
-        node = _read_node(raw, index, problems)
+        node = _usual_node(raw)
         if node is None:
-            continue
+            node = _read_node(raw, index, problems)
+            if node is None:
+                continue
         if node.id in nodes:
             problems.append(Problem(f"duplicate node id (node #{index + 1} repeats it); "
                                     f"the repeat was left out", node_id=node.id))
@@ -434,6 +458,16 @@ def from_document(doc: dict[str, Any]) -> Loaded:
     edges: list[Edge] = []
     seen: set[tuple[str, str, str, str]] = set()
     for index, raw in enumerate(raw_edges):
+        if type(raw) is dict and len(raw) == 4:  # the usual edge: its four strings only
+            key = (raw.get("source"), raw.get("source_port"), raw.get("target"),
+                   raw.get("target_port"))
+            source, source_port, target, target_port = key
+            if (type(source) is str and type(source_port) is str and type(target) is str
+                    and type(target_port) is str and source and source_port and target
+                    and target_port and key not in seen):
+                seen.add(key)
+                edges.append(Edge(source, source_port, target, target_port))
+                continue
         key = _edge_key(raw)
         if key is not None and key in seen:  # (a repeat is not built only to be dropped)
             problems.append(Problem("the same edge is listed twice; the repeat was left out",
