@@ -82,7 +82,7 @@ _DEPTH_STEP[ord("[")] = _DEPTH_STEP[ord("{")] = 1
 _DEPTH_STEP[ord("]")] = _DEPTH_STEP[ord("}")] = -1
 _NOT_BRACKET_OR_QUOTE = bytes(sorted(set(range(256)) - set(b'[]{}"')))
 _QUOTED_BYTES = re.compile(rb'"[^"]*"')
-_LONG_RUN = re.compile('"[^"]{%d}' % (limits.MAX_STRING_CHARS + 1))
+_LONG_RUN = re.compile(f'"[^"]{{{limits.MAX_STRING_CHARS + 1}}}')
 # digits -> "0", e and E -> "e", anything else -> " " (for _plain_numbers)
 _NUMBER_MARKS = bytes(ord("0") if chr(i).isdigit() and i < 128 else
                       ord("e") if i in b"eE" else ord(" ") for i in range(256))
