@@ -49,7 +49,7 @@ from typing import Any, TextIO
 from builder import cli_alerts, cli_break, cli_dask, cli_diff, cli_plan, cli_replay, cli_trust
 from builder.cli_doctor import add_doctor_command
 from builder.cli_history import add_commands, add_history_db_option, recorder_for_cli
-from builder.cli_json import dumps_indented
+from builder.cli_json import dumps_converted
 from builder.progress import TerminalProgress
 from engine import (
     Compiled,
@@ -128,7 +128,8 @@ def _jsonable_other(value: Any) -> Any:
 
 
 def _dump(value: Any) -> str:
-    return dumps_indented(jsonable(value))  # json.dumps(..., indent=2, ensure_ascii=False)
+    """json.dumps(jsonable(value), indent=2, ensure_ascii=False), in one walk."""
+    return dumps_converted(value, jsonable, _json_key)
 
 
 def parse_inputs(pairs: list[str]) -> dict[str, Any]:
@@ -265,7 +266,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         data = {"run_id": result.run_id, **result.to_json()}
         if alerts is not None:  # the workflow has an "alerts" list
             data["alerts"] = alerts
-        print(dumps_indented(jsonable(data)))
+        print(_dump(data))
     else:
         print(_dump(result.outputs))
         if result.error:
