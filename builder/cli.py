@@ -63,6 +63,7 @@ from engine import (
     load,
 )
 from engine.budget import limits_problem
+from engine.compile import compile_problems
 from engine.context import Services
 from engine.plaindata import printable_int, printable_text
 from engine.registry import Registry
@@ -152,13 +153,14 @@ def _problem_lines(source: str, problems: list[Problem]) -> list[str]:
     return [f"{source}: {p}" for p in errors + warnings]
 
 
-def check_file(path: str, registry: Registry, store: CredentialStore | None = None
-               ) -> tuple[Compiled | None, list[Problem]]:
+def check_file(path: str, registry: Registry, store: CredentialStore | None = None,
+               plan: bool = True) -> tuple[Compiled | None, list[Problem]]:
     """Load, check and compile `path`: (the compiled plan or None, every problem found).
 
     With a credential store, a secret parameter holding a literal secret, or naming a
     credential that is not stored, is a problem too. Raises WorkflowFileError when the file
-    cannot be read as a workflow at all.
+    cannot be read as a workflow at all. With `plan` False the plan is not built (the
+    problems are the same; the first item is None).
     """
     with _no_gc():
         loaded = load(path, registry)
@@ -166,11 +168,12 @@ def check_file(path: str, registry: Registry, store: CredentialStore | None = No
             loaded.problems.extend(secret_problems(loaded.workflow, registry, store))
         if loaded.errors:
             return None, loaded.problems
+        found = {"checked": loaded.problems, "ports": loaded.ports, "types": loaded.types,
+                 "params": loaded.params}  # load() already checked: compile does not again
         try:
-            # load() already ran check_workflow: compile does not check a second time
-            compiled = compile_workflow(loaded.workflow, registry, checked=loaded.problems,
-                                        ports=loaded.ports, types=loaded.types,
-                                        params=loaded.params)
+            if not plan:
+                return None, compile_problems(loaded.workflow, registry, **found)
+            compiled = compile_workflow(loaded.workflow, registry, **found)
         except CompileError as exc:
             return None, exc.problems
     return compiled, list(compiled.warnings)
@@ -353,7 +356,7 @@ def _cancel_on_sigint(run: Run, loop: asyncio.AbstractEventLoop,
 # --- validate / nodes ---------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
     try:
-        _, problems = check_file(args.file, default_registry(), CredentialStore())
+        _, problems = check_file(args.file, default_registry(), CredentialStore(), plan=False)
     except WorkflowFileError as exc:
         problems = [Problem(str(exc))]
     errors = [p for p in problems if p.is_error]

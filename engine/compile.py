@@ -125,16 +125,39 @@ def compile_workflow(workflow: Workflow, registry: Registry, *,
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _compile(workflow, registry, checked, ports, types, params)
+        compiled = _compile(workflow, registry, checked, ports, types, params)
     finally:
         if paused:
             gc.enable()
+    assert isinstance(compiled, Compiled)
+    return compiled
+
+
+def compile_problems(workflow: Workflow, registry: Registry, *,
+                     checked: list[Problem] | None = None,
+                     ports: dict[str, tuple[dict[str, Port], dict[str, Port]]] | None = None,
+                     types: dict[str, type[NodeType]] | None = None,
+                     params: dict[str, dict[str, Any]] | None = None) -> list[Problem]:
+    """The warnings of `compile_workflow(workflow, registry, ...)` (same arguments), or the
+    CompileError it raises, without building the plan: every node is still set up (a setup
+    that rejects its params is a problem), but no PlanNode or Plan is made (`validate`)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        found = _compile(workflow, registry, checked, ports, types, params, build=False)
+    finally:
+        if paused:
+            gc.enable()
+    assert isinstance(found, list)
+    return found
 
 
 def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | None,
              checked_ports: dict[str, tuple[dict[str, Port], dict[str, Port]]] | None,
              checked_types: dict[str, type[NodeType]] | None = None,
-             params: dict[str, dict[str, Any]] | None = None) -> Compiled:
+             params: dict[str, dict[str, Any]] | None = None, *,
+             build: bool = True) -> Compiled | list[Problem]:
+    """The plan; with `build` False only the warnings (each node set up, nothing built)."""
     if checked is None:  # check, and keep the types, ports and params the check found
         found = check_details(workflow, registry)
         problems, types, ports, params = found.problems, found.types, found.ports, found.params
@@ -173,10 +196,11 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
         else:
             orders[key] = order
     nodes, build_problems = _instantiate(workflow, types, ports,
-                                         None if wiring is None else wiring.inputs_of, params)
+                                         None if wiring is None else wiring.inputs_of, params,
+                                         build=build)
     tools, tool_build_problems = _instantiate(
         Workflow(nodes=[original.nodes[nid] for nid in tool_nodes]), types, ports,
-        checked_params=params)
+        checked_params=params, build=build)
     problems += build_problems + tool_build_problems
     if problems:
         raise CompileError(problems + warnings)
@@ -190,6 +214,8 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
             lonely = [nid for nid in original.nodes if nid not in linked]
         warnings += [Problem("is not connected to anything", node_id=nid, severity="warning")
                      for nid in lonely]
+    if not build:
+        return warnings
     plans = {key: _make_plan(key, graph, nodes, orders[key],
                              wiring is not None and wiring.one_edge_per_pair)
              for key, graph in graphs.items()}
@@ -509,11 +535,12 @@ def _cycle_problems(graph: nx.DiGraph) -> list[Problem]:
 def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
                  ports: dict[str, tuple[dict[str, Port], dict[str, Port]]],
                  grouped: dict[str, dict[str, list[tuple[str, str]]]] | None = None,
-                 checked_params: dict[str, dict[str, Any]] | None = None
-                 ) -> tuple[dict[str, PlanNode], list[Problem]]:
+                 checked_params: dict[str, dict[str, Any]] | None = None, *,
+                 build: bool = True) -> tuple[dict[str, PlanNode], list[Problem]]:
     """A PlanNode per node; `grouped`: the inputs_of below, when _add_edges made it;
     `checked_params`: each node's params with defaults filled, as the check found them
-    (shared between nodes with equal params, so each node gets its own copy)."""
+    (shared between nodes with equal params, so each node gets its own copy). With `build`
+    False each node is only set up, for its problems: no PlanNode is made."""
     problems: list[Problem] = []
     # target -> its input port -> the (source, source port) of each edge into it, in order
     inputs_of: dict[str, dict[str, list[tuple[str, str]]]] = grouped or {}
@@ -545,6 +572,8 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
             impl = node_type(params, nid)
         except Exception as exc:  # setup() rejecting its params
             problems.append(Problem(f"cannot be set up: {exc}", node_id=nid))
+            continue
+        if not build:
             continue
         in_spec, out_spec = ports[nid]
         wired = inputs_of.get(nid)

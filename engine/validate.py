@@ -159,18 +159,22 @@ def _params_key(params: dict[str, Any]) -> tuple[Any, ...] | None:
     """A hashable key that equals another only for params that are the same in every way a
     check can see (names in order, value types, values; a float by its repr, since -0.0 ==
     0.0), or None for params holding anything but plain scalars and lists of strings."""
-    key = []
+    key: tuple[Any, ...] = ()
     for name, value in params.items():
         kind = type(value)
-        if kind in _PLAIN:
-            key.append((name, kind, value))
-        elif kind is list and all(type(item) is str for item in value):
-            key.append((name, list, tuple(value)))
+        if kind is list:
+            if not set(map(type, value)) <= _STR_ONLY:
+                return None
+            value = tuple(value)
         elif kind is float:
-            key.append((name, float, repr(value)))
-        else:
+            value = repr(value)
+        elif kind not in _PLAIN:
             return None
-    return tuple(key)
+        key += (name, kind, value)
+    return key
+
+
+_STR_ONLY = frozenset((str,))
 
 
 def _node_checks(node: Node, node_type: type[NodeType]

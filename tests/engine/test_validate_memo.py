@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import Node, Workflow, compile_workflow, fileformat
-from engine.errors import Problem
+from engine import Edge, Node, Workflow, compile_workflow, fileformat
+from engine.compile import compile_problems
+from engine.errors import CompileError, Problem
 from engine.validate import ERROR_PORT, check_details, node_ports
 from nodes import default_registry
 from tests.engine.fuzzing import SHIPPED
@@ -104,3 +105,33 @@ def test_compiled_nodes_get_their_own_params_from_a_shared_check(registry):
     for i, impl in enumerate(impls):  # each node's own values, not the first node's objects
         assert impl.params["inputs"] is nodes[i].params["inputs"]
         assert impl.params == registry.get("data.expression").with_defaults(nodes[i].params)
+
+
+def _compile_outcome(workflow: Workflow, registry, plan: bool) -> list[Problem]:
+    try:
+        if plan:
+            return compile_workflow(workflow, registry).warnings
+        return compile_problems(workflow, registry)
+    except CompileError as exc:
+        return ["raised", *exc.problems]
+
+
+def test_compile_problems_says_what_compile_says_without_building_the_plan(registry):
+    broken = [
+        Workflow("cycle", nodes=[Node("a", "data.expression"), Node("b", "data.expression")],
+                 edges=[Edge("a", "out", "b", "x"), Edge("b", "out", "a", "x")]),
+        Workflow("lonely", nodes=[Node("a", "data.expression", params={"inputs": [],
+                                                                         "expr": "1"}),
+                                  Node("b", "data.expression", params={"inputs": [],
+                                                                         "expr": "2"})]),
+        Workflow("setup", nodes=[Node("a", "data.expression",
+                                      params={"inputs": [], "expr": "x +"})]),
+    ]
+    workflows = broken + [fileformat.load(path).workflow for path in SHIPPED]
+    saw_raise = saw_warning = 0
+    for workflow in workflows:
+        planned = _compile_outcome(workflow, registry, plan=True)
+        assert _compile_outcome(workflow, registry, plan=False) == planned, workflow.name
+        saw_raise += bool(planned) and planned[0] == "raised"
+        saw_warning += bool(planned) and planned[0] != "raised"
+    assert saw_raise >= 2 and saw_warning >= 1
