@@ -226,9 +226,24 @@ class HistoryRecorder:
     # --- the loop thread: fold events into memory -----------------------------------------
     def _on_batch(self, batch: list[Any]) -> None:
         handlers = self._handlers
+        started = ev.NodeStarted
         with self._cond:
             for event in batch:
-                handler = handlers.get(type(event))
+                kind = type(event)
+                if kind is started:  # _node_started, inline: half of all events
+                    key = (event.node_id,
+                           iteration_text(event.iteration) if event.iteration else "")
+                    rec = self._nodes.get(key)
+                    if rec is None:
+                        rec = self._nodes[key] = _NodeRec()
+                    self._dirty.add(key)
+                    if rec.started_at is None:
+                        rec.started_at = self._wall0 + event.t
+                    rec.status = RUNNING
+                    if event.attempt > rec.attempts:
+                        rec.attempts = event.attempt
+                    continue
+                handler = handlers.get(kind)
                 if handler is not None:
                     handler(event)
             self._waiting += len(batch)
