@@ -49,7 +49,7 @@ from typing import Any, TextIO
 from builder import cli_alerts, cli_break, cli_dask, cli_diff, cli_plan, cli_replay, cli_trust
 from builder.cli_doctor import add_doctor_command
 from builder.cli_history import add_commands, add_history_db_option, recorder_for_cli
-from builder.cli_json import dumps_indented
+from builder.cli_json import dumps_converted
 from builder.progress import TerminalProgress
 from engine import (
     Compiled,
@@ -63,6 +63,7 @@ from engine import (
     load,
 )
 from engine.budget import limits_problem
+from engine.compile import compile_problems
 from engine.context import Services
 from engine.plaindata import printable_int, printable_text
 from engine.registry import Registry
@@ -128,7 +129,8 @@ def _jsonable_other(value: Any) -> Any:
 
 
 def _dump(value: Any) -> str:
-    return dumps_indented(jsonable(value))  # json.dumps(..., indent=2, ensure_ascii=False)
+    """json.dumps(jsonable(value), indent=2, ensure_ascii=False), in one walk."""
+    return dumps_converted(value, jsonable, _json_key)
 
 
 def parse_inputs(pairs: list[str]) -> dict[str, Any]:
@@ -151,13 +153,14 @@ def _problem_lines(source: str, problems: list[Problem]) -> list[str]:
     return [f"{source}: {p}" for p in errors + warnings]
 
 
-def check_file(path: str, registry: Registry, store: CredentialStore | None = None
-               ) -> tuple[Compiled | None, list[Problem]]:
+def check_file(path: str, registry: Registry, store: CredentialStore | None = None,
+               plan: bool = True) -> tuple[Compiled | None, list[Problem]]:
     """Load, check and compile `path`: (the compiled plan or None, every problem found).
 
     With a credential store, a secret parameter holding a literal secret, or naming a
     credential that is not stored, is a problem too. Raises WorkflowFileError when the file
-    cannot be read as a workflow at all.
+    cannot be read as a workflow at all. With `plan` False the plan is not built (the
+    problems are the same; the first item is None).
     """
     with _no_gc():
         loaded = load(path, registry)
@@ -165,10 +168,12 @@ def check_file(path: str, registry: Registry, store: CredentialStore | None = No
             loaded.problems.extend(secret_problems(loaded.workflow, registry, store))
         if loaded.errors:
             return None, loaded.problems
+        found = {"checked": loaded.problems, "ports": loaded.ports, "types": loaded.types,
+                 "params": loaded.params}  # load() already checked: compile does not again
         try:
-            # load() already ran check_workflow: compile does not check a second time
-            compiled = compile_workflow(loaded.workflow, registry, checked=loaded.problems,
-                                        ports=loaded.ports)
+            if not plan:
+                return None, compile_problems(loaded.workflow, registry, **found)
+            compiled = compile_workflow(loaded.workflow, registry, **found)
         except CompileError as exc:
             return None, exc.problems
     return compiled, list(compiled.warnings)
@@ -264,7 +269,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         data = {"run_id": result.run_id, **result.to_json()}
         if alerts is not None:  # the workflow has an "alerts" list
             data["alerts"] = alerts
-        print(dumps_indented(jsonable(data)))
+        print(_dump(data))
     else:
         print(_dump(result.outputs))
         if result.error:
@@ -351,7 +356,7 @@ def _cancel_on_sigint(run: Run, loop: asyncio.AbstractEventLoop,
 # --- validate / nodes ---------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
     try:
-        _, problems = check_file(args.file, default_registry(), CredentialStore())
+        _, problems = check_file(args.file, default_registry(), CredentialStore(), plan=False)
     except WorkflowFileError as exc:
         problems = [Problem(str(exc))]
     errors = [p for p in problems if p.is_error]

@@ -30,6 +30,8 @@ BAR_WIDTH = 24
 MAX_NOTICES = 20  # failure / warning lines shown in summary mode
 TICK_S = 0.1  # how often the bar's clock is redrawn while nothing else happens
 _SETTLING = (ev.NodeFinished, ev.NodeFailed, ev.NodeSkipped, ev.NodeCancelled)
+_SUMMARISED = frozenset((ev.NodeFailed, ev.NodeCancelled, ev.NodeRetrying, ev.NodeLogged,
+                         ev.RunFinished, ev.RunStarted))
 _COLORS = {"done": "32", "failed": "31", "skipped": "33", "retrying": "35", "cancelled": "31"}
 
 
@@ -78,9 +80,13 @@ class TerminalProgress:
         elif not self.per_node:
             settled = self._settled
             settled.update([e.node_id for e in batch if type(e) in _SETTLING])
-        handle = self.handle if self.per_node else self._summarise
-        for event in batch:
-            handle(event)
+        if self.per_node:
+            for event in batch:
+                self.handle(event)
+        else:  # (only the kinds _summarise acts on: most events are started/finished)
+            for event in batch:
+                if type(event) in _SUMMARISED:
+                    self._summarise(event)
         if not self.per_node and not self.live:
             self._tenth_lines()
         if self.live and self._tick is not None:

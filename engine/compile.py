@@ -29,7 +29,7 @@ from engine.loops import LOOP_PORTS
 from engine.model import Edge, Workflow
 from engine.nodetype import NodeType, Port
 from engine.registry import Registry
-from engine.validate import checked_workflow, node_ports
+from engine.validate import check_details, node_ports
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,14 +108,16 @@ class Compiled:
 
 def compile_workflow(workflow: Workflow, registry: Registry, *,
                      checked: list[Problem] | None = None,
-                     ports: dict[str, tuple[dict[str, Port], dict[str, Port]]] | None = None
-                     ) -> Compiled:
+                     ports: dict[str, tuple[dict[str, Port], dict[str, Port]]] | None = None,
+                     types: dict[str, type[NodeType]] | None = None,
+                     params: dict[str, dict[str, Any]] | None = None) -> Compiled:
     """The execution plan of `workflow`, or CompileError listing every problem.
 
     `checked`: the problems `check_workflow(workflow, registry)` already returned for this very
     workflow (engine.fileformat.load with a registry runs it), so it is not run a second time;
     `ports`: the ports that check found for each node (`Loaded.ports`), so they are not built
-    again either.
+    again either; `types` and `params`: each node's type and params with defaults filled, as
+    that check found them (`Loaded.types`, `Loaded.params`), likewise.
     """
     # Compiling allocates a few objects per node and keeps them all; CPython's cyclic GC would
     # rescan the growing heap again and again (half the time at 10 000 nodes). Nothing made
@@ -123,24 +125,50 @@ def compile_workflow(workflow: Workflow, registry: Registry, *,
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _compile(workflow, registry, checked, ports)
+        compiled = _compile(workflow, registry, checked, ports, types, params)
     finally:
         if paused:
             gc.enable()
+    assert isinstance(compiled, Compiled)
+    return compiled
+
+
+def compile_problems(workflow: Workflow, registry: Registry, *,
+                     checked: list[Problem] | None = None,
+                     ports: dict[str, tuple[dict[str, Port], dict[str, Port]]] | None = None,
+                     types: dict[str, type[NodeType]] | None = None,
+                     params: dict[str, dict[str, Any]] | None = None) -> list[Problem]:
+    """The warnings of `compile_workflow(workflow, registry, ...)` (same arguments), or the
+    CompileError it raises, without building the plan: every node is still set up (a setup
+    that rejects its params is a problem), but no PlanNode or Plan is made (`validate`)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        found = _compile(workflow, registry, checked, ports, types, params, build=False)
+    finally:
+        if paused:
+            gc.enable()
+    assert isinstance(found, list)
+    return found
 
 
 def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | None,
-             checked_ports: dict[str, tuple[dict[str, Port], dict[str, Port]]] | None
-             ) -> Compiled:
-    if checked is None:  # check, and keep the types and ports the check found
-        problems, types, ports = checked_workflow(workflow, registry)
+             checked_ports: dict[str, tuple[dict[str, Port], dict[str, Port]]] | None,
+             checked_types: dict[str, type[NodeType]] | None = None,
+             params: dict[str, dict[str, Any]] | None = None, *,
+             build: bool = True) -> Compiled | list[Problem]:
+    """The plan; with `build` False only the warnings (each node set up, nothing built)."""
+    if checked is None:  # check, and keep the types, ports and params the check found
+        found = check_details(workflow, registry)
+        problems, types, ports, params = found.problems, found.types, found.ports, found.params
     else:
         problems, types, ports = list(checked), {}, {}
     if any(p.is_error for p in problems):
         raise CompileError(problems)
     warnings = [p for p in problems if not p.is_error]
     if checked is not None:
-        types = {nid: registry.get(n.type) for nid, n in workflow.nodes.items()}
+        types = checked_types if checked_types is not None else {
+            nid: registry.get(n.type) for nid, n in workflow.nodes.items()}
         # Every node's ports, built once (node_ports makes Port objects; the checks below and
         # _instantiate each used to build them again).
         ports = checked_ports if checked_ports is not None else {
@@ -168,9 +196,11 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
         else:
             orders[key] = order
     nodes, build_problems = _instantiate(workflow, types, ports,
-                                         None if wiring is None else wiring.inputs_of)
+                                         None if wiring is None else wiring.inputs_of, params,
+                                         build=build)
     tools, tool_build_problems = _instantiate(
-        Workflow(nodes=[original.nodes[nid] for nid in tool_nodes]), types, ports)
+        Workflow(nodes=[original.nodes[nid] for nid in tool_nodes]), types, ports,
+        checked_params=params, build=build)
     problems += build_problems + tool_build_problems
     if problems:
         raise CompileError(problems + warnings)
@@ -184,6 +214,8 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
             lonely = [nid for nid in original.nodes if nid not in linked]
         warnings += [Problem("is not connected to anything", node_id=nid, severity="warning")
                      for nid in lonely]
+    if not build:
+        return warnings
     plans = {key: _make_plan(key, graph, nodes, orders[key],
                              wiring is not None and wiring.one_edge_per_pair)
              for key, graph in graphs.items()}
@@ -502,9 +534,13 @@ def _cycle_problems(graph: nx.DiGraph) -> list[Problem]:
 
 def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
                  ports: dict[str, tuple[dict[str, Port], dict[str, Port]]],
-                 grouped: dict[str, dict[str, list[tuple[str, str]]]] | None = None
-                 ) -> tuple[dict[str, PlanNode], list[Problem]]:
-    """A PlanNode per node; `grouped`: the inputs_of below, when _add_edges made it."""
+                 grouped: dict[str, dict[str, list[tuple[str, str]]]] | None = None,
+                 checked_params: dict[str, dict[str, Any]] | None = None, *,
+                 build: bool = True) -> tuple[dict[str, PlanNode], list[Problem]]:
+    """A PlanNode per node; `grouped`: the inputs_of below, when _add_edges made it;
+    `checked_params`: each node's params with defaults filled, as the check found them
+    (shared between nodes with equal params, so each node gets its own copy). With `build`
+    False each node is only set up, for its problems: no PlanNode is made."""
     problems: list[Problem] = []
     # target -> its input port -> the (source, source port) of each edge into it, in order
     inputs_of: dict[str, dict[str, list[tuple[str, str]]]] = grouped or {}
@@ -518,49 +554,72 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
             by_port[e.target_port] = [(e.source, e.source_port)]
         else:
             sources.append((e.source, e.source_port))
-    run_modes: dict[type[NodeType], str] = {}  # run_mode() inspects the class: once per type
+    # run_mode() inspects the class, out_ports are the same tuple for the same outputs dict:
+    # both once per type / per dict, not per node
+    run_modes: dict[type[NodeType], str] = {}
+    out_names: dict[int, tuple[str, ...]] = {}
+    no_ports: tuple[tuple[str, tuple[tuple[str, str], ...], bool, str], ...] = ()
     nodes: dict[str, PlanNode] = {}
     for nid, node in workflow.nodes.items():
         node_type = types[nid]
-        params = node_type.with_defaults(node.params)
+        found = checked_params.get(nid) if checked_params is not None else None
+        if found is None:
+            params = node_type.with_defaults(node.params)
+        else:  # the defaults as found, then the node's own values (its own objects)
+            params = dict(found)
+            params.update(node.params)
         try:
             impl = node_type(params, nid)
         except Exception as exc:  # setup() rejecting its params
             problems.append(Problem(f"cannot be set up: {exc}", node_id=nid))
             continue
+        if not build:
+            continue
         in_spec, out_spec = ports[nid]
         wired = inputs_of.get(nid)
         back_source = None
-        loop_ports = LOOP_PORTS.get(node_type.kind)
+        kind = node_type.kind
         if wired is None:
-            in_ports: tuple[tuple[str, tuple[tuple[str, str], ...], bool, str], ...] = ()
-        elif loop_ports is None:
+            in_ports = no_ports
+        elif kind not in LOOP_PORTS:
             in_ports = tuple([(port_name, tuple(sources), port.multi, port.type)
                               for port_name, port in in_spec.items()
                               if (sources := wired.get(port_name))])
         else:
-            found = []
+            back_port = LOOP_PORTS[kind][1]
+            found_ports = []
             for port_name, port in in_spec.items():
                 sources = wired.get(port_name)
                 if not sources:
                     continue
-                if port_name == loop_ports[1]:
+                if port_name == back_port:
                     back_source = sources[0]
                     continue
-                found.append((port_name, tuple(sources), port.multi, port.type))
-            in_ports = tuple(found)
+                found_ports.append((port_name, tuple(sources), port.multi, port.type))
+            in_ports = tuple(found_ports)
         mode = run_modes.get(node_type)
         if mode is None:
             mode = run_modes[node_type] = node_type.run_mode()
-        nodes[nid] = PlanNode(
-            id=nid, label=node.label(), impl=impl, kind=node_type.kind,
-            mode=mode, in_ports=in_ports, out_ports=tuple(out_spec),
-            retry=RetryPolicy.from_setting(node.retry), timeout_s=node.timeout_s,
-            pool=node.pool, priority=node.priority,
-            on_error=node.error_mode,
-            merge_first=node_type.kind == "merge" and params.get("mode") == "first",
-            back_source=back_source, limits=node.limits or None,
-        )
+        outs = out_names.get(id(out_spec))
+        if outs is None:  # (the dict is alive in `ports` meanwhile, so its id is its own)
+            outs = out_names[id(out_spec)] = tuple(out_spec)
+        plan_node = PlanNode(nid, f"{nid} ({node.title})" if node.title else nid, impl, kind,
+                             mode, in_ports, outs)
+        # the usual node keeps PlanNode's defaults for every setting below
+        if node.retry:
+            plan_node.retry = RetryPolicy.from_setting(node.retry)
+        plan_node.timeout_s = node.timeout_s
+        plan_node.pool = node.pool
+        plan_node.priority = node.priority
+        if node.on_error:
+            plan_node.on_error = node.on_error
+        if kind == "merge" and params.get("mode") == "first":
+            plan_node.merge_first = True
+        if back_source is not None:
+            plan_node.back_source = back_source
+        if node.limits:
+            plan_node.limits = node.limits
+        nodes[nid] = plan_node
     return nodes, problems
 
 

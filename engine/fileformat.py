@@ -33,10 +33,10 @@ from engine import limits
 from engine.errors import Problem, WorkflowFileError
 from engine.frame_records import FRAMES_KEY, frame_records, read_frames
 from engine.model import Edge, Frame, Node, Workflow
-from engine.nodetype import Port
+from engine.nodetype import NodeType, Port
 from engine.registry import upgrade_type_ids
 from engine.secretparams import secret_literal_problems
-from engine.validate import checked_workflow
+from engine.validate import check_details
 
 FORMAT = "flowloom.workflow"
 VERSION = 1
@@ -63,6 +63,10 @@ class Loaded:
     # compile_workflow(..., ports=...) to reuse while the workflow is unchanged.
     ports: dict[str, tuple[dict[str, Port], dict[str, Port]]] | None = field(default=None,
                                                                            repr=False)
+    # With a registry, also each known node's type and its params with defaults filled
+    # (compile_workflow(..., types=..., params=...); nodes with equal params share one dict).
+    types: dict[str, type[NodeType]] | None = field(default=None, repr=False)
+    params: dict[str, dict[str, Any]] | None = field(default=None, repr=False)
 
     @property
     def errors(self) -> list[Problem]:
@@ -76,34 +80,64 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _DEPTH_STEP = [0] * 256
 _DEPTH_STEP[ord("[")] = _DEPTH_STEP[ord("{")] = 1
 _DEPTH_STEP[ord("]")] = _DEPTH_STEP[ord("}")] = -1
+_NOT_BRACKET_OR_QUOTE = bytes(sorted(set(range(256)) - set(b'[]{}"')))
+_QUOTED_BYTES = re.compile(rb'"[^"]*"')
+_LONG_RUN = re.compile(f'"[^"]{{{limits.MAX_STRING_CHARS + 1}}}')
+# digits -> "0", e and E -> "e", anything else -> " " (for _plain_numbers)
+_NUMBER_MARKS = bytes(ord("0") if chr(i).isdigit() and i < 128 else
+                      ord("e") if i in b"eE" else ord(" ") for i in range(256))
 # Cheap signs that a text may hold a lone surrogate escape or an over-long string; only then
 # is every decoded string looked at (that walk costs far more than these scans).
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def json_depth(text: str, pieces: list[str] | None = None) -> int:
+def json_depth(text: str) -> int:
     """How deeply arrays and objects nest in JSON `text`, without parsing it (so no parser
-    recursion can be reached): strings are blanked out, then the brackets are counted.
-    `pieces`: `text.split('"')` of a text without backslashes, when the caller has it."""
-    if pieces is None and "\\" in text:
-        outside = _JSON_STRING.sub("", text)
-    else:  # no escapes: the strings are exactly every other piece between quotes
-        outside = "".join((text.split('"') if pieces is None else pieces)[0::2])
-    brackets = _NOT_BRACKET.sub("", outside)
-    if "[" * (limits.MAX_DEPTH + 1) in brackets or "{" * (limits.MAX_DEPTH + 1) in brackets:
-        return max(len(run) for run in re.findall(r"[\[{]+", brackets))
-    return max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, brackets.encode("ascii"))),
-               default=0)
+    recursion can be reached): strings are blanked out, then the brackets are counted."""
+    brackets = _outside_brackets(text)
+    if b"[" * (limits.MAX_DEPTH + 1) in brackets or b"{" * (limits.MAX_DEPTH + 1) in brackets:
+        return max(len(run) for run in re.findall(rb"[\[{]+", brackets))
+    return max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0)
 
 
-def _strings_suspect(text: str, pieces: list[str] | None = None) -> bool:
+def _outside_brackets(text: str) -> bytes:
+    """The brackets of `text` that are not inside a string, in order."""
+    if "\\" in text:
+        return _NOT_BRACKET.sub("", _JSON_STRING.sub("", text)).encode("ascii")
+    # No escapes: a string runs from a quote to the next one. Only brackets and quotes kept
+    # (C speed); then the strings without brackets, `""`, dropped (dropping a closing quote
+    # and the next opening one keeps every remaining bracket on its side of the quotes), then
+    # the strings left, with their brackets.
+    marks = text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKET_OR_QUOTE)
+    marks = marks.replace(b'""', b"")
+    if marks.count(b'"') % 2:  # an unterminated string: it runs to the end
+        marks = marks[:marks.rindex(b'"')]
+    return _QUOTED_BYTES.sub(b"", marks) if b'"' in marks else marks
+
+
+def _within_depth(text: str) -> bool:
+    """True when `text` surely nests no deeper than MAX_DEPTH (False: count, to be sure).
+    Each pass drops every innermost `[]` and then `{}`: at most two levels a pass, so brackets
+    gone within MAX_DEPTH / 2 passes nest no deeper (a usual file needs a handful)."""
+    brackets = _outside_brackets(text)
+    for _ in range(limits.MAX_DEPTH // 2):
+        if not brackets:
+            return True
+        shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        # A pass that leaves more than 3/4 (a deep or an unbalanced text) hands over to the
+        # count: so all passes together touch at most 4 times the brackets, in C.
+        if len(shorter) * 4 > len(brackets) * 3:
+            return False
+        brackets = shorter
+    return not brackets
+
+
+def _strings_suspect(text: str) -> bool:
     if len(text) > limits.MAX_STRING_CHARS:  # a string may be over the limit: find the longest
-        if pieces is not None:  # no escapes: every other piece
-            tokens = pieces[1::2]
-        else:
-            tokens = (text.split('"')[1::2] if "\\" not in text
-                      else _JSON_STRING.findall(text))
-        if max(map(len, tokens), default=0) > limits.MAX_STRING_CHARS:
+        if "\\" not in text:  # a string is a run without quotes: is there a run that long?
+            if _long_run(text):
+                return True
+        elif max(map(len, _JSON_STRING.findall(text)), default=0) > limits.MAX_STRING_CHARS:
             return True  # escapes make a text longer, never shorter: this is an upper bound
     if not text.isascii():
         try:
@@ -111,6 +145,29 @@ def _strings_suspect(text: str, pieces: list[str] | None = None) -> bool:
         except UnicodeEncodeError:
             return True  # a raw surrogate in the text itself
     return ("\\ud" in text or "\\uD" in text) and _SURROGATE_ESCAPE.search(text) is not None
+
+
+def _long_run(text: str) -> bool:
+    """Whether `text` may hold a run of more than MAX_STRING_CHARS characters without a quote
+    (False: surely not). Each block of half that length holding a quote proves it cheaply."""
+    block = limits.MAX_STRING_CHARS // 2
+    if all(text.find('"', start, start + block) != -1 for start in range(0, len(text), block)):
+        return False  # any run without quotes is shorter than two blocks
+    return _LONG_RUN.search(text) is not None
+
+
+def _plain_numbers(text: str) -> bool:
+    """True when `text` cannot hold a number the default parser reads differently from
+    _Reader's hooks: no run of more than MAX_INT_DIGITS digits (where an integer could be too
+    long), no exponent after a digit (where a float could overflow to infinity), no NaN or
+    Infinity. Strings are not told apart: digits or words in one only cost the hooks."""
+    try:
+        data = text.encode("ascii")
+    except UnicodeEncodeError:
+        data = text.encode("utf-8", "surrogatepass")
+    marks = data.translate(_NUMBER_MARKS)
+    return (b"0" * (limits.MAX_INT_DIGITS + 1) not in marks and b"0e" not in marks
+            and b"NaN" not in data and b"Infinity" not in data)
 
 
 class _Reader:
@@ -192,18 +249,19 @@ def read_json(text: str, source: str = "the workflow") -> tuple[Any, list[Proble
                                 f" (engine/limits.py).")
     # Fewer openers than the limit cannot nest past it: most files skip the scan.
     openers = text.count("[") + text.count("{")
-    # Both scans below split a text without escapes at its quotes: split it once for both.
-    pieces = (text.split('"') if "\\" not in text and (
-        openers > limits.MAX_DEPTH or len(text) > limits.MAX_STRING_CHARS) else None)
-    depth = json_depth(text, pieces) if openers > limits.MAX_DEPTH else 0
+    depth = (json_depth(text) if openers > limits.MAX_DEPTH and not _within_depth(text)
+             else 0)
     if depth > limits.MAX_DEPTH:
         raise WorkflowFileError(f"{source} nests arrays and objects {limits.amount(depth)} "
                                 f"levels deep; the limit is MAX_DEPTH = {limits.MAX_DEPTH} "
                                 f"(engine/limits.py).")
     reader = _Reader(source)
+    # The number hooks cost a Python call per number: used only when a number could need them
+    numbers: dict[str, Any] = {} if _plain_numbers(text) else {
+        "parse_int": reader.integer, "parse_float": reader.real,
+        "parse_constant": reader.constant}
     try:
-        value = json.loads(text, parse_int=reader.integer, parse_float=reader.real,
-                           parse_constant=reader.constant, object_pairs_hook=reader.pairs)
+        value = json.loads(text, object_pairs_hook=reader.pairs, **numbers)
     except json.JSONDecodeError as exc:
         raise WorkflowFileError(
             f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
@@ -211,7 +269,7 @@ def read_json(text: str, source: str = "the workflow") -> tuple[Any, list[Proble
     except RecursionError:  # not reached within MAX_DEPTH; kept so no stack is ever blown
         raise WorkflowFileError(f"{source} is not a workflow: its JSON is nested too deeply "
                                 f"to read.") from None
-    if _strings_suspect(text, pieces):
+    if _strings_suspect(text):
         _check_strings(value, source)
     problems = [Problem(f"the key {key!r} appears more than once in one object; the last "
                         f"value is used (and is the one saved)") for key in reader.duplicates]
@@ -315,6 +373,28 @@ def _read_node(raw: Any, index: int, problems: list[Problem]) -> Node | None:
     return node
 
 
+def _usual_node(raw: Any) -> Node | None:
+    """The node of an entry with only the usual keys, each of the usual type (an id and a
+    type string, a title string, a params object, an [x, y] of plain numbers), else None:
+    _read_node reads that entry and says what is wrong with it."""
+    if type(raw) is not dict or not raw.keys() <= _NODE_BASE_KEYS:
+        return None
+    node_id, node_type = raw.get("id"), raw.get("type")
+    title, params = raw.get("title", ""), raw.get("params", {})
+    position = raw.get("position", _ORIGIN)
+    if (type(node_id) is str and node_id and type(node_type) is str and node_type
+            and type(title) is str and type(params) is dict and type(position) is list
+            and len(position) == 2):
+        x, y = position
+        if ((type(x) is int or type(x) is float and math.isfinite(x))
+                and (type(y) is int or type(y) is float and math.isfinite(y))):
+            return Node(node_id, node_type, title, params, (x, y))
+    return None
+
+
+_ORIGIN = [0, 0]
+
+
 def _edge_key(raw: Any) -> tuple[str, str, str, str] | None:
     """(source, source_port, target, target_port) of a raw edge, if each is a non-empty str."""
     if not isinstance(raw, dict):
@@ -367,9 +447,11 @@ def from_document(doc: dict[str, Any]) -> Loaded:
                                     f"(engine/limits.py).")
     nodes: dict[str, Node] = {}
     for index, raw in enumerate(raw_nodes):
-        node = _read_node(raw, index, problems)
+        node = _usual_node(raw)
         if node is None:
-            continue
+            node = _read_node(raw, index, problems)
+            if node is None:
+                continue
         if node.id in nodes:
             problems.append(Problem(f"duplicate node id (node #{index + 1} repeats it); "
                                     f"the repeat was left out", node_id=node.id))
@@ -378,6 +460,16 @@ def from_document(doc: dict[str, Any]) -> Loaded:
     edges: list[Edge] = []
     seen: set[tuple[str, str, str, str]] = set()
     for index, raw in enumerate(raw_edges):
+        if type(raw) is dict and len(raw) == 4:  # the usual edge: its four strings only
+            key = (raw.get("source"), raw.get("source_port"), raw.get("target"),
+                   raw.get("target_port"))
+            source, source_port, target, target_port = key
+            if (type(source) is str and type(source_port) is str and type(target) is str
+                    and type(target_port) is str and source and source_port and target
+                    and target_port and key not in seen):
+                seen.add(key)
+                edges.append(Edge(source, source_port, target, target_port))
+                continue
         key = _edge_key(raw)
         if key is not None and key in seen:  # (a repeat is not built only to be dropped)
             problems.append(Problem("the same edge is listed twice; the repeat was left out",
@@ -407,8 +499,9 @@ def loads(text: str, registry: Any = None, source: str = "the workflow") -> Load
     loaded.problems[:0] = problems
     if registry is not None:
         upgrade_type_ids(loaded.workflow, registry)
-        found, _, loaded.ports = checked_workflow(loaded.workflow, registry)
-        loaded.problems.extend(found)
+        found = check_details(loaded.workflow, registry)
+        loaded.ports, loaded.types, loaded.params = found.ports, found.types, found.params
+        loaded.problems.extend(found.problems)
     return loaded
 
 

@@ -23,6 +23,7 @@ access (engine/context.py, the run's HTTP client), raising `Denied`.
 from __future__ import annotations
 
 import contextvars
+import functools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -154,11 +155,26 @@ def is_builtin(node_type: type) -> bool:
     return node_type.__module__.split(".", 1)[0] in BUILTIN_PACKAGES
 
 
+@functools.cache
+def _needs_of_silent_type(node_type: type) -> tuple[Need, ...] | None:
+    """What a node of a type that keeps NodeType.needs (which answers None whatever the
+    params) needs, by the rule for types that declare nothing; None for a type that declares
+    its needs itself. Once per type: node_needs runs for every node, twice in an untrusted
+    run (the manifest, then check_start)."""
+    if getattr(getattr(node_type, "needs", None), "__func__", None) is not _DECLARES_NOTHING:
+        return None
+    return () if is_builtin(node_type) else (Need(RUN, node_type.type_id or "?"),)
+
+
 def node_needs(node_type: Any, params: dict[str, Any], base_dir: Path | None) -> list[Need]:
     """What one node needs, with the rule for types that declare nothing applied."""
+    try:
+        silent = _needs_of_silent_type(node_type)
+    except TypeError:  # not hashable (not a class): asked the long way
+        silent = None
+    if silent is not None:  # no defaults merged only to be ignored
+        return list(silent)
     if getattr(getattr(node_type, "needs", None), "__func__", None) is _DECLARES_NOTHING:
-        # NodeType.needs itself answers None whatever the params: no defaults merged for it
-        # (this runs for every node, twice in an untrusted run: the manifest, then check_start)
         declared = None
     else:
         try:
@@ -172,12 +188,19 @@ def node_needs(node_type: Any, params: dict[str, Any], base_dir: Path | None) ->
 
 def _tool_nodes(workflow: Workflow, registry: Registry) -> set[str]:
     tools = set()
+    tools_ports: dict[str, frozenset[str]] = {}  # target id -> its tools ports, once a node
     for edge in workflow.edges:
-        target = workflow.nodes.get(edge.target)
-        if target is None or target.type not in registry:
-            continue
-        ports = registry.get(target.type).input_ports(target.params)
-        if any(p.name == edge.target_port and p.tools for p in ports):
+        names = tools_ports.get(edge.target)
+        if names is None:
+            target = workflow.nodes.get(edge.target)
+            if target is None or target.type not in registry:
+                names = frozenset()
+            else:
+                names = frozenset(p.name for p in
+                                  registry.get(target.type).input_ports(target.params)
+                                  if p.tools)
+            tools_ports[edge.target] = names
+        if edge.target_port in names:
             tools.add(edge.source)
     return tools
 
@@ -192,16 +215,13 @@ def manifest_of(workflow: Workflow, registry: Registry, base_dir: Path | str | N
     if source is not None:
         seen.add(str(Path(source).resolve()))
     base = Path(base_dir) if base_dir else None
-    tools = _tool_nodes(workflow, registry)
+    tools: set[str] | None = None  # worked out when a need names a port (most never do)
     wired_ports: dict[str, set[str]] = {}
-    for edge in workflow.edges:
-        wired_ports.setdefault(edge.target, set()).add(edge.target_port)
     for node in workflow.nodes.values():
         owner = _as or node.id
         if node.type not in registry:
             manifest.add(RUN, node.type, owner)  # unknown: it could do anything
             continue
-        wired = wired_ports.get(node.id, set())
         for need in node_needs(registry.get(node.type), node.params, base):
             if need.capability == INCLUDE:
                 if need.target is None:
@@ -215,7 +235,12 @@ def manifest_of(workflow: Workflow, registry: Registry, base_dir: Path | str | N
                     manifest_of(child.workflow, registry, Path(need.target).parent,
                                 _seen=seen, _into=manifest, _as=owner)
                 continue
-            overridden = bool(need.port) and (need.port in wired or node.id in tools)
+            if need.port and tools is None:
+                tools = _tool_nodes(workflow, registry)
+                for edge in workflow.edges:
+                    wired_ports.setdefault(edge.target, set()).add(edge.target_port)
+            overridden = bool(need.port) and (need.port in wired_ports.get(node.id, ())
+                                              or node.id in tools)  # type: ignore[operator]
             if need.target is None and need.capability == RUN:
                 manifest.add(RUN, node.type, owner)
             elif need.target is None or overridden:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import operator
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from engine.alerts import alert_problems
@@ -30,10 +31,11 @@ RETRY_KEYS = {"max_attempts": int, "backoff_s": (int, float), "factor": (int, fl
 _REQUIRED = operator.attrgetter("required")
 
 
-def node_ports(node: Node, node_type: type[NodeType], params: dict[str, Any] | None = None
-               ) -> tuple[dict[str, Port], dict[str, Port]]:
-    """The input and output ports of one node, by name (the error port included when on).
-    `params`: the node's params with defaults filled, when the caller has them already."""
+def node_ports(node: Node, node_type: type[NodeType], params: dict[str, Any] | None = None,
+               error_port: bool = True) -> tuple[dict[str, Port], dict[str, Port]]:
+    """The input and output ports of one node, by name (the error port included when on,
+    unless `error_port` is False). `params`: the node's params with defaults filled, when the
+    caller has them already."""
     if params is None:
         params = node_type.with_defaults(node.params)
     try:
@@ -42,7 +44,7 @@ def node_ports(node: Node, node_type: type[NodeType], params: dict[str, Any] | N
     except Exception:  # a dynamic-port function choking on bad params: the params check says why
         inputs = {p.name: p for p in node_type.inputs}
         outputs = {p.name: p for p in node_type.outputs}
-    if node.on_error == "continue":
+    if error_port and node.on_error == "continue":
         outputs["error"] = ERROR_PORT
     return inputs, outputs
 
@@ -126,7 +128,7 @@ def check_params(node: Node, node_type: type[NodeType],
 
 def check_workflow(workflow: Workflow, registry: Registry) -> list[Problem]:
     """Every problem with node types, params, settings, ports and edges."""
-    return checked_workflow(workflow, registry)[0]
+    return check_details(workflow, registry).problems
 
 
 def checked_workflow(workflow: Workflow, registry: Registry
@@ -134,25 +136,103 @@ def checked_workflow(workflow: Workflow, registry: Registry
                                 dict[str, tuple[dict[str, Port], dict[str, Port]]]]:
     """check_workflow's problems, with what it found on the way, for engine/compile.py to
     reuse: the type of each node whose type is known, and that node's (inputs, outputs)."""
+    found = check_details(workflow, registry)
+    return found.problems, found.types, found.ports
+
+
+@dataclass(slots=True, eq=False)
+class Checked:
+    """What one check of a workflow found, for engine/compile.py to reuse while the workflow
+    is unchanged. Nodes of one type with equal params share their ports and params dicts
+    (read only: `compile_workflow` copies the params it gives each node)."""
+
+    problems: list[Problem]
+    types: dict[str, type[NodeType]]  # each node whose type is known
+    ports: dict[str, tuple[dict[str, Port], dict[str, Port]]]  # its (inputs, outputs)
+    params: dict[str, dict[str, Any]]  # its params with defaults filled
+
+
+_PLAIN = frozenset((str, int, bool, type(None)))
+
+
+def _params_key(params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """A hashable key that equals another only for params that are the same in every way a
+    check can see (names in order, value types, values; a float by its repr, since -0.0 ==
+    0.0), or None for params holding anything but plain scalars and lists of strings."""
+    key: tuple[Any, ...] = ()
+    for name, value in params.items():
+        kind = type(value)
+        if kind is list:
+            if not set(map(type, value)) <= _STR_ONLY:
+                return None
+            value = tuple(value)
+        elif kind is float:
+            value = repr(value)
+        elif kind not in _PLAIN:
+            return None
+        key += (name, kind, value)
+    return key
+
+
+_STR_ONLY = frozenset((str,))
+
+
+def _node_checks(node: Node, node_type: type[NodeType]
+                 ) -> tuple[dict[str, Any], dict[str, Port], dict[str, Port],
+                            list[tuple[str, str]]]:
+    """What a node's type and params decide: (params with defaults, inputs, outputs without
+    the error port, the params' problems as (message, severity))."""
+    params = node_type.with_defaults(node.params)  # once: ports and checks share it
+    inputs, outputs = node_ports(node, node_type, params, error_port=False)
+    found = [(p.message, p.severity) for p in check_params(node, node_type, params)]
+    return params, inputs, outputs, found
+
+
+def check_details(workflow: Workflow, registry: Registry) -> Checked:
+    """Every problem, with the types, ports and params found on the way. What depends only on
+    a node's type and params is worked out once per distinct (type, params): a 10 000-node
+    file of a few kinds of node checks a few nodes' params, not 10 000."""
     problems: list[Problem] = []
     types: dict[str, type[NodeType]] = {}
     ports: dict[str, tuple[dict[str, Port], dict[str, Port]]] = {}
+    all_params: dict[str, dict[str, Any]] = {}
     output_names: dict[str, str] = {}
     starts: list[str] = []
+    known: dict[str, type[NodeType] | None] = {}  # type id -> its type (None: unknown)
+    done: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, Port], dict[str, Port],
+                                      list[tuple[str, str]]]] = {}
     for node in workflow.nodes.values():
-        problems.extend(_check_settings(node))
-        try:
-            node_type = registry.get(node.type)
-        except RegistryError:
-            problems.append(Problem(f"unknown node type {node.type!r} (is a plugin missing?)",
+        if (node.on_error is not None or node.timeout_s is not None or node.retry is not None
+                or node.limits is not None):
+            problems.extend(_check_settings(node))
+        type_id = node.type
+        node_type = known.get(type_id, registry)  # (the registry: not looked up yet)
+        if node_type is registry:
+            try:
+                node_type = known[type_id] = registry.get(type_id)
+            except RegistryError:
+                node_type = known[type_id] = None
+        if node_type is None:
+            problems.append(Problem(f"unknown node type {type_id!r} (is a plugin missing?)",
                                     node_id=node.id))
             continue
         types[node.id] = node_type
-        params = node_type.with_defaults(node.params)  # once: ports and checks share it
-        ports[node.id] = node_ports(node, node_type, params)
-        problems.extend(check_params(node, node_type, params))
-        if node.type == "flow.start":
-            starts.append(node.id)
+        key = _params_key(node.params)
+        if key is None:
+            checks = _node_checks(node, node_type)
+        else:
+            key = (type_id, key)  # (the type id names the type within one registry)
+            checks = done.get(key)
+            if checks is None:
+                checks = done[key] = _node_checks(node, node_type)
+        params, inputs, outputs, found = checks
+        if node.on_error == "continue":
+            outputs = {**outputs, "error": ERROR_PORT}
+        ports[node.id] = inputs, outputs
+        all_params[node.id] = params
+        if found:
+            problems += [Problem(message, node_id=node.id, severity=severity)
+                         for message, severity in found]
         if node_type.kind == "output":
             name = params.get("name")
             if isinstance(name, str) and name in output_names:
@@ -160,6 +240,8 @@ def checked_workflow(workflow: Workflow, registry: Registry
                                         f"{output_names[name]!r}", node_id=node.id))
             elif isinstance(name, str):
                 output_names[name] = node.id
+        elif type_id == "flow.start":
+            starts.append(node.id)
     problems.extend(pool_problems(workflow, types))
     problems.extend(placement_problems(workflow))
     if len(starts) > 1:
@@ -169,7 +251,7 @@ def checked_workflow(workflow: Workflow, registry: Registry
         problems.extend(_edge_problems(workflow, ports))
     problems.extend(alert_problems(workflow))  # the workflow-level "alerts" list
     problems.extend(settings_problems(workflow.extra))  # the workflow-level "settings"
-    return problems, types, ports
+    return Checked(problems, types, ports, all_params)
 
 
 def _edges_all_fine(edges: list[Edge],
