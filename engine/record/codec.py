@@ -80,21 +80,21 @@ def _dumps(plain: Any) -> str:
     return "".join(_c_canon(plain, 0))
 
 
+_STR = frozenset({str})
+_SMALL = 8  # Canon remembers containers of more items than this, or of containers
+
+
 def _flat(value: Any) -> bool:
     """Whether `value` is a scalar, or a list / str-keyed dict of scalars, that `_plain` would
     hand back as it is (save a non-finite float, which the C encoder refuses)."""
     kind = type(value)
     if kind in _SCALARS:
         return True
-    if kind is dict:
-        if len(value) == 1 and next(iter(value)) in _TAGS:
-            return False
-        scalars = _SCALARS
-        return (all(type(k) is str for k in value)
-                and all(type(v) in scalars for v in value.values()))
+    if kind is dict:  # the type checks run in C (map, issuperset)
+        return (_STR.issuperset(map(type, value)) and _SCALARS.issuperset(map(type, value.values()))
+                and not (len(value) == 1 and next(iter(value)) in _TAGS))
     if kind is list:
-        scalars = _SCALARS
-        return all(type(v) in scalars for v in value)
+        return _SCALARS.issuperset(map(type, value))
     return False
 
 
@@ -157,15 +157,25 @@ class Canon:
         kind = type(value)
         if kind is not dict and kind is not list:
             return text(value)
+        size = len(value)
+        if size <= _SMALL and _flat(value):
+            # a few scalars: encoding again costs less than remembering
+            try:
+                return _dumps(value)
+            except ValueError:  # a NaN or infinity: tagged by _plain
+                return _dumps(_plain(value))
         known = self._texts.get(id(value))
         if known is not None:
             return known[1]
         if _flat(value):
-            made = text(value)
+            try:
+                made = _dumps(value)
+            except ValueError:
+                made = _dumps(_plain(value))
         elif kind is list:
             made = "[" + ",".join([self.text(v) for v in value]) + "]"
-        elif all(type(k) is str for k in value) and not (
-                len(value) == 1 and next(iter(value)) in _TAGS):
+        elif _STR.issuperset(map(type, value)) and not (
+                size == 1 and next(iter(value)) in _TAGS):
             # sort_keys sorts str keys as sorted() does; the separators are "," and ":"
             made = "{" + ",".join([_encode_str(k) + ":" + self.text(value[k])
                                    for k in sorted(value)]) + "}"

@@ -109,7 +109,11 @@ def input_digest(compiled: Compiled, node_id: str,
 
 
 def cache_key(static: str, inputs: str) -> str:
-    return _hash([static, inputs])
+    both = static + inputs
+    if not (both.isascii() and both.isalnum()):  # pragma: no cover - digests are hex
+        return _hash([static, inputs])
+    # _hash([static, inputs]) written out: two hex digests need no escaping
+    return hashlib.sha256(f'["{static}","{inputs}"]'.encode("ascii")).hexdigest()
 
 
 def node_keys(compiled: Compiled, outputs_of: Callable[[str], Any],

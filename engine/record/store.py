@@ -79,6 +79,9 @@ class Policy:
 BATCH = "batch"  # record_items kind of a batch of executions (see write_record)
 BATCH_ENTRIES = 5000  # at most this many executions, or BATCH_CHARS of text, in one batch
 BATCH_CHARS = 4 * MB
+# a value text longer than this is a blob of its own, as before batches: shared by every record
+# that holds it (a large response a foreach fetches again each run is stored once)
+INLINE_MAX = 512
 _encode_ascii = json.encoder.encode_basestring_ascii
 _c_make = json.encoder.c_make_encoder
 # json.dumps(meta, sort_keys=True, default=repr)'s C encoder, built once (not once per item)
@@ -171,24 +174,22 @@ class Written:
 _NONE = object()
 
 
-def _size(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-8"))
-
-
 def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = None,
                  settings: dict[str, Any] | None = None, replay_of: str | None = None,
                  workflow_text: str | None = None) -> Written:
     """Keep `run`'s record (after the run, once its history row is written). `workflow_text`:
     the file the run was loaded from, when the caller has it (else the model is rendered).
 
-    A top-level node execution is a "node" item whose blob is its outputs (what re-use and
-    a pruned record's list of nodes read). The inputs of every execution, and the whole facts
-    of executions inside loops (a foreach runs its body once per item), go into "batch" items:
-    each blob the canonical JSON list of [node id, iteration, meta or null (inputs only),
-    outputs text, inputs text], in the order they ended — one row for thousands of facts
+    A top-level node execution is a "node" item (status, keys: what re-use and a pruned
+    record's list of nodes read). Its values, and the whole facts of executions inside loops
+    (a foreach runs its body once per item), go into "batch" items: each blob the canonical
+    JSON list of [node id, iteration, meta or null (a top-level node's values), outputs text,
+    inputs text], in the order they ended — one row for thousands of facts
     instead of two rows and two blobs each. load_record gives them back as if each text were
-    a blob of its own. Each value is encoded once (codec.Canon) and counted once against the
-    run's size limit, as a blob of its own was."""
+    a blob of its own. An execution with a value longer than INLINE_MAX keeps items and blobs
+    of its own, as every execution did before. Each value is encoded once (codec.Canon); a
+    text kept in a batch counts against the run's size limit each time it is kept, a blob
+    once per record, as it is stored."""
     policy = policy or Policy()
     redact = run.redact
     compiled = run.compiled
@@ -214,19 +215,14 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
         blobs[key] = data
         return key
 
-    counted: set[str] = set()
-
     def take(value_text: str, what: str) -> str | None:
-        """A batch entry's value text, counted against the limit once, as a blob was."""
+        """A value text for a batch, counted against the limit as it is stored: inline."""
         nonlocal used
-        if value_text in counted:
-            return value_text
-        size = _size(value_text)
+        size = len(value_text) if value_text.isascii() else len(value_text.encode("utf-8"))
         if used + size > policy.max_run_bytes:
             full(what)
             return None
         used += size
-        counted.add(value_text)
         return value_text
 
     items: list[tuple[Any, ...]] = []
@@ -269,14 +265,17 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
 
     metas: dict[tuple[Any, ...], dict[str, Any]] = {}
     nodes = compiled.workflow.nodes
+    recorded = run.recorded
+    inputs_of = wires.inputs_of
     for (node_id, iteration), rec in tap.nodes.items():
         node = nodes.get(node_id)
         if node is None:
             continue
         what = f"node {node_id!r}"
         outputs = rec["outputs"]
-        inputs = wires.inputs_of(node_id, iteration)
-        inputs_text = take(canon.text(run.recorded(inputs)), what)
+        out_text = None if outputs is None else canon.text(outputs)
+        inputs_text = canon.text(recorded(inputs_of(node_id, iteration)))
+        inline = len(inputs_text) <= INLINE_MAX
         if not iteration:
             pn = compiled.nodes.get(node_id)
             meta = {"status": rec["status"], "error": rec["error"], "cached": rec["cached"],
@@ -286,24 +285,39 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
                                                                  loop_bodies)}
             if looped:
                 flush()  # the loop's executions before the loop's own item: order kept
-            out = None if outputs is None else put(canon.encode(outputs), what)
+            small = out_text is not None and len(out_text) <= INLINE_MAX
+            out = (None if out_text is None or small
+                   else put(out_text.encode("utf-8"), what))
             item(node_id, "", "node", 0, meta, out)
-            batch.append([node_id, "", None, None, inputs_text])
-        else:
-            shape = (node_id, rec["status"], rec["error"], rec["cached"])
-            meta = metas.get(shape)
-            if meta is None:
-                pn = compiled.nodes.get(node_id)
-                meta = metas[shape] = {
-                    "status": rec["status"], "error": rec["error"], "cached": rec["cached"],
-                    "type": node.type, "pure": bool(pn is not None and pn.impl.is_pure())}
-            out_text = None if outputs is None else take(canon.text(outputs), what)
-            batch.append([node_id, iteration_text(iteration), meta, out_text, inputs_text])
+            if small or inline:
+                batch.append([node_id, "", None, take(out_text, what) if small else None,
+                              take(inputs_text, what) if inline else None])
+                batch_chars += len(inputs_text) + len(out_text or "")
+            if not inline:
+                item(node_id, "", "inputs", 0, {}, put(inputs_text.encode("utf-8"), what))
+            continue
+        shape = (node_id, rec["status"], rec["error"], rec["cached"])
+        meta = metas.get(shape)
+        if meta is None:
+            pn = compiled.nodes.get(node_id)
+            meta = metas[shape] = {
+                "status": rec["status"], "error": rec["error"], "cached": rec["cached"],
+                "type": node.type, "pure": bool(pn is not None and pn.impl.is_pure())}
+        if inline and (out_text is None or len(out_text) <= INLINE_MAX):
+            out = None if out_text is None else take(out_text, what)
+            batch.append([node_id, iteration_text(iteration), meta, out,
+                          take(inputs_text, what)])
             looped = True
-            batch_chars += len(out_text or "")
-        batch_chars += len(inputs_text or "")
-        if len(batch) >= BATCH_ENTRIES or batch_chars >= BATCH_CHARS:
-            flush()
+            batch_chars += len(inputs_text) + len(out_text or "")
+            if len(batch) >= BATCH_ENTRIES or batch_chars >= BATCH_CHARS:
+                flush()
+        else:  # a large value: a blob of its own, shared by every record that has it
+            if looped:
+                flush()
+            at = iteration_text(iteration)
+            out = None if out_text is None else put(out_text.encode("utf-8"), what)
+            item(node_id, at, "node", 0, meta, out)
+            item(node_id, at, "inputs", 0, {}, put(inputs_text.encode("utf-8"), what))
     flush()
     for seq, exchange in enumerate(tap.http):
         body = put(tap.redact_bytes(exchange.body),
@@ -517,8 +531,12 @@ def _unbatch(record: Record, data: bytes | None) -> None:
 
     for node_id, iteration, meta, outputs, inputs in json.loads(data.decode("utf-8")):
         key = (node_id, iteration)
-        if meta is None:  # the inputs of a top-level execution, whose "node" item came first
-            record.nodes.setdefault(key, NodeFact("")).inputs_blob = blob(inputs)
+        if meta is None:  # a top-level execution's values; its "node" item came first
+            fact = record.nodes.setdefault(key, NodeFact(""))
+            if outputs is not None:
+                fact.outputs_blob = blob(outputs)
+            if inputs is not None:
+                fact.inputs_blob = blob(inputs)
             continue
         record.nodes[key] = NodeFact(meta.get("status", ""), meta.get("error"), None, None,
                                      meta.get("type", ""), bool(meta.get("pure")),
