@@ -41,6 +41,7 @@ from engine.history.names import (
 from engine.record.codec import Canon, decode, digest, dumps_plain, encode, text
 from engine.record.keys import bodies, node_keys, static_key
 from engine.record.tap import MB, HttpExchange, RunTap
+from engine.record.wires import Wires
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.executor import Run
@@ -95,83 +96,12 @@ def _meta_json(meta: dict[str, Any]) -> str:
     return "".join(_c_meta(meta, 0))
 
 
-class _Wires:
-    """The values that reached each node execution along its wires, from the recorded outputs
-    of its sources (in the same loop iteration or around it); a loop's own inputs are found
-    once per loop execution, not once per item it handed on."""
-
-    def __init__(self, run: Run, tap: RunTap) -> None:
-        self.compiled = run.compiled
-        self.tap = tap
-        self.incoming: dict[str, list[Any]] = {}
-        for edge in self.compiled.workflow.edges:
-            self.incoming.setdefault(edge.target, []).append(edge)
-        self._loop_inputs: dict[tuple[str, tuple[int, ...]], dict[str, Any]] = {}
-        self._chains: dict[str, list[str]] = {}
-
-    def inputs_of(self, node_id: str, iteration: tuple[int, ...]) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        nodes = self.tap.nodes
-        for edge in self.incoming.get(node_id, ()):
-            item = self._loop_item(edge.source, edge.source_port, node_id, iteration)
-            if item is not _NONE:
-                found.setdefault(edge.target_port, []).append(item)
-                continue
-            for depth in range(len(iteration), -1, -1):
-                rec = nodes.get((edge.source, iteration[:depth]))
-                if rec is not None:
-                    outputs = rec["outputs"] or {}
-                    if edge.source_port in outputs:
-                        found.setdefault(edge.target_port, []).append(outputs[edge.source_port])
-                    break
-        return {port: values[0] if len(values) == 1 else values for port, values in found.items()}
-
-    def _chain(self, node_id: str) -> list[str]:
-        """The loops around `node_id`, innermost first."""
-        chain = self._chains.get(node_id)
-        if chain is None:
-            chain = []
-            scope = self.compiled.scope_of.get(node_id)
-            while scope is not None:
-                chain.append(scope)
-                scope = self.compiled.scope_of.get(scope)
-            self._chains[node_id] = chain
-        return chain
-
-    def _loop_item(self, source: str, port: str, node_id: str,
-                   iteration: tuple[int, ...]) -> Any:
-        """The item a flow.foreach around `node_id` handed its body in this iteration (the loop
-        gives it inside the body, not as an output of its own): its `items` input at that
-        index."""
-        if port != "item":
-            return _NONE
-        pn = self.compiled.nodes.get(source)
-        if pn is None or pn.kind != "foreach":
-            return _NONE
-        chain = self._chain(node_id)
-        if source not in chain:
-            return _NONE
-        depth = len(chain) - 1 - chain.index(source)  # the loop's own iteration path length
-        if depth >= len(iteration):
-            return _NONE
-        at = (source, iteration[:depth])
-        loop_inputs = self._loop_inputs.get(at)
-        if loop_inputs is None:
-            loop_inputs = self._loop_inputs[at] = self.inputs_of(*at)
-        items = loop_inputs.get("items")
-        index = iteration[depth]
-        return items[index] if isinstance(items, list) and 0 <= index < len(items) else _NONE
-
-
 @dataclass(frozen=True)
 class Written:
     state: str  # COMPLETE or OVER_LIMIT
     note: str | None  # why it is over its limit
     size_bytes: int
     pruned: list[str]  # runs whose records the size policy pruned to make room
-
-
-_NONE = object()
 
 
 def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = None,
@@ -244,7 +174,7 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
     loop_bodies = bodies(compiled)
     statics = {nid: static_key(compiled, nid, loop_bodies) for nid in compiled.plan.nodes}
     keys = node_keys(compiled, outputs_of, tap.inputs, statics, canon.digest)
-    wires = _Wires(run, tap)
+    wires = Wires(run.compiled, tap.nodes)
     batch: list[list[Any]] = []
     batch_chars = 0
     batch_seq = 0
