@@ -158,10 +158,15 @@ class Canon:
         if kind is not dict and kind is not list:
             return text(value)
         size = len(value)
-        if size <= _SMALL and _flat(value):
-            # a few scalars: encoding again costs less than remembering
+        if size <= _SMALL and _c_canon is not None and (
+                _SCALARS.issuperset(map(type, value)) if kind is list else
+                (_STR.issuperset(map(type, value))
+                 and _SCALARS.issuperset(map(type, value.values()))
+                 and not (size == 1 and next(iter(value)) in _TAGS))):
+            # a few scalars (`_flat`, written out: this is the per-execution path): encoding
+            # again costs less than remembering
             try:
-                return _dumps(value)
+                return "".join(_c_canon(value, 0))
             except ValueError:  # a NaN or infinity: tagged by _plain
                 return _dumps(_plain(value))
         known = self._texts.get(id(value))

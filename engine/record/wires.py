@@ -25,16 +25,18 @@ class Wires:
         for edge in self.compiled.workflow.edges:
             self.incoming.setdefault(edge.target, []).append(edge)
         self._loop_inputs: dict[tuple[str, tuple[int, ...]], dict[str, Any]] = {}
-        self._chains: dict[str, list[str]] = {}
+        self._plans: dict[str, list[tuple[Any, int | None]]] = {}
 
     def inputs_of(self, node_id: str, iteration: tuple[int, ...]) -> dict[str, Any]:
         found: dict[str, Any] = {}
         nodes = self.nodes
-        for edge in self.incoming.get(node_id, ()):
-            item = self._loop_item(edge.source, edge.source_port, node_id, iteration)
-            if item is not _NONE:
-                found.setdefault(edge.target_port, []).append(item)
-                continue
+        for edge, loop_depth in self._wires(node_id):
+            if loop_depth is not None and loop_depth < len(iteration):
+                items = self._items(edge.source, iteration[:loop_depth])
+                index = iteration[loop_depth]
+                if isinstance(items, list) and 0 <= index < len(items):
+                    found.setdefault(edge.target_port, []).append(items[index])
+                    continue
             for depth in range(len(iteration), -1, -1):
                 rec = nodes.get((edge.source, iteration[:depth]))
                 if rec is not None:
@@ -44,38 +46,31 @@ class Wires:
                     break
         return {port: values[0] if len(values) == 1 else values for port, values in found.items()}
 
-    def _chain(self, node_id: str) -> list[str]:
-        """The loops around `node_id`, innermost first."""
-        chain = self._chains.get(node_id)
-        if chain is None:
-            chain = []
+    def _wires(self, node_id: str) -> list[tuple[Any, int | None]]:
+        """`node_id`'s incoming edges, each with, for the `item` of a flow.foreach around it
+        (the loop hands it to its body, it is no output of the loop's own), the length of the
+        loop's own iteration path."""
+        wires = self._plans.get(node_id)
+        if wires is None:
+            chain = []  # the loops around node_id, innermost first
             scope = self.compiled.scope_of.get(node_id)
             while scope is not None:
                 chain.append(scope)
                 scope = self.compiled.scope_of.get(scope)
-            self._chains[node_id] = chain
-        return chain
+            wires = []
+            for edge in self.incoming.get(node_id, ()):
+                pn = self.compiled.nodes.get(edge.source)
+                looped = (edge.source_port == "item" and pn is not None
+                          and pn.kind == "foreach" and edge.source in chain)
+                wires.append((edge, len(chain) - 1 - chain.index(edge.source) if looped
+                              else None))
+            self._plans[node_id] = wires
+        return wires
 
-    def _loop_item(self, source: str, port: str, node_id: str,
-                   iteration: tuple[int, ...]) -> Any:
-        """The item a flow.foreach around `node_id` handed its body in this iteration (the loop
-        gives it inside the body, not as an output of its own): its `items` input at that
-        index."""
-        if port != "item":
-            return _NONE
-        pn = self.compiled.nodes.get(source)
-        if pn is None or pn.kind != "foreach":
-            return _NONE
-        chain = self._chain(node_id)
-        if source not in chain:
-            return _NONE
-        depth = len(chain) - 1 - chain.index(source)  # the loop's own iteration path length
-        if depth >= len(iteration):
-            return _NONE
-        at = (source, iteration[:depth])
-        loop_inputs = self._loop_inputs.get(at)
-        if loop_inputs is None:
-            loop_inputs = self._loop_inputs[at] = self.inputs_of(*at)
-        items = loop_inputs.get("items")
-        index = iteration[depth]
-        return items[index] if isinstance(items, list) and 0 <= index < len(items) else _NONE
+    def _items(self, loop: str, iteration: tuple[int, ...]) -> Any:
+        """The `items` input of one execution of a flow.foreach."""
+        at = (loop, iteration)
+        inputs = self._loop_inputs.get(at)
+        if inputs is None:
+            inputs = self._loop_inputs[at] = self.inputs_of(loop, iteration)
+        return inputs.get("items")
