@@ -5,6 +5,7 @@
                the node context, approvals, and every node execution's inputs and outputs
     serve.py   serving effects from a record (replay, --live-from, re-use)
     store.py   the record tables of the history database: write, read, size policy, pruning
+    wires.py   the values that reached each node execution, found from the recorded outputs
     keys.py    a node execution's cache key (type, version, params, settings, input hashes)
     reuse.py   `--reuse-from`: which nodes reuse, run, or resend
     replay.py  `flowloom replay`: a Run rebuilt from a record

@@ -5,6 +5,13 @@ cannot hold are tagged: bytes as {"$bytes": base64}, tuples become lists, and an
 {"$repr": text} — such a value is recorded for reading but cannot be handed to a node again
 (`reusable` says so). A dict that already has one of the tag keys as its only key is wrapped
 in {"$dict": ...} so it comes back as it went in.
+
+The bytes are `json.dumps(_plain(value), sort_keys=True, separators=(",", ":"),
+ensure_ascii=False)`, written by one C encoder built once (json.dumps builds one per call);
+scalars and flat containers of scalars with str keys skip `_plain`, which would hand them back
+unchanged. `Canon` encodes each distinct value of a record once (a value many nodes saw, such
+as a foreach's items, is one object in every place it appears).
+tests/record/test_codec.py compares `encode` with that definition over random values.
 """
 
 from __future__ import annotations
@@ -16,6 +23,20 @@ import math
 from typing import Any
 
 _TAGS = ("$bytes", "$repr", "$dict", "$float")
+_SCALARS = frozenset({str, int, float, bool, type(None)})  # exact types: C encodes them as is
+
+
+def _no_default(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not plain JSON")
+
+
+_encode_str = json.encoder.encode_basestring  # what json.dumps uses with ensure_ascii=False
+_c_make = json.encoder.c_make_encoder
+# json.dumps's own C encoder with sort_keys, (",", ":") and allow_nan=False (a non-finite float
+# is tagged by _plain; met on the fast path it raises and _plain takes over); no circular
+# check: _plain has none either (a cycle is a RecursionError in both)
+_c_canon = (_c_make(None, _no_default, _encode_str, None, ":", ",", True, False, False)
+            if _c_make is not None else None)
 
 
 def _plain(value: Any) -> Any:
@@ -53,10 +74,48 @@ def _back(value: Any) -> Any:
     return value
 
 
+def _dumps(plain: Any) -> str:
+    if _c_canon is None:  # pragma: no cover - a Python without the _json accelerator
+        return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "".join(_c_canon(plain, 0))
+
+
+_STR = frozenset({str})
+_SMALL = 8  # Canon remembers containers of more items than this, or of containers
+
+
+def _flat(value: Any) -> bool:
+    """Whether `value` is a scalar, or a list / str-keyed dict of scalars, that `_plain` would
+    hand back as it is (save a non-finite float, which the C encoder refuses)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is dict:  # the type checks run in C (map, issuperset)
+        return (_STR.issuperset(map(type, value)) and _SCALARS.issuperset(map(type, value.values()))
+                and not (len(value) == 1 and next(iter(value)) in _TAGS))
+    if kind is list:
+        return _SCALARS.issuperset(map(type, value))
+    return False
+
+
+def text(value: Any) -> str:
+    """The canonical text of `value` (`encode` is its UTF-8 bytes)."""
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)
+    if kind is int:
+        return int.__repr__(value)
+    if _flat(value):
+        try:
+            return _dumps(value)
+        except ValueError:  # a NaN or infinity: tagged by _plain
+            pass
+    return _dumps(_plain(value))
+
+
 def encode(value: Any) -> bytes:
     """The canonical bytes of `value`."""
-    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode("utf-8")
+    return text(value).encode("utf-8")
 
 
 def decode(data: bytes) -> Any:
@@ -74,3 +133,72 @@ def digest(data: bytes) -> str:
 
 def value_digest(value: Any) -> str:
     return digest(encode(value))
+
+
+def dumps_plain(plain: Any) -> str:
+    """The canonical text of a value made of JSON types only (str keys, finite floats, no
+    tag-like dict): what `text` gives it, without looking at it first. TypeError or ValueError
+    when it is not such a value."""
+    return _dumps(plain)
+
+
+class Canon:
+    """Canonical texts and digests of the values of one record, each container encoded once:
+    remembered by identity (the value is kept, so its id cannot be reused meanwhile), and a
+    container of containers written from its parts' texts, so a value that is part of several
+    (a foreach's items: the items node's outputs, the loop's inputs) is encoded once. Scalars
+    are cheap and not remembered."""
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[Any, str]] = {}
+        self._digests: dict[int, tuple[Any, str]] = {}
+
+    def text(self, value: Any) -> str:
+        kind = type(value)
+        if kind is not dict and kind is not list:
+            return text(value)
+        size = len(value)
+        if size <= _SMALL and _c_canon is not None and (
+                _SCALARS.issuperset(map(type, value)) if kind is list else
+                (_STR.issuperset(map(type, value))
+                 and _SCALARS.issuperset(map(type, value.values()))
+                 and not (size == 1 and next(iter(value)) in _TAGS))):
+            # a few scalars (`_flat`, written out: this is the per-execution path): encoding
+            # again costs less than remembering
+            try:
+                return "".join(_c_canon(value, 0))
+            except ValueError:  # a NaN or infinity: tagged by _plain
+                return _dumps(_plain(value))
+        known = self._texts.get(id(value))
+        if known is not None:
+            return known[1]
+        if _flat(value):
+            try:
+                made = _dumps(value)
+            except ValueError:
+                made = _dumps(_plain(value))
+        elif kind is list:
+            made = "[" + ",".join([self.text(v) for v in value]) + "]"
+        elif _STR.issuperset(map(type, value)) and not (
+                size == 1 and next(iter(value)) in _TAGS):
+            # sort_keys sorts str keys as sorted() does; the separators are "," and ":"
+            made = "{" + ",".join([_encode_str(k) + ":" + self.text(value[k])
+                                   for k in sorted(value)]) + "}"
+        else:
+            made = text(value)
+        self._texts[id(value)] = (value, made)
+        return made
+
+    def encode(self, value: Any) -> bytes:
+        return self.text(value).encode("utf-8")
+
+    def digest(self, value: Any) -> str:
+        kind = type(value)
+        if kind is not dict and kind is not list:
+            return digest(text(value).encode("utf-8"))
+        known = self._digests.get(id(value))
+        if known is not None:
+            return known[1]
+        made = digest(self.encode(value))
+        self._digests[id(value)] = (value, made)
+        return made

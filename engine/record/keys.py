@@ -11,7 +11,8 @@
 Two executions with equal keys were asked the same thing in the same way. The recorder computes
 the keys of a finished run from its recorded outputs (store.py); `--reuse-from` computes those
 of the next run from the outputs it will reuse (reuse.py), with the same function, so equal
-keys mean equal inputs however the values were written.
+keys mean equal inputs however the values were written. `digest_of` lets the recorder hand in
+its `codec.Canon`, so a value is encoded once for its blob and its keys.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 from engine.record.codec import value_digest
 
+_encode_ascii = json.encoder.encode_basestring_ascii
+_c_make = json.encoder.c_make_encoder
+# json.dumps(data, sort_keys=True, separators=(",", ":"), default=repr)'s own C encoder, built
+# once instead of once per key (no circular check: a key's parts are the file's plain values)
+_c_key = (_c_make(None, repr, _encode_ascii, None, ":", ",", True, False, True)
+          if _c_make is not None else None)
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.compile import Compiled
 
@@ -31,7 +39,10 @@ UNKNOWN = object()  # outputs_of(...) for a node that has not run yet: no key ca
 
 
 def _hash(data: Any) -> str:
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=repr)
+    if _c_key is None:  # pragma: no cover - a Python without the _json accelerator
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=repr)
+    else:
+        text = "".join(_c_key(data, 0))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -76,38 +87,44 @@ def static_key(compiled: Compiled, node_id: str,
 
 
 def input_digest(compiled: Compiled, node_id: str,
-                 outputs_of: Callable[[str], Any], run_inputs: dict[str, Any]) -> str | None:
+                 outputs_of: Callable[[str], Any], run_inputs: dict[str, Any],
+                 digest_of: Callable[[Any], str] = value_digest) -> str | None:
     """The digest of a top-level node's inputs; None when a source's outputs are UNKNOWN.
-    `outputs_of(source)` gives the source's outputs (a dict; {} for a node that gave none)."""
+    `outputs_of(source)` gives the source's outputs (a dict; {} for a node that gave none);
+    `digest_of(value)` a value's digest (codec.value_digest, or a Canon's remembered one)."""
     pn = compiled.plan.nodes[node_id]
     parts: list[Any] = []
     if pn.kind == "start":
-        parts.append(["inputs", value_digest(run_inputs)])
+        parts.append(["inputs", digest_of(run_inputs)])
     for port, sources, _multi, _type in pn.in_ports:
         for source, source_port in sources:
             outputs = outputs_of(source)
             if outputs is UNKNOWN:
                 return None
             if isinstance(outputs, dict) and source_port in outputs:
-                parts.append([port, source, source_port, value_digest(outputs[source_port])])
+                parts.append([port, source, source_port, digest_of(outputs[source_port])])
             else:
                 parts.append([port, source, source_port, DEAD])
     return _hash(parts)
 
 
 def cache_key(static: str, inputs: str) -> str:
-    return _hash([static, inputs])
+    both = static + inputs
+    if not (both.isascii() and both.isalnum()):  # pragma: no cover - digests are hex
+        return _hash([static, inputs])
+    # _hash([static, inputs]) written out: two hex digests need no escaping
+    return hashlib.sha256(f'["{static}","{inputs}"]'.encode("ascii")).hexdigest()
 
 
 def node_keys(compiled: Compiled, outputs_of: Callable[[str], Any],
-              run_inputs: dict[str, Any], statics: dict[str, str] | None = None
-              ) -> dict[str, str]:
+              run_inputs: dict[str, Any], statics: dict[str, str] | None = None,
+              digest_of: Callable[[Any], str] = value_digest) -> dict[str, str]:
     """The cache key of every top-level node whose sources' outputs are all known
     (`statics`: their static keys, when the caller has them already)."""
     keys = {}
     loop_bodies = bodies(compiled) if statics is None else {}
     for node_id in compiled.plan.nodes:
-        digest = input_digest(compiled, node_id, outputs_of, run_inputs)
+        digest = input_digest(compiled, node_id, outputs_of, run_inputs, digest_of)
         if digest is not None:
             static = (statics[node_id] if statics is not None
                       else static_key(compiled, node_id, loop_bodies))

@@ -6,7 +6,9 @@ many records share them; `records` one row per recorded run (state complete | ov
 pruned, and why); `record_items` the facts: per node execution a "node" item (status, key,
 its outputs' blob) and an "inputs" item, per effect an "http" (response bytes' blob), "clock",
 "random" or "approval" item, per sub-workflow file the run called a "subworkflow" item (its
-path, the text's blob), and the run's "workflow" and "run_inputs".
+path, the text's blob), and the run's "workflow" and "run_inputs". Since the record got cheap
+(issue 17), the inputs items and the node items of executions inside loops are written as
+"batch" items (write_record says how); records written before are read as they were.
 
 Size policy (`Policy`): a run's record may hold at most `max_run_bytes` (default 50 MB; past
 that the rest is not kept and the record is `over_limit`: it cannot be replayed), and all
@@ -36,9 +38,10 @@ from engine.history.names import (
     iteration_path,
     iteration_text,
 )
-from engine.record.codec import decode, digest, encode
+from engine.record.codec import Canon, decode, digest, dumps_plain, encode, text
 from engine.record.keys import bodies, node_keys, static_key
 from engine.record.tap import MB, HttpExchange, RunTap
+from engine.record.wires import Wires
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.executor import Run
@@ -74,25 +77,23 @@ class Policy:
 
 
 # --- writing ------------------------------------------------------------------------------
-def _inputs_of(run: Run, tap: RunTap, node_id: str, iteration: tuple[int, ...],
-               incoming: dict[str, list[Any]]) -> dict[str, Any]:
-    """The values that reached a node execution along its wires (from the recorded outputs of
-    its sources, in the same loop iteration or around it)."""
-    found: dict[str, Any] = {}
-    for edge in incoming.get(node_id, ()):
-        item = _loop_item(run, tap, edge.source, edge.source_port, node_id, iteration,
-                          incoming)
-        if item is not _NONE:
-            found.setdefault(edge.target_port, []).append(item)
-            continue
-        for depth in range(len(iteration), -1, -1):
-            rec = tap.nodes.get((edge.source, iteration[:depth]))
-            if rec is not None:
-                outputs = rec["outputs"] or {}
-                if edge.source_port in outputs:
-                    found.setdefault(edge.target_port, []).append(outputs[edge.source_port])
-                break
-    return {port: values[0] if len(values) == 1 else values for port, values in found.items()}
+BATCH = "batch"  # record_items kind of a batch of executions (see write_record)
+BATCH_ENTRIES = 5000  # at most this many executions, or BATCH_CHARS of text, in one batch
+BATCH_CHARS = 4 * MB
+# a value text longer than this is a blob of its own, as before batches: shared by every record
+# that holds it (a large response a foreach fetches again each run is stored once)
+INLINE_MAX = 512
+_encode_ascii = json.encoder.encode_basestring_ascii
+_c_make = json.encoder.c_make_encoder
+# json.dumps(meta, sort_keys=True, default=repr)'s C encoder, built once (not once per item)
+_c_meta = (_c_make(None, repr, _encode_ascii, None, ": ", ", ", True, False, True)
+           if _c_make is not None else None)
+
+
+def _meta_json(meta: dict[str, Any]) -> str:
+    if _c_meta is None:  # pragma: no cover - a Python without the _json accelerator
+        return json.dumps(meta, sort_keys=True, default=repr)
+    return "".join(_c_meta(meta, 0))
 
 
 @dataclass(frozen=True)
@@ -103,69 +104,68 @@ class Written:
     pruned: list[str]  # runs whose records the size policy pruned to make room
 
 
-_NONE = object()
-
-
-def _loop_item(run: Run, tap: RunTap, source: str, port: str, node_id: str,
-               iteration: tuple[int, ...], incoming: dict[str, list[Any]]) -> Any:
-    """The item a flow.foreach around `node_id` handed its body in this iteration (the loop
-    gives it inside the body, not as an output of its own): its `items` input at that index."""
-    compiled = run.compiled
-    pn = compiled.nodes.get(source)
-    if pn is None or pn.kind != "foreach" or port != "item":
-        return _NONE
-    scope = compiled.scope_of.get(node_id)
-    chain = []
-    while scope is not None:
-        chain.append(scope)
-        scope = compiled.scope_of.get(scope)
-    if source not in chain:
-        return _NONE
-    depth = len(chain) - 1 - chain.index(source)  # the loop's own iteration path length
-    if depth >= len(iteration):
-        return _NONE
-    items = _inputs_of(run, tap, source, iteration[:depth], incoming).get("items")
-    index = iteration[depth]
-    return items[index] if isinstance(items, list) and 0 <= index < len(items) else _NONE
-
-
 def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = None,
                  settings: dict[str, Any] | None = None, replay_of: str | None = None,
                  workflow_text: str | None = None) -> Written:
     """Keep `run`'s record (after the run, once its history row is written). `workflow_text`:
-    the file the run was loaded from, when the caller has it (else the model is rendered)."""
+    the file the run was loaded from, when the caller has it (else the model is rendered).
+
+    A top-level node execution is a "node" item (status, keys: what re-use and a pruned
+    record's list of nodes read). Its values, and the whole facts of executions inside loops
+    (a foreach runs its body once per item), go into "batch" items: each blob the canonical
+    JSON list of [node id, iteration, meta or null (a top-level node's values), outputs text,
+    inputs text], in the order they ended — one row for thousands of facts
+    instead of two rows and two blobs each. load_record gives them back as if each text were
+    a blob of its own. An execution with a value longer than INLINE_MAX keeps items and blobs
+    of its own, as every execution did before. Each value is encoded once (codec.Canon); a
+    text kept in a batch counts against the run's size limit each time it is kept, a blob
+    once per record, as it is stored."""
     policy = policy or Policy()
     redact = run.redact
     compiled = run.compiled
+    canon = Canon()
     blobs: dict[str, bytes] = {}
     state, note = COMPLETE, tap.over_limit
     used = 0
 
+    def full(what: str) -> None:
+        nonlocal note
+        if note is None:
+            note = f"the record passed its limit of {policy.max_run_bytes / MB:.4g} MB at {what}"
+
     def put(data: bytes, what: str) -> str | None:
-        nonlocal used, state, note
+        nonlocal used
         key = digest(data)
         if key in blobs:
             return key
         if used + len(data) > policy.max_run_bytes:
-            if note is None:
-                note = (f"the record passed its limit of {policy.max_run_bytes / MB:.4g} MB "
-                        f"at {what}")
+            full(what)
             return None
         used += len(data)
         blobs[key] = data
         return key
 
+    def take(value_text: str, what: str) -> str | None:
+        """A value text for a batch, counted against the limit as it is stored: inline."""
+        nonlocal used
+        size = len(value_text) if value_text.isascii() else len(value_text.encode("utf-8"))
+        if used + size > policy.max_run_bytes:
+            full(what)
+            return None
+        used += size
+        return value_text
+
     items: list[tuple[Any, ...]] = []
+    run_id = run.run_id
 
-    def item(node_id: str, iteration: tuple[int, ...], kind: str, seq: int,
-             meta: dict[str, Any], blob: str | None) -> None:
-        items.append((run.run_id, node_id, iteration_text(iteration), kind, seq,
-                      json.dumps(meta, sort_keys=True, default=repr), blob))
+    def item(node_id: str, iteration: str, kind: str, seq: int, meta: dict[str, Any],
+             blob: str | None) -> None:
+        items.append((run_id, node_id, iteration, kind, seq, _meta_json(meta), blob))
 
-    text = dumps(compiled.workflow) if workflow_text is None else workflow_text
-    workflow_blob = put(redact(text).encode("utf-8"), "the workflow")
-    item("", (), "workflow", 0, {}, workflow_blob)
-    item("", (), "run_inputs", 0, {}, put(encode(run.recorded(tap.inputs)), "the run inputs"))
+    source = dumps(compiled.workflow) if workflow_text is None else workflow_text
+    workflow_blob = put(redact(source).encode("utf-8"), "the workflow")
+    item("", "", "workflow", 0, {}, workflow_blob)
+    item("", "", "run_inputs", 0, {}, put(encode(run.recorded(tap.inputs)), "the run inputs"))
 
     def outputs_of(node_id: str) -> Any:
         rec = tap.nodes.get((node_id, ()))
@@ -173,55 +173,118 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
 
     loop_bodies = bodies(compiled)
     statics = {nid: static_key(compiled, nid, loop_bodies) for nid in compiled.plan.nodes}
-    keys = node_keys(compiled, outputs_of, tap.inputs, statics)
-    incoming: dict[str, list[Any]] = {}
-    for edge in compiled.workflow.edges:
-        incoming.setdefault(edge.target, []).append(edge)
+    keys = node_keys(compiled, outputs_of, tap.inputs, statics, canon.digest)
+    wires = Wires(run.compiled, tap.nodes)
+    batch: list[list[Any]] = []
+    batch_chars = 0
+    batch_seq = 0
+    looped = False  # the batch holds executions inside loops (their order is kept)
+
+    def flush() -> None:
+        nonlocal batch, batch_chars, batch_seq, looped
+        if batch:
+            try:  # plain by construction: ids, texts, and metas of str / bool / None
+                data = dumps_plain(batch).encode("utf-8")
+            except (TypeError, ValueError):  # pragma: no cover - an odd error value, say
+                data = text(batch).encode("utf-8")
+            key = digest(data)
+            blobs[key] = data  # its texts were counted as they were taken
+            item("", "", BATCH, batch_seq, {"entries": len(batch)}, key)
+            batch, batch_chars, looped = [], 0, False
+            batch_seq += 1
+
+    metas: dict[tuple[Any, ...], dict[str, Any]] = {}
+    nodes = compiled.workflow.nodes
+    recorded = run.recorded
+    inputs_of = wires.inputs_of
     for (node_id, iteration), rec in tap.nodes.items():
-        if node_id not in compiled.workflow.nodes:
+        node = nodes.get(node_id)
+        if node is None:
             continue
-        pn = compiled.nodes.get(node_id)
-        meta = {"status": rec["status"], "error": rec["error"], "cached": rec["cached"],
-                "type": compiled.workflow.nodes[node_id].type,
-                "pure": bool(pn is not None and pn.impl.is_pure())}
-        if not iteration:
-            meta["key"] = keys.get(node_id)
-            meta["static"] = statics.get(node_id) or static_key(compiled, node_id, loop_bodies)
         what = f"node {node_id!r}"
-        out = None if rec["outputs"] is None else put(encode(rec["outputs"]), what)
-        item(node_id, iteration, "node", 0, meta, out)
-        inputs = _inputs_of(run, tap, node_id, iteration, incoming)
-        item(node_id, iteration, "inputs", 0, {}, put(encode(run.recorded(inputs)), what))
+        outputs = rec["outputs"]
+        out_text = None if outputs is None else canon.text(outputs)
+        inputs_text = canon.text(recorded(inputs_of(node_id, iteration)))
+        inline = len(inputs_text) <= INLINE_MAX
+        if not iteration:
+            pn = compiled.nodes.get(node_id)
+            meta = {"status": rec["status"], "error": rec["error"], "cached": rec["cached"],
+                    "type": node.type, "pure": bool(pn is not None and pn.impl.is_pure()),
+                    "key": keys.get(node_id),
+                    "static": statics.get(node_id) or static_key(compiled, node_id,
+                                                                 loop_bodies)}
+            if looped:
+                flush()  # the loop's executions before the loop's own item: order kept
+            small = out_text is not None and len(out_text) <= INLINE_MAX
+            out = (None if out_text is None or small
+                   else put(out_text.encode("utf-8"), what))
+            item(node_id, "", "node", 0, meta, out)
+            if small or inline:
+                batch.append([node_id, "", None, take(out_text, what) if small else None,
+                              take(inputs_text, what) if inline else None])
+                batch_chars += len(inputs_text) + len(out_text or "")
+            if not inline:
+                item(node_id, "", "inputs", 0, {}, put(inputs_text.encode("utf-8"), what))
+            continue
+        shape = (node_id, rec["status"], rec["error"], rec["cached"])
+        meta = metas.get(shape)
+        if meta is None:
+            pn = compiled.nodes.get(node_id)
+            meta = metas[shape] = {
+                "status": rec["status"], "error": rec["error"], "cached": rec["cached"],
+                "type": node.type, "pure": bool(pn is not None and pn.impl.is_pure())}
+        if inline and (out_text is None or len(out_text) <= INLINE_MAX):
+            out = None if out_text is None else take(out_text, what)
+            batch.append([node_id, iteration_text(iteration), meta, out,
+                          take(inputs_text, what)])
+            looped = True
+            batch_chars += len(inputs_text) + len(out_text or "")
+            if len(batch) >= BATCH_ENTRIES or batch_chars >= BATCH_CHARS:
+                flush()
+        else:  # a large value: a blob of its own, shared by every record that has it
+            if looped:
+                flush()
+            at = iteration_text(iteration)
+            out = None if out_text is None else put(out_text.encode("utf-8"), what)
+            item(node_id, at, "node", 0, meta, out)
+            item(node_id, at, "inputs", 0, {}, put(inputs_text.encode("utf-8"), what))
+    flush()
     for seq, exchange in enumerate(tap.http):
         body = put(tap.redact_bytes(exchange.body),
                    f"node {exchange.node_id!r}'s {exchange.method} response")
         meta = exchange.meta()
         meta["url"] = redact(meta["url"])
         meta["headers"] = [[k, redact(v)] for k, v in meta["headers"]]
-        item(exchange.node_id, (), "http", seq, meta, body)
+        item(exchange.node_id, "", "http", seq, meta, body)
     for seq, (kind, node_id, iteration, value) in enumerate(tap.values):
-        item(node_id, iteration, kind, seq, {"value": value}, None)
+        item(node_id, iteration_text(iteration), kind, seq, {"value": value}, None)
     for seq, (node_id, iteration, decision) in enumerate(tap.approvals):
-        item(node_id, iteration, "approval", seq, decision, None)
+        item(node_id, iteration_text(iteration), "approval", seq, decision, None)
     for seq, (path, (node_id, child)) in enumerate(sorted(tap.workflows.items())):
         blob = put(redact(child).encode("utf-8"), f"node {node_id!r}'s sub-workflow")
-        item(node_id, (), "subworkflow", seq, {"path": path}, blob)
+        item(node_id, "", "subworkflow", seq, {"path": path}, blob)
     if note is not None:
         state = OVER_LIMIT
     now = time.time()
     with store.transaction() as conn:
-        if blobs:
+        big = len(items) + len(blobs) > 2000
+        if big:  # the default 2 MB page cache thrashes on the blob and item indexes
+            cache = conn.exec_driver_sql("PRAGMA cache_size").fetchone()[0]
+            conn.exec_driver_sql("PRAGMA cache_size=-65536")
+        if blobs:  # in hash order: the primary key's b-tree filled in order
             conn.exec_driver_sql(
                 f"INSERT OR IGNORE INTO {BLOBS_TABLE} (hash, size, data) VALUES (?, ?, ?)",
-                [(key, len(data), data) for key, data in blobs.items()])
+                [(key, len(blobs[key]), blobs[key]) for key in sorted(blobs)])
         conn.exec_driver_sql(
             f"INSERT OR REPLACE INTO {RECORDS_TABLE} (run_id, workflow_blob, settings_json, "
             "size_bytes, state, note, replay_of, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (run.run_id, workflow_blob, json.dumps(settings or {}, default=repr), used, state,
+            (run_id, workflow_blob, json.dumps(settings or {}, default=repr), used, state,
              note, replay_of, now))
         conn.exec_driver_sql(
             f"INSERT INTO {RECORD_ITEMS_TABLE} (run_id, node_id, iteration, kind, seq, "
             "meta_json, blob) VALUES (?, ?, ?, ?, ?, ?, ?)", items)
+        if big:
+            conn.exec_driver_sql(f"PRAGMA cache_size={int(cache)}")
     return Written(state, note, used, prune(store, policy.max_total_bytes))
 
 
@@ -361,6 +424,8 @@ def load_record(store: Any, run_id: str) -> Record | None:
         elif kind == "inputs":
             fact = record.nodes.setdefault((node_id, iteration), NodeFact(""))
             fact.inputs_blob = blob
+        elif kind == BATCH:
+            _unbatch(record, record.blob(blob))
         elif kind == "http":
             record.http.append(HttpExchange(
                 node_id, meta["method"], meta["url"], meta["body_sha"], meta["status"],
@@ -377,6 +442,37 @@ def load_record(store: Any, run_id: str) -> Record | None:
         elif kind == "run_inputs":
             record.inputs_blob = blob
     return record
+
+
+def _unbatch(record: Record, data: bytes | None) -> None:
+    """A batch item's executions into `record`, each value text as a blob of its own (the
+    bytes an item of its own would have had)."""
+    if data is None:
+        return
+    blobs = record.blobs
+
+    def blob(value_text: str | None) -> str | None:
+        if value_text is None:
+            return None
+        raw = value_text.encode("utf-8")
+        key = digest(raw)
+        blobs.setdefault(key, raw)
+        return key
+
+    for node_id, iteration, meta, outputs, inputs in json.loads(data.decode("utf-8")):
+        key = (node_id, iteration)
+        if meta is None:  # a top-level execution's values; its "node" item came first
+            fact = record.nodes.setdefault(key, NodeFact(""))
+            if outputs is not None:
+                fact.outputs_blob = blob(outputs)
+            if inputs is not None:
+                fact.inputs_blob = blob(inputs)
+            continue
+        record.nodes[key] = NodeFact(meta.get("status", ""), meta.get("error"), None, None,
+                                     meta.get("type", ""), bool(meta.get("pure")),
+                                     bool(meta.get("cached")), outputs_blob=blob(outputs),
+                                     inputs_blob=blob(inputs))
+        record.order.append(key)
 
 
 def record_states(store: Any, run_ids: list[str]) -> dict[str, str]:
