@@ -20,6 +20,7 @@ import inspect
 import os
 import pickle
 import sys
+import threading
 import types
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from engine.permissions import ACTOR, READ, RUN, WRITE, node_needs, resolve_path
 __all__ = ["POLL_S", "PUSH_BYTES", "RemoteContext", "output_of", "run_on_worker", "summarized"]
 
 POLL_S = 0.1  # how often a remote async node looks whether its task was cancelled
+_LOADING = threading.Lock()  # guards making a plugin's module from its source on a worker
 PUSH_BYTES = 16 << 10  # a reply up to this size (pickled) is pushed; the scheduler keeps the
 # last 1 000 events of a topic (distributed.admin.low-level-log-length), so at most ~16 MB
 
@@ -133,22 +135,24 @@ def _worker_address() -> str:
 
 def _load(task: dict[str, Any], worker: str) -> Any:
     source = task["source"]
+    module: Any = None
     if source is not None:
         name, file, text = source
         digest = hashlib.sha256(text.encode()).hexdigest()
-        module = sys.modules.get(name)
-        if module is None or getattr(module, "__flowloom_digest__", None) != digest:
-            module = types.ModuleType(name)
-            module.__file__ = file
-            module.__flowloom_digest__ = digest  # type: ignore[attr-defined]
-            sys.modules[name] = module
-            try:
-                exec(compile(text, file or name, "exec"), module.__dict__)  # noqa: S102
-            except BaseException:
-                sys.modules.pop(name, None)
-                raise
+        with _LOADING:  # a worker's threads run tasks side by side: one makes the module
+            module = sys.modules.get(name)
+            if module is None or getattr(module, "__flowloom_digest__", None) != digest:
+                module = types.ModuleType(name)
+                module.__file__ = file
+                sys.modules[name] = module  # while it runs, as an import would
+                try:
+                    exec(compile(text, file or name, "exec"), module.__dict__)  # noqa: S102
+                except BaseException:
+                    sys.modules.pop(name, None)
+                    raise
+                module.__flowloom_digest__ = digest  # only once it is whole
     try:
-        cls: Any = sys.modules.get(task["module"]) if source is not None else \
+        cls: Any = module if source is not None and task["module"] == source[0] else \
             importlib.import_module(task["module"])
         for part in task["class"].split("."):
             cls = getattr(cls, part)
