@@ -72,7 +72,8 @@ class Ledger:
         self.listening = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
-        self._subscribers: list[tuple[Callable[[Any], Any], bool]] = []
+        # a tuple, replaced on (un)subscribe: a flush walks it without copying it
+        self._subscribers: tuple[tuple[Callable[[Any], Any], bool], ...] = ()
         self._buffer: list[Any] = []
         self._flush_scheduled = False
         self._secrets: set[str] = set()
@@ -106,12 +107,14 @@ class Ledger:
                   ) -> Callable[[], None]:
         """Call `callback(event)` for every event, or `callback([events])` once per batch."""
         entry = (callback, batched)
-        self._subscribers.append(entry)
+        self._subscribers = (*self._subscribers, entry)
         self.listening = True
 
         def unsubscribe() -> None:
-            if entry in self._subscribers:
-                self._subscribers.remove(entry)
+            subscribers = list(self._subscribers)
+            if entry in subscribers:
+                subscribers.remove(entry)
+                self._subscribers = tuple(subscribers)
             self.listening = bool(self._subscribers)
 
         return unsubscribe
@@ -127,7 +130,7 @@ class Ledger:
         if not self._buffer:
             return
         batch, self._buffer = self._buffer, []
-        for callback, batched in list(self._subscribers):
+        for callback, batched in self._subscribers:
             try:
                 if batched:
                     callback(batch)
@@ -229,8 +232,12 @@ class Ledger:
         recorded (masked) outputs. `earlier`: running times of the attempts before it."""
         recorded = self.recorded(outputs)  # before any state changes: it may fail (too deep)
         t = monotonic()
-        spans = (*earlier, t - t0)
-        duration = sum(spans)
+        if earlier:
+            spans = (*earlier, t - t0)
+            duration = sum(spans)
+        else:  # one attempt, the usual case
+            duration = t - t0
+            spans = (duration,)
         nr = self.state[node_id]
         nr.successes += 1
         nr.settle()

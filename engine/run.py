@@ -106,7 +106,7 @@ class Run:
         self.resources = Resources(self.services, compiled.workflow.extra.get("settings"),
                                    self.ledger)
         self.clock = SliceClock()
-        self._placements: dict[str, str] = {}  # node id -> "local" | "cluster" (placement)
+        self._auto: dict[type, str] = {}  # node type -> where "auto" places it (placement)
         self._task: asyncio.Task[Any] | None = None
         self._cancel_requested = False
         self._active = False  # the run's task is inside the scope: cancelling it is ours to do
@@ -150,13 +150,17 @@ class Run:
         return self.ledger.recorded(value)
 
     def placement(self, pn: PlanNode) -> str:
-        """Where `pn` runs ("local" | "cluster", engine/seam.py `placement_of`), found once
-        per node of the run; a setting that is not a placement fails the node each time."""
-        found = self._placements.get(pn.id)
+        """Where `pn` runs ("local" | "cluster", engine/seam.py `placement_of`). The usual
+        setting, none or "auto", is resolved once per node type of the run (looking up a
+        `cpu_bound` a type does not declare cost a µs a node); a setting that is not a
+        placement fails the node each time."""
+        setting = self.compiled.workflow.nodes[pn.id].extra.get("placement")
+        if setting is not None and setting != "auto":
+            return placement_of(setting, pn.impl, pn.id)
+        kind = type(pn.impl)
+        found = self._auto.get(kind)
         if found is None:
-            found = placement_of(self.compiled.workflow.nodes[pn.id].extra.get("placement"),
-                                 pn.impl, pn.id)
-            self._placements[pn.id] = found
+            found = self._auto[kind] = placement_of(None, pn.impl, pn.id)
         return found
 
     # --- control --------------------------------------------------------------------------

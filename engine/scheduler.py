@@ -107,7 +107,7 @@ class Scope:
     """One run of one plan: the top level, or one iteration of a loop body."""
 
     __slots__ = ("run", "plan", "parent", "path", "values", "pending", "ready", "fired",
-                 "running", "failure", "wake", "tg", "resolved", "context")
+                 "running", "failure", "wake", "tg", "resolved", "context", "owner")
 
     def __init__(self, run: Run, plan: Plan, parent: Scope | None, path: tuple[int, ...],
                  seeds: dict[tuple[str, str], Any]) -> None:
@@ -126,6 +126,7 @@ class Scope:
         self.resolved: set[str] = set()
         # the scope's own context: what its tasks start from, wherever they are started
         self.context: contextvars.Context | None = None
+        self.owner: asyncio.Task[Any] | None = None  # the task that runs `execute`
         for nid in plan.first_from_outside:
             pn = plan.nodes[nid]
             for _, sources, _, _ in pn.in_ports:
@@ -159,6 +160,7 @@ class Scope:
         run = self.run
         ready = self.ready
         self.context = contextvars.copy_context()
+        self.owner = asyncio.current_task()
         async with asyncio.TaskGroup() as tg:
             self.tg = tg
             while True:
@@ -261,7 +263,9 @@ class Scope:
                     dead = worse(dead, first_dead)
                 kwargs[port] = values
                 continue
-            value = self.lookup(sources[0])
+            value = self.values.get(sources[0], _MISSING)
+            if value is _MISSING:  # from a scope around this one
+                value = self.lookup(sources[0])
             if isinstance(value, Dead):
                 dead = worse(dead, value)
                 continue
@@ -330,7 +334,7 @@ class Scope:
             outcome: Outcome = await attempt_node(
                 self.run, pn, self.path, kwargs, retry=pn.retry, invoke=self._invoke,
                 offloaded=offloaded, failing=self.failing)
-            if outcome.ok:
+            if outcome.outputs is not None:  # (outcome.ok)
                 self._finish_ok(pn, outcome.outputs, outcome.t0, queued=outcome.queued,
                                 earlier=outcome.earlier)
             else:
@@ -352,14 +356,16 @@ class Scope:
         per node, a third of an async node's cost in a chain (bench/startup.py, async row).
         Creating a task runs no node code, so this is cheap; inline nodes, replayed results
         and a stretch longer than SLICE_S (a long cascade of skips) are left to the loop and
-        its slice budget. Nothing starts from a cancelled task or a failing scope. True if
+        its slice budget. Nothing starts while the scope is stopping or failing. True if
         the loop need not wake: nothing is left in `ready` for it and something still runs
         (whose end will wake it)."""
         ready = self.ready
         if ready and self.failure is None:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                return False  # the run or the task group is stopping: the loop sorts it out
+            owner = self.owner
+            if owner is not None and owner.cancelling():
+                # the run is stopping, or the task group is (it cancels its owner when a task
+                # fails, and is aborting when its owner is cancelled): start nothing
+                return False
             run = self.run
             context = self.context
             assert context is not None
