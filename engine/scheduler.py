@@ -40,8 +40,10 @@ Scheduling rules:
   (engine/budget.py).
 * `Run.cancel()` cancels every task of the run; nothing is left running when `execute` returns.
 docs/semantics.md states these rules with an example each.
-Events are buffered and delivered in one batch per event-loop turn, on the loop thread
-(engine/ledger.py). `Run` (engine/run.py) owns the run's parts, its start, end and cancellation.
+Events are buffered and delivered in batches on the loop thread (the turn after an event, or
+every FLUSH_S while they come faster; engine/ledger.py). `Run` (engine/run.py) owns the run's
+parts, its start, end and cancellation. A task node's end starts the task nodes it made ready
+itself (`_start_tasks_here`), so a chain of them takes one event-loop pass a node.
 """
 
 from __future__ import annotations
