@@ -18,7 +18,6 @@ It returns an `Outcome`: the outputs, or the one-sentence failure; the caller ro
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from engine.context import NodeContext
 from engine.ledger import error_text, monotonic
 from engine.plaindata import output_problem
 from engine.porttypes import describe
-from engine.seam import Work, placement_of
+from engine.seam import Work
 from engine.values import isolate
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -60,6 +59,13 @@ class Outcome:
 
 def outputs_problem(pn: PlanNode, outputs: Any) -> str | None:
     """The sentence that fails `pn` for what its run() returned, or None if it is fine."""
+    if type(outputs) is dict:  # the usual case, without building two sets
+        ports = pn.out_ports
+        for port in outputs:
+            if port not in ports:
+                break
+        else:
+            return output_problem(outputs)
     if not isinstance(outputs, dict) or not set(outputs) <= set(pn.out_ports):
         got = (f"{describe(outputs)}" if not isinstance(outputs, dict)
                else f"unknown outputs {sorted(set(outputs) - set(pn.out_ports))}")
@@ -96,22 +102,31 @@ async def attempt_node(run: Run, pn: PlanNode, path: tuple[int, ...], kwargs: di
             ledger.inputs_seen(pn.id, kwargs)
             ctx = NodeContext(run, pn.id, path, attempt)
             timer: asyncio.Timeout | None = None
-            t_wait, phase = monotonic(), "waiting"
             try:
-                gated = pn.body is None and admission.gated(pn.pool)  # loops take no slot
-                async with (admission.admit(pn.pool, pn.priority) if gated
-                            else contextlib.nullcontext()):
-                    waited = monotonic() - t_wait if gated else 0.0
-                    queued += waited
-                    ledger.admitted(pn.id, t0, waited)
-                    t0 += waited  # running time is the attempt's time less its wait
-                    phase = "running"
-                    timer = asyncio.timeout(pn.timeout_s)  # starts after the wait
-                    async with timer:
-                        if invoke is not None and pn.body is not None:
-                            outputs = await invoke(pn, ctx, args, heavy)
+                if pn.body is None and admission.gated(pn.pool):  # loops take no slot
+                    t_wait, phase = monotonic(), "waiting"
+                    async with admission.admit(pn.pool, pn.priority):
+                        waited = monotonic() - t_wait
+                        queued += waited
+                        ledger.admitted(pn.id, t0, waited)
+                        t0 += waited  # running time is the attempt's time less its wait
+                        phase = "running"
+                        if pn.timeout_s is None:
+                            outputs = await _work(run, pn, ctx, args, heavy, invoke)
                         else:
-                            outputs = await _carry_out(run, pn, ctx, args, heavy)
+                            timer = asyncio.timeout(pn.timeout_s)  # starts after the wait
+                            async with timer:
+                                outputs = await _work(run, pn, ctx, args, heavy, invoke)
+                else:
+                    # Nothing to wait for, so no admission context and no wait to record;
+                    # no timeout set, no timeout context (it cost a few µs a node for nothing).
+                    phase = "running"
+                    if pn.timeout_s is None:
+                        outputs = await _work(run, pn, ctx, args, heavy, invoke)
+                    else:
+                        timer = asyncio.timeout(pn.timeout_s)
+                        async with timer:
+                            outputs = await _work(run, pn, ctx, args, heavy, invoke)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -128,7 +143,7 @@ async def attempt_node(run: Run, pn: PlanNode, path: tuple[int, ...], kwargs: di
                     continue
                 return Outcome(None, message, t0, attempt, queued, tuple(spans))
             return Outcome({} if outputs is None else outputs, "", t0, attempt, queued,
-                           tuple(spans))
+                           tuple(spans) if spans else ())
     except asyncio.CancelledError:
         ledger.cancelled(pn.id, path,
                          running_since=t0 if phase == "running" else None,
@@ -136,12 +151,14 @@ async def attempt_node(run: Run, pn: PlanNode, path: tuple[int, ...], kwargs: di
         raise
 
 
-async def _carry_out(run: Run, pn: PlanNode, ctx: NodeContext, args: dict[str, Any],
-                     heavy: bool) -> Any:
-    """The node's own work, through the run's seam."""
+def _work(run: Run, pn: PlanNode, ctx: NodeContext, args: dict[str, Any], heavy: bool,
+          invoke: Invoke | None) -> Awaitable[Any]:
+    """The node's own work, to await: a loop node's through the caller's `invoke`, any other
+    through the run's seam. A plain function, not a coroutine: one frame less a node."""
+    if invoke is not None and pn.body is not None:
+        return invoke(pn, ctx, args, heavy)
     ctx.check_start(pn.impl)
-    placement = placement_of(run.compiled.workflow.nodes[pn.id].extra.get("placement"),
-                             pn.impl, pn.id)
     # User expressions and templates inside run within the node's budget (engine/budget.py)
-    work = Work(pn, ctx, args, run.budgets.for_node(pn.id, pn.limits), placement, heavy)
-    return await run.seam.choose(work).run(work)
+    work = Work(pn, ctx, args, run.budgets.for_node(pn.id, pn.limits), run.placement(pn),
+                heavy)
+    return run.seam.choose(work).run(work)

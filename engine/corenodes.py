@@ -290,9 +290,10 @@ class Delay(NodeType):
         # Sleep until the monotonic deadline, not just once: an event loop may wake a timer
         # early (qasync's Qt timers are coarse: a 2 s sleep ended after 1.91 s in the editor
         # while the same workflow took 2.006 s headless).
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            await asyncio.sleep(left)
+        if seconds:  # (0 s waits for nothing)
+            deadline = time.monotonic() + seconds
+            while (left := deadline - time.monotonic()) > 0:
+                await asyncio.sleep(left)
         return {"out": inputs.get("in")}
 
 

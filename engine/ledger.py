@@ -1,8 +1,9 @@
 """The run ledger: what happened in a run, recorded once, below the scheduler.
 
 The ledger owns a run's
-* **subscribers and events**: `subscribe`, `emit` (buffered) and `flush` (one batch per
-  event-loop turn, on the loop thread; a subscriber's bug is logged, never the run's);
+* **subscribers and events**: `subscribe`, `emit` (buffered) and `flush` (a batch the turn
+  after an event, or, while events come faster, one every FLUSH_S; on the loop thread, in
+  order; a subscriber's bug is logged, never the run's);
 * the **NodeRun table** (`state`, engine/runstate.py), keyed by node id;
 * **redaction**: every secret read during the run (`add_secret`) is masked in whatever may be
   recorded — events, run state, errors, history (`redact`, `recorded`);
@@ -32,9 +33,13 @@ from engine.errors import FlowloomError
 from engine.masking import mask
 from engine.runstate import CANCELLED, PENDING, RUNNING, SKIPPED, NodeRun
 
-__all__ = ["REDACTED", "BeforeStart", "Ledger", "bookkeeping_text", "error_text", "monotonic"]
+__all__ = ["FLUSH_S", "REDACTED", "BeforeStart", "Ledger", "bookkeeping_text", "error_text",
+           "monotonic"]
 
 REDACTED = "••••••"
+# Events come in batches: one the turn after an event, unless the last batch went out less
+# than this long ago; then one this long after it. The live view draws at most every 16 ms.
+FLUSH_S = 0.002
 monotonic = time.monotonic
 log = logging.getLogger(__name__)
 
@@ -65,16 +70,18 @@ class Ledger:
     """Events, per-node state, secrets and lifecycle transitions of one run."""
 
     __slots__ = ("state", "listening", "_loop", "_loop_thread", "_subscribers", "_buffer",
-                 "_flush_scheduled", "_secrets", "_hooks", "_calls")
+                 "_flush_scheduled", "_flushed_t", "_secrets", "_hooks", "_calls")
 
     def __init__(self, node_ids: Iterable[str]) -> None:
         self.state: dict[str, NodeRun] = {nid: NodeRun(nid) for nid in node_ids}
         self.listening = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
-        self._subscribers: list[tuple[Callable[[Any], Any], bool]] = []
+        # a tuple, replaced on (un)subscribe: a flush walks it without copying it
+        self._subscribers: tuple[tuple[Callable[[Any], Any], bool], ...] = ()
         self._buffer: list[Any] = []
         self._flush_scheduled = False
+        self._flushed_t = 0.0  # when the last batch was delivered
         self._secrets: set[str] = set()
         self._hooks: list[BeforeStart] = []
         self._calls: dict[str, int] = {}  # tool node id -> calls so far (their event paths)
@@ -106,12 +113,14 @@ class Ledger:
                   ) -> Callable[[], None]:
         """Call `callback(event)` for every event, or `callback([events])` once per batch."""
         entry = (callback, batched)
-        self._subscribers.append(entry)
+        self._subscribers = (*self._subscribers, entry)
         self.listening = True
 
         def unsubscribe() -> None:
-            if entry in self._subscribers:
-                self._subscribers.remove(entry)
+            subscribers = list(self._subscribers)
+            if entry in subscribers:
+                subscribers.remove(entry)
+                self._subscribers = tuple(subscribers)
             self.listening = bool(self._subscribers)
 
         return unsubscribe
@@ -120,14 +129,21 @@ class Ledger:
         self._buffer.append(event)
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            self.loop.call_soon(self.flush)
+            # the next turn; or, within FLUSH_S of the last batch, FLUSH_S after it: events
+            # that come that fast (a chain of quick nodes, one a turn) share one batch
+            wait = self._flushed_t + FLUSH_S - monotonic()
+            if wait > 0:
+                self.loop.call_later(wait, self.flush)
+            else:
+                self.loop.call_soon(self.flush)
 
     def flush(self) -> None:
         self._flush_scheduled = False
         if not self._buffer:
             return
+        self._flushed_t = monotonic()
         batch, self._buffer = self._buffer, []
-        for callback, batched in list(self._subscribers):
+        for callback, batched in self._subscribers:
             try:
                 if batched:
                     callback(batch)
@@ -229,8 +245,12 @@ class Ledger:
         recorded (masked) outputs. `earlier`: running times of the attempts before it."""
         recorded = self.recorded(outputs)  # before any state changes: it may fail (too deep)
         t = monotonic()
-        spans = (*earlier, t - t0)
-        duration = sum(spans)
+        if earlier:
+            spans = (*earlier, t - t0)
+            duration = sum(spans)
+        else:  # one attempt, the usual case
+            duration = t - t0
+            spans = (duration,)
         nr = self.state[node_id]
         nr.successes += 1
         nr.settle()

@@ -30,14 +30,14 @@ from typing import Any
 from engine import events as ev
 from engine.budget import CURRENT, Budgets, Limits, Workers
 from engine.cap import Cap
-from engine.compile import Compiled
+from engine.compile import Compiled, PlanNode
 from engine.context import Services
 from engine.errors import InputError
 from engine.ledger import BeforeStart, Ledger, monotonic
 from engine.resources import Resources
 from engine.runstate import CANCELLED, FAILED, SKIPPED, SUCCEEDED, NodeRun, RunResult
 from engine.scheduler import Scope, ScopeFailed, SliceClock
-from engine.seam import SEAM_KEY, LocalSeam, Seam, SessionFailed
+from engine.seam import SEAM_KEY, LocalSeam, Seam, SessionFailed, placement_of
 from engine.slots import POOLS_KEY, Admission, Pools, pool_sizes
 
 __all__ = ["Run", "resolve_inputs", "run_workflow"]
@@ -106,6 +106,7 @@ class Run:
         self.resources = Resources(self.services, compiled.workflow.extra.get("settings"),
                                    self.ledger)
         self.clock = SliceClock()
+        self._auto: dict[type, str] = {}  # node type -> where "auto" places it (placement)
         self._task: asyncio.Task[Any] | None = None
         self._cancel_requested = False
         self._active = False  # the run's task is inside the scope: cancelling it is ours to do
@@ -147,6 +148,20 @@ class Run:
     def recorded(self, value: Any) -> Any:
         """`value` with the run's secrets masked, as it may be recorded (engine/ledger.py)."""
         return self.ledger.recorded(value)
+
+    def placement(self, pn: PlanNode) -> str:
+        """Where `pn` runs ("local" | "cluster", engine/seam.py `placement_of`). The usual
+        setting, none or "auto", is resolved once per node type of the run (looking up a
+        `cpu_bound` a type does not declare cost a µs a node); a setting that is not a
+        placement fails the node each time."""
+        setting = self.compiled.workflow.nodes[pn.id].extra.get("placement")
+        if setting is not None and setting != "auto":
+            return placement_of(setting, pn.impl, pn.id)
+        kind = type(pn.impl)
+        found = self._auto.get(kind)
+        if found is None:
+            found = self._auto[kind] = placement_of(None, pn.impl, pn.id)
+        return found
 
     # --- control --------------------------------------------------------------------------
     def cancel(self) -> None:

@@ -40,13 +40,16 @@ Scheduling rules:
   (engine/budget.py).
 * `Run.cancel()` cancels every task of the run; nothing is left running when `execute` returns.
 docs/semantics.md states these rules with an example each.
-Events are buffered and delivered in one batch per event-loop turn, on the loop thread
-(engine/ledger.py). `Run` (engine/run.py) owns the run's parts, its start, end and cancellation.
+Events are buffered and delivered in batches on the loop thread (the turn after an event, or
+every FLUSH_S while they come faster; engine/ledger.py). `Run` (engine/run.py) owns the run's
+parts, its start, end and cancellation. A task node's end starts the task nodes it made ready
+itself (`_start_tasks_here`), so a chain of them takes one event-loop pass a node.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -106,7 +109,7 @@ class Scope:
     """One run of one plan: the top level, or one iteration of a loop body."""
 
     __slots__ = ("run", "plan", "parent", "path", "values", "pending", "ready", "fired",
-                 "running", "failure", "wake", "tg", "resolved")
+                 "running", "failure", "wake", "tg", "resolved", "context", "owner")
 
     def __init__(self, run: Run, plan: Plan, parent: Scope | None, path: tuple[int, ...],
                  seeds: dict[tuple[str, str], Any]) -> None:
@@ -123,6 +126,9 @@ class Scope:
         self.wake = asyncio.Event()
         self.tg: asyncio.TaskGroup | None = None
         self.resolved: set[str] = set()
+        # the scope's own context: what its tasks start from, wherever they are started
+        self.context: contextvars.Context | None = None
+        self.owner: asyncio.Task[Any] | None = None  # the task that runs `execute`
         for nid in plan.first_from_outside:
             pn = plan.nodes[nid]
             for _, sources, _, _ in pn.in_ports:
@@ -155,6 +161,8 @@ class Scope:
     async def execute(self) -> None:
         run = self.run
         ready = self.ready
+        self.context = contextvars.copy_context()
+        self.owner = asyncio.current_task()
         async with asyncio.TaskGroup() as tg:
             self.tg = tg
             while True:
@@ -257,7 +265,9 @@ class Scope:
                     dead = worse(dead, first_dead)
                 kwargs[port] = values
                 continue
-            value = self.lookup(sources[0])
+            value = self.values.get(sources[0], _MISSING)
+            if value is _MISSING:  # from a scope around this one
+                value = self.lookup(sources[0])
             if isinstance(value, Dead):
                 dead = worse(dead, value)
                 continue
@@ -321,23 +331,64 @@ class Scope:
     async def _run_task(self, pn: PlanNode, kwargs: dict[str, Any],
                         offloaded: float | None = None) -> None:
         """Runs `pn` as a task of this scope (engine/attempts.py), then routes its outcome."""
+        settled = False  # ended on its own (not cancelled): may start what it made ready
         try:
             outcome: Outcome = await attempt_node(
                 self.run, pn, self.path, kwargs, retry=pn.retry, invoke=self._invoke,
                 offloaded=offloaded, failing=self.failing)
-            if outcome.ok:
+            if outcome.outputs is not None:  # (outcome.ok)
                 self._finish_ok(pn, outcome.outputs, outcome.t0, queued=outcome.queued,
                                 earlier=outcome.earlier)
             else:
                 self._finish_failed(pn, outcome.message, outcome.t0, outcome.attempts,
                                     queued=outcome.queued, earlier=outcome.earlier)
+            settled = True
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the bookkeeping around the node failed: that is its failure
             self._bookkeeping_failed(pn, exc)
         finally:
             self.running -= 1
-            self.wake.set()
+            if not (settled and self._start_tasks_here()):
+                self.wake.set()
+
+    def _start_tasks_here(self) -> bool:
+        """Start the task nodes at the head of `ready` from the task that just ended, rather
+        than waking the scope's loop to do it: that wake cost an event-loop pass and a future
+        per node, a third of an async node's cost in a chain (bench/startup.py, async row).
+        Creating a task runs no node code, so this is cheap; inline nodes, replayed results
+        and a stretch longer than SLICE_S (a long cascade of skips) are left to the loop and
+        its slice budget. Nothing starts while the scope is stopping or failing. True if
+        the loop need not wake: nothing is left in `ready` for it and something still runs
+        (whose end will wake it)."""
+        ready = self.ready
+        if ready and self.failure is None:
+            owner = self.owner
+            if owner is not None and owner.cancelling():
+                # the run is stopping, or the task group is (it cancels its owner when a task
+                # fails, and is aborting when its owner is cancelled): start nothing
+                return False
+            run = self.run
+            context = self.context
+            assert context is not None
+            until = 0.0  # a task's step is a turn of its own: SLICE_S after its first start
+            while ready and self.failure is None:
+                pn = ready[0]
+                if pn.runs_inline or (self.parent is None and pn.id in run.reuse):
+                    return False  # the loop runs it (inline work, a cached result)
+                if until and monotonic() > until:
+                    return False  # a long cascade (of skips): the loop goes on with it
+                ready.popleft()
+                try:
+                    # in the scope's context, so a task copies it as if the loop started it,
+                    # not the context of the node that just ended (a context variable the
+                    # node set stays its own)
+                    context.run(self._start, pn)
+                except Exception as exc:  # noqa: BLE001 - the node fails, never the run
+                    self._bookkeeping_failed(pn, exc)
+                if not until and ready:
+                    until = monotonic() + SLICE_S
+        return self.running > 0
 
     async def _invoke(self, pn: PlanNode, ctx: NodeContext, kwargs: dict[str, Any],
                       heavy: bool = False) -> Any:
@@ -537,8 +588,10 @@ class Scope:
             pending[consumer.id] = count
             if count == 0 and not (consumer.merge_first and consumer.id in self.fired):
                 self.ready.append(consumer)
-        if self.failure is None and self.ready:
-            self.wake.set()
+        # No wake here: the scope's loop calls this itself (inline nodes, skips, cached
+        # results) and then looks at `ready`; a task calls it from _run_task, whose end wakes
+        # the loop unless it started the ready task nodes itself (_start_tasks_here), and
+        # _after_gate wakes the loop after an inline run.
 
 
 class _InputMismatch(FlowloomError):

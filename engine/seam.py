@@ -44,9 +44,11 @@ PLACEMENTS = ("local", "cluster", "auto")
 SEAM_KEY = "seam"  # Services.extra: the seam a sub-workflow's run shares with its caller
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Work:
-    """One attempt of one node: what an `Execution` needs to carry it out."""
+    """One attempt of one node: what an `Execution` needs to carry it out. Treat it as
+    read-only; it is not a frozen dataclass only because one is made per attempt, and a
+    frozen one costs a `object.__setattr__` per field to make."""
 
     node: PlanNode
     ctx: NodeContext
@@ -89,7 +91,9 @@ class OnLoop:
     name = "loop"
 
     async def run(self, work: Work) -> Any:
-        token = budget.CURRENT.set(work.budget)
+        current = budget.CURRENT
+        # most nodes run with the run's default budget, already in force in their task
+        token = None if current.get() is work.budget else current.set(work.budget)
         try:
             return await work.node.impl.run(work.ctx, **work.inputs)
         except Offload:
@@ -97,7 +101,8 @@ class OnLoop:
                                 "event loop; an async node evaluates them with "
                                 "`await engine.budget.bounded(...)`") from None
         finally:
-            budget.CURRENT.reset(token)
+            if token is not None:
+                current.reset(token)
 
 
 class Inline:
