@@ -172,11 +172,20 @@ class RunPanels(QObject):
 
     @property
     def timeline(self) -> TimelinePanel:
-        return self.panel("timeline")
+        return self._read("timeline")
 
     @property
     def charts(self) -> ChartsPanel:
-        return self.panel("charts")
+        return self._read("charts")
+
+    def _read(self, attr: str) -> Any:
+        """A panel for a reader outside (the window, a test): redrawn first if it went stale
+        behind another tab, so what it says is what it would show."""
+        widget = self.panel(attr)
+        if attr in self._stale:
+            self._stale.discard(attr)
+            widget.refresh()
+        return widget
 
     @property
     def history(self) -> HistoryPanel:
@@ -205,8 +214,8 @@ class RunPanels(QObject):
         self.fold = fold
         self._log_backlog = []
         self.log.reset(compiled)
-        self.timeline.reset(compiled, fold)
-        self.charts.reset(compiled, live=live, fold=fold)
+        self.panel("timeline").reset(compiled, fold)
+        self.panel("charts").reset(compiled, live=live, fold=fold)
         self.timer.start(REFRESH_MS)
 
     def set_theme(self, theme: Theme) -> None:
@@ -244,8 +253,8 @@ class RunPanels(QObject):
             self._log_backlog.extend(batch)
         else:
             self.log.feed(batch)
-        self.timeline.feed(batch)
-        self.charts.feed(batch)
+        self.panel("timeline").feed(batch)
+        self.panel("charts").feed(batch)
         if any(isinstance(e, ev.RunFinished) for e in batch):
             self.refresh()
             self.timer.stop()
@@ -254,7 +263,7 @@ class RunPanels(QObject):
         """The run's RunResult (or None): final redraw, history refreshed."""
         self.result = result
         self.timer.stop()
-        self.charts.finish(result)
+        self.panel("charts").finish(result)
         self.refresh()
         if result is not None:  # a live run was recorded: the lists and numbers moved on
             self._refresh("history")
