@@ -172,20 +172,11 @@ class RunPanels(QObject):
 
     @property
     def timeline(self) -> TimelinePanel:
-        return self._read("timeline")
+        return self.panel("timeline")
 
     @property
     def charts(self) -> ChartsPanel:
-        return self._read("charts")
-
-    def _read(self, attr: str) -> Any:
-        """A panel for a reader outside (the window, a test): redrawn first if it went stale
-        behind another tab, so what it says is what it would show."""
-        widget = self.panel(attr)
-        if attr in self._stale:
-            self._stale.discard(attr)
-            widget.refresh()
-        return widget
+        return self.panel("charts")
 
     @property
     def history(self) -> HistoryPanel:

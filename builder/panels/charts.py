@@ -282,5 +282,6 @@ class ChartsPanel(QWidget):
               for i, n in list(enumerate(ids))[::step]], []])
 
     def bar_data(self) -> dict[str, float]:
-        """Node id -> the bar length drawn (for tests and tooltips)."""
-        return dict(self._bar_widths)
+        """Node id -> the bar length shown (for tests and tooltips): drawn now, or at the next
+        redraw when the chart waits for it (out of sight, or between live redraws)."""
+        return dict(self.durations) if self.bars_dirty else dict(self._bar_widths)
