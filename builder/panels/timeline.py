@@ -125,6 +125,7 @@ class TimelinePanel(QWidget):
         self._drawn_version = -1
         self._last_range = 0.0
         self._rows_labelled = -1
+        self.wall_clock = time.monotonic  # what the redraw throttles go by (a test's own)
         self._relabel = False  # the view turned a page of rows: label them with it
         self._labelled_at = 0.0
         self._span = 0.0  # the seconds the view shows (grows in steps while following)
@@ -237,7 +238,7 @@ class TimelinePanel(QWidget):
         bars = self.model.bars
         if len(bars) == self._rows_labelled:
             return
-        wall = time.monotonic()
+        wall = self.wall_clock()
         if self.model.running and self._rows_labelled >= 0 and not self._relabel \
                 and (self.following or wall - self._labelled_at < RANGE_EVERY_S):
             return
@@ -273,7 +274,7 @@ class TimelinePanel(QWidget):
             self.view.setRange(xRange=(0.0, span), yRange=(-0.5, max(rows, 1) - 0.5),
                                padding=0.0)
             return
-        wall = time.monotonic()
+        wall = self.wall_clock()
         grow = max(now, 0.05) * 1.04 > self._span
         bottom = self._shown[1]
         page = rows - 0.5 > bottom and wall - self._last_range >= RANGE_EVERY_S
