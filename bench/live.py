@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -95,27 +96,33 @@ class Ticker:
 
 class StallWatch:
     """`--stalls`: a thread that, whenever the ticker has not ticked for `after_ms`, samples
-    where the loop thread is (the innermost frames of this project), to say what stalls."""
+    where the loop thread is (the innermost frames of this project and of pyqtgraph), to say
+    what stalls; with `--slots` too, each sample also names the Qt dispatch or asyncio callback
+    the loop is in."""
 
-    def __init__(self, ticker: Ticker, after_ms: float = 60.0) -> None:
-        self.ticker, self.after_s = ticker, after_ms / 1000.0
+    def __init__(self, ticker: Ticker, after_ms: float = 60.0,
+                 slots: SlotTimes | None = None, every_s: float = 0.02) -> None:
+        self.ticker, self.after_s, self.slots, self.every_s = ticker, after_ms / 1000.0, \
+            slots, every_s
         self.samples: collections.Counter[str] = collections.Counter()
+        self.full: list[str] = []
         self.main = threading.main_thread().ident
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
 
     def _watch(self) -> None:
-        while not self._stop.wait(0.02):
+        while not self._stop.wait(self.every_s):
             if not self.ticker.timer.isActive() \
                     or time.perf_counter() - self.ticker._last < self.after_s:
                 continue
             frame = sys._current_frames().get(self.main)
             inner = frame and f"[{Path(frame.f_code.co_filename).stem}.{frame.f_code.co_name}]"
             where = []
-            while frame is not None and len(where) < 3:
+            while frame is not None and len(where) < 4:
                 name = frame.f_code.co_filename
-                if "/builder/" in name or "/engine/" in name or "/nodes/" in name:
+                if "/builder/" in name or "/engine/" in name or "/nodes/" in name \
+                        or "pyqtgraph" in name:
                     where.append(f"{Path(name).stem}.{frame.f_code.co_name}:{frame.f_lineno}")
                 frame = frame.f_back
             key = " < ".join([inner or "(in Qt)", *where])
@@ -123,14 +130,105 @@ class StallWatch:
                 others = [f"{Path(f.f_code.co_filename).stem}.{f.f_code.co_name}"
                           for ident, f in sys._current_frames().items()
                           if ident not in (self.main, threading.get_ident())]
-                key += f"  (other threads: {', '.join(sorted(others))})"
+                key += f"  (other threads: {', '.join(sorted(set(others)))})"
+            if self.slots is not None:
+                key = f"{self.slots.current or '-'}: {key}"
+                if os.environ.get("LIVE_FULL_STACKS") and len(self.full) < 12 \
+                        and "paint" in key:
+                    import traceback
+                    self.full.append(key + "\n" + "".join(traceback.format_stack(
+                        sys._current_frames().get(self.main))[-14:]))
             self.samples[key] += 1
 
     def report(self) -> str:
         self._stop.set()
-        lines = [f"  {n * 20:6d} ms  {where}" for where, n in self.samples.most_common(12)]
-        return "where the loop thread was while ticks were late (20 ms samples):\n" \
-            + "\n".join(lines)
+        ms = self.every_s * 1000
+        lines = [f"  {n * ms:6.0f} ms  {where}" for where, n in self.samples.most_common(25)]
+        return f"where the loop thread was while ticks were late ({ms:.0f} ms samples):\n" \
+            + "\n".join(lines) + "".join("\n---\n" + f for f in self.full)
+
+
+class SlotTimes:
+    """`--slots`: times every outermost Qt event dispatch (receiver class / event type) and
+    every asyncio callback on the loop thread, keeping the longest ones, so a stall can be
+    named by what the loop ran. It costs a Python call per event: figures in this mode are
+    for finding stalls, not for the floor."""
+
+    def __init__(self, keep: int = 25) -> None:
+        self.keep = keep
+        self.depth = 0
+        self.on = False
+        self.current = ""  # the outermost dispatch or callback running now
+        self.longest: list[tuple[float, str]] = []
+        self.totals: collections.Counter[str] = collections.Counter()
+        self.cpu: collections.Counter[str] = collections.Counter()  # thread CPU ms
+        self.counts: collections.Counter[str] = collections.Counter()
+
+    def note(self, ms: float, what: str, cpu_ms: float = 0.0) -> None:
+        self.totals[what] += ms
+        self.cpu[what] += cpu_ms
+        self.counts[what] += 1
+        if ms >= 4.0:
+            self.longest.append((ms, what))
+            if len(self.longest) > 4 * self.keep:
+                self.longest = sorted(self.longest, reverse=True)[:self.keep]
+
+    def wrap_asyncio(self) -> None:
+        """Time asyncio handles (qasync runs them inside a Qt timer event: named here)."""
+        run = asyncio.events.Handle._run
+        watch = self
+
+        def timed(handle: asyncio.events.Handle) -> None:
+            if not watch.on:
+                return run(handle)
+            t, c = time.perf_counter(), time.thread_time()
+            outer = watch.current
+            try:
+                cb = handle._callback
+                watch.current = f"asyncio {getattr(cb, '__qualname__', '?')}"
+                return run(handle)
+            finally:
+                watch.current = outer
+                name = getattr(cb, "__qualname__", None) or type(cb).__name__
+                owner = getattr(cb, "__self__", None)
+                if owner is not None and hasattr(owner, "get_coro"):  # a task step
+                    coro = owner.get_coro()
+                    name = f"task {getattr(coro, '__qualname__', coro)}"
+                watch.note((time.perf_counter() - t) * 1000.0, f"asyncio {name}",
+                           (time.thread_time() - c) * 1000.0)
+
+        asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+
+    def report(self) -> str:
+        longest = sorted(self.longest, reverse=True)[:self.keep]
+        lines = [f"  {ms:7.1f} ms  {what}" for ms, what in longest]
+        top = [f"  {self.totals[w]:8.1f} ms wall {self.cpu[w]:8.1f} ms CPU in "
+               f"{self.counts[w]:5d}x  {w}" for w, _ in self.cpu.most_common(15)]
+        return ("longest single dispatches on the loop thread during the runs:\n"
+                + "\n".join(lines) + "\nmost loop-thread CPU in total (asyncio callbacks run "
+                "inside _SimpleTimer events: counted in both):\n" + "\n".join(top))
+
+
+def timed_app(slots: SlotTimes) -> QApplication:
+    class TimedApp(QApplication):
+        def notify(self, receiver: Any, event: Any) -> bool:  # noqa: N802 - Qt override
+            if not slots.on:
+                return super().notify(receiver, event)
+            name = f"{type(receiver).__name__}({receiver.objectName()}) {event.type().name}"
+            outer = slots.current
+            slots.current = f"{outer} > {name}" if outer else name
+            slots.depth += 1
+            t, c = time.perf_counter(), time.thread_time()
+            try:
+                return super().notify(receiver, event)
+            finally:
+                slots.depth -= 1
+                slots.current = outer
+                if not slots.depth:
+                    slots.note((time.perf_counter() - t) * 1000.0, name,
+                               (time.thread_time() - c) * 1000.0)
+
+    return TimedApp(sys.argv[:1])
 
 
 class GcWatch:
@@ -196,6 +294,11 @@ def main() -> int:
                         help="runs recorded in the history before the editor opens (default 5)")
     parser.add_argument("--stalls", action="store_true",
                         help="also say where the loop thread was while ticks were late")
+    parser.add_argument("--slots", action="store_true",
+                        help="also time every Qt event dispatch and asyncio callback "
+                             "(slower; names the longest stalls)")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="also write a cProfile of the loop thread during the runs")
     args = parser.parse_args()
     layers, runs, earlier = (30, 1, 1) if args.quick else (100, args.runs, args.earlier)
 
@@ -205,7 +308,11 @@ def main() -> int:
     save(layered(layers), path)
     prefill_history(layered(layers), path, earlier)
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    slots = SlotTimes() if args.slots else None
+    if slots is not None:
+        slots.wrap_asyncio()
+    app = QApplication.instance() or (timed_app(slots) if slots is not None
+                                      else QApplication(sys.argv[:1]))
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     from builder.mainwindow import MainWindow
@@ -227,7 +334,8 @@ def main() -> int:
     # redraws wait until they are shown).
     window.run_view.panels.dock("TimelineDock").raise_()
     ticker = Ticker()
-    watch = StallWatch(ticker) if args.stalls else None
+    watch = StallWatch(ticker, slots=slots, after_ms=15 if slots else 60,
+                       every_s=0.005 if slots else 0.02) if args.stalls else None
     collector = GcWatch()
 
     async def idle(seconds: float) -> list[float]:
@@ -235,14 +343,18 @@ def main() -> int:
         await asyncio.sleep(seconds)
         return ticker.stop()
 
+    loop_cpu: list[float] = []  # CPU seconds of the loop thread per run (steadier than wall)
+
     async def one_run() -> tuple[list[float], float, int]:
         batches0 = window.run_view.bridge.batches
         ticker.start()
         t0 = time.perf_counter()
+        cpu0 = time.thread_time()
         if not window.run_workflow():
             raise SystemExit(f"the run did not start: {window.statusBar().currentMessage()}")
         result = await window.runner.task
         elapsed = time.perf_counter() - t0
+        loop_cpu.append(time.thread_time() - cpu0)
         late = ticker.stop()
         if result is None or result.status != "succeeded":
             raise SystemExit(f"the run did not succeed: {result and result.error}")
@@ -260,12 +372,25 @@ def main() -> int:
         per_run: list[list[float]] = []
         durations, batches = [], []
         collector.on = True
+        profile = None
+        if args.profile:
+            import cProfile
+
+            profile = cProfile.Profile()
+            profile.enable()
+        if slots is not None:
+            slots.on = True
         for _ in range(runs):  # in a row: each starts as soon as the one before has ended
             late, elapsed, count = loop.run_until_complete(one_run())
             per_run.append(late)
             durations.append(elapsed)
             batches.append(count)
         collector.on = False
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(args.profile)
+        if slots is not None:
+            slots.on = False
         recorded = recorded_runs(window, path)
         nodes = len(workflow.nodes)
         print(f"workflow: {nodes} nodes, {len(workflow.edges)} edges; history held {earlier} "
@@ -276,7 +401,7 @@ def main() -> int:
               f"{recorded} runs of it recorded in the history now")
         print(line("idle editor", idle_late))
         for i, late in enumerate(per_run, 1):
-            print(line(f"during run {i}", late))
+            print(line(f"during run {i}", late) + f"   loop CPU {loop_cpu[i - 1]:.2f} s")
         worst_p99 = max(pct(late, 0.99) for late in per_run)
         worst_max = max(max(late) for late in per_run)
         complete = recorded == earlier + runs
@@ -288,6 +413,8 @@ def main() -> int:
         print(collector.report())
         if watch is not None:
             print(watch.report())
+        if slots is not None:
+            print(slots.report())
         window.hide()
     return 0 if ok else 1
 

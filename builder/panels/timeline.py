@@ -33,7 +33,10 @@ from engine.runfold import RunFold
 
 BAR_HEIGHT = 0.7
 MAX_LABELLED_ROWS = 40
-RANGE_EVERY_S = 0.5  # auto-range throttle while running
+RANGE_EVERY_S = 0.5  # the rows followed turn a page at most this often while running
+SPAN_FIRST_S, SPAN_GROWTH = 1.0, 2.0  # while running, the time axis shows at least 1 s and,
+# when a bar reaches its end, twice the time so far (a few axis layouts per run, not one per
+# redraw)
 FOLLOW_ROWS = 30  # while following a long run, show the newest rows
 MIN_BAR = 0.004  # the narrowest bar drawn, as a share of the run's length so far
 
@@ -48,14 +51,18 @@ class BarsItem(pg.GraphicsObject):
         self._bounds = QRectF()
 
     def set_rects(self, groups: list[tuple[QColor, list[QRectF]]],
-                  outlines: list[tuple[QPen, list[QRectF]]]) -> None:
-        self.prepareGeometryChange()
+                  outlines: list[tuple[QPen, list[QRectF]]],
+                  bounds: QRectF | None = None) -> None:
+        """New bars; `bounds` (when the caller knows it) spares uniting every rect."""
+        if bounds is None:
+            bounds = QRectF()
+            for _, rects in groups:
+                for rect in rects:
+                    bounds = bounds.united(rect)
+        if bounds != self._bounds:
+            self.prepareGeometryChange()
+            self._bounds = bounds
         self.groups, self.outlines = groups, outlines
-        bounds = QRectF()
-        for _, rects in groups:
-            for rect in rects:
-                bounds = bounds.united(rect)
-        self._bounds = bounds
         self.update()
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
@@ -118,7 +125,18 @@ class TimelinePanel(QWidget):
         self._drawn_version = -1
         self._last_range = 0.0
         self._rows_labelled = -1
+        self.wall_clock = time.monotonic  # what the redraw throttles go by (a test's own)
+        self._relabel = False  # the view turned a page of rows: label them with it
         self._labelled_at = 0.0
+        self._span = 0.0  # the seconds the view shows (grows in steps while following)
+        self._shown: tuple[float, float] = (0.0, -1.0)  # (span, bottom row) last set
+        # the rects of ended bars, by status, kept between redraws (see refresh)
+        self._least = 0.0  # the narrowest bar drawn, seconds
+        self._cached_of: Any = None  # the bars list the cache is of
+        self._ended: dict[str, list[QRectF]] = {}
+        self._ended_ids: set[int] = set()
+        self._open_rows: list[int] = []
+        self._cached_upto = 0
         self.view.sigRangeChangedManually.connect(self._user_moved)
         scene = self.plot.scene()
         scene.sigMouseMoved.connect(self._mouse_moved)
@@ -138,6 +156,8 @@ class TimelinePanel(QWidget):
         self.model.reset(compiled, fold)
         self.highlighted, self.hovered, self.following = "", None, True
         self._drawn_version, self._last_range, self._rows_labelled = -1, 0.0, -1
+        self._span, self._shown, self._least = 0.0, (0.0, -1.0), 0.0
+        self._cached_of = None
         self.refresh()
 
     def feed(self, batch: list[Any]) -> None:
@@ -153,23 +173,48 @@ class TimelinePanel(QWidget):
     # --- drawing ------------------------------------------------------------------------
     def bar_rect(self, bar: Bar, now: float | None = None) -> QRectF:
         now = self.now() if now is None else now
-        least = max(now, 0.05) * MIN_BAR  # instant nodes still show as a sliver
+        least = self._least if self._least > 0 else max(now, 0.05) * MIN_BAR
         return QRectF(bar.start, bar.row - BAR_HEIGHT / 2, max(bar.length(now), least),
                       BAR_HEIGHT)
 
     def refresh(self) -> None:
-        """Redraw if something changed or a bar is still growing (called on the panels' timer)."""
+        """Redraw if something changed or a bar is still growing (called on the panels' timer).
+
+        Only the bars still running (and those that ended since the last redraw) are measured
+        again: an ended bar keeps its rect, grouped by its colour, until the narrowest width
+        drawn changes (that follows the span shown, which grows in steps) — so a redraw of a
+        1 000-bar run costs a few rects, not a thousand."""
         model = self.model
         if model.version == self._drawn_version and not model.running:
             return
         now = self.now()
-        groups: dict[str, list[QRectF]] = {}
-        hovered: list[QRectF] = []
-        for bar in model.bars:
-            rect = self.bar_rect(bar, now)
-            groups.setdefault(bar.status, []).append(rect)
-            if self.highlighted and bar.node_id == self.highlighted:
-                hovered.append(rect)
+        self._follow(now)
+        least = max(self._span, 0.05) * MIN_BAR
+        if least != self._least or model.bars is not self._cached_of \
+                or len(model.bars) < self._cached_upto:
+            self._least, self._cached_of = least, model.bars
+            self._ended, self._ended_ids, self._cached_upto = {}, set(), 0
+            self._open_rows = []
+        ended, ended_ids = self._ended, self._ended_ids
+        running: dict[str, list[QRectF]] = {}
+        bars = model.bars
+        # bars before _cached_upto that were open last time are the only ones to look at again
+        for i in [*self._open_rows, *range(self._cached_upto, len(bars))]:
+            bar = bars[i]
+            if bar.end is not None and i not in ended_ids:
+                ended.setdefault(bar.status, []).append(self.bar_rect(bar, now))
+                ended_ids.add(i)
+        self._open_rows = [i for i in [*self._open_rows, *range(self._cached_upto, len(bars))]
+                           if i not in ended_ids]
+        self._cached_upto = len(bars)
+        for i in self._open_rows:
+            bar = bars[i]
+            running.setdefault(bar.status, []).append(self.bar_rect(bar, now))
+        groups: dict[str, list[QRectF]] = {s: list(r) for s, r in ended.items()}
+        for status, rects in running.items():
+            groups.setdefault(status, []).extend(rects)
+        hovered = [self.bar_rect(b, now) for b in bars if b.node_id == self.highlighted] \
+            if self.highlighted else []
         critical = ([self.bar_rect(b, now) for b in model.critical_path()]
                     if model.finished_at is not None else [])
         outline_critical = QPen(self.theme.accent, 2)
@@ -177,24 +222,27 @@ class TimelinePanel(QWidget):
         outline_hover = QPen(self.theme.text, 2)
         outline_hover.setCosmetic(True)
         state = {"retrying": "waiting"}
+        # every bar ends by now (a sliver at most `least` past it): no need to unite 1 000 rects
+        bounds = QRectF(0.0, -BAR_HEIGHT / 2, max(now, 0.0) + least, len(bars)) \
+            if bars else QRectF()
         self.bars.set_rects(
             [(self.theme.state_color(state.get(s, s)), rects) for s, rects in groups.items()],
-            [(outline_critical, critical), (outline_hover, hovered)])
+            [(outline_critical, critical), (outline_hover, hovered)], bounds)
         self._drawn_version = model.version
         self._label_rows()
-        self._follow(now)
 
     def _label_rows(self) -> None:
+        """Row names on the left axis: while a run adds rows, when the view turns a page
+        (new ticks make pyqtgraph measure and lay out every label again, ~7 ms), else when
+        the rows changed."""
         bars = self.model.bars
         if len(bars) == self._rows_labelled:
             return
-        wall = time.monotonic()
-        # New ticks make pyqtgraph measure and lay out every label again (~10 ms): while a big
-        # run adds rows, relabel with the range (twice a second), not at every redraw.
-        if self.model.running and self._rows_labelled >= 0 \
-                and wall - self._labelled_at < RANGE_EVERY_S:
+        wall = self.wall_clock()
+        if self.model.running and self._rows_labelled >= 0 and not self._relabel \
+                and (self.following or wall - self._labelled_at < RANGE_EVERY_S):
             return
-        self._labelled_at = wall
+        self._relabel, self._labelled_at = False, wall
         step = max(1, len(bars) // MAX_LABELLED_ROWS)
         ticks = [(b.row, self.row_label(b)) for b in bars[::step]]
         self.plot.getPlotItem().getAxis("left").setTicks([ticks, []])
@@ -210,15 +258,37 @@ class TimelinePanel(QWidget):
         return label
 
     def _follow(self, now: float) -> None:
+        """Keep the run in view. While it runs the range moves in steps — the time axis grows
+        by half again when a bar reaches its end, the rows jump by two thirds of a page — so
+        pyqtgraph lays its axes out again a few times per run, not at every redraw."""
         if not self.following:
+            self._span = max(self._span, 0.05)
             return
-        wall = time.monotonic()
-        if self.model.running and wall - self._last_range < RANGE_EVERY_S:
+        model = self.model
+        rows = len(model.bars)
+        if not model.running:
+            span = max(now, 0.05) * 1.04
+            if (span, rows) == self._shown:
+                return
+            self._span, self._shown = span, (span, rows)
+            self.view.setRange(xRange=(0.0, span), yRange=(-0.5, max(rows, 1) - 0.5),
+                               padding=0.0)
             return
-        self._last_range = wall
-        rows = len(self.model.bars)
-        top = max(-0.5, rows - FOLLOW_ROWS - 0.5) if self.model.running else -0.5
-        self.view.setRange(xRange=(0.0, max(now, 0.05) * 1.04), yRange=(top, max(rows, 1) - 0.5),
+        wall = self.wall_clock()
+        grow = max(now, 0.05) * 1.04 > self._span
+        bottom = self._shown[1]
+        page = rows - 0.5 > bottom and wall - self._last_range >= RANGE_EVERY_S
+        if not grow and not page:
+            return
+        if grow:  # (each step makes pyqtgraph lay the time axis and its grid out: ~10 ms)
+            self._span = max(SPAN_FIRST_S, now * SPAN_GROWTH)
+        if page:  # the newest rows, and their names (labelled with the page, not apart)
+            self._last_range = wall
+            top = max(-0.5, rows - FOLLOW_ROWS * 2 // 3 - 0.5)
+            bottom = top + FOLLOW_ROWS
+            self._relabel = True
+        self._shown = (self._span, bottom)
+        self.view.setRange(xRange=(0.0, self._span), yRange=(bottom - FOLLOW_ROWS, bottom),
                            padding=0.0)
 
     def _user_moved(self, *_: Any) -> None:
@@ -227,6 +297,7 @@ class TimelinePanel(QWidget):
     def fit(self) -> None:
         """Show the whole run again and follow it."""
         self.following, self._last_range = True, 0.0
+        self._shown, self._span = (0.0, -1.0), 0.0
         self._drawn_version = -1
         self.refresh()
 
