@@ -21,15 +21,24 @@ from engine.runstate import SUCCEEDED, RunResult
 
 
 def fingerprint(workflow: Workflow, node_id: str) -> str:
-    node = workflow.node(node_id)
-    incoming = sorted(e.key() for e in workflow.edges if e.target == node_id)
-    data = [node.type, node.params, node.retry, node.timeout_s, node.on_error, incoming]
-    text = json.dumps(data, sort_keys=True, default=repr)
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+    incoming = [e.key() for e in workflow.edges if e.target == node_id]
+    return _fingerprint(workflow.node(node_id), incoming)
 
 
 def fingerprints(workflow: Workflow) -> dict[str, str]:
-    return {nid: fingerprint(workflow, nid) for nid in workflow.nodes}
+    """Every node's fingerprint, the edges grouped by target once (a scan of every edge for
+    each node took 160 ms of the GIL at the start of a 1 000-node run in the editor)."""
+    incoming: dict[str, list[Any]] = {}
+    for edge in workflow.edges:
+        incoming.setdefault(edge.target, []).append(edge.key())
+    return {nid: _fingerprint(node, incoming.get(nid, []))
+            for nid, node in workflow.nodes.items()}
+
+
+def _fingerprint(node: Any, incoming: list[Any]) -> str:
+    data = [node.type, node.params, node.retry, node.timeout_s, node.on_error, sorted(incoming)]
+    text = json.dumps(data, sort_keys=True, default=repr)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 def cacheable_outputs(compiled: Compiled, result: RunResult) -> dict[str, dict[str, Any]]:

@@ -77,3 +77,19 @@ def test_a_node_inside_a_loop_reruns_its_whole_loop():
     second, events = _run(compiled, reuse=reuse)
     assert second.outputs == {"r": [1, 4]}
     assert _started(events)["loop"] == 1
+
+
+def test_all_fingerprints_at_once_are_each_nodes_own():
+    from pathlib import Path
+
+    from engine.fileformat import load
+    from engine.rerun import fingerprint, fingerprints
+    from nodes import default_registry
+
+    registry = default_registry()
+    examples = sorted((Path(__file__).resolve().parents[2] / "resources").rglob("*.loom.json"))
+    assert len(examples) >= 5
+    for path in examples:
+        workflow = load(path, registry).workflow
+        assert fingerprints(workflow) == {nid: fingerprint(workflow, nid)
+                                          for nid in workflow.nodes}, path.name
