@@ -46,6 +46,9 @@ ENTRY_POINT_GROUP = "flowloom.nodes"
 NODES_DIR_ENV = "FLOWLOOM_NODES_DIR"
 _USER_MODULE_PREFIX = "flowloom_user_nodes."
 IMPORT_DEADLINE_S = 5.0  # how long one plugin may take to import
+# Modules whose finders of distributions read the same *.dist-info folders on sys.path
+# (the importlib_metadata backport, which some libraries import, adds one to sys.meta_path)
+_PATH_DISTRIBUTIONS = frozenset({"importlib_metadata", "importlib.metadata"})
 
 
 class _Abandoned(BaseException):
@@ -148,7 +151,7 @@ def may_declare_entry_points(path: Iterable[str] | None = None) -> bool:
     from importlib.machinery import PathFinder  # noqa: PLC0415 - already loaded by Python
 
     if any(hasattr(finder, "find_distributions") and finder is not PathFinder
-           for finder in sys.meta_path):
+           and type(finder).__module__ not in _PATH_DISTRIBUTIONS for finder in sys.meta_path):
         return True
     marker = ENTRY_POINT_GROUP.encode()
     for entry in sys.path if path is None else path:

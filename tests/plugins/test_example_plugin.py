@@ -189,3 +189,17 @@ def test_a_start_without_plugin_packages_never_imports_importlib_metadata(tmp_pa
     assert out.returncode == 0, out.stderr
     count, imported = out.stdout.split()
     assert int(count) > 20 and imported == "False"
+
+
+def test_the_quick_look_reads_the_path_when_the_metadata_backport_is_loaded(tmp_path):
+    import importlib_metadata  # the backport puts its path finder on sys.meta_path
+
+    from nodes.plugins import may_declare_entry_points
+
+    assert any(type(f).__module__ == "importlib_metadata" for f in sys.meta_path)
+    assert importlib_metadata.version("pytest")
+    site = tmp_path / "site"
+    _dist_info(site, "plain", None)
+    assert not may_declare_entry_points([str(site)])
+    _dist_info(site, "nodepack", f"[{ENTRY_POINT_GROUP}]\nn = nodepack:TYPES\n")
+    assert may_declare_entry_points([str(site)])
