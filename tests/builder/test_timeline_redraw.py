@@ -90,3 +90,28 @@ def test_a_new_run_in_the_same_panel_is_not_drawn_from_the_last_runs_cache(qtbot
         panel.refresh()
         assert drawn(panel) == expected(panel)
         assert sum(len(r) for _, r in panel.bars.groups) == 3 + run
+
+
+def test_a_short_run_is_shown_whole_once_it_ends(qtbot):
+    clock = [100.0]
+    panel = TimelinePanel(dark_theme(), clock=lambda: clock[0])
+    panel.wall_clock = lambda: clock[0]
+    qtbot.addWidget(panel)
+    panel.resize(800, 300)
+    panel.show()
+    fold = RunFold()
+    panel.reset(None, fold)
+    fold.feed([ev.RunStarted("r", "short", 0, {}, 100.0, 0.0)])
+    for i in range(4):  # four nodes of 5 ms, then one of 10 ms: a 30 ms run
+        fold.feed([ev.NodeStarted(f"n{i}", (), 1, 100.0 + 0.005 * i)])
+        clock[0] = 100.0 + 0.005 * (i + 1)
+        fold.feed([ev.NodeFinished(f"n{i}", (), 0.005, {}, clock[0])])
+        panel.refresh()
+    fold.feed([ev.NodeStarted("last", (), 1, clock[0])])
+    clock[0] += 0.01
+    panel.refresh()
+    fold.feed([ev.NodeFinished("last", (), 0.01, {}, clock[0]),
+               ev.RunFinished("r", "succeeded", {}, None, 0.03, clock[0])])
+    panel.refresh()
+    shown = panel.view.viewRange()[0]
+    assert shown[1] - shown[0] < 0.1  # the 30 ms run fills the view, not 1 s of it
