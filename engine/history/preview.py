@@ -16,7 +16,7 @@ from engine import events as ev
 from engine.plaindata import int_text
 
 PREVIEW_CHARS = 2048
-_REDACT_MARGIN = 4096  # keep this much past the cap until redaction has run
+REDACT_MARGIN = 4096  # keep this much past the cap until redaction has run
 _SCALARS = (int, float, bool, type(None))
 _MORE = "…"
 
@@ -28,7 +28,7 @@ def preview(value: Any, limit: int = PREVIEW_CHARS,
     million-item list costs about as much as one of a hundred items."""
     budget = [max(16, limit // 4)]  # container items to keep, over the whole value
     try:
-        shrunk, cut = _shrink(value, limit + _REDACT_MARGIN, budget, 0)
+        shrunk, cut = _shrink(value, limit + REDACT_MARGIN, budget, 0)
         text = json.dumps(shrunk, ensure_ascii=False, default=repr)
     except Exception:  # an object whose repr fails, say: fall back to a bounded repr
         text, cut = ev.summarise(value), True

@@ -41,7 +41,7 @@ from engine.history.names import (
     RUNS_TABLE,
     iteration_text,
 )
-from engine.history.preview import _REDACT_MARGIN, PREVIEW_CHARS, preview
+from engine.history.preview import PREVIEW_CHARS, REDACT_MARGIN, preview
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.executor import Run
@@ -103,7 +103,7 @@ def _output_preview(value: Any, redact: Any) -> tuple[str, bool]:
         kind = type(item)
         if type(key) is not str or not (
                 kind is int and item.bit_length() < 14_000 or kind in _FLAT_SCALARS
-                or kind is str and len(item) <= PREVIEW_CHARS + _REDACT_MARGIN):
+                or kind is str and len(item) <= PREVIEW_CHARS + REDACT_MARGIN):
             return preview(value, PREVIEW_CHARS, redact)
     text = _encode_preview(value)
     if not text.isascii():  # as preview(): a lone surrogate kept as \udXXX
@@ -226,24 +226,9 @@ class HistoryRecorder:
     # --- the loop thread: fold events into memory -----------------------------------------
     def _on_batch(self, batch: list[Any]) -> None:
         handlers = self._handlers
-        started = ev.NodeStarted
         with self._cond:
             for event in batch:
-                kind = type(event)
-                if kind is started:  # _node_started, inline: half of all events
-                    key = (event.node_id,
-                           iteration_text(event.iteration) if event.iteration else "")
-                    rec = self._nodes.get(key)
-                    if rec is None:
-                        rec = self._nodes[key] = _NodeRec()
-                    self._dirty.add(key)
-                    if rec.started_at is None:
-                        rec.started_at = self._wall0 + event.t
-                    rec.status = RUNNING
-                    if event.attempt > rec.attempts:
-                        rec.attempts = event.attempt
-                    continue
-                handler = handlers.get(kind)
+                handler = handlers.get(type(event))
                 if handler is not None:
                     handler(event)
             self._waiting += len(batch)
@@ -298,16 +283,7 @@ class HistoryRecorder:
 
     def _node_finished(self, e: ev.NodeFinished) -> None:
         rec = self._rec(e.node_id, e.iteration)
-        # _end(rec, "succeeded", e.t, e.duration_s), inline: this runs for every node
-        rec.status = "succeeded"
-        ended = rec.ended_at = self._wall0 + e.t
-        duration_s = e.duration_s
-        if duration_s is not None:
-            if rec.started_at is None:
-                rec.started_at = ended - duration_s
-            rec.duration_s = duration_s
-        elif rec.started_at is not None:
-            rec.duration_s = ended - rec.started_at
+        self._end(rec, "succeeded", e.t, e.duration_s)
         if rec.attempts < 1:
             rec.attempts = 1
         rec.error = None
