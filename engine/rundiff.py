@@ -61,13 +61,26 @@ def _workflow(record: Record | None) -> Any:
     return None if text is None else loads(text).workflow
 
 
-def _outputs(record: Record | None, node_id: str) -> Any:
+def _iterations(record: Record | None) -> dict[str, list[str]]:
+    """Each node's loop iterations in `record` ("1.2" for item 2 of item 1), grouped in one pass."""
+    grouped: dict[str, list[str]] = {}
+    if record is not None:
+        for nid, it in record.nodes:
+            if it:
+                grouped.setdefault(nid, []).append(it)
+    return grouped
+
+
+def _outputs(record: Record | None, node_id: str,
+             iterations: dict[str, list[str]] | None = None) -> Any:
     if record is None:
         return None
     top = record.outputs(node_id)
     if top is not None:
         return top
-    looped = [(it, record.outputs(nid, it)) for nid, it in record.nodes if nid == node_id and it]
+    if iterations is None:
+        iterations = _iterations(record)
+    looped = [(it, record.outputs(node_id, it)) for it in iterations.get(node_id, ())]
     looped = [(it, out) for it, out in looped if out is not None]
     if not looped:
         return None
@@ -146,6 +159,7 @@ def diff_runs(store: Any, run_a: str, run_b: str) -> dict[str, Any]:
                for nid in ids}
     params_changed, status_changed, outputs_changed = [], [], []
     detail: dict[str, Any] = {}
+    its_a, its_b = _iterations(rec_a), _iterations(rec_b)
     for node_id in ids:
         a, b = nodes_a.get(node_id, {}), nodes_b.get(node_id, {})
         if (wf_a is not None and wf_b is not None
@@ -153,7 +167,7 @@ def diff_runs(store: Any, run_a: str, run_b: str) -> dict[str, Any]:
             params_changed.append(node_id)
         if a.get("status") != b.get("status"):
             status_changed.append(node_id)
-        out_a, out_b = _outputs(rec_a, node_id), _outputs(rec_b, node_id)
+        out_a, out_b = _outputs(rec_a, node_id, its_a), _outputs(rec_b, node_id, its_b)
         output_diff = None
         if (out_a is not None or out_b is not None) and encode(out_a) != encode(out_b):
             node = (wf_b or wf_a).nodes.get(node_id) if (wf_b or wf_a) else None

@@ -92,3 +92,26 @@ def test_text_with_lines_gets_a_unified_text_diff():
         "-a short answer\n+a long answer")
     assert value_diff({"a": 1}, {"b": 1}) == [{"path": "a", "op": "removed", "a": 1},
                                               {"path": "b", "op": "added", "b": 1}]
+
+
+def squares(items: list) -> dict:
+    return workflow("squares", [
+        node("items", "data.value", value=items),
+        node("each", "flow.foreach", 200, parallel=1),
+        node("square", "data.expression", 400, expr="x * x"),
+        node("out", "flow.output", 600, name="squares"),
+    ], [edge("items", "each", "out", "items"), edge("each", "square", "item", "x"),
+        edge("square", "each", "out", "result"), edge("each", "out", "results")])
+
+
+def test_a_node_inside_a_loop_diffs_as_its_iterations_in_item_order(flowloom, tmp_path):
+    path = tmp_path / "squares.loom.json"
+    items = list(range(12))  # iterations 10 and 11 sort after 9 by number, not as text
+    run_a = run(flowloom, write(path, squares(items)))
+    run_b = run(flowloom, write(path, squares([*items[:11], 20])))
+
+    diff = json.loads(flowloom("diff", run_a, run_b, "--json")[1])
+
+    assert "square" in diff["outputs_changed"]
+    assert diff["nodes"]["square"]["output_diff"] == [
+        {"path": "[11].out", "op": "changed", "a": 121, "b": 400}]
