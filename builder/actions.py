@@ -8,7 +8,6 @@ module holds wiring only.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import QMenu, QToolBar
 
 from builder.canvas.minimap import minimap_toggled, minimap_wanted
 from builder.icons import icon
+from builder.recent_names import short_names
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from builder.mainwindow import MainWindow
@@ -192,8 +192,9 @@ def fill_recent(w: MainWindow) -> None:
     menu = w.recent_menu
     menu.clear()
     paths = w.session.recent.paths()
+    labels = short_names(paths)
     for number, path in enumerate(paths, start=1):
-        action = menu.addAction(f"&{number % 10}  {Path(path).name}")
+        action = menu.addAction(f"&{number % 10}  {labels[path]}")
         action.setToolTip(path)
         action.setStatusTip(path)
         action.triggered.connect(lambda _c=False, p=path: w.session.open(p))

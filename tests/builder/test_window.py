@@ -203,6 +203,18 @@ def test_open_recent_lists_opened_files_and_reopens_them(qtbot, tmp_path, data_d
     assert window.session.recent.paths() == []
 
 
+def test_recent_files_with_the_same_name_are_told_apart_by_folder(qtbot, tmp_path, data_dir):
+    first, second = tmp_path / "alpha" / "small.loom.json", tmp_path / "beta" / "small.loom.json"
+    for path in (first, second):
+        path.parent.mkdir()
+        save(small_workflow(), path)
+    window = open_window(qtbot, tmp_path, path=first)
+    window.session.open(str(second))
+    window.session.new()
+    texts = [a.text() for a in window.recent_menu.actions() if a.toolTip().endswith(".json")]
+    assert texts == ["&1  small.loom.json — beta", "&2  small.loom.json — alpha"]
+
+
 def test_stop_cancels_a_running_workflow(qtbot, qloop, tmp_path, data_dir):
     window = open_window(qtbot, tmp_path)
     window.add_node_in_view("util.delay")
