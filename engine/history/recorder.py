@@ -88,8 +88,19 @@ def workflow_hash(workflow: Workflow) -> str:
     return content_hash(dumps(workflow))
 
 
-# json.dumps(value, ensure_ascii=False, default=repr) as preview() calls it, built once
-_encode_preview = json.JSONEncoder(ensure_ascii=False, default=repr).encode
+# json.dumps(value, ensure_ascii=False, default=repr) as preview() calls it, for the flat
+# values _output_preview writes (no container inside, so no cycle to check for): json's C
+# encoder built once; JSONEncoder.encode builds one per call, which cost more than encoding
+_c_make = json.encoder.c_make_encoder
+_c_preview = (_c_make(None, repr, json.encoder.encode_basestring, None, ": ", ", ", False,
+                      False, True) if _c_make is not None else None)
+
+
+def _encode_preview(value: dict[str, Any]) -> str:
+    if _c_preview is None:  # pragma: no cover - a Python without the _json accelerator
+        return json.dumps(value, ensure_ascii=False, default=repr)
+    return "".join(_c_preview(value, 0))
+
 _FLAT_SCALARS = (float, bool, type(None))
 
 

@@ -117,9 +117,9 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
     (or two) and a blob each. A top-level execution's facts (status, keys: what re-use and a
     pruned record's list of nodes read) sit in its batch item's meta, which pruning keeps:
     {"entries", "nodes": [[node id, status, error, cached, type's place in "types", pure, key,
-    static key's place in "statics"], ...], "types", "statics"}; a batch holds top-level
-    executions or executions inside loops (a foreach runs its body once per item), not both,
-    so their order is kept. Before issue 17's fifth pass a top-level execution was a "node"
+    static key's place in "statics"], ...], "types", "statics"}, read before its entries; so
+    no top-level execution joins a batch after one inside a loop (a foreach runs its body once
+    per item), and their order is kept. Before issue 17's fifth pass a top-level execution was a "node"
     item, loaded as before. load_record gives batches back as if each text were a blob of its
     own. An execution with a value longer than INLINE_MAX keeps a "node" item and blobs of its
     own, as every execution did before batches. Each value is encoded once (codec.Canon); a
@@ -277,8 +277,6 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
             if not inline:
                 item(node_id, "", "inputs", 0, {}, put(inputs_text.encode("utf-8"), what))
             continue
-        if tops:
-            flush()  # the top-level facts before the loop's executions: order kept
         shape = (node_id, rec["status"], rec["error"], rec["cached"])
         meta = metas.get(shape)
         if meta is None:
