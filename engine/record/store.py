@@ -113,18 +113,18 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
 
     Every node execution goes into "batch" items of up to BATCH_ENTRIES, in the order they
     ended: each blob the canonical JSON list of [node id, iteration, meta or null (a top-level
-    execution), outputs text, inputs text] — one row for thousands of facts instead of a row
-    (or two) and a blob each. A top-level execution's facts (status, keys: what re-use and a
-    pruned record's list of nodes read) sit in its batch item's meta, which pruning keeps:
-    {"entries", "nodes": [[node id, status, error, cached, type's place in "types", pure, key,
-    static key's place in "statics"], ...], "types", "statics"}, read before its entries; so
-    no top-level execution joins a batch after one inside a loop (a foreach runs its body once
-    per item), and their order is kept. Before issue 17's fifth pass a top-level execution was a "node"
-    item, loaded as before. load_record gives batches back as if each text were a blob of its
-    own. An execution with a value longer than INLINE_MAX keeps a "node" item and blobs of its
-    own, as every execution did before batches. Each value is encoded once (codec.Canon); a
-    text kept in a batch counts against the run's size limit each time it is kept, a blob
-    once per record, as it is stored."""
+    execution), outputs text, inputs text] — one row for thousands of facts instead of a row (or
+    two) and a blob each. A top-level execution's facts (status, keys: what re-use and a pruned
+    record's list of nodes read) sit in its batch item's meta, which pruning keeps: {"entries",
+    "nodes": [[node id, status, error, cached, type's place in "types", pure, key, static key's
+    place in "statics"], ...], "types", "statics"}, read before its entries; so no top-level
+    execution joins a batch after one inside a loop (a foreach runs its body once per item), and
+    their order is kept. Before issue 17's fifth pass a top-level execution was a "node" item,
+    loaded as before. load_record gives batches back as if each text were a blob of its own. An
+    execution with a value longer than INLINE_MAX keeps a "node" item and blobs of its own, as
+    every execution did before batches. Each value is encoded once (codec.Canon); a text kept in
+    a batch counts against the run's size limit each time it is kept, a blob once per record, as
+    it is stored."""
     # it allocates a few objects per execution and frees none until it returns: the cyclic
     # collector's passes over them (a fifth of its time on a 10 000-node chain) wait
     paused = gc.isenabled()

@@ -107,7 +107,7 @@ def test_recorded_keys_are_node_keys_for_any_recorded_outputs():
         statics = static_keys(compiled, compiled.plan.nodes)
         outputs = _outputs(rng, compiled)
 
-        def outputs_of(nid: str) -> Any:
+        def outputs_of(nid: str, outputs: dict[str, Any] = outputs) -> Any:
             return outputs.get(nid) or {}
 
         inputs = {"a": 1}
