@@ -39,7 +39,17 @@ from engine.history.names import (
     iteration_path,
     iteration_text,
 )
-from engine.record.codec import Canon, decode, digest, dumps_plain, encode, text
+from engine.record.codec import (
+    TAGS,
+    Canon,
+    decode,
+    digest,
+    dumps_plain,
+    encode,
+    one_text,
+    one_value,
+    text,
+)
 from engine.record.keys import bodies, recorded_keys, static_key, static_keys
 from engine.record.tap import MB, HttpExchange, RunTap
 from engine.record.wires import Wires
@@ -226,15 +236,38 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
     nodes = compiled.workflow.nodes
     plan_nodes = compiled.nodes
     recorded = run.recorded
-    inputs_of, top_inputs = wires.inputs_of, wires.top_inputs
+    inputs_of, top_inputs, one_wire = wires.inputs_of, wires.top_inputs, wires.one_wire
+    probe: dict[str, Any] = {}
+    unmasked = recorded(probe) is probe  # the run read no secret: values are kept as they are
+    # top-level node -> (its one output port, that value's text), for the usual node: the
+    # texts of the node's outputs, and of the inputs of the node its one wire feeds, are
+    # written from it (codec.one_value; the same texts as Canon's)
+    singles: dict[str, tuple[str, str]] = {}
     for (node_id, iteration), rec in tap.nodes.items():
         node = nodes.get(node_id)
         if node is None:
             continue
         outputs = rec["outputs"]
-        out_text = None if outputs is None else canon.text(outputs)
-        inputs_text = canon.text(recorded(inputs_of(node_id, iteration) if iteration
-                                          else top_inputs(node_id)))
+        if iteration:
+            out_text = None if outputs is None else canon.text(outputs)
+            inputs_text = canon.text(recorded(inputs_of(node_id, iteration)))
+        else:
+            single = None if outputs is None else one_value(outputs)
+            if single is not None:
+                singles[node_id] = single
+                out_text = one_text(*single)
+            else:
+                out_text = None if outputs is None else canon.text(outputs)
+            inputs_text = None
+            wire = one_wire(node_id) if unmasked else None
+            if wire is not None:
+                given = singles.get(wire.source)
+                port = wire.target_port
+                if given is not None and given[0] == wire.source_port \
+                        and type(port) is str and port not in TAGS:
+                    inputs_text = one_text(port, given[1])
+            if inputs_text is None:
+                inputs_text = canon.text(recorded(top_inputs(node_id)))
         inline = len(inputs_text) <= INLINE_MAX
         if not iteration:
             pn = plan_nodes.get(node_id)

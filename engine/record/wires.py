@@ -46,6 +46,16 @@ class Wires:
                     break
         return {port: values[0] if len(values) == 1 else values for port, values in found.items()}
 
+    def one_wire(self, node_id: str) -> Any:
+        """The edge into `node_id` when it is its only one and no loop is around the node
+        (then its inputs are {edge.target_port: the source's value}, if it gave one), else
+        None."""
+        incoming = self.incoming.get(node_id)
+        if incoming is None or len(incoming) != 1 \
+                or self.compiled.scope_of.get(node_id) is not None:
+            return None
+        return incoming[0]
+
     def top_inputs(self, node_id: str) -> dict[str, Any]:
         """`inputs_of(node_id, ())` for a node no loop is around (the usual top-level node),
         without the iteration walk: its sources ran at the top level or not at all."""
