@@ -189,11 +189,25 @@ def recorded_keys(compiled: Compiled, outputs: Callable[[str], Any],
     keys = {}
     for node_id, pn in compiled.plan.nodes.items():
         static = statics[node_id]
+        in_ports = pn.in_ports
+        if len(in_ports) == 1 and pn.kind != "start":  # the usual node: one input, one wire
+            port, sources, _multi, _type = in_ports[0]
+            if len(sources) == 1 and type(port) is str:
+                source, source_port = sources[0]
+                given = outputs(source)
+                if type(source) is str and type(source_port) is str \
+                        and type(given) is dict and source_port in given \
+                        and type(given[source_port]) is int:
+                    value = _sha256(int.__repr__(given[source_port]).encode()).hexdigest()
+                    digest = _sha256(f'[[{_enc(port)},{_enc(source)},{_enc(source_port)},'
+                                     f'"{value}"]]'.encode()).hexdigest()
+                    keys[node_id] = _sha256(f'["{static}","{digest}"]'.encode()).hexdigest()
+                    continue
         if pn.kind == "start":
             parts: list[str] = [f'["inputs","{digest_of(run_inputs)}"]']
         else:
             parts = []
-        for port, sources, _multi, _type in pn.in_ports:
+        for port, sources, _multi, _type in in_ports:
             if type(port) is not str:
                 parts = None  # type: ignore[assignment]
                 break

@@ -237,6 +237,7 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
     plan_nodes = compiled.nodes
     recorded = run.recorded
     inputs_of, top_inputs, one_wire = wires.inputs_of, wires.top_inputs, wires.one_wire
+    max_run = policy.max_run_bytes
     probe: dict[str, Any] = {}
     unmasked = recorded(probe) is probe  # the run read no secret: values are kept as they are
     # top-level node -> (its one output port, that value's text), for the usual node: the
@@ -286,10 +287,16 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
                 tops.append([node_id, rec["status"], rec["error"], rec["cached"], at_type,
                              bool(pn is not None and pn.impl.is_pure()), keys.get(node_id),
                              at_static])
-                batch.append([node_id, "", None,
-                              None if out_text is None else take(out_text, node_id),
-                              take(inputs_text, node_id)])
-                batch_chars += len(inputs_text) + len(out_text or "")
+                size = len(inputs_text) + (0 if out_text is None else len(out_text))
+                if used + size <= max_run and inputs_text.isascii() and (
+                        out_text is None or out_text.isascii()):
+                    used += size  # both fit: take() of each, written out
+                    batch.append([node_id, "", None, out_text, inputs_text])
+                else:
+                    batch.append([node_id, "", None,
+                                  None if out_text is None else take(out_text, node_id),
+                                  take(inputs_text, node_id)])
+                batch_chars += size
                 if len(batch) >= BATCH_ENTRIES or batch_chars >= BATCH_CHARS:
                     flush()
                 continue

@@ -112,3 +112,34 @@ def test_a_pruned_record_still_names_every_top_level_node_with_its_keys(tmp_path
             fact.status, fact.key, fact.static, fact.type)
         assert kept.outputs_blob is None or pruned.blob(kept.outputs_blob) is None
     assert pruned.blobs == {}
+
+
+def test_a_record_past_its_limit_stops_at_the_first_value_that_does_not_fit(tmp_path):
+    nodes = [_expr("n0", "0", [])] + [_expr(f"n{i}", "x + 1", ["x"]) for i in range(1, 30)]
+    edges = [Edge(f"n{i - 1}", "out", f"n{i}", "x") for i in range(1, 30)]
+    compiled = compile_workflow(Workflow("chain", nodes=nodes, edges=edges), REGISTRY)
+    run = Run(compiled)
+    tap = RunTap().attach(run)
+    db = tmp_path / "history.db"
+    with HistoryStore.open(db) as store:
+        recorder = HistoryRecorder(store, None, "x").attach(run)
+        asyncio.run(run.execute())
+        recorder.close()
+        workflow_text = '{"the": "workflow"}'
+        fixed = len(workflow_text) + len(encode(run.recorded(tap.inputs)))
+        # the specification: each output text, then each inputs text, kept while it fits
+        wires, used, first = Wires(compiled, tap.nodes), fixed, None
+        for (nid, it), rec in tap.nodes.items():
+            for value in (rec["outputs"], wires.inputs_of(nid, it)):
+                size = len(encode(value))
+                if used + size > fixed + 200:
+                    first = first or nid
+                else:
+                    used += size
+        limit = record_store.Policy(max_run_bytes=fixed + 200)
+        written = write_record(store, run, tap, policy=limit, workflow_text=workflow_text)
+        record = load_record(store, run.run_id)
+    assert written.state == "over_limit" and first is not None
+    assert written.note.endswith(f"at node {first!r}")
+    assert written.size_bytes == used
+    assert record.outputs("n0") == {"out": 0} and record.outputs("n29") is None
