@@ -88,27 +88,49 @@ def workflow_hash(workflow: Workflow) -> str:
     return content_hash(dumps(workflow))
 
 
-# json.dumps(value, ensure_ascii=False, default=repr) as preview() calls it, built once
-_encode_preview = json.JSONEncoder(ensure_ascii=False, default=repr).encode
+# json.dumps(value, ensure_ascii=False, default=repr) as preview() calls it, for the flat
+# values _output_preview writes (no container inside, so no cycle to check for): json's C
+# encoder built once; JSONEncoder.encode builds one per call, which cost more than encoding
+_c_make = json.encoder.c_make_encoder
+_c_preview = (_c_make(None, repr, json.encoder.encode_basestring, None, ": ", ", ", False,
+                      False, True) if _c_make is not None else None)
+
+
+_encode_str = json.encoder.encode_basestring  # json.dumps's, with ensure_ascii=False
+
+
+def _encode_preview(value: dict[str, Any]) -> str:
+    if _c_preview is None:  # pragma: no cover - a Python without the _json accelerator
+        return json.dumps(value, ensure_ascii=False, default=repr)
+    return "".join(_c_preview(value, 0))
+
 _FLAT_SCALARS = (float, bool, type(None))
 
 
 def _output_preview(value: Any, redact: Any) -> tuple[str, bool]:
     """preview(value, PREVIEW_CHARS, redact), the same text, for the usual node output — a
     few plain scalars by name, which preview's shrinking would copy unchanged — without the
-    walk and with one encoder (a run of 10 000 nodes previews 10 000 outputs)."""
+    walk and with one encoder (a run of 10 000 nodes previews 10 000 outputs); one int by
+    name, the commonest, written out. `redact` None: the run has no secret to mask."""
     if type(value) is not dict or len(value) > 16:
         return preview(value, PREVIEW_CHARS, redact)
-    for key, item in value.items():
-        kind = type(item)
-        if type(key) is not str or not (
-                kind is int and item.bit_length() < 14_000 or kind in _FLAT_SCALARS
-                or kind is str and len(item) <= PREVIEW_CHARS + REDACT_MARGIN):
-            return preview(value, PREVIEW_CHARS, redact)
-    text = _encode_preview(value)
+    text = None
+    if len(value) == 1:
+        for key, item in value.items():
+            if type(key) is str and type(item) is int and item.bit_length() < 14_000:
+                text = "{" + _encode_str(key) + ": " + int.__repr__(item) + "}"
+    if text is None:
+        for key, item in value.items():
+            kind = type(item)
+            if type(key) is not str or not (
+                    kind is int and item.bit_length() < 14_000 or kind in _FLAT_SCALARS
+                    or kind is str and len(item) <= PREVIEW_CHARS + REDACT_MARGIN):
+                return preview(value, PREVIEW_CHARS, redact)
+        text = _encode_preview(value)
     if not text.isascii():  # as preview(): a lone surrogate kept as \udXXX
         text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    text = redact(text)
+    if redact is not None:
+        text = redact(text)
     if len(text) > PREVIEW_CHARS:
         return text[:PREVIEW_CHARS], True
     return text, False
@@ -365,6 +387,10 @@ class HistoryRecorder:
         return batch
 
     def _write(self, batch: dict[str, Any]) -> None:
+        # masked with the secrets the run has read by now, as before; when it has read none,
+        # redacting would hand every preview back as it is (so does run.recorded a value)
+        probe: dict[str, Any] = {}
+        masks = self._run is None or self._run.recorded(probe) is not probe
         redact = self._redact
         try:
             insert_row = batch["insert"]
@@ -374,7 +400,8 @@ class HistoryRecorder:
                 store = self.store
                 insert_row.update(pid=store.pid, pid_started_at=store.pid_started_at,
                                   host=store.host)
-            outputs = [(self.run_id, node_id, iteration, *_output_preview(value, redact))
+            run_id, output_redact = self.run_id, redact if masks else None
+            outputs = [(run_id, node_id, iteration, *_output_preview(value, output_redact))
                        for node_id, iteration, value in batch["outputs"]]
             values: dict[str, Any] = {"heartbeat_at": time.time()}
             if batch["end"] is not None:

@@ -23,6 +23,7 @@ import math
 from typing import Any
 
 _TAGS = ("$bytes", "$repr", "$dict", "$float")
+TAGS = _TAGS  # a dict of one of these keys alone is wrapped ({"$dict": ...})
 _SCALARS = frozenset({str, int, float, bool, type(None)})  # exact types: C encodes them as is
 
 
@@ -140,6 +141,32 @@ def dumps_plain(plain: Any) -> str:
     tag-like dict): what `text` gives it, without looking at it first. TypeError or ValueError
     when it is not such a value."""
     return _dumps(plain)
+
+
+_ONE_VALUE = {int: int.__repr__, str: _encode_str}  # what the C encoder writes for them
+
+
+def one_value(value: Any) -> tuple[str, str] | None:
+    """For a dict of one str key (not a tag) holding an int or a str — the usual node's
+    outputs: (that key, the value's text), so that text(value) is "{" + the key's text + ":" +
+    the value's text + "}" and text({other: the value}) is written the same way. None for any
+    other value."""
+    if type(value) is not dict or len(value) != 1:
+        return None
+    for key, item in value.items():
+        write = _ONE_VALUE.get(type(item))
+        if write is None or type(key) is not str or key in _TAGS:
+            return None
+        try:
+            return key, write(item)
+        except ValueError:  # an int too long to print: text() says how it is kept
+            return None
+    return None  # pragma: no cover - a dict of one item has one item
+
+
+def one_text(key: str, value_text: str) -> str:
+    """text({key: value}) from `value`'s text (`key` a str that is not a tag)."""
+    return "{" + _encode_str(key) + ":" + value_text + "}"
 
 
 class Canon:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +87,46 @@ def static_key(compiled: Compiled, node_id: str,
     return _hash(parts)
 
 
+def _memo_key(node: Any, pn: Any) -> tuple[Any, ...] | None:
+    """A hashable stand-in for `_own(compiled, node.id)`: equal only for nodes whose own part
+    encodes alike. marshal writes each value with its exact type (1, True and 1.0, 0.0 and
+    -0.0, a list and a tuple are told apart) and reads back what it wrote, so equal bytes mean
+    equal values; a dict in another order only misses the memo. None when marshal refuses a
+    value (an object of another class: its key is worked out on its own)."""
+    try:
+        own = marshal.dumps((node.params, node.retry, node.timeout_s, node.on_error,
+                             node.limits, node.pool))
+    except ValueError:
+        return None
+    return (node.type, type(pn.impl) if pn is not None else None, own)
+
+
+def static_keys(compiled: Compiled, node_ids: Any,
+                loop_bodies: dict[str, list[str]] | None = None) -> dict[str, str]:
+    """`static_key` of each of `node_ids`, worked out once per distinct (type, params,
+    settings) among the nodes that are no loop and have no tools (a 10 000-node chain of two
+    kinds of node hashes two keys); tests/record/test_keys_fast.py compares it with
+    `static_key` node by node."""
+    loop_bodies = bodies(compiled) if loop_bodies is None else loop_bodies
+    settings = _settings(compiled)
+    nodes, plan_nodes = compiled.workflow.nodes, compiled.nodes
+    memo: dict[tuple[Any, ...], str] = {}
+    found: dict[str, str] = {}
+    for node_id in node_ids:
+        pn = plan_nodes.get(node_id)
+        if loop_bodies.get(node_id) or (pn is not None and pn.tools):
+            found[node_id] = static_key(compiled, node_id, loop_bodies)
+            continue
+        memo_key = _memo_key(nodes[node_id], pn)
+        key = None if memo_key is None else memo.get(memo_key)
+        if key is None:
+            key = _hash([_own(compiled, node_id), settings])
+            if memo_key is not None:
+                memo[memo_key] = key
+        found[node_id] = key
+    return found
+
+
 def input_digest(compiled: Compiled, node_id: str,
                  outputs_of: Callable[[str], Any], run_inputs: dict[str, Any],
                  digest_of: Callable[[Any], str] = value_digest) -> str | None:
@@ -122,11 +163,80 @@ def node_keys(compiled: Compiled, outputs_of: Callable[[str], Any],
     """The cache key of every top-level node whose sources' outputs are all known
     (`statics`: their static keys, when the caller has them already)."""
     keys = {}
-    loop_bodies = bodies(compiled) if statics is None else {}
+    if statics is None:
+        statics = static_keys(compiled, compiled.plan.nodes)
     for node_id in compiled.plan.nodes:
         digest = input_digest(compiled, node_id, outputs_of, run_inputs, digest_of)
         if digest is not None:
-            static = (statics[node_id] if statics is not None
-                      else static_key(compiled, node_id, loop_bodies))
-            keys[node_id] = cache_key(static, digest)
+            keys[node_id] = cache_key(statics[node_id], digest)
+    return keys
+
+
+_enc = _encode_ascii
+_encode_str = json.encoder.encode_basestring  # codec.text's, for a str value
+_sha256 = hashlib.sha256
+
+
+def recorded_keys(compiled: Compiled, outputs: Callable[[str], Any],
+                  run_inputs: dict[str, Any], statics: dict[str, str],
+                  digest_of: Callable[[Any], str]) -> dict[str, str]:
+    """`node_keys` for a finished run, whose every source has run or not (`outputs(source)`
+    gives its outputs as node_keys' `outputs_of` does, never UNKNOWN): the same keys, with the
+    input digest's text written out for the usual parts (str ports and ids, hex digests)
+    instead of going through the encoder, and an int or str value's digest taken here as
+    `digest_of` (codec.value_digest or a Canon's) takes it (tests/record/test_keys_fast.py
+    compares the two)."""
+    keys = {}
+    for node_id, pn in compiled.plan.nodes.items():
+        static = statics[node_id]
+        in_ports = pn.in_ports
+        if len(in_ports) == 1 and pn.kind != "start":  # the usual node: one input, one wire
+            port, sources, _multi, _type = in_ports[0]
+            if len(sources) == 1 and type(port) is str:
+                source, source_port = sources[0]
+                given = outputs(source)
+                if type(source) is str and type(source_port) is str \
+                        and type(given) is dict and source_port in given \
+                        and type(given[source_port]) is int:
+                    value = _sha256(int.__repr__(given[source_port]).encode()).hexdigest()
+                    digest = _sha256(f'[[{_enc(port)},{_enc(source)},{_enc(source_port)},'
+                                     f'"{value}"]]'.encode()).hexdigest()
+                    keys[node_id] = _sha256(f'["{static}","{digest}"]'.encode()).hexdigest()
+                    continue
+        if pn.kind == "start":
+            parts: list[str] = [f'["inputs","{digest_of(run_inputs)}"]']
+        else:
+            parts = []
+        for port, sources, _multi, _type in in_ports:
+            if type(port) is not str:
+                parts = None  # type: ignore[assignment]
+                break
+            head = _enc(port)
+            for source, source_port in sources:
+                if type(source) is not str or type(source_port) is not str:
+                    parts = None  # type: ignore[assignment]
+                    break
+                given = outputs(source)
+                if isinstance(given, dict) and source_port in given:
+                    value = given[source_port]
+                    kind = type(value)
+                    if kind is int:  # codec.text of an int or a str, hashed as digest_of does
+                        end = f'"{_sha256(int.__repr__(value).encode()).hexdigest()}"'
+                    elif kind is str:
+                        end = f'"{_sha256(_encode_str(value).encode("utf-8")).hexdigest()}"'
+                    else:
+                        end = '"' + digest_of(value) + '"'
+                else:
+                    end = '"dead"'
+                parts.append(f"[{head},{_enc(source)},{_enc(source_port)},{end}]")
+            if parts is None:
+                break
+        if parts is None:  # an odd port or id: the encoder writes it
+            digest = input_digest(compiled, node_id,
+                                  outputs, run_inputs, digest_of)
+            keys[node_id] = cache_key(static, digest or "")
+            continue
+        digest = _sha256(("[" + ",".join(parts) + "]").encode("utf-8")).hexdigest()
+        # cache_key(static, digest) written out: both are hex digests
+        keys[node_id] = _sha256(f'["{static}","{digest}"]'.encode("ascii")).hexdigest()
     return keys

@@ -7,8 +7,8 @@ pruned, and why); `record_items` the facts: per node execution a "node" item (st
 its outputs' blob) and an "inputs" item, per effect an "http" (response bytes' blob), "clock",
 "random" or "approval" item, per sub-workflow file the run called a "subworkflow" item (its
 path, the text's blob), and the run's "workflow" and "run_inputs". Since the record got cheap
-(issue 17), the inputs items and the node items of executions inside loops are written as
-"batch" items (write_record says how); records written before are read as they were.
+(issue 17), node executions are written as "batch" items (write_record says how); records
+written before are read as they were.
 
 Size policy (`Policy`): a run's record may hold at most `max_run_bytes` (default 50 MB; past
 that the rest is not kept and the record is `over_limit`: it cannot be replayed), and all
@@ -23,6 +23,7 @@ writes records without SQLAlchemy. Secrets are masked here, with every secret th
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -38,8 +39,18 @@ from engine.history.names import (
     iteration_path,
     iteration_text,
 )
-from engine.record.codec import Canon, decode, digest, dumps_plain, encode, text
-from engine.record.keys import bodies, node_keys, static_key
+from engine.record.codec import (
+    TAGS,
+    Canon,
+    decode,
+    digest,
+    dumps_plain,
+    encode,
+    one_text,
+    one_value,
+    text,
+)
+from engine.record.keys import bodies, recorded_keys, static_key, static_keys
 from engine.record.tap import MB, HttpExchange, RunTap
 from engine.record.wires import Wires
 
@@ -110,16 +121,34 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
     """Keep `run`'s record (after the run, once its history row is written). `workflow_text`:
     the file the run was loaded from, when the caller has it (else the model is rendered).
 
-    A top-level node execution is a "node" item (status, keys: what re-use and a pruned
-    record's list of nodes read). Its values, and the whole facts of executions inside loops
-    (a foreach runs its body once per item), go into "batch" items: each blob the canonical
-    JSON list of [node id, iteration, meta or null (a top-level node's values), outputs text,
-    inputs text], in the order they ended — one row for thousands of facts
-    instead of two rows and two blobs each. load_record gives them back as if each text were
-    a blob of its own. An execution with a value longer than INLINE_MAX keeps items and blobs
-    of its own, as every execution did before. Each value is encoded once (codec.Canon); a
-    text kept in a batch counts against the run's size limit each time it is kept, a blob
-    once per record, as it is stored."""
+    Every node execution goes into "batch" items of up to BATCH_ENTRIES, in the order they
+    ended: each blob the canonical JSON list of [node id, iteration, meta or null (a top-level
+    execution), outputs text, inputs text] — one row for thousands of facts instead of a row (or
+    two) and a blob each. A top-level execution's facts (status, keys: what re-use and a pruned
+    record's list of nodes read) sit in its batch item's meta, which pruning keeps: {"entries",
+    "nodes": [[node id, status, error, cached, type's place in "types", pure, key, static key's
+    place in "statics"], ...], "types", "statics"}, read before its entries; so no top-level
+    execution joins a batch after one inside a loop (a foreach runs its body once per item), and
+    their order is kept. Before issue 17's fifth pass a top-level execution was a "node" item,
+    loaded as before. load_record gives batches back as if each text were a blob of its own. An
+    execution with a value longer than INLINE_MAX keeps a "node" item and blobs of its own, as
+    every execution did before batches. Each value is encoded once (codec.Canon); a text kept in
+    a batch counts against the run's size limit each time it is kept, a blob once per record, as
+    it is stored."""
+    # it allocates a few objects per execution and frees none until it returns: the cyclic
+    # collector's passes over them (a fifth of its time on a 10 000-node chain) wait
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _write_record(store, run, tap, policy, settings, replay_of, workflow_text)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
+                  settings: dict[str, Any] | None, replay_of: str | None,
+                  workflow_text: str | None) -> Written:
     policy = policy or Policy()
     redact = run.redact
     compiled = run.compiled
@@ -145,12 +174,13 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
         blobs[key] = data
         return key
 
-    def take(value_text: str, what: str) -> str | None:
-        """A value text for a batch, counted against the limit as it is stored: inline."""
+    def take(value_text: str, node_id: str) -> str | None:
+        """A value text of node `node_id` for a batch, counted against the limit as it is
+        stored: inline."""
         nonlocal used
         size = len(value_text) if value_text.isascii() else len(value_text.encode("utf-8"))
         if used + size > policy.max_run_bytes:
-            full(what)
+            full(f"node {node_id!r}")
             return None
         used += size
         return value_text
@@ -172,16 +202,21 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
         return {} if rec is None else (rec["outputs"] or {})
 
     loop_bodies = bodies(compiled)
-    statics = {nid: static_key(compiled, nid, loop_bodies) for nid in compiled.plan.nodes}
-    keys = node_keys(compiled, outputs_of, tap.inputs, statics, canon.digest)
+    statics = static_keys(compiled, compiled.plan.nodes, loop_bodies)
+    keys = recorded_keys(compiled, outputs_of, tap.inputs, statics, canon.digest)
     wires = Wires(run.compiled, tap.nodes)
     batch: list[list[Any]] = []
     batch_chars = 0
     batch_seq = 0
     looped = False  # the batch holds executions inside loops (their order is kept)
+    # the facts of the top-level executions in the batch (see write_record), each naming its
+    # type and static key by their place in the batch's lists of them
+    tops: list[list[Any]] = []
+    types_at: dict[str, int] = {}
+    statics_at: dict[str, int] = {}
 
     def flush() -> None:
-        nonlocal batch, batch_chars, batch_seq, looped
+        nonlocal batch, batch_chars, batch_seq, looped, tops, types_at, statics_at
         if batch:
             try:  # plain by construction: ids, texts, and metas of str / bool / None
                 data = dumps_plain(batch).encode("utf-8")
@@ -189,39 +224,95 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
                 data = text(batch).encode("utf-8")
             key = digest(data)
             blobs[key] = data  # its texts were counted as they were taken
-            item("", "", BATCH, batch_seq, {"entries": len(batch)}, key)
+            meta: dict[str, Any] = {"entries": len(batch)}
+            if tops:
+                meta.update(nodes=tops, types=list(types_at), statics=list(statics_at))
+            item("", "", BATCH, batch_seq, meta, key)
             batch, batch_chars, looped = [], 0, False
+            tops, types_at, statics_at = [], {}, {}
             batch_seq += 1
 
     metas: dict[tuple[Any, ...], dict[str, Any]] = {}
     nodes = compiled.workflow.nodes
+    plan_nodes = compiled.nodes
     recorded = run.recorded
-    inputs_of = wires.inputs_of
+    inputs_of, top_inputs, one_wire = wires.inputs_of, wires.top_inputs, wires.one_wire
+    max_run = policy.max_run_bytes
+    probe: dict[str, Any] = {}
+    unmasked = recorded(probe) is probe  # the run read no secret: values are kept as they are
+    # top-level node -> (its one output port, that value's text), for the usual node: the
+    # texts of the node's outputs, and of the inputs of the node its one wire feeds, are
+    # written from it (codec.one_value; the same texts as Canon's)
+    singles: dict[str, tuple[str, str]] = {}
     for (node_id, iteration), rec in tap.nodes.items():
         node = nodes.get(node_id)
         if node is None:
             continue
-        what = f"node {node_id!r}"
         outputs = rec["outputs"]
-        out_text = None if outputs is None else canon.text(outputs)
-        inputs_text = canon.text(recorded(inputs_of(node_id, iteration)))
+        if iteration:
+            out_text = None if outputs is None else canon.text(outputs)
+            inputs_text = canon.text(recorded(inputs_of(node_id, iteration)))
+        else:
+            single = None if outputs is None else one_value(outputs)
+            if single is not None:
+                singles[node_id] = single
+                out_text = one_text(*single)
+            else:
+                out_text = None if outputs is None else canon.text(outputs)
+            inputs_text = None
+            wire = one_wire(node_id) if unmasked else None
+            if wire is not None:
+                given = singles.get(wire.source)
+                port = wire.target_port
+                if given is not None and given[0] == wire.source_port \
+                        and type(port) is str and port not in TAGS:
+                    inputs_text = one_text(port, given[1])
+            if inputs_text is None:
+                inputs_text = canon.text(recorded(top_inputs(node_id)))
         inline = len(inputs_text) <= INLINE_MAX
         if not iteration:
-            pn = compiled.nodes.get(node_id)
+            pn = plan_nodes.get(node_id)
+            static = statics.get(node_id) or static_key(compiled, node_id, loop_bodies)
+            small = out_text is not None and len(out_text) <= INLINE_MAX
+            if inline and (small or out_text is None):  # the usual node: all in the batch
+                if looped:
+                    flush()  # the loop's executions before the loop's own facts: order kept
+                kind = node.type
+                at_type = types_at.get(kind)
+                if at_type is None:
+                    at_type = types_at[kind] = len(types_at)
+                at_static = statics_at.get(static)
+                if at_static is None:
+                    at_static = statics_at[static] = len(statics_at)
+                tops.append([node_id, rec["status"], rec["error"], rec["cached"], at_type,
+                             bool(pn is not None and pn.impl.is_pure()), keys.get(node_id),
+                             at_static])
+                size = len(inputs_text) + (0 if out_text is None else len(out_text))
+                if used + size <= max_run and inputs_text.isascii() and (
+                        out_text is None or out_text.isascii()):
+                    used += size  # both fit: take() of each, written out
+                    batch.append([node_id, "", None, out_text, inputs_text])
+                else:
+                    batch.append([node_id, "", None,
+                                  None if out_text is None else take(out_text, node_id),
+                                  take(inputs_text, node_id)])
+                batch_chars += size
+                if len(batch) >= BATCH_ENTRIES or batch_chars >= BATCH_CHARS:
+                    flush()
+                continue
+            # a large value: a "node" item (its outputs' blob) as before batches, after the
+            # facts batched so far (their order is kept)
+            what = f"node {node_id!r}"
+            flush()
             meta = {"status": rec["status"], "error": rec["error"], "cached": rec["cached"],
                     "type": node.type, "pure": bool(pn is not None and pn.impl.is_pure()),
-                    "key": keys.get(node_id),
-                    "static": statics.get(node_id) or static_key(compiled, node_id,
-                                                                 loop_bodies)}
-            if looped:
-                flush()  # the loop's executions before the loop's own item: order kept
-            small = out_text is not None and len(out_text) <= INLINE_MAX
+                    "key": keys.get(node_id), "static": static}
             out = (None if out_text is None or small
                    else put(out_text.encode("utf-8"), what))
             item(node_id, "", "node", 0, meta, out)
             if small or inline:
-                batch.append([node_id, "", None, take(out_text, what) if small else None,
-                              take(inputs_text, what) if inline else None])
+                batch.append([node_id, "", None, take(out_text, node_id) if small else None,
+                              take(inputs_text, node_id) if inline else None])
                 batch_chars += len(inputs_text) + len(out_text or "")
             if not inline:
                 item(node_id, "", "inputs", 0, {}, put(inputs_text.encode("utf-8"), what))
@@ -229,14 +320,14 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
         shape = (node_id, rec["status"], rec["error"], rec["cached"])
         meta = metas.get(shape)
         if meta is None:
-            pn = compiled.nodes.get(node_id)
+            pn = plan_nodes.get(node_id)
             meta = metas[shape] = {
                 "status": rec["status"], "error": rec["error"], "cached": rec["cached"],
                 "type": node.type, "pure": bool(pn is not None and pn.impl.is_pure())}
         if inline and (out_text is None or len(out_text) <= INLINE_MAX):
-            out = None if out_text is None else take(out_text, what)
+            out = None if out_text is None else take(out_text, node_id)
             batch.append([node_id, iteration_text(iteration), meta, out,
-                          take(inputs_text, what)])
+                          take(inputs_text, node_id)])
             looped = True
             batch_chars += len(inputs_text) + len(out_text or "")
             if len(batch) >= BATCH_ENTRIES or batch_chars >= BATCH_CHARS:
@@ -244,6 +335,7 @@ def write_record(store: Any, run: Run, tap: RunTap, *, policy: Policy | None = N
         else:  # a large value: a blob of its own, shared by every record that has it
             if looped:
                 flush()
+            what = f"node {node_id!r}"
             at = iteration_text(iteration)
             out = None if out_text is None else put(out_text.encode("utf-8"), what)
             item(node_id, at, "node", 0, meta, out)
@@ -308,9 +400,10 @@ def prune(store: Any, max_total_bytes: int) -> list[str]:
             if row is None:
                 break
             run_id = row[0]
-            # keep which nodes ran (so a replay can name the first one it lacks), drop the rest
+            # keep which nodes ran (so a replay can name the first one it lacks: the "node"
+            # items, and the batches, whose metas hold the top-level facts), drop the rest
             conn.exec_driver_sql(f"DELETE FROM {RECORD_ITEMS_TABLE} WHERE run_id = ? "
-                                 "AND kind != 'node'", (run_id,))
+                                 f"AND kind NOT IN ('node', '{BATCH}')", (run_id,))
             conn.exec_driver_sql(f"UPDATE {RECORD_ITEMS_TABLE} SET blob = NULL "
                                  "WHERE run_id = ?", (run_id,))
             conn.exec_driver_sql(
@@ -425,6 +518,8 @@ def load_record(store: Any, run_id: str) -> Record | None:
             fact = record.nodes.setdefault((node_id, iteration), NodeFact(""))
             fact.inputs_blob = blob
         elif kind == BATCH:
+            if "nodes" in meta:
+                _top_facts(record, meta)
             _unbatch(record, record.blob(blob))
         elif kind == "http":
             record.http.append(HttpExchange(
@@ -442,6 +537,23 @@ def load_record(store: Any, run_id: str) -> Record | None:
         elif kind == "run_inputs":
             record.inputs_blob = blob
     return record
+
+
+def _top_facts(record: Record, meta: dict[str, Any]) -> None:
+    """A batch item's top-level executions (its meta's "nodes": [node id, status, error,
+    cached, type's place in "types", pure, key, static key's place in "statics"]) into
+    `record`, as their "node" items would have given them."""
+    kinds, statics = meta.get("types") or [], meta.get("statics") or []
+    nodes, order = record.nodes, record.order
+    for node_id, status, error, cached, at_type, pure, key, at_static in meta["nodes"]:
+        at = (node_id, "")
+        fact = NodeFact(status, error, key, statics[at_static], kinds[at_type], bool(pure),
+                        bool(cached))
+        old = nodes.get(at)
+        if old is not None:
+            fact.inputs_blob = old.inputs_blob
+        nodes[at] = fact
+        order.append(at)
 
 
 def _unbatch(record: Record, data: bytes | None) -> None:

@@ -46,6 +46,42 @@ class Wires:
                     break
         return {port: values[0] if len(values) == 1 else values for port, values in found.items()}
 
+    def one_wire(self, node_id: str) -> Any:
+        """The edge into `node_id` when it is its only one and no loop is around the node
+        (then its inputs are {edge.target_port: the source's value}, if it gave one), else
+        None."""
+        incoming = self.incoming.get(node_id)
+        if incoming is None or len(incoming) != 1 \
+                or self.compiled.scope_of.get(node_id) is not None:
+            return None
+        return incoming[0]
+
+    def top_inputs(self, node_id: str) -> dict[str, Any]:
+        """`inputs_of(node_id, ())` for a node no loop is around (the usual top-level node),
+        without the iteration walk: its sources ran at the top level or not at all."""
+        if self.compiled.scope_of.get(node_id) is not None:
+            return self.inputs_of(node_id, ())
+        incoming = self.incoming.get(node_id)
+        if not incoming:
+            return {}
+        nodes = self.nodes
+        if len(incoming) == 1:  # one wire: its value, if its source gave one
+            edge = incoming[0]
+            rec = nodes.get((edge.source, ()))
+            if rec is not None:
+                outputs = rec["outputs"] or {}
+                if edge.source_port in outputs:
+                    return {edge.target_port: outputs[edge.source_port]}
+            return {}
+        found: dict[str, list[Any]] = {}
+        for edge in incoming:
+            rec = nodes.get((edge.source, ()))
+            if rec is not None:
+                outputs = rec["outputs"] or {}
+                if edge.source_port in outputs:
+                    found.setdefault(edge.target_port, []).append(outputs[edge.source_port])
+        return {port: values[0] if len(values) == 1 else values for port, values in found.items()}
+
     def _wires(self, node_id: str) -> list[tuple[Any, int | None]]:
         """`node_id`'s incoming edges, each with, for the `item` of a flow.foreach around it
         (the loop hands it to its body, it is no output of the loop's own), the length of the

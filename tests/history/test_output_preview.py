@@ -34,5 +34,6 @@ def test_the_fast_preview_is_previews_text_for_every_value():
         if rng.random() < 0.05:
             value = {1: "int key"} if rng.random() < 0.5 else [1, 2, 3]
         assert _output_preview(value, _redact) == preview(value, PREVIEW_CHARS, _redact), value
+        assert _output_preview(value, None) == preview(value, PREVIEW_CHARS), value
         fast_path += isinstance(value, dict) and 0 < len(value) <= 16
     assert fast_path > 1000  # most values went the fast way
