@@ -262,7 +262,9 @@ class MainWindow(QMainWindow):
         self.inspector.show_node(node_id)
 
     def run_workflow(self, rerun_from: str | None = None) -> bool:
-        """Run ▸ Run: the run view decides and starts it (`RunView.start`)."""
+        """Run ▸ Run: the run view decides and starts it (`RunView.start`), on every item of
+        the canvas (a big file's wires may still be coming)."""
+        self.canvas.finish_build()
         return self.run_view.start(rerun_from)
 
     def stop_workflow(self) -> None:
