@@ -166,14 +166,10 @@ class GraphScene(QGraphicsScene):
                 pending[(edge.source, edge.source_port, edge.target, edge.target_port)] = edge
         self._add_wires(now)
 
-    def build_wires_in(self, rect: QRectF) -> int:
-        """Build the held-back wires that could show in the scene rect `rect` (their bezier's
-        control box meets it); how many were built."""
-        if not self._pending:
-            return 0
-        left, top = rect.left() - WIRE_MARGIN, rect.top() - WIRE_MARGIN
-        right, bottom = rect.right() + WIRE_MARGIN, rect.bottom() + WIRE_MARGIN
-        half, chosen = HEADER_H / 2, []
+    def _pending_boxes(self) -> list[tuple[Edge, float, float, float, float]]:
+        """(edge, left, top, right, bottom) of each held-back wire: its bezier's control box
+        (which holds the curve) grown by WIRE_MARGIN for the pen."""
+        half, m, boxes = HEADER_H / 2, WIRE_MARGIN, []
         # (x, y, right edge, input rows, output rows) of each node, read once; an item sits
         # at its node's position (it follows node_changed)
         nodes = self.workflow.nodes
@@ -186,11 +182,31 @@ class GraphScene(QGraphicsScene):
             sx, sy = a[2], a[1] + a[4].get(out, half)
             ex, ey = b[0], b[1] + b[3].get(inp, half)
             dx = max(abs(ex - sx) * 0.5, 40.0)  # bezier()'s control points
-            if max(sx + dx, ex) >= left and min(sx, ex - dx) <= right \
-                    and max(sy, ey) >= top and min(sy, ey) <= bottom:
-                chosen.append(edge)
+            boxes.append((edge, min(sx, ex - dx) - m, min(sy, ey) - m, max(sx + dx, ex) + m,
+                          max(sy, ey) + m))
+        return boxes
+
+    def build_wires_in(self, rect: QRectF) -> int:
+        """Build the held-back wires that could show in the scene rect `rect`; how many."""
+        if not self._pending:
+            return 0
+        left, top, right, bottom = rect.left(), rect.top(), rect.right(), rect.bottom()
+        chosen = [box[0] for box in self._pending_boxes()
+                  if box[3] >= left and box[1] <= right and box[4] >= top and box[2] <= bottom]
         self._build_pending(chosen)
         return len(chosen)
+
+    def items_bounds(self) -> QRectF:
+        """`itemsBoundingRect()` as it is once every held-back wire is built: those that
+        could reach out of the items' rect now are built first (the rest lie inside it)."""
+        rect = self.itemsBoundingRect()
+        if self._pending:
+            left, top, right, bottom = rect.left(), rect.top(), rect.right(), rect.bottom()
+            self._build_pending([box[0] for box in self._pending_boxes()
+                                 if box[1] < left or box[2] < top or box[3] > right
+                                 or box[4] > bottom])
+            rect = self.itemsBoundingRect()
+        return rect
 
     def build_wires_slice(self, count: int = WIRE_SLICE) -> bool:
         """Build the next `count` held-back wires; True while more are left."""

@@ -195,7 +195,7 @@ class Canvas(QGraphicsView):
 
     def fit_all(self) -> None:
         """Fit every node and frame in view (one pass over the items' bounds)."""
-        self._fit(self.graph_scene.itemsBoundingRect())
+        self._fit(self.graph_scene.items_bounds())
 
     def fit_selection(self) -> None:
         rect = QRectF()

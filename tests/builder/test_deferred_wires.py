@@ -156,3 +156,12 @@ def test_selecting_a_wire_not_built_yet_builds_them_and_selects_it(qtbot):
     scene.select_wire(key)
     assert not scene.wires_pending and scene.wires[key].selected
     _drop(scene)
+
+
+def test_the_bounds_of_a_deferred_build_are_those_of_the_whole_scene(qtbot):
+    workflow = grid()
+    whole, deferred = _scene(workflow, False), _scene(workflow, True)
+    deferred.build_wires_in(QRectF(2000, 600, 900, 500))
+    assert deferred.items_bounds() == whole.itemsBoundingRect()
+    assert deferred.wires_pending  # (only the wires that could reach out were built)
+    _drop(whole, deferred)
