@@ -69,7 +69,10 @@ def _application() -> QApplication:
     if app is None:
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
             Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-        app = QApplication(sys.argv[:1])
+        app = QApplication(sys.argv[:1] + ["-style", "fusion"])  # (the editor's style)
+        from builder.style import FUSION_SET
+
+        app.setProperty(FUSION_SET, True)  # apply_theme need not read the style back
     app.setApplicationName("Flowloom")
     app.setOrganizationName("Flowloom")
     app.setApplicationDisplayName("Flowloom")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -44,3 +45,26 @@ def test_preload_returns_the_registry_the_editor_uses():
     from nodes import default_registry
 
     assert preload().type_ids() == default_registry().type_ids()
+
+
+def test_apply_theme_makes_the_style_fusion_once_and_marks_it(qapp, monkeypatch):
+    from builder.style import FUSION_SET, apply_theme
+    from builder.theme import dark_theme
+
+    calls = []
+    monkeypatch.setattr(qapp, "setStyle", calls.append)
+    monkeypatch.setattr(qapp, "style", lambda: type("S", (), {"name": lambda self: "Windows"})())
+    qapp.setProperty(FUSION_SET, None)
+    apply_theme(qapp, dark_theme())
+    apply_theme(qapp, dark_theme())
+    assert calls == ["Fusion"] and qapp.property(FUSION_SET) is True
+
+
+def test_the_editor_application_starts_in_fusion_already_marked():
+    out = subprocess.run(
+        [sys.executable, "-c", "from builder import app; a = app._application(); "
+         "from builder.style import FUSION_SET; "
+         "print(a.property(FUSION_SET), a.style().name().lower())"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}).stdout
+    assert out.split() == ["True", "fusion"]
