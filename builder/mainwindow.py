@@ -34,7 +34,6 @@ from builder.canvas import Canvas
 from builder.dialogs import Prompts, ShortcutsDialog
 from builder.document import Document, Session
 from builder.firstframe import FirstFrame
-from builder.gallery import GalleryDialog, open_template
 from builder.host_limits import host_slots_for
 from builder.inspector import Inspector
 from builder.palette import Palette
@@ -43,7 +42,6 @@ from builder.runview import RunView
 from builder.runview.lastrun import last_run_widget
 from builder.start_page import StartPage
 from builder.style import MODES, apply_theme, stylesheet, theme_for
-from builder.templates import FIRST_TEMPLATE, find_templates
 from builder.trust_banner import TrustGate
 from builder.welcome import WelcomeCard
 from nodes import default_registry
@@ -54,6 +52,23 @@ log = logging.getLogger(__name__)
 APP_NAME = "Flowloom"
 STATUS_MS = 6000
 FIRST_START_KEY = "templates/first_start_done"
+DEFAULT_SIZE = (1400, 860)  # the window of a first start (no saved geometry)
+# The docks' default share of the window (width for the side docks, height for the bottom
+# one) and its bounds in pixels: at 1400x860 about what it always was (230, 310, 230); in a
+# 1024x700 window the canvas keeps over half of each side.
+PALETTE_SHARE, INSPECTOR_SHARE, BOTTOM_SHARE = 0.165, 0.22, 0.26
+PALETTE_PX, INSPECTOR_PX, BOTTOM_PX = (170, 260), (210, 330), (110, 250)
+
+
+def default_dock_sizes(width: int, height: int, run_panels: bool) -> tuple[int, int, int]:
+    """(palette width, inspector width, bottom dock height) for a window of `width` x
+    `height`; the bottom dock is lower without the run panels' tabs."""
+    def share(total: int, part: float, bounds: tuple[int, int]) -> int:
+        return int(max(bounds[0], min(bounds[1], total * part)))
+
+    bottom = share(height, BOTTOM_SHARE, BOTTOM_PX) if run_panels else BOTTOM_PX[0] + 10
+    return (share(width, PALETTE_SHARE, PALETTE_PX), share(width, INSPECTOR_SHARE, INSPECTOR_PX),
+            bottom)
 
 
 def credential_names() -> list[str]:
@@ -114,6 +129,7 @@ class MainWindow(QMainWindow):
         self.problems_dock = self._dock("Problems", self.problems,
                                         Qt.DockWidgetArea.BottomDockWidgetArea)
         self.services_dock: QDockWidget | None = None  # View → Services, built when first shown
+        self._size_docks_when_shown = False  # no saved layout: default dock sizes at the show
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks
                             | QMainWindow.DockOption.GroupedDragging)
@@ -139,7 +155,7 @@ class MainWindow(QMainWindow):
         self.acts["snap"].setChecked(snap in (True, "true"))
         self.setAcceptDrops(True)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_scheme_changed)
-        self.resize(1400, 860)
+        self.resize(*DEFAULT_SIZE)
         self._restore_layout()
         if recover:
             QTimer.singleShot(0, self.offer_recovery)
@@ -158,10 +174,12 @@ class MainWindow(QMainWindow):
         return dock
 
     def _default_dock_sizes(self) -> None:
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 310],
+        """The docks' default sizes, in proportion to the window (`default_dock_sizes`)."""
+        palette, inspector, bottom = default_dock_sizes(self.width(), self.height(),
+                                                        bool(self.run_view.docks))
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [palette, inspector],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [230 if self.run_view.docks else 120],
-                         Qt.Orientation.Vertical)
+        self.resizeDocks([self.problems_dock], [bottom], Qt.Orientation.Vertical)
 
     def _connect(self) -> None:
         s = self.session
@@ -262,7 +280,9 @@ class MainWindow(QMainWindow):
         self.inspector.show_node(node_id)
 
     def run_workflow(self, rerun_from: str | None = None) -> bool:
-        """Run ▸ Run: the run view decides and starts it (`RunView.start`)."""
+        """Run ▸ Run: the run view decides and starts it (`RunView.start`), on every item of
+        the canvas (a big file's wires may still be coming)."""
+        self.canvas.finish_build()
         return self.run_view.start(rerun_from)
 
     def stop_workflow(self) -> None:
@@ -273,6 +293,9 @@ class MainWindow(QMainWindow):
 
     def new_from_template(self) -> bool:
         """File ▸ New from Template…: the gallery; "Use" opens an unsaved copy here."""
+        from builder.gallery import GalleryDialog, open_template  # not start-up work
+        from builder.templates import find_templates
+
         dialog = GalleryDialog(find_templates(), self)
         if dialog.exec() != GalleryDialog.DialogCode.Accepted or dialog.chosen is None:
             return False
@@ -286,6 +309,9 @@ class MainWindow(QMainWindow):
             self.start_page.refresh()  # the person dismisses it
             return False
         self.settings.setValue(FIRST_START_KEY, True)
+        from builder.gallery import open_template  # (only on the first start)
+        from builder.templates import FIRST_TEMPLATE, find_templates
+
         document = self.document
         if document.path is not None or document.modified or document.workflow.nodes:
             return False  # a file was opened or work restored: leave it
@@ -371,9 +397,10 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
-        else:  # docks only take sizes once the window is laid out
-            self._default_dock_sizes()
-            QTimer.singleShot(0, self._default_dock_sizes)
+        else:  # docks only take sizes once the window is laid out; again at the first show,
+            self._default_dock_sizes()  # when it has its size on the screen (a small screen's
+            QTimer.singleShot(0, self._default_dock_sizes)  # window manager may shrink it)
+            self._size_docks_when_shown = True
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -398,6 +425,10 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
+        if self._size_docks_when_shown:
+            self._size_docks_when_shown = False
+            self._default_dock_sizes()
+            QTimer.singleShot(0, self._default_dock_sizes)
         self.start_page.window_shown()  # (built now: a start that opens a file never shows it)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override

@@ -13,9 +13,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout
 
-from builder.gallery import open_template
-from builder.templates import find_templates
-
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from builder.document import Document
     from builder.mainwindow import MainWindow
@@ -109,6 +106,10 @@ class StartPage(QFrame):
                 button.setToolTip(path)
                 button.clicked.connect(lambda _c=False, p=path: self.window.open_path(p))
         self._heading("Templates")
+        # (built when first shown, never on a start that opens a file: nor are these imported)
+        from builder.gallery import open_template
+        from builder.templates import find_templates
+
         for template in find_templates()[:TEMPLATES_SHOWN]:
             button = self._button(f"template:{template.slug}", template.title)
             button.setToolTip(template.description)

@@ -115,9 +115,18 @@ QToolTip {{ background: {s['button']}; color: {text}; border: 1px solid {s['bord
 """
 
 
+FUSION_SET = "flowloom_fusion"  # QApplication property: its style is Fusion already
+
+
 def apply_theme(app: QApplication, theme: Theme) -> None:
-    """Fusion + the theme's palette and QSS for every widget of the application."""
-    if app.style().name().lower() != "fusion":
-        app.setStyle("Fusion")
+    """Fusion + the theme's palette and QSS for every widget of the application.
+
+    The style is looked at once per application and marked (FUSION_SET): reading it back
+    makes PySide6 build its QStyle wrapper and a dozen enums (~15 ms of a start-up). The
+    editor's own QApplication starts with `-style fusion` and the mark (builder/app.py)."""
+    if app.property(FUSION_SET) is not True:
+        if app.style().name().lower() != "fusion":
+            app.setStyle("Fusion")
+        app.setProperty(FUSION_SET, True)
     app.setPalette(make_palette(theme))
     app.setStyleSheet(stylesheet(theme))

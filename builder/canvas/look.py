@@ -72,6 +72,7 @@ class Look:
         self._titles: dict[str, tuple[str, float]] = {}
         self._summaries: dict[str, tuple[str, float]] = {}
         self._port_rows: dict[tuple, tuple] = {}
+        self.node_layouts: dict[tuple, tuple] = {}  # builder/canvas/node_item.py's, per body
         self.loop_badge_brush = QBrush(t.accent.darker(110) if t.dark else t.accent)
         self.loop_arrow_pen = QPen(t.node_body if t.dark else QColor("white"), 1.8)
         self.unknown_header = QBrush(t.problem.darker(170))

@@ -6,8 +6,9 @@ rectangle keeps the grip where it was taken). View ▸ Minimap hides it (kept in
 MINIMAP_KEY).
 
 Painting stays cheap at thousands of nodes: the overview is rendered once into a pixmap, again
-only when the model changes (its Topics, coalesced on a short timer), the theme changes, or the
-widget's size does; a paint blits that pixmap and draws the view rectangle. The canvas tells it
+only when the model changes (its Topics, coalesced on a short timer), the theme changes, the
+widget's size does, or a big file's deferred wires are all built (it waits for them hidden); a
+paint blits that pixmap and draws the view rectangle. The canvas tells it
 when its view may have moved (`view_changed`, from its foreground pass), which costs one rect
 comparison when nothing moved. The wheel goes on to the canvas (it zooms there). It is a
 child of the view (not of its viewport, whose children scroll with the scene) and sizes itself
@@ -140,7 +141,9 @@ class Minimap(QWidget):
         if moved or force:  # force: the model changed, nodes may have come or gone
             self.view_moved.emit()
         size = minimap_size(viewport.size())
-        show = self.wanted and not size.isEmpty() and bool(canvas.graph_scene.nodes)
+        scene = canvas.graph_scene  # (a big file's wires still coming: shown once they are)
+        show = self.wanted and not size.isEmpty() and bool(scene.nodes) \
+            and not scene.wires_pending
         if not show:
             if self.isVisible():
                 self.hide()

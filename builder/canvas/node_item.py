@@ -56,6 +56,29 @@ class NodeContent:
     unknown: bool = False  # the node's type is not in the registry
 
 
+def _body_layout(look: Look, content: NodeContent) -> tuple:
+    """What a node's size takes from everything but its title: (title's right margin, summary
+    as drawn, the width the summary and ports need, the ports' top, input rows, output rows,
+    row count). Cached on the look per (loop?, summary, port names): nodes alike (most of a big
+    file) compute it once."""
+    loop = content.kind in LOOP_KINDS
+    ins = tuple(p.name for p in content.inputs)
+    outs = tuple(p.name for p in content.outputs)
+    key = (loop, content.summary, ins, outs)
+    found = look.node_layouts.get(key)
+    if found is None:
+        right = LOOP_RIGHT if loop else PAD
+        summary, summary_w = look.summary_text(content.summary) if content.summary \
+            else ("", 0.0)
+        top = HEADER_H + (SUMMARY_H if summary else 0.0) + 4.0
+        in_y, out_y, in_w, out_w = look.port_rows(ins, outs, top)
+        ports_w = in_w + out_w + 4 * PAD + (PAD if in_w and out_w else 0)
+        found = look.node_layouts[key] = (right, summary, max(MIN_W, summary_w + 2 * PAD,
+                                                               ports_w), top, in_y, out_y,
+                                          max(len(in_y), len(out_y), 1))
+    return found
+
+
 class NodeItem(QGraphicsItem):
     def __init__(self, node_id: str, content: NodeContent, look: Look) -> None:
         super().__init__()
@@ -81,20 +104,13 @@ class NodeItem(QGraphicsItem):
         # The title's box in _paint_text is the width less the icon, the gaps and the right
         # margin (the loop badge's room on loops): size the node so the whole title fits it,
         # up to MAX_TITLE_W; a longer title is elided and the tooltip gives it whole.
-        right = LOOP_RIGHT if content.kind in LOOP_KINDS else PAD
+        right, summary, least_w, top, in_y, out_y, rows = _body_layout(lk, content)
         self.title_text, advance = lk.title_text(content.title, MAX_TITLE_W)
         self.title_elided = self.title_text != content.title
         title_w = advance + PAD + ICON + TITLE_GAP + right + 2
-        summary, summary_w = lk.summary_text(content.summary) if content.summary else ("", 0.0)
         self.summary = summary
-        top = HEADER_H + (SUMMARY_H if summary else 0.0) + 4.0
-        in_y, out_y, in_w, out_w = lk.port_rows(tuple(p.name for p in content.inputs),
-                                                tuple(p.name for p in content.outputs), top)
-        ports_w = in_w + out_w + 4 * PAD + (PAD if in_w and out_w else 0)
         # up to the next 10 (rounding to the nearest cut the last letters of some titles)
-        self.width = width = float(math.ceil(max(MIN_W, title_w, summary_w + 2 * PAD, ports_w)
-                                             / 10) * 10)
-        rows = max(len(in_y), len(out_y), 1)
+        self.width = width = float(math.ceil(max(least_w, title_w) / 10) * 10)
         self.height = height = top + rows * ROW_H + 6.0
         self.rect = QRectF(0.0, 0.0, width, height)
         self._in_y, self._out_y = in_y, out_y

@@ -5,6 +5,14 @@ them in step with the model's Topics; it never changes the model itself. A left 
 scene's GestureFactory (builder/canvas/press.py, given by `use_gestures`), which may start a
 gesture; while a gesture is active the scene hands it every move and the release. The background
 is the dotted grid of builder/canvas/grid.py.
+
+A big workflow opened (`set_workflow(..., defer=True)`, DEFER_WIRES_FROM wires or more) gets every
+node item at once but its wires in two steps: the canvas builds those its view shows before it
+paints (`build_wires_in`), and the rest right after, a slice per event-loop turn
+(`build_wires_slice`), so input is handled between slices; `wires_built` says when all are there.
+Until then a model change, a wire selection or a run finishes them first (`finish_wires`), and
+problems reported for wires not built yet are kept for them. Once all are built `wires` and each
+node's wire list are in the workflow's edge order, as a one-pass build leaves them.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import shiboken6
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QPainter
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
@@ -35,6 +43,9 @@ if TYPE_CHECKING:
 
 EdgeKey = tuple[str, str, str, str]
 SCENE_HALF = 100_000.0
+DEFER_WIRES_FROM = 500  # wires out of view are built after the first paint from this many on
+WIRE_SLICE = 250  # wires built per event-loop turn after it (a few ms each)
+WIRE_MARGIN = 8.0  # around a wire's control box: its pen (thicker when selected)
 
 
 class Gesture(Protocol):
@@ -44,6 +55,8 @@ class Gesture(Protocol):
 
 
 class GraphScene(QGraphicsScene):
+    wires_built = Signal()  # the wires held back by a deferred build are all there now
+
     def __init__(self, workflow: Workflow, registry: Registry, look: Look,
                  parent: Any = None) -> None:
         super().__init__(parent)
@@ -58,6 +71,8 @@ class GraphScene(QGraphicsScene):
         self._node_frames: dict[str, list[str]] = {}
         self._unsubscribe: list[Callable[[], None]] = []
         self._shared: dict[tuple, tuple] | None = None  # content shared during a build
+        self._pending: dict[EdgeKey, Edge] = {}  # wires a deferred build has not made yet
+        self._edge_problems: dict[EdgeKey, str] = {}  # the last set_problems, for those
         self.gestures: GestureFactory | None = None
         self.gesture: Gesture | None = None
         self.setSceneRect(QRectF(-SCENE_HALF, -SCENE_HALF, 2 * SCENE_HALF, 2 * SCENE_HALF))
@@ -65,8 +80,9 @@ class GraphScene(QGraphicsScene):
         self.build()
 
     # --- following the model ----------------------------------------------------------------
-    def build(self) -> None:
-        """Create every item in one pass over nodes, edges and frames; subscribe to the model."""
+    def build(self, defer: bool = False) -> None:
+        """Create every item in one pass over nodes, edges and frames; subscribe to the model.
+        `defer`: a big workflow's wires out of view may wait (see the module docstring)."""
         self.detach()
         self.clear()
         # Thousands of small objects are made here; pausing the cyclic collector keeps the build
@@ -74,7 +90,7 @@ class GraphScene(QGraphicsScene):
         collecting = gc.isenabled()
         gc.disable()
         try:
-            self._build_items()
+            self._build_items(defer)
         finally:
             if collecting:
                 gc.enable()
@@ -90,8 +106,9 @@ class GraphScene(QGraphicsScene):
             wf.frame_changed.subscribe(self._guard(self._on_frame_changed)),
         ]
 
-    def _build_items(self) -> None:
+    def _build_items(self, defer: bool = False) -> None:
         self.nodes, self.wires, self.frames = {}, {}, {}
+        self._pending, self._edge_problems = {}, {}
         self.selected_wires = set()
         self._node_wires, self._node_frames = {}, {}
         self._shared = {}
@@ -100,14 +117,20 @@ class GraphScene(QGraphicsScene):
                 self._add_node_item(node)
         finally:
             self._shared = None  # (later changes compute their node's content afresh)
-        self._add_wires(self.workflow.edges)
+        if defer and len(self.workflow.edges) >= DEFER_WIRES_FROM:
+            self._defer_wires(self.workflow.edges)
+        else:
+            self._add_wires(self.workflow.edges)
         for frame in self.workflow.frames.values():
             self._add_frame_item(frame)
 
     def _guard(self, handler: Callable[..., None]) -> Callable[..., None]:
-        """A model callback that unsubscribes itself once this scene's C++ side is gone."""
+        """A model callback that unsubscribes itself once this scene's C++ side is gone (and
+        finishes a deferred build first, so the change meets every item)."""
         def call(*args: Any) -> None:
             if shiboken6.isValid(self):
+                if self._pending:
+                    self.finish_wires()
                 handler(*args)
             else:
                 self.detach()
@@ -119,10 +142,122 @@ class GraphScene(QGraphicsScene):
             unsubscribe()
         self._unsubscribe = []
 
-    def set_workflow(self, workflow: Workflow) -> None:
+    def set_workflow(self, workflow: Workflow, defer: bool = False) -> None:
         self.detach()
         self.workflow = workflow
-        self.build()
+        self.build(defer)
+
+    # --- a deferred build's wires -------------------------------------------------------------
+    @property
+    def wires_pending(self) -> bool:
+        return bool(self._pending)
+
+    def _defer_wires(self, edges: list[Edge]) -> None:
+        """Hold back the wires of `edges` (a loop's back edges, which route around the nodes,
+        are made now)."""
+        nodes, pending, now = self.nodes, self._pending, []
+        for edge in edges:
+            source, target = nodes.get(edge.source), nodes.get(edge.target)
+            if source is None or target is None:
+                continue  # an edge to a missing node: the problems panel reports it
+            if is_back_port(target.content.kind, edge.target_port):
+                now.append(edge)
+            else:
+                pending[(edge.source, edge.source_port, edge.target, edge.target_port)] = edge
+        self._add_wires(now)
+
+    def _pending_boxes(self) -> list[tuple[Edge, float, float, float, float]]:
+        """(edge, left, top, right, bottom) of each held-back wire: its bezier's control box
+        (which holds the curve) grown by WIRE_MARGIN for the pen."""
+        half, m, boxes = HEADER_H / 2, WIRE_MARGIN, []
+        # (x, y, right edge, input rows, output rows) of each node, read once; an item sits
+        # at its node's position (it follows node_changed)
+        nodes = self.workflow.nodes
+        where = {}
+        for node_id, item in self.nodes.items():
+            x, y = nodes[node_id].position
+            where[node_id] = (x, y, x + item.width, item.in_rows, item.out_rows)
+        for (src, out, dst, inp), edge in self._pending.items():
+            a, b = where[src], where[dst]
+            sx, sy = a[2], a[1] + a[4].get(out, half)
+            ex, ey = b[0], b[1] + b[3].get(inp, half)
+            dx = max(abs(ex - sx) * 0.5, 40.0)  # bezier()'s control points
+            boxes.append((edge, min(sx, ex - dx) - m, min(sy, ey) - m, max(sx + dx, ex) + m,
+                          max(sy, ey) + m))
+        return boxes
+
+    def build_wires_in(self, rect: QRectF) -> int:
+        """Build the held-back wires that could show in the scene rect `rect`; how many."""
+        if not self._pending:
+            return 0
+        left, top, right, bottom = rect.left(), rect.top(), rect.right(), rect.bottom()
+        chosen = [box[0] for box in self._pending_boxes()
+                  if box[3] >= left and box[1] <= right and box[4] >= top and box[2] <= bottom]
+        self._build_pending(chosen)
+        return len(chosen)
+
+    def items_bounds(self) -> QRectF:
+        """`itemsBoundingRect()` as it is once every held-back wire is built: those that
+        could reach out of the items' rect now are built first (the rest lie inside it)."""
+        rect = self.itemsBoundingRect()
+        if self._pending:
+            left, top, right, bottom = rect.left(), rect.top(), rect.right(), rect.bottom()
+            self._build_pending([box[0] for box in self._pending_boxes()
+                                 if box[1] < left or box[2] < top or box[3] > right
+                                 or box[4] > bottom])
+            rect = self.itemsBoundingRect()
+        return rect
+
+    def build_wires_slice(self, count: int = WIRE_SLICE) -> bool:
+        """Build the next `count` held-back wires; True while more are left."""
+        chosen = []
+        for edge in self._pending.values():
+            chosen.append(edge)
+            if len(chosen) >= count:
+                break
+        self._build_pending(chosen)
+        return bool(self._pending)
+
+    def finish_wires(self) -> None:
+        """Build every held-back wire now."""
+        if self._pending:
+            self._build_pending(list(self._pending.values()))
+
+    def _build_pending(self, edges: list[Edge]) -> None:
+        if not edges:
+            return
+        pending = self._pending
+        for edge in edges:
+            del pending[(edge.source, edge.source_port, edge.target, edge.target_port)]
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._add_wires(edges)
+        finally:
+            if collecting:
+                gc.enable()
+        problems, wires = self._edge_problems, self.wires
+        if problems:
+            for edge in edges:
+                key = (edge.source, edge.source_port, edge.target, edge.target_port)
+                if key in problems and key in wires:
+                    wires[key].set_problem(problems[key])
+        if not pending:
+            self._wires_done()
+
+    def _wires_done(self) -> None:
+        """All wires are there: put `wires` and each node's list in edge order (what a
+        one-pass build gives), and say so."""
+        wires = self.wires
+        order = [e.key() for e in self.workflow.edges if e.key() in wires]
+        self.wires = {key: wires[key] for key in order}
+        node_wires: dict[str, list[EdgeKey]] = {}
+        for key in self.wires:
+            node_wires.setdefault(key[0], []).append(key)
+            node_wires.setdefault(key[2], []).append(key)
+        self._node_wires = node_wires
+        self._edge_problems = {}
+        self.wires_built.emit()
 
     def set_look(self, look: Look) -> None:
         self.look = look
@@ -349,6 +484,7 @@ class GraphScene(QGraphicsScene):
             elif problem.node_id is not None:
                 prefix = "warning: " if not problem.is_error else ""
                 by_node.setdefault(problem.node_id, []).append(prefix + problem.message)
+        self._edge_problems = by_edge if self._pending else {}  # (for wires not built yet)
         for node_id, item in self.nodes.items():
             item.set_problems(by_node.get(node_id, []))
         for key, wire in self.wires.items():
@@ -356,6 +492,8 @@ class GraphScene(QGraphicsScene):
 
     def select_wire(self, key: EdgeKey | None, add: bool = False) -> None:
         """Select the wire `key` (None: no wire); `add` toggles it, keeping the others."""
+        if key is not None and key in self._pending:
+            self.finish_wires()
         if not add:
             for other in self.selected_wires - {key}:
                 self.wires[other].set_selected(False)

@@ -7,6 +7,10 @@ status line) and gives the scene a GestureFactory over it (builder/canvas/press.
 press on an item into a gesture. Everything that changes the workflow is an undo command pushed on
 the `undo_stack`; selection, zoom and hover never are. Editing actions (delete, copy, align,
 frames…) live in builder/canvas/editing.py.
+
+A big workflow's wires are built around the first paint (builder/canvas/scene.py): each paint
+first builds the held-back wires it would show, then a zero-delay timer builds the rest a slice
+per event-loop turn. A press, a key or a run (`finish_build`) makes them all first.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QKeySequence, QPainter, QUndoStack
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QPainter, QPaintEvent, QUndoStack
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from builder.canvas.drop_gesture import NODE_TYPE_MIME, DropGesture
@@ -83,6 +87,10 @@ class Canvas(QGraphicsView):
         self._viewport = self.viewport()
         self.centerOn(0, 0)
         self.minimap = Minimap(self)  # the overview in the corner (builder/canvas/minimap.py)
+        self._wire_slices = QTimer(self)  # a deferred build's other wires, after the paint
+        self._wire_slices.setInterval(0)
+        self._wire_slices.timeout.connect(self._build_wire_slice)
+        self.graph_scene.wires_built.connect(self.minimap.invalidate)
 
     # --- model and look -------------------------------------------------------------------------
     @property
@@ -104,8 +112,17 @@ class Canvas(QGraphicsView):
     def set_workflow(self, workflow: Workflow, undo_stack: QUndoStack) -> None:
         self.graph_scene.cancel_gesture()
         self.edit.undo_stack = undo_stack
-        self.graph_scene.set_workflow(workflow)
+        self.graph_scene.set_workflow(workflow, defer=True)
         self.minimap.follow(workflow)
+
+    def finish_build(self) -> None:
+        """Every item there now (a deferred build's held-back wires included)."""
+        self._wire_slices.stop()
+        self.graph_scene.finish_wires()
+
+    def _build_wire_slice(self) -> None:
+        if not self.graph_scene.build_wires_slice():
+            self._wire_slices.stop()
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -178,7 +195,7 @@ class Canvas(QGraphicsView):
 
     def fit_all(self) -> None:
         """Fit every node and frame in view (one pass over the items' bounds)."""
-        self._fit(self.graph_scene.itemsBoundingRect())
+        self._fit(self.graph_scene.items_bounds())
 
     def fit_selection(self) -> None:
         rect = QRectF()
@@ -236,6 +253,14 @@ class Canvas(QGraphicsView):
             self.quick_add = None
 
     # --- Qt events ------------------------------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        scene = self.graph_scene
+        if scene.wires_pending:  # what this paint shows first; the rest on the next turns
+            scene.build_wires_in(self.mapToScene(self.viewport().rect()).boundingRect())
+            if scene.wires_pending and not self._wire_slices.isActive():
+                self._wire_slices.start()
+        super().paintEvent(event)
+
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
         super().drawForeground(painter, rect)
         self.minimap.view_changed()  # every pan, zoom and resize repaints: one rect compare
@@ -257,6 +282,7 @@ class Canvas(QGraphicsView):
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + drift.y())
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
+        self.finish_build()  # a press may pick, band-select or drag: on every item
         middle = event.button() == Qt.MouseButton.MiddleButton
         if middle or (event.button() == Qt.MouseButton.LeftButton and self._space):
             self._pan_from = event.position()
@@ -308,6 +334,7 @@ class Canvas(QGraphicsView):
         return super().event(event)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
+        self.finish_build()
         key = event.key()
         if key == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = True
