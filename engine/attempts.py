@@ -86,7 +86,9 @@ async def attempt_node(run: Run, pn: PlanNode, path: tuple[int, ...], kwargs: di
     if offloaded is None and ledger.has_hooks:
         kwargs = await ledger.before_start(pn.id, kwargs)
     attempt = 0
-    t0 = t_wait = monotonic()
+    # both are set before anything reads them: t0 by the attempt's start, t_wait before the
+    # one wait they measure (for a slot)
+    t0 = t_wait = 0.0
     queued = 0.0
     spans: list[float] = []  # running time of each attempt that failed and was retried
     phase = "waiting"  # for a slot; then "running"; "backoff" between tries
