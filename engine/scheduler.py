@@ -13,10 +13,10 @@ Scheduling rules:
   did); in `first` mode it runs as soon as the first value arrives.
 * A declared output that a node leaves out of its result is *not taken*: its value is dead.
 * Cheap inline nodes run on the spot (unless a before-start hook is set, or the seam places
-  them elsewhere); everything else runs as a task of the scope (TaskGroup rules), its work carried
-  out by the run's execution seam (engine/seam.py: async code on the loop, plain `def` code in
-  a worker thread, or on a cluster by its `"placement"`), under its pool and the run-wide
-  concurrency cap, with per-node timeout and retries (exponential backoff with jitter).
+  them elsewhere); everything else runs as a task of the scope (by TaskGroup's rules), its
+  work carried out by the run's execution seam (engine/seam.py: async code on the loop, plain
+  `def` code in a worker thread, or on a cluster by its `"placement"`), under its pool and the
+  run-wide concurrency cap, with per-node timeout and retries (exponential backoff with jitter).
 * A failing node with `on_error: "continue"` sends its error out of its `error` port and the run
   goes on; its other ports are dead *because it failed* (engine/values.py `Failed`), the nodes
   they skip pass that on, and a `flow.merge` takes the error payload in place of the value.
@@ -453,8 +453,8 @@ class Scope:
         if ready and self.failure is None:
             owner = self.owner
             if self.aborting or (owner is not None and owner.cancelling()):
-                # the run is stopping, or the task group is (it cancels its owner when a task
-                # fails, and is aborting when its owner is cancelled): start nothing
+                # the run is stopping, or the scope's tasks are (a failed task cancels the
+                # owner, and the owner's cancel cancels the tasks): start nothing
                 return False
             run = self.run
             context = self.context
