@@ -23,7 +23,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from engine.bounded import Offload
 from engine.context import NodeContext
+from engine.errors import FlowloomError
 from engine.ledger import error_text, monotonic
 from engine.plaindata import output_problem
 from engine.porttypes import describe
@@ -84,7 +86,9 @@ async def attempt_node(run: Run, pn: PlanNode, path: tuple[int, ...], kwargs: di
     if offloaded is None and ledger.has_hooks:
         kwargs = await ledger.before_start(pn.id, kwargs)
     attempt = 0
-    t0 = t_wait = monotonic()
+    # both are set before anything reads them: t0 by the attempt's start, t_wait before the
+    # one wait they measure (for a slot)
+    t0 = t_wait = 0.0
     queued = 0.0
     spans: list[float] = []  # running time of each attempt that failed and was retried
     phase = "waiting"  # for a slot; then "running"; "backoff" between tries
@@ -129,7 +133,8 @@ async def attempt_node(run: Run, pn: PlanNode, path: tuple[int, ...], kwargs: di
                             outputs = await _work(run, pn, ctx, args, heavy, invoke)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except (Exception, Offload) as caught:
+                exc = caught if isinstance(caught, Exception) else _offload_failure(pn, caught)
                 expired = isinstance(exc, TimeoutError) and timer is not None and timer.expired()
                 message = error_text(exc, pn.timeout_s if expired else None)
                 # no retry once the scope is failing: settle, do not start over
@@ -149,6 +154,19 @@ async def attempt_node(run: Run, pn: PlanNode, path: tuple[int, ...], kwargs: di
                          running_since=t0 if phase == "running" else None,
                          waiting_since=t_wait if phase == "waiting" else None)
         raise
+
+
+ASYNC_OFFLOAD = ("an expression or template took longer than a slice on the event loop; an "
+                 "async node evaluates them with `await engine.budget.bounded(...)`")
+
+
+def _offload_failure(pn: PlanNode, offload: Offload) -> Exception:
+    """An evaluation in an async node's own code outgrew its slice (engine/seam.py `OnLoop`
+    awaits that code with no frame around it): the node's failure. From any other node it
+    goes on (it is the seam's to handle)."""
+    if pn.mode != "async":
+        raise offload
+    return FlowloomError(ASYNC_OFFLOAD)
 
 
 def _work(run: Run, pn: PlanNode, ctx: NodeContext, args: dict[str, Any], heavy: bool,

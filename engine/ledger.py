@@ -226,7 +226,7 @@ class Ledger:
         if nr.started_t is None:
             nr.started_t = t
         if self.listening:
-            self.emit(ev.NodeStarted(node_id, path, attempt, t))
+            self.emit(ev.new_node_started(node_id, path, attempt, t))
         return t
 
     def admitted(self, node_id: str, t0: float, waited: float) -> None:
@@ -263,7 +263,7 @@ class Ledger:
         if cached:
             nr.cached = True
         if self.listening:
-            self.emit(ev.NodeFinished(node_id, path, duration, recorded, t, cached, queued,
+            self.emit(ev.new_node_finished(node_id, path, duration, recorded, t, cached, queued,
                                       spans))
         return recorded
 
@@ -284,7 +284,7 @@ class Ledger:
         nr.queued_s += queued
         nr.attempt_durations_s = spans
         if self.listening:
-            self.emit(ev.NodeFailed(node_id, path, duration, message, attempts, t, queued,
+            self.emit(ev.new_node_failed(node_id, path, duration, message, attempts, t, queued,
                                     spans))
         return message
 
@@ -316,7 +316,7 @@ class Ledger:
             nr.settle()
         nr.reason = reason
         if self.listening:
-            self.emit(ev.NodeSkipped(node_id, path, reason, monotonic()))
+            self.emit(ev.new_node_skipped(node_id, path, reason, monotonic()))
 
     def progressed(self, node_id: str, path: tuple[int, ...], fraction: float | None,
                    message: str) -> None:
@@ -341,4 +341,4 @@ class Ledger:
                     nr.status = SKIPPED
                     nr.reason = reason(nid)
                     if self.listening:
-                        self.emit(ev.NodeSkipped(nid, (), nr.reason, t))
+                        self.emit(ev.new_node_skipped(nid, (), nr.reason, t))

@@ -107,6 +107,7 @@ class Run:
                                    self.ledger)
         self.clock = SliceClock()
         self._auto: dict[type, str] = {}  # node type -> where "auto" places it (placement)
+        self._settings: dict[str, Any] | None = None  # node id -> "placement" but auto
         self._task: asyncio.Task[Any] | None = None
         self._cancel_requested = False
         self._active = False  # the run's task is inside the scope: cancelling it is ours to do
@@ -152,10 +153,16 @@ class Run:
     def placement(self, pn: PlanNode) -> str:
         """Where `pn` runs ("local" | "cluster", engine/seam.py `placement_of`). The usual
         setting, none or "auto", is resolved once per node type of the run (looking up a
-        `cpu_bound` a type does not declare cost a µs a node); a setting that is not a
-        placement fails the node each time."""
-        setting = self.compiled.workflow.nodes[pn.id].extra.get("placement")
-        if setting is not None and setting != "auto":
+        `cpu_bound` a type does not declare cost a µs a node); the nodes with another
+        setting are found in one pass over the workflow, on the first call; a setting that
+        is not a placement fails the node each time."""
+        settings = self._settings
+        if settings is None:
+            settings = self._settings = {
+                nid: setting for nid, node in self.compiled.workflow.nodes.items()
+                if (setting := node.extra.get("placement")) is not None and setting != "auto"}
+        setting = settings.get(pn.id)
+        if setting is not None:
             return placement_of(setting, pn.impl, pn.id)
         kind = type(pn.impl)
         found = self._auto.get(kind)

@@ -13,10 +13,10 @@ Scheduling rules:
   did); in `first` mode it runs as soon as the first value arrives.
 * A declared output that a node leaves out of its result is *not taken*: its value is dead.
 * Cheap inline nodes run on the spot (unless a before-start hook is set, or the seam places
-  them elsewhere); everything else runs as a task in the scope's TaskGroup, its work carried
-  out by the run's execution seam (engine/seam.py: async code on the loop, plain `def` code in
-  a worker thread, or on a cluster by its `"placement"`), under its pool and the run-wide
-  concurrency cap, with per-node timeout and retries (exponential backoff with jitter).
+  them elsewhere); everything else runs as a task of the scope (by TaskGroup's rules), its
+  work carried out by the run's execution seam (engine/seam.py: async code on the loop, plain
+  `def` code in a worker thread, or on a cluster by its `"placement"`), under its pool and the
+  run-wide concurrency cap, with per-node timeout and retries (exponential backoff with jitter).
 * A failing node with `on_error: "continue"` sends its error out of its `error` port and the run
   goes on; its other ports are dead *because it failed* (engine/values.py `Failed`), the nodes
   they skip pass that on, and a `flow.merge` takes the error payload in place of the value.
@@ -49,10 +49,12 @@ itself (`_start_tasks_here`), so a chain of them takes one event-loop pass a nod
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from engine import budget
 from engine import events as ev
@@ -109,7 +111,8 @@ class Scope:
     """One run of one plan: the top level, or one iteration of a loop body."""
 
     __slots__ = ("run", "plan", "parent", "path", "values", "pending", "ready", "fired",
-                 "running", "failure", "wake", "tg", "resolved", "context", "owner")
+                 "running", "failure", "wake", "resolved", "context", "owner", "loop", "tasks",
+                 "errors", "base_error", "aborting", "cancelled_owner")
 
     def __init__(self, run: Run, plan: Plan, parent: Scope | None, path: tuple[int, ...],
                  seeds: dict[tuple[str, str], Any]) -> None:
@@ -124,11 +127,19 @@ class Scope:
         self.running = 0
         self.failure: str | None = None
         self.wake = asyncio.Event()
-        self.tg: asyncio.TaskGroup | None = None
         self.resolved: set[str] = set()
         # the scope's own context: what its tasks start from, wherever they are started
         self.context: contextvars.Context | None = None
         self.owner: asyncio.Task[Any] | None = None  # the task that runs `execute`
+        self.loop: asyncio.AbstractEventLoop | None = None
+        # The scope's tasks, as asyncio.TaskGroup would keep them, without its done callback
+        # (a loop pass's callback a node): each task takes itself off when it ends
+        # (`_run_task`, `_after_gate`); see `_spawn`, `_task_failed` and `_stop_tasks`.
+        self.tasks: dict[str, asyncio.Task[Any]] = {}  # node id -> its task, until it ends
+        self.errors: list[BaseException] = []  # what escaped a task (a bug around a node)
+        self.base_error: BaseException | None = None  # a KeyboardInterrupt, a SystemExit
+        self.aborting = False  # the tasks are being cancelled: nothing more starts
+        self.cancelled_owner = False  # a task failed, so the owner was cancelled to stop
         for nid in plan.first_from_outside:
             pn = plan.nodes[nid]
             for _, sources, _, _ in pn.in_ports:
@@ -163,8 +174,8 @@ class Scope:
         ready = self.ready
         self.context = contextvars.copy_context()
         self.owner = asyncio.current_task()
-        async with asyncio.TaskGroup() as tg:
-            self.tg = tg
+        self.loop = asyncio.get_running_loop()
+        try:
             while True:
                 while ready and self.failure is None:
                     pn = ready.popleft()
@@ -178,12 +189,88 @@ class Scope:
                 self.wake.clear()
                 await self.wake.wait()
                 run.clock.restart()
+        except BaseException as exc:  # noqa: BLE001 - passed on once the tasks have ended
+            await self._stop_tasks(exc)
+        if self.errors:  # the last task failed (before its `_abort_for` came)
+            await self._stop_tasks(None)
         if self.failure is not None:
             reason = f"not run: {self.failure}"
             for nid, pn in self.plan.nodes.items():
                 if nid not in self.resolved:
                     self._mark_skipped(pn, reason)
             raise ScopeFailed(self.failure)
+
+    # --- the scope's tasks: asyncio.TaskGroup's rules -------------------------------------
+    def _spawn(self, pn: PlanNode, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro`, `pn`'s work, as a task of this scope, counted in `running` until it
+        ends (it takes itself off `running` and `tasks`). Refused while the scope stops."""
+        if self.aborting:
+            coro.close()
+            raise RuntimeError("the scope is stopping: no node starts")
+        assert self.loop is not None
+        self.tasks[pn.id] = self.loop.create_task(coro, name=f"flowloom:{pn.id}")
+        self.running += 1
+
+    def _task_failed(self, exc: BaseException) -> None:
+        """An exception escaped a task of this scope (a bug in the bookkeeping around a node,
+        or a KeyboardInterrupt): as in a TaskGroup, the other tasks are cancelled, and the
+        owner too, which passes the error on once they have ended (`_stop_tasks`). The
+        cancelling comes from a callback of the next loop pass, as a TaskGroup's done
+        callback would do it."""
+        self.errors.append(exc)
+        if isinstance(exc, (SystemExit, KeyboardInterrupt)) and self.base_error is None:
+            self.base_error = exc
+        assert self.loop is not None
+        self.loop.call_soon(self._abort_for, exc)
+
+    def _abort_for(self, exc: BaseException) -> None:
+        owner = self.owner
+        if owner is None or owner.done():  # (not expected: its tasks end before it does)
+            assert self.loop is not None
+            self.loop.call_exception_handler({"message": "a task of a finished scope failed",
+                                              "exception": exc})
+            return
+        if not self.aborting and not self.cancelled_owner:
+            self._cancel_tasks()
+            self.cancelled_owner = True
+            owner.cancel()
+
+    def _cancel_tasks(self) -> None:
+        self.aborting = True
+        for task in self.tasks.values():
+            if not task.done():
+                task.cancel()
+
+    async def _stop_tasks(self, exc: BaseException | None) -> NoReturn:
+        """The owner is cancelled (the run is stopping, or a task failed), its own loop
+        raised `exc`, or (None) a task failed: cancel every task, wait until each has ended,
+        then raise what a TaskGroup would have (engine bugs come out as the same
+        BaseExceptionGroup)."""
+        if self.cancelled_owner:
+            assert self.owner is not None
+            self.owner.uncancel()
+        if isinstance(exc, (SystemExit, KeyboardInterrupt)) and self.base_error is None:
+            self.base_error = exc
+        self._cancel_tasks()
+        while True:
+            # a task cancelled before its first step never ran its `finally`: it stays in
+            # `tasks`, done
+            pending = [task for task in self.tasks.values() if not task.done()]
+            if not pending:
+                break
+            with contextlib.suppress(asyncio.CancelledError):  # cancelled again: go on
+                await asyncio.wait(pending)
+        self.tasks.clear()
+        if self.base_error is not None:
+            raise self.base_error
+        errors = self.errors
+        if exc is not None and not isinstance(exc, asyncio.CancelledError):
+            errors.append(exc)
+        if errors:
+            self.errors = []
+            raise BaseExceptionGroup("unhandled errors in a TaskGroup", errors) from None
+        assert exc is not None
+        raise exc
 
     # --- starting nodes -------------------------------------------------------------------
     def _start(self, pn: PlanNode) -> None:
@@ -215,15 +302,12 @@ class Scope:
                 kwargs.setdefault(port, []).append(
                     ToolHandle(self.run, self.run.compiled.nodes[tool_id], self.path))
         if (gate := gate_of(self.run)) is not None and gate.watches(pn.id, self.path):
-            self.running += 1  # a breakpoint may pause it first (engine/breakpoints.py)
-            assert self.tg is not None
-            self.tg.create_task(self._after_gate(gate, pn, kwargs), name=f"flowloom:{pn.id}")
+            # a breakpoint may pause it first (engine/breakpoints.py)
+            self._spawn(pn, self._after_gate(gate, pn, kwargs))
         elif self._inline(pn):
             self._run_inline(pn, kwargs)
         else:
-            self.running += 1
-            assert self.tg is not None
-            self.tg.create_task(self._run_task(pn, kwargs), name=f"flowloom:{pn.id}")
+            self._spawn(pn, self._run_task(pn, kwargs))
 
     def _inline(self, pn: PlanNode) -> bool:
         """Whether `pn` runs on the spot: a cheap inline node, no before-start hook set, and
@@ -319,9 +403,7 @@ class Scope:
             finally:
                 budget.CURRENT.reset(token)
         except Offload:  # an evaluation outgrew its slice: run the node again off the loop
-            self.running += 1
-            assert self.tg is not None
-            self.tg.create_task(self._run_task(pn, kwargs, t0), name=f"flowloom:{pn.id}")
+            self._spawn(pn, self._run_task(pn, kwargs, t0))
             return
         except Exception as exc:
             self._finish_failed(pn, error_text(exc), t0, 1)
@@ -333,24 +415,30 @@ class Scope:
         """Runs `pn` as a task of this scope (engine/attempts.py), then routes its outcome."""
         settled = False  # ended on its own (not cancelled): may start what it made ready
         try:
-            outcome: Outcome = await attempt_node(
-                self.run, pn, self.path, kwargs, retry=pn.retry, invoke=self._invoke,
-                offloaded=offloaded, failing=self.failing)
-            if outcome.outputs is not None:  # (outcome.ok)
-                self._finish_ok(pn, outcome.outputs, outcome.t0, queued=outcome.queued,
-                                earlier=outcome.earlier)
-            else:
-                self._finish_failed(pn, outcome.message, outcome.t0, outcome.attempts,
-                                    queued=outcome.queued, earlier=outcome.earlier)
-            settled = True
+            try:
+                outcome: Outcome = await attempt_node(
+                    self.run, pn, self.path, kwargs, retry=pn.retry, invoke=self._invoke,
+                    offloaded=offloaded, failing=self.failing)
+                if outcome.outputs is not None:  # (outcome.ok)
+                    self._finish_ok(pn, outcome.outputs, outcome.t0, queued=outcome.queued,
+                                    earlier=outcome.earlier)
+                else:
+                    self._finish_failed(pn, outcome.message, outcome.t0, outcome.attempts,
+                                        queued=outcome.queued, earlier=outcome.earlier)
+                settled = True
+            except Exception as exc:  # the bookkeeping around the node failed: its failure
+                self._bookkeeping_failed(pn, exc)
+            finally:
+                self.running -= 1
+                self.tasks.pop(pn.id, None)
+                if not (settled and self._start_tasks_here()):
+                    self.wake.set()
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # the bookkeeping around the node failed: that is its failure
-            self._bookkeeping_failed(pn, exc)
-        finally:
-            self.running -= 1
-            if not (settled and self._start_tasks_here()):
-                self.wake.set()
+        except BaseException as exc:  # noqa: BLE001 - a TaskGroup's rule (_task_failed)
+            self._task_failed(exc)
+            if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+                raise  # (asyncio stops the loop with it)
 
     def _start_tasks_here(self) -> bool:
         """Start the task nodes at the head of `ready` from the task that just ended, rather
@@ -364,9 +452,9 @@ class Scope:
         ready = self.ready
         if ready and self.failure is None:
             owner = self.owner
-            if owner is not None and owner.cancelling():
-                # the run is stopping, or the task group is (it cancels its owner when a task
-                # fails, and is aborting when its owner is cancelled): start nothing
+            if self.aborting or (owner is not None and owner.cancelling()):
+                # the run is stopping, or the scope's tasks are (a failed task cancels the
+                # owner, and the owner's cancel cancels the tasks): start nothing
                 return False
             run = self.run
             context = self.context
@@ -401,26 +489,38 @@ class Scope:
         """Wait at the breakpoint gate, then start `pn` as `_start` would have, with the
         inputs the gate gives back (edited or not)."""
         try:
-            kwargs = await gate.before(pn.id, kwargs, self.path)
-        except asyncio.CancelledError:
-            self.running -= 1
-            self.wake.set()
-            raise
-        except Exception as exc:  # noqa: BLE001 - the node fails, never the run
-            self.running -= 1
-            self._bookkeeping_failed(pn, exc)
-            self.wake.set()
-            return
-        if self.failure is None and not self._inline(pn):  # (failed meanwhile: it is skipped)
-            await self._run_task(pn, kwargs)  # counts itself off `running` when it ends
-            return
-        self.running -= 1
-        if self.failure is None:
             try:
-                self._run_inline(pn, kwargs)
+                kwargs = await gate.before(pn.id, kwargs, self.path)
+            except asyncio.CancelledError:
+                self._ended(pn)
+                self.wake.set()
+                raise
             except Exception as exc:  # noqa: BLE001 - the node fails, never the run
+                self._ended(pn)
                 self._bookkeeping_failed(pn, exc)
-        self.wake.set()
+                self.wake.set()
+                return
+            if self.failure is None and not self._inline(pn):  # (failed meanwhile: skipped)
+                await self._run_task(pn, kwargs)  # counts itself off `running` when it ends
+                return
+            self._ended(pn)
+            if self.failure is None:
+                try:
+                    self._run_inline(pn, kwargs)
+                except Exception as exc:  # noqa: BLE001 - the node fails, never the run
+                    self._bookkeeping_failed(pn, exc)
+            self.wake.set()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a TaskGroup's rule (_task_failed)
+            self._task_failed(exc)
+            if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+                raise
+
+    def _ended(self, pn: PlanNode) -> None:
+        """`pn`'s task ends: off `running` and `tasks`."""
+        self.running -= 1
+        self.tasks.pop(pn.id, None)
 
     # --- loops ----------------------------------------------------------------------------
     async def _foreach(self, pn: PlanNode, kwargs: dict[str, Any]) -> dict[str, Any]:

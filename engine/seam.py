@@ -2,9 +2,9 @@
 
 The scheduler (engine/scheduler.py) decides *when* a node runs; engine/attempts.py wraps each
 attempt in admission, timeout, retries and the ledger's bookkeeping; the seam decides *where*
-the node's `run()` is called. Every way is an `Execution` with one method,
-`async run(work) -> outputs`, awaited on the run's loop (so cancelling the awaiting task,
-a timeout or Stop reaches it):
+the node's `run()` is called. Every way is an `Execution` with one method, `run(work)`, whose
+result (a coroutine giving the outputs) is awaited on the run's loop (so cancelling the
+awaiting task, a timeout or Stop reaches it):
 
 * `OnLoop` — an `async def run`, awaited on the loop with the node's evaluation budget in force;
 * `Inline` — a plain `def run` called on the loop for a slice, re-run off the loop if one of
@@ -22,13 +22,12 @@ and the rest to a local seam. `placement_of` reads the node-level `"placement"` 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine import budget
-from engine.bounded import Offload
 from engine.errors import FlowloomError, NodeFailure, Problem
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -59,11 +58,11 @@ class Work:
 
 
 class Execution(Protocol):
-    """One way to carry out a node's work."""
+    """One way to carry out a node's work: `run(work)` gives what to await (a coroutine)."""
 
     name: str
 
-    async def run(self, work: Work) -> Any: ...
+    def run(self, work: Work) -> Awaitable[Any]: ...
 
 
 class SessionFailed(FlowloomError):
@@ -90,19 +89,22 @@ class Seam(Protocol):
 class OnLoop:
     name = "loop"
 
-    async def run(self, work: Work) -> Any:
+    def run(self, work: Work) -> Awaitable[Any]:
+        """The node's coroutine, to await. With the node's budget already in force in its task
+        (the run's default: most nodes) that is the node's own coroutine, with no frame
+        around it: an Offload that comes out of it is engine/attempts.py's to explain
+        (`ASYNC_OFFLOAD`)."""
+        if budget.CURRENT.get() is work.budget:
+            return work.node.impl.run(work.ctx, **work.inputs)
+        return self._within_budget(work)
+
+    async def _within_budget(self, work: Work) -> Any:
         current = budget.CURRENT
-        # most nodes run with the run's default budget, already in force in their task
-        token = None if current.get() is work.budget else current.set(work.budget)
+        token = current.set(work.budget)
         try:
             return await work.node.impl.run(work.ctx, **work.inputs)
-        except Offload:
-            raise FlowloomError("an expression or template took longer than a slice on the "
-                                "event loop; an async node evaluates them with "
-                                "`await engine.budget.bounded(...)`") from None
         finally:
-            if token is not None:
-                current.reset(token)
+            current.reset(token)
 
 
 class Inline:
