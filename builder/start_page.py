@@ -7,11 +7,12 @@ in the canvas's top-left corner so drops and clicks in the middle of the canvas 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout
+
+from builder.recent_names import short_names
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from builder.document import Document
@@ -101,8 +102,9 @@ class StartPage(QFrame):
         recent = session.recent.paths()[:RECENT_SHOWN]
         if recent:
             self._heading("Recent files")
+            labels = short_names(recent)
             for path in recent:
-                button = self._button(f"recent:{path}", Path(path).name)
+                button = self._button(f"recent:{path}", labels[path])
                 button.setToolTip(path)
                 button.clicked.connect(lambda _c=False, p=path: self.window.open_path(p))
         self._heading("Templates")

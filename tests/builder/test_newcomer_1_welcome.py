@@ -85,6 +85,21 @@ def test_with_no_workflow_open_a_start_page_lists_recent_files_and_templates(
     assert window.document.path is None
 
 
+def test_the_start_page_tells_same_named_recent_files_apart(qtbot, tmp_path, data_dir):
+    paths = []
+    for folder in ("alpha", "beta"):
+        (tmp_path / folder).mkdir()
+        paths.append(write(tmp_path / folder, "small.loom.json", small_workflow()))
+    window = make_window(qtbot, tmp_path)
+    for path in paths:
+        assert window.open_path(path)
+    press(qtbot, window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(window.start_page.isVisible)
+    buttons = window.start_page.buttons
+    assert [buttons[f"recent:{p.resolve()}"].text() for p in paths] == [
+        "small.loom.json — alpha", "small.loom.json — beta"]
+
+
 def test_adding_a_node_to_the_empty_workflow_hides_the_start_page(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path)
     assert window.start_page.isVisible()
