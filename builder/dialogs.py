@@ -2,31 +2,23 @@
 
 `Prompts` bundles every question the File operations ask (unsaved changes, which file, an error
 to show, restore after a crash). `Prompts.default()` uses Qt's standard dialogs; tests build a
-`Prompts` with plain functions. `ShortcutsDialog` is Help → Shortcuts.
+`Prompts` with plain functions. Help → Shortcuts is builder/shortcuts_dialog.py.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QFileDialog,
-    QHeaderView,
-    QMessageBox,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
-
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from PySide6.QtWidgets import QWidget
+
     from builder.recovery import Recovery
+
+# Qt's dialog classes are imported where a dialog opens: naming them at import made PySide6
+# build their types (and a dozen enums) before the editor's first frame, ~10-15 ms of it.
 
 FILE_FILTER = "Flowloom workflows (*.loom.json);;JSON files (*.json);;All files (*)"
 
@@ -35,6 +27,8 @@ SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 
 def ask_unsaved(parent: QWidget | None, name: str) -> str:
     """Save / Discard / Cancel for a document with unsaved changes."""
+    from PySide6.QtWidgets import QMessageBox
+
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle("Unsaved changes")
@@ -52,20 +46,28 @@ def ask_unsaved(parent: QWidget | None, name: str) -> str:
 
 
 def ask_open_path(parent: QWidget | None, start: str) -> str | None:
+    from PySide6.QtWidgets import QFileDialog
+
     path, _ = QFileDialog.getOpenFileName(parent, "Open workflow", start, FILE_FILTER)
     return path or None
 
 
 def ask_save_path(parent: QWidget | None, suggestion: str) -> str | None:
+    from PySide6.QtWidgets import QFileDialog
+
     path, _ = QFileDialog.getSaveFileName(parent, "Save workflow as", suggestion, FILE_FILTER)
     return path or None
 
 
 def show_error(parent: QWidget | None, title: str, message: str) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
     QMessageBox.warning(parent, title, message)
 
 
 def ask_restore(parent: QWidget | None, recoveries: list[Recovery]) -> bool:
+    from PySide6.QtWidgets import QMessageBox
+
     lines = []
     for r in recoveries:
         when = datetime.datetime.fromtimestamp(r.saved_at).strftime("%Y-%m-%d %H:%M")
@@ -97,38 +99,9 @@ class Prompts:
         return cls()
 
 
-def _shortcut_text(action: QAction) -> str:
-    return ", ".join(s.toString() for s in action.shortcuts() if not s.isEmpty())
+def __getattr__(name: str) -> object:  # ShortcutsDialog lived here: its old import still works
+    if name == "ShortcutsDialog":
+        from builder.shortcuts_dialog import ShortcutsDialog
 
-
-class ShortcutsDialog(QDialog):
-    """Help → Shortcuts: every action that has a keyboard shortcut, by menu."""
-
-    def __init__(self, entries: Iterable[tuple[str, QAction]], parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setWindowTitle("Keyboard shortcuts")
-        rows = [(menu, action.text().replace("&", "").replace("…", ""), _shortcut_text(action))
-                for menu, action in entries if _shortcut_text(action)]
-        self.table = QTableWidget(len(rows), 3, self)
-        self.table.setHorizontalHeaderLabels(["Menu", "Action", "Shortcut"])
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        for row, values in enumerate(rows):
-            for column, value in enumerate(values):
-                self.table.setItem(row, column, QTableWidgetItem(value))
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.table)
-        layout.addWidget(buttons)
-        self.resize(520, 560)
-
-    def shortcuts(self) -> dict[str, str]:
-        """Action name -> shortcut text, as listed (for tests and docs)."""
-        return {self.table.item(r, 1).text(): self.table.item(r, 2).text()
-                for r in range(self.table.rowCount())}
+        return ShortcutsDialog
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

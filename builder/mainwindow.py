@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QShowEvent
@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from builder import actions
 from builder.canvas import Canvas
-from builder.dialogs import Prompts, ShortcutsDialog
+from builder.dialogs import Prompts
 from builder.document import Document, Session
 from builder.firstframe import FirstFrame
 from builder.host_limits import host_slots_for
@@ -46,6 +46,9 @@ from builder.trust_banner import TrustGate
 from builder.welcome import WelcomeCard
 from nodes import default_registry
 from nodes.credentials import CredentialStore
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from builder.shortcuts_dialog import ShortcutsDialog
 
 log = logging.getLogger(__name__)
 
@@ -354,6 +357,8 @@ class MainWindow(QMainWindow):
             self.apply_theme("system")
 
     def show_shortcuts(self) -> ShortcutsDialog:
+        from builder.shortcuts_dialog import ShortcutsDialog
+
         dialog = ShortcutsDialog(actions.listed(self), self)
         dialog.show()
         return dialog

@@ -20,7 +20,6 @@ the workflow sets `"settings": {"share_cookies": true}`.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import re
 import time
@@ -139,6 +138,8 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
         return max(0.0, float(value))
     except ValueError:
         pass
+    import email.utils  # (email and calendar: imported when a server asks to wait till a date)
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -21,7 +21,6 @@ import codecs
 import functools
 import importlib.util
 import re
-from email.message import Message
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - httpx is imported where a request is made (nodes/http.py)
@@ -64,6 +63,8 @@ def _content_type(value: str | None) -> tuple[str | None, str | None]:
     """(media type, charset) of a Content-Type header value, each None if absent."""
     if not value:
         return None, None
+    from email.message import Message  # (email, ~5 ms of imports, only once a body is read)
+
     message = Message()
     message["content-type"] = value
     charset = message.get_param("charset")
