@@ -118,6 +118,8 @@ class RunView(QObject):
             steps += [lambda attr=attr: self.panels.panel(attr) for attr in self.panels.names]
         steps.append(self.controller.history_store)
         steps.append(self.controller.preload)
+        # the open document's fingerprints and content hash, in a thread, for its first run
+        steps.append(lambda: self.controller.prepared.ahead(self.window.document.workflow))
 
         def step() -> None:
             if steps:
@@ -143,6 +145,8 @@ class RunView(QObject):
         self.overlay.clear()
         self.alerts.clear()
         self.controller.forget(self.window.document.workflow)
+        if self.warmed:  # (before that, warm_up does it)
+            self.controller.prepared.ahead(self.window.document.workflow)
         if self.panels is not None:
             self.panels.clear_run()
         self.path_changed()
