@@ -107,6 +107,11 @@ class RunController(QObject):
         return self._status.lines
 
     @property
+    def last_line(self) -> str | None:
+        """The newest of `lines` (without wording every line before it)."""
+        return self._status.last
+
+    @property
     def running(self) -> bool:
         return self.task is not None and not self.task.done()
 

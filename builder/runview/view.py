@@ -238,7 +238,7 @@ class RunView(QObject):
         """The success line, fitted beside the status bar's node count (the whole line, and
         where relative outputs went, in its tooltip)."""
         w = self.window
-        text = self.controller.lines[-1] if self.controller.lines else "Run succeeded"
+        text = self.controller.last_line or "Run succeeded"
         if w.document.path is None and self.folder is not None:
             text += f" · files in {shown(self.folder)}"
         bar = w.statusBar()
