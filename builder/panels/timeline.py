@@ -215,8 +215,12 @@ class TimelinePanel(QWidget):
             groups.setdefault(status, []).extend(rects)
         hovered = [self.bar_rect(b, now) for b in bars if b.node_id == self.highlighted] \
             if self.highlighted else []
-        critical = ([self.bar_rect(b, now) for b in model.critical_path()]
-                    if model.finished_at is not None else [])
+        if model.finished_at is not None:
+            critical = [self.bar_rect(b, now) for b in model.critical_path()]
+        else:
+            critical = []
+            if model.running:
+                model.advance()  # (the path's pass, carried over the bars ended so far)
         outline_critical = QPen(self.theme.accent, 2)
         outline_critical.setCosmetic(True)
         outline_hover = QPen(self.theme.text, 2)
