@@ -16,7 +16,8 @@ a retry counter, a loop counter, a merge node's rule, a red badge on a failed no
 `error_clicked`), a faded body on a skipped node and Approve/Reject/… buttons while a node waits
 for a person (`approve_clicked`, `comment_clicked`). Tooltips over a node and its badge come
 from a help-event filter on the scene; wires get a tooltip previewing the last value that
-crossed them. A node dragged during a run is followed from the scene's mouse moves.
+crossed them (set when one is asked for, and once the run has ended: a slice of nodes a loop
+turn for a big run). A node dragged during a run is followed from the scene's mouse moves.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from builder.theme import Theme
 from engine import events as ev
 from engine.runfold import PAUSED, WAITING, NodeState, RunFold
 
+PREVIEW_SLICE = 200  # nodes whose wire previews are set per loop turn after a big run's end
 FRAME_MS = 33  # one repaint tick (~30 Hz) for state changes and the pulse together
 PULSE_PERIOD_MS = 1200.0
 BUTTON_W, BUTTON_H = 64.0, 20.0
@@ -67,6 +69,9 @@ class RunOverlay(QObject):
         # nodes whose wires' previews are not set yet: set when a tooltip is asked for or the
         # run ends (a tooltip per wire per batch cost a 1 000-node run ~50 ms of the loop)
         self._to_preview: set[str] = set()
+        self._previews = QTimer(self)  # the run ended: the rest of the previews, a slice a turn
+        self._previews.setInterval(0)
+        self._previews.timeout.connect(self._preview_slice)
         self._unsubscribe: list[Callable[[], None]] = []
         self._frame = QTimer(self)
         self._frame.setInterval(FRAME_MS)
@@ -126,6 +131,7 @@ class RunOverlay(QObject):
         a new run is about to be shown with it (`reset`)."""
         self._frame.stop()
         self._relayout.stop()
+        self._previews.stop()
         self._moved.clear()
         self._running.clear()
         self._dirty.clear()
@@ -266,7 +272,7 @@ class RunOverlay(QObject):
             self._sync_buttons(layer, nid)
             self._dirty.add(nid)
         if self.fold.finished is not None:  # the run is over: every wire says what crossed it
-            self.flush_previews()
+            self._flush_previews_soon()
         if (self._running or self._dirty) and not self._frame.isActive():
             self._frame.start()
 
@@ -297,6 +303,22 @@ class RunOverlay(QObject):
         pending, self._to_preview = self._to_preview, set()
         for nid in pending:
             self._preview_wires(nid)
+
+    def _flush_previews_soon(self) -> None:
+        """The run ended: every wire's preview set now, or — past PREVIEW_SLICE nodes, which
+        took a 1 000-node run's end ~20 ms in one go — a slice per loop turn (a tooltip asked
+        for meanwhile sets them all first, see eventFilter)."""
+        if len(self._to_preview) <= PREVIEW_SLICE:
+            self.flush_previews()
+        elif not self._previews.isActive():
+            self._previews.start()
+
+    def _preview_slice(self) -> None:
+        pending = self._to_preview
+        for _ in range(min(PREVIEW_SLICE, len(pending))):
+            self._preview_wires(pending.pop())
+        if not pending:
+            self._previews.stop()
 
     def _preview_wires(self, node_id: str) -> None:
         edges = self._out_edges.get(node_id)

@@ -90,3 +90,34 @@ def test_a_hidden_log_is_fed_when_shown_with_every_line(qtbot, qloop, tmp_path,
     assert messages[-1].startswith("run succeeded")
     nodes = window.document.workflow.nodes
     assert {line.node_id for line in log.model.lines if line.node_id} == set(nodes)
+
+
+def test_after_a_big_runs_end_the_previews_are_set_a_slice_a_turn(qtbot, monkeypatch):
+    from builder.runview import overlay as overlay_module
+
+    monkeypatch.setattr(overlay_module, "PREVIEW_SLICE", 1)  # (the two wires' nodes: "big")
+    canvas, overlay = make(qtbot)
+    wires = {w.edge.source: w for w in canvas.graph_scene.wires.values()}
+    overlay.apply([ev.NodeStarted("a", (), 1, 1.0), ev.NodeFinished("a", (), 0.1, {"out": 3}, 1.1),
+                   ev.NodeStarted("b", (), 1, 1.2), ev.NodeFinished("b", (), 0.1, {"out": 6}, 1.3),
+                   ev.RunFinished("r", "succeeded", {}, None, 1.5, 1.4)])
+    previewed = lambda: ["= 3" in wires["a"].toolTip(), "= 6" in wires["b"].toolTip()]  # noqa: E731
+    assert previewed() != [True, True]  # not all in the turn the run ended
+    qtbot.waitUntil(lambda: previewed() == [True, True], timeout=3000)
+    assert not overlay._previews.isActive()
+
+
+def test_a_tooltip_asked_for_after_the_end_sets_every_preview_at_once(qtbot, monkeypatch):
+    from builder.runview import overlay as overlay_module
+
+    monkeypatch.setattr(overlay_module, "PREVIEW_SLICE", 1)
+    canvas, overlay = make(qtbot)
+    wires = {w.edge.source: w for w in canvas.graph_scene.wires.values()}
+    overlay.apply([ev.NodeStarted("a", (), 1, 1.0), ev.NodeFinished("a", (), 0.1, {"out": 3}, 1.1),
+                   ev.NodeStarted("b", (), 1, 1.2), ev.NodeFinished("b", (), 0.1, {"out": 6}, 1.3),
+                   ev.RunFinished("r", "succeeded", {}, None, 1.5, 1.4)])
+    wire = wires["b"]
+    local = canvas.mapFromScene(wire.path().pointAtPercent(0.5))
+    QApplication.sendEvent(canvas.viewport(), QHelpEvent(
+        QEvent.Type.ToolTip, local, canvas.viewport().mapToGlobal(local)))
+    assert "= 3" in wires["a"].toolTip() and "= 6" in wires["b"].toolTip()
