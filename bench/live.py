@@ -161,6 +161,7 @@ class SlotTimes:
         self.on = False
         self.current = ""  # the outermost dispatch or callback running now
         self.longest: list[tuple[float, str]] = []
+        self.longest_cpu: list[tuple[float, str]] = []  # by thread CPU: steadier under load
         self.totals: collections.Counter[str] = collections.Counter()
         self.cpu: collections.Counter[str] = collections.Counter()  # thread CPU ms
         self.counts: collections.Counter[str] = collections.Counter()
@@ -173,6 +174,10 @@ class SlotTimes:
             self.longest.append((ms, what))
             if len(self.longest) > 4 * self.keep:
                 self.longest = sorted(self.longest, reverse=True)[:self.keep]
+        if cpu_ms >= 4.0 and not what.startswith("_SimpleTimer"):  # (its callbacks are named)
+            self.longest_cpu.append((cpu_ms, what))
+            if len(self.longest_cpu) > 4 * self.keep:
+                self.longest_cpu = sorted(self.longest_cpu, reverse=True)[:self.keep]
 
     def wrap_asyncio(self) -> None:
         """Time asyncio handles (qasync runs them inside a Qt timer event: named here)."""
@@ -207,8 +212,12 @@ class SlotTimes:
         lines = [f"  {ms:7.1f} ms  {what}" for ms, what in longest]
         top = [f"  {self.totals[w]:8.1f} ms wall {self.cpu[w]:8.1f} ms CPU in "
                f"{self.counts[w]:5d}x  {w}" for w, _ in self.cpu.most_common(30)]
+        by_cpu = [f"  {ms:7.1f} ms  {what}"
+                  for ms, what in sorted(self.longest_cpu, reverse=True)[:self.keep]]
         return ("longest single dispatches on the loop thread during the runs:\n"
-                + "\n".join(lines) + "\nmost loop-thread CPU in total (asyncio callbacks run "
+                + "\n".join(lines) + "\nlongest by the loop thread's CPU (asyncio callbacks "
+                "named, not the timer event around them):\n" + "\n".join(by_cpu)
+                + "\nmost loop-thread CPU in total (asyncio callbacks run "
                 "inside _SimpleTimer events: counted in both):\n" + "\n".join(top))
 
 
