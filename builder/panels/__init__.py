@@ -247,8 +247,14 @@ class RunPanels(QObject):
         self.panel("timeline").feed(batch)
         self.panel("charts").feed(batch)
         if any(isinstance(e, ev.RunFinished) for e in batch):
-            self.refresh()
             self.timer.stop()
+            # the final redraw (the whole run in view, the critical path), on the loop's next
+            # turn: this batch comes in the engine's last step, with every subscriber's end
+            QTimer.singleShot(0, self, self._final_refresh)
+
+    def _final_refresh(self) -> None:
+        if self.fold.finished is not None:  # (not a new run started meanwhile)
+            self.refresh()
 
     def on_run_finished(self, result: Any) -> None:
         """The run's RunResult (or None): final redraw, history refreshed."""

@@ -255,22 +255,26 @@ class RunOverlay(QObject):
         """The fold changed these nodes: their look is repainted on the next frame tick."""
         views = self.views
         layer = self._ensure_layer()
+        running, failed_set, to_preview, dirty = \
+            self._running, self.failed, self._to_preview, self._dirty
+        buttons = layer.buttons
         for nid in changed:
             view = views.get(nid)
             if view is None:
                 continue
             shown = view.shown
             if shown == "running":
-                self._running.add(nid)
+                running.add(nid)
             else:
-                self._running.discard(nid)
+                running.discard(nid)
             failed = shown == "failed"
-            if failed != (nid in self.failed):
-                (self.failed.add if failed else self.failed.discard)(nid)
+            if failed != (nid in failed_set):
+                (failed_set.add if failed else failed_set.discard)(nid)
                 layer.forget_shape()
-            self._to_preview.add(nid)
-            self._sync_buttons(layer, nid)
-            self._dirty.add(nid)
+            to_preview.add(nid)
+            if shown in _BUTTONS or nid in buttons:  # (else it has none and wants none)
+                self._sync_buttons(layer, nid)
+            dirty.add(nid)
         if self.fold.finished is not None:  # the run is over: every wire says what crossed it
             self._flush_previews_soon()
         if (self._running or self._dirty) and not self._frame.isActive():

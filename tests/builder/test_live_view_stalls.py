@@ -121,3 +121,23 @@ def test_a_tooltip_asked_for_after_the_end_sets_every_preview_at_once(qtbot, mon
     QApplication.sendEvent(canvas.viewport(), QHelpEvent(
         QEvent.Type.ToolTip, local, canvas.viewport().mapToGlobal(local)))
     assert "= 3" in wires["a"].toolTip() and "= 6" in wires["b"].toolTip()
+
+
+def test_the_panels_final_redraw_comes_after_the_batch_that_ends_the_run(qtbot, monkeypatch):
+    from builder.panels import RunPanels
+
+    panels = RunPanels()
+    redraws: list[int] = []
+    monkeypatch.setattr(panels, "refresh", lambda: redraws.append(len(redraws)))
+    panels.on_run_started(None, "r")
+    panels.on_events([ev.RunStarted("r", "w", 0, {}, 1.0, 0.0),
+                      ev.RunFinished("r", "succeeded", {}, None, 0.1, 1.1)])
+    assert redraws == []  # not in the engine's last step
+    qtbot.waitUntil(lambda: redraws == [0], timeout=3000)
+    panels.on_run_started(None, "r2")  # a new run before the turn came: nothing redrawn
+    panels.on_events([ev.RunStarted("r2", "w", 0, {}, 2.0, 0.0),
+                      ev.RunFinished("r2", "succeeded", {}, None, 0.1, 2.1)])
+    panels.on_run_started(None, "r3")
+    panels.timer.stop()  # (its live redraws are not what is looked at here)
+    qtbot.wait(50)
+    assert redraws == [0]
