@@ -141,3 +141,21 @@ def test_the_panels_final_redraw_comes_after_the_batch_that_ends_the_run(qtbot, 
     panels.timer.stop()  # (its live redraws are not what is looked at here)
     qtbot.wait(50)
     assert redraws == [0]
+
+
+def test_charts_behind_another_tab_are_drawn_when_shown_not_at_the_runs_start(
+        qtbot, qloop, tmp_path, data_dir):  # noqa: F811 - the fixture
+    window = open_example(qtbot, tmp_path, "parallel.loom.json")
+    panels = window.run_view.panels
+    panels.dock("TimelineDock").raise_()
+    qtbot.waitUntil(lambda: panels.dock("ChartsDock").visibleRegion().isEmpty(), timeout=3000)
+    charts = panels.panel("charts")
+    drawn: list[int] = []
+    real = charts.refresh
+    charts.refresh = lambda: (drawn.append(1), real())[1]
+    panels.on_run_started(None, "r")
+    assert drawn == [] and "charts" in panels._stale
+    panels.timer.stop()
+    panels.dock("ChartsDock").raise_()
+    qtbot.waitUntil(lambda: bool(drawn), timeout=3000)
+    assert not charts.dirty  # drawn, the reset's curves and ranges included
