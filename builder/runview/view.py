@@ -120,8 +120,10 @@ class RunView(QObject):
             steps += [lambda attr=attr: self.panels.panel(attr) for attr in self.panels.names]
         steps.append(self.controller.history_store)
         steps.append(self.controller.preload)
-        # the open document's fingerprints and content hash, in a thread, for its first run
+        # the open document's fingerprints and content hash, in a thread, for its first run,
+        # and the canvas's run layer
         steps.append(lambda: self.controller.prepared.ahead(self.window.document.workflow))
+        steps.append(lambda: self.overlay.warm(self.window.document.workflow))
 
         def step() -> None:
             if steps:
@@ -150,9 +152,14 @@ class RunView(QObject):
         self.controller.forget(self.window.document.workflow)
         if self.warmed:  # (before that, warm_up does it)
             self.controller.prepared.ahead(self.window.document.workflow)
+            QTimer.singleShot(0, self, self._warm_overlay)  # (once the canvas shows it)
         if self.panels is not None:
             self.panels.clear_run()
         self.path_changed()
+
+    def _warm_overlay(self) -> None:
+        if not self.controller.running:
+            self.overlay.warm(self.window.document.workflow)
 
     def _shows_run(self) -> bool:
         """The open document is the one the current (or last) run was started from."""

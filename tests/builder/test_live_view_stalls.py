@@ -159,3 +159,22 @@ def test_charts_behind_another_tab_are_drawn_when_shown_not_at_the_runs_start(
     panels.dock("ChartsDock").raise_()
     qtbot.waitUntil(lambda: bool(drawn), timeout=3000)
     assert not charts.dirty  # drawn, the reset's curves and ranges included
+
+
+def test_the_first_run_keeps_the_layer_made_ahead_which_shows_nothing_before(
+        qtbot, qloop, tmp_path, data_dir):  # noqa: F811 - the fixture
+    from tests.builder.test_overlay import render
+
+    window = open_example(qtbot, tmp_path, "parallel.loom.json")
+    overlay = window.run_view.overlay
+    assert overlay.layer is None
+    before = render(window.canvas)
+    overlay.warm(window.document.workflow)
+    made = overlay.layer
+    assert isinstance(made, RunLayer) and made.scene() is window.canvas.graph_scene
+    assert render(window.canvas) == before  # no run shown: nothing painted
+    assert window.run_workflow()
+    until(qloop, lambda: not window.runner.running, timeout=20)
+    assert overlay.layer is made
+    assert {overlay.state(n) for n in window.document.workflow.nodes} == {"succeeded"}
+    assert render(window.canvas) != before
