@@ -162,6 +162,7 @@ class SlotTimes:
         self.current = ""  # the outermost dispatch or callback running now
         self.longest: list[tuple[float, str]] = []
         self.longest_cpu: list[tuple[float, str]] = []  # by thread CPU: steadier under load
+        self.over_12 = 0  # dispatches of 12 ms of the loop thread's CPU or more
         self.totals: collections.Counter[str] = collections.Counter()
         self.cpu: collections.Counter[str] = collections.Counter()  # thread CPU ms
         self.counts: collections.Counter[str] = collections.Counter()
@@ -174,6 +175,8 @@ class SlotTimes:
             self.longest.append((ms, what))
             if len(self.longest) > 4 * self.keep:
                 self.longest = sorted(self.longest, reverse=True)[:self.keep]
+        if cpu_ms >= 12.0 and not what.startswith("_SimpleTimer"):
+            self.over_12 += 1
         if cpu_ms >= 4.0 and not what.startswith("_SimpleTimer"):  # (its callbacks are named)
             self.longest_cpu.append((cpu_ms, what))
             if len(self.longest_cpu) > 4 * self.keep:
@@ -216,7 +219,8 @@ class SlotTimes:
                   for ms, what in sorted(self.longest_cpu, reverse=True)[:self.keep]]
         return ("longest single dispatches on the loop thread during the runs:\n"
                 + "\n".join(lines) + "\nlongest by the loop thread's CPU (asyncio callbacks "
-                "named, not the timer event around them):\n" + "\n".join(by_cpu)
+                f"named, not the timer event around them; {self.over_12} of 12 ms or more):\n"
+                + "\n".join(by_cpu)
                 + "\nmost loop-thread CPU in total (asyncio callbacks run "
                 "inside _SimpleTimer events: counted in both):\n" + "\n".join(top))
 
