@@ -163,18 +163,28 @@ def test_charts_behind_another_tab_are_drawn_when_shown_not_at_the_runs_start(
 
 def test_the_first_run_keeps_the_layer_made_ahead_which_shows_nothing_before(
         qtbot, qloop, tmp_path, data_dir):  # noqa: F811 - the fixture
-    from tests.builder.test_overlay import render
+    from PySide6.QtGui import QImage, QPainter
 
     window = open_example(qtbot, tmp_path, "parallel.loom.json")
+    scene = window.canvas.graph_scene
+    source = scene.itemsBoundingRect().adjusted(-60, -60, 60, 60)  # (the layer's is larger)
+
+    def render() -> QImage:
+        image = QImage(900, 500, QImage.Format.Format_ARGB32)
+        painter = QPainter(image)
+        scene.render(painter, source=source)
+        painter.end()
+        return image
+
     overlay = window.run_view.overlay
     assert overlay.layer is None
-    before = render(window.canvas)
+    before = render()
     overlay.warm(window.document.workflow)
     made = overlay.layer
-    assert isinstance(made, RunLayer) and made.scene() is window.canvas.graph_scene
-    assert render(window.canvas) == before  # no run shown: nothing painted
+    assert isinstance(made, RunLayer) and made.scene() is scene
+    assert render() == before  # no run shown: nothing painted
     assert window.run_workflow()
     until(qloop, lambda: not window.runner.running, timeout=20)
     assert overlay.layer is made
     assert {overlay.state(n) for n in window.document.workflow.nodes} == {"succeeded"}
-    assert render(window.canvas) != before
+    assert render() != before
