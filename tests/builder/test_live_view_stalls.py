@@ -171,6 +171,7 @@ def test_the_first_run_keeps_the_layer_made_ahead_which_shows_nothing_before(
 
     def render() -> QImage:
         image = QImage(900, 500, QImage.Format.Format_ARGB32)
+        image.fill(0)  # (the margins the aspect ratio leaves are not painted)
         painter = QPainter(image)
         scene.render(painter, source=source)
         painter.end()
