@@ -126,7 +126,8 @@ class StallWatch:
                     where.append(f"{Path(name).stem}.{frame.f_code.co_name}:{frame.f_lineno}")
                 frame = frame.f_back
             key = " < ".join([inner or "(in Qt)", *where])
-            if inner == "[__init__.run_forever]":  # in Qt's C++, or waiting for the GIL?
+            if inner in ("[__init__.run_forever]", "[live.notify]"):  # in Qt's C++, or
+                # waiting for the GIL?
                 others = [f"{Path(f.f_code.co_filename).stem}.{f.f_code.co_name}"
                           for ident, f in sys._current_frames().items()
                           if ident not in (self.main, threading.get_ident())]
@@ -160,6 +161,8 @@ class SlotTimes:
         self.on = False
         self.current = ""  # the outermost dispatch or callback running now
         self.longest: list[tuple[float, str]] = []
+        self.longest_cpu: list[tuple[float, str]] = []  # by thread CPU: steadier under load
+        self.over_12 = 0  # dispatches of 12 ms of the loop thread's CPU or more
         self.totals: collections.Counter[str] = collections.Counter()
         self.cpu: collections.Counter[str] = collections.Counter()  # thread CPU ms
         self.counts: collections.Counter[str] = collections.Counter()
@@ -172,6 +175,12 @@ class SlotTimes:
             self.longest.append((ms, what))
             if len(self.longest) > 4 * self.keep:
                 self.longest = sorted(self.longest, reverse=True)[:self.keep]
+        if cpu_ms >= 12.0 and not what.startswith("_SimpleTimer"):
+            self.over_12 += 1
+        if cpu_ms >= 4.0 and not what.startswith("_SimpleTimer"):  # (its callbacks are named)
+            self.longest_cpu.append((cpu_ms, what))
+            if len(self.longest_cpu) > 4 * self.keep:
+                self.longest_cpu = sorted(self.longest_cpu, reverse=True)[:self.keep]
 
     def wrap_asyncio(self) -> None:
         """Time asyncio handles (qasync runs them inside a Qt timer event: named here)."""
@@ -181,19 +190,21 @@ class SlotTimes:
         def timed(handle: asyncio.events.Handle) -> None:
             if not watch.on:
                 return run(handle)
+            cb = handle._callback
+            owner = getattr(cb, "__self__", None)
+            where = _resumes_at(owner.get_coro()) if owner is not None \
+                and hasattr(owner, "get_coro") else ""
             t, c = time.perf_counter(), time.thread_time()
             outer = watch.current
             try:
-                cb = handle._callback
                 watch.current = f"asyncio {getattr(cb, '__qualname__', '?')}"
                 return run(handle)
             finally:
                 watch.current = outer
                 name = getattr(cb, "__qualname__", None) or type(cb).__name__
-                owner = getattr(cb, "__self__", None)
                 if owner is not None and hasattr(owner, "get_coro"):  # a task step
                     coro = owner.get_coro()
-                    name = f"task {getattr(coro, '__qualname__', coro)}"
+                    name = f"task {getattr(coro, '__qualname__', coro)}{where}"
                 watch.note((time.perf_counter() - t) * 1000.0, f"asyncio {name}",
                            (time.thread_time() - c) * 1000.0)
 
@@ -203,10 +214,30 @@ class SlotTimes:
         longest = sorted(self.longest, reverse=True)[:self.keep]
         lines = [f"  {ms:7.1f} ms  {what}" for ms, what in longest]
         top = [f"  {self.totals[w]:8.1f} ms wall {self.cpu[w]:8.1f} ms CPU in "
-               f"{self.counts[w]:5d}x  {w}" for w, _ in self.cpu.most_common(15)]
+               f"{self.counts[w]:5d}x  {w}" for w, _ in self.cpu.most_common(30)]
+        by_cpu = [f"  {ms:7.1f} ms  {what}"
+                  for ms, what in sorted(self.longest_cpu, reverse=True)[:self.keep]]
         return ("longest single dispatches on the loop thread during the runs:\n"
-                + "\n".join(lines) + "\nmost loop-thread CPU in total (asyncio callbacks run "
+                + "\n".join(lines) + "\nlongest by the loop thread's CPU (asyncio callbacks "
+                f"named, not the timer event around them; {self.over_12} of 12 ms or more):\n"
+                + "\n".join(by_cpu)
+                + "\nmost loop-thread CPU in total (asyncio callbacks run "
                 "inside _SimpleTimer events: counted in both):\n" + "\n".join(top))
+
+
+def _resumes_at(coro: Any) -> str:
+    """Where a task's step resumes: the innermost coroutine frame of this project it waits in
+    (" @ controller._execute:270"), so the steps of one long task are told apart."""
+    found = ""
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None)
+        if frame is None:
+            break
+        name = frame.f_code.co_filename
+        if "/builder/" in name or "/engine/" in name:
+            found = f" @ {Path(name).stem}.{frame.f_code.co_name}:{frame.f_lineno}"
+        coro = getattr(coro, "cr_await", None)
+    return found
 
 
 def timed_app(slots: SlotTimes) -> QApplication:

@@ -41,12 +41,14 @@ class EditorRecording:
     def attach(self, run: Any) -> None:
         self.tap.attach(run)
 
-    def finish(self, run: Any, store: Any) -> None:
+    def finish(self, run: Any, store: Any, workflow_text: str | None = None) -> None:
+        """Write the record; `workflow_text`: the run's workflow rendered by `dumps` already
+        (None: write_record renders it)."""
         from engine.record.store import write_record
 
         self.tap.detach()
         try:
             self.written = write_record(store, run, self.tap, policy=self.policy,
-                                        replay_of=self.replay_of)
+                                        replay_of=self.replay_of, workflow_text=workflow_text)
         except Exception as exc:  # a record is never a reason to fail the run
             log.warning("the record of run %s was not kept: %s", run.run_id, exc)

@@ -167,8 +167,10 @@ class ChartsPanel(QWidget):
         self.refresh()
 
     # --- feeding ------------------------------------------------------------------------
-    def reset(self, compiled: Any, *, live: bool = True, fold: RunFold | None = None) -> None:
-        """Show a new run: `fold` is the run's (None: one of the panel's own, fed by `feed`)."""
+    def reset(self, compiled: Any, *, live: bool = True, fold: RunFold | None = None,
+              redraw: bool = True) -> None:
+        """Show a new run: `fold` is the run's (None: one of the panel's own, fed by `feed`);
+        `redraw=False`: not now (out of sight: the caller redraws it when it is shown)."""
         self.compiled = compiled
         self._own = fold is None
         if fold is None:
@@ -188,7 +190,8 @@ class ChartsPanel(QWidget):
             self.sampler.start()
         else:
             self.sampler.stop()
-        self.refresh()
+        if redraw:
+            self.refresh()
 
     def feed(self, batch: list[Any]) -> None:
         """A batch arrived: the counts and durations are read from the fold (fed here only

@@ -129,6 +129,7 @@ class TimelinePanel(QWidget):
         self._relabel = False  # the view turned a page of rows: label them with it
         self._labelled_at = 0.0
         self._span = 0.0  # the seconds the view shows (grows in steps while following)
+        self._starting = False  # reset for a run that has not started: its first view shown
         self._shown: tuple[float, float] = (0.0, -1.0)  # (span, bottom row) last set
         # the rects of ended bars, by status, kept between redraws (see refresh)
         self._least = 0.0  # the narrowest bar drawn, seconds
@@ -158,6 +159,13 @@ class TimelinePanel(QWidget):
         self._drawn_version, self._last_range, self._rows_labelled = -1, 0.0, -1
         self._span, self._shown, self._least = 0.0, (0.0, -1.0), 0.0
         self._cached_of = None
+        # a run's fold, not started yet: the view it will start in, at once — not the empty
+        # run's 0.05 s, then 1 s at the first redraw (both axes laid out twice more per run)
+        self._starting = fold is not None and self.model.t0 is None
+        if self._starting:
+            self._span, self._shown = SPAN_FIRST_S, (SPAN_FIRST_S, FOLLOW_ROWS - 0.5)
+            self.view.setRange(xRange=(0.0, SPAN_FIRST_S), yRange=(-0.5, FOLLOW_ROWS - 0.5),
+                               padding=0.0)
         self.refresh()
 
     def feed(self, batch: list[Any]) -> None:
@@ -215,8 +223,12 @@ class TimelinePanel(QWidget):
             groups.setdefault(status, []).extend(rects)
         hovered = [self.bar_rect(b, now) for b in bars if b.node_id == self.highlighted] \
             if self.highlighted else []
-        critical = ([self.bar_rect(b, now) for b in model.critical_path()]
-                    if model.finished_at is not None else [])
+        if model.finished_at is not None:
+            critical = [self.bar_rect(b, now) for b in model.critical_path()]
+        else:
+            critical = []
+            if model.running:
+                model.advance()  # (the path's pass, carried over the bars ended so far)
         outline_critical = QPen(self.theme.accent, 2)
         outline_critical.setCosmetic(True)
         outline_hover = QPen(self.theme.text, 2)
@@ -266,6 +278,9 @@ class TimelinePanel(QWidget):
             return
         model = self.model
         rows = len(model.bars)
+        if self._starting and model.t0 is None:
+            return  # (the view set at reset: the run has not started)
+        self._starting = False
         if not model.running:
             span = max(now, 0.05) * 1.04
             if (span, rows) == self._shown:
@@ -296,7 +311,7 @@ class TimelinePanel(QWidget):
 
     def fit(self) -> None:
         """Show the whole run again and follow it."""
-        self.following, self._last_range = True, 0.0
+        self.following, self._last_range, self._starting = True, 0.0, False
         self._shown, self._span = (0.0, -1.0), 0.0
         self._drawn_version = -1
         self.refresh()

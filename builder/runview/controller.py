@@ -31,6 +31,7 @@ from PySide6.QtCore import QObject, Signal
 
 from builder.bridge import RunBridge
 from builder.runview.approvals import Approvals
+from builder.runview.prepared import Prepared, prepare
 from builder.runview.status import StatusLines
 from engine.context import Services
 from engine.errors import CompileError, FlowloomError
@@ -85,6 +86,8 @@ class RunController(QObject):
         self.reused: dict[str, dict[str, Any]] = {}  # what the current run replays
         self.recorder: HistoryRecorder | None = None
         self.shown: Workflow | None = None  # the document on screen (see forget)
+        # the open document's fingerprints and content hash, kept while it does not change
+        self.prepared = Prepared()
         self._status = StatusLines()
         self._collector = FullCollectionsWait()
         self._stopping = False
@@ -102,6 +105,11 @@ class RunController(QObject):
     @property
     def lines(self) -> list[str]:
         return self._status.lines
+
+    @property
+    def last_line(self) -> str | None:
+        """The newest of `lines` (without wording every line before it)."""
+        return self._status.last
 
     @property
     def running(self) -> bool:
@@ -141,6 +149,8 @@ class RunController(QObject):
             recording = EditorRecording()
         self._recording = recording
         self._collector.hold()  # (released when the run's task ends, see _launch)
+        # the generation of `workflow` the snapshot is a copy of (None: a snapshot given)
+        generation = self.prepared.follow(workflow) if snapshot is None else None
         snapshot = workflow.copy() if snapshot is None else snapshot
         last = self.last
         replay = last if rerun_from is not None and last is not None \
@@ -155,24 +165,25 @@ class RunController(QObject):
             Services(secrets=secrets, approver=self.approvals, base_dir=base_dir,
                      grants=self.grants,
                      extra={} if self.host_slots is None else {HOST_SLOTS_KEY: self.host_slots}),
-            inputs, rerun_from if replay is not None else None, replay, path, text))
+            inputs, rerun_from if replay is not None else None, replay, path, text,
+            generation))
         self.running_changed.emit(True)
         return None
 
     async def _launch(self, workflow: Workflow, snapshot: Workflow, registry: Any,
                       services: Services, inputs: dict[str, Any] | None,
                       rerun_from: str | None, replay: LastRun | None, path: Path | None,
-                      text: str) -> RunResult | None:
+                      text: str, generation: int | None = None) -> RunResult | None:
         try:
             return await self._launch_held(workflow, snapshot, registry, services, inputs,
-                                           rerun_from, replay, path, text)
+                                           rerun_from, replay, path, text, generation)
         finally:
             self._collector.release()
 
     async def _launch_held(self, workflow: Workflow, snapshot: Workflow, registry: Any,
                            services: Services, inputs: dict[str, Any] | None,
                            rerun_from: str | None, replay: LastRun | None, path: Path | None,
-                           text: str) -> RunResult | None:
+                           text: str, generation: int | None = None) -> RunResult | None:
         from engine.compile import compile_workflow
         from engine.executor import Run
         from engine.rerun import plan_rerun
@@ -209,7 +220,7 @@ class RunController(QObject):
         # full passes wait until the run has ended: FullCollectionsWait.)
         self.bridge.attach(run)
         self.started.emit(compiled, run.run_id)
-        return await self._execute(run, snapshot, path, text)
+        return await self._execute(run, snapshot, path, text, workflow, generation)
 
     def _not_started(self, why: str) -> None:
         self._stopping = False
@@ -239,16 +250,16 @@ class RunController(QObject):
             return None
 
     async def _execute(self, run: Run, snapshot: Workflow, path: Path | None,
-                       text: str) -> RunResult | None:
+                       text: str, workflow: Workflow | None = None,
+                       generation: int | None = None) -> RunResult | None:
         from engine.alerts import AlertWatcher, read_alerts, watched
 
         recorder: HistoryRecorder | None = None
+        source: str | None = None  # the snapshot's canonical text, for the run's record
         watcher = AlertWatcher(run, read_alerts(snapshot))
         watcher.subscribe(self.alert_fired.emit)
         try:
-            # Fingerprints and the file text of a big workflow take tens of ms: off the loop
-            # (the snapshot is this run's own copy, nothing else touches it).
-            prints, text = await asyncio.to_thread(_prepare, snapshot, text)
+            prints, text, source = await self._prepare(snapshot, text, workflow, generation)
             if self.last is not None and self.last.run is run:
                 self.last.fingerprints = prints
             recorder = self.recorder = self._record(run, path, text)
@@ -264,7 +275,8 @@ class RunController(QObject):
                 except Exception as exc:
                     log.warning("history of run %s not fully written: %s", run.run_id, exc)
                 if self.store is not None:  # its record, after the history row it belongs to
-                    await asyncio.to_thread(self._recording.finish, run, self.store)
+                    await asyncio.to_thread(self._recording.finish, run, self.store,
+                                            source)
         watcher.close()
         if recorder is not None and watcher.alerts:
             await self._history_alerts(watcher, path)
@@ -279,6 +291,29 @@ class RunController(QObject):
         self.running_changed.emit(False)
         self.finished.emit(result)
         return result
+
+    async def _prepare(self, snapshot: Workflow, text: str, workflow: Workflow | None,
+                       generation: int | None) -> tuple[dict[str, str], str, str | None]:
+        """The run's fingerprints, the file text or content hash for its history row, and the
+        snapshot's canonical text for its record (None: the record renders it).
+
+        Kept from an earlier run or worked out ahead (builder/runview/prepared.py) while the
+        document has not changed since; else worked out off the loop — tens of ms for a big
+        workflow — from the snapshot, this run's own copy that nothing else touches."""
+        if text:  # (the caller's text: the recorder hashes it, as it always did)
+            from engine.rerun import fingerprints
+
+            return await asyncio.to_thread(fingerprints, snapshot), text, None
+        kept = self.prepared.get(workflow, generation) \
+            if workflow is not None and generation is not None else None
+        if kept is None:
+            kept = await asyncio.to_thread(prepare, snapshot)
+            if workflow is not None and generation is not None:
+                self.prepared.keep(workflow, generation, kept)
+        else:  # the loop's turn the thread gave it: showing the run and starting it stay two
+            await asyncio.sleep(0)  # steps (together, 60-100 ms of the loop in one)
+        prints, source, digest = kept
+        return prints, digest, source
 
     async def _history_alerts(self, watcher: AlertWatcher, path: Path | None) -> None:
         """The after-run alerts (read off the loop, fired on it), then record them all."""
@@ -361,13 +396,6 @@ class FullCollectionsWait:
         if self.saved is not None:
             gc.set_threshold(*self.saved)
             self.saved = None
-
-
-def _prepare(snapshot: Workflow, text: str) -> tuple[dict[str, str], str]:
-    from engine.fileformat import dumps
-    from engine.rerun import fingerprints
-
-    return fingerprints(snapshot), text or dumps(snapshot)
 
 
 def open_history() -> HistoryStore | None:

@@ -181,6 +181,8 @@ class RunLayer(QGraphicsItem):
               widget: QWidget | None = None) -> None:
         overlay = self.overlay
         views = overlay.views
+        if not views:  # (made ahead of the first run: nothing to show yet)
+            return
         looks = overlay.decorations
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if lod < FAR_LOD:  # zoomed far out (a whole big run in view): square rings, no text

@@ -16,7 +16,8 @@ a retry counter, a loop counter, a merge node's rule, a red badge on a failed no
 `error_clicked`), a faded body on a skipped node and Approve/Reject/… buttons while a node waits
 for a person (`approve_clicked`, `comment_clicked`). Tooltips over a node and its badge come
 from a help-event filter on the scene; wires get a tooltip previewing the last value that
-crossed them. A node dragged during a run is followed from the scene's mouse moves.
+crossed them (set when one is asked for, and once the run has ended: a slice of nodes a loop
+turn for a big run). A node dragged during a run is followed from the scene's mouse moves.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from builder.theme import Theme
 from engine import events as ev
 from engine.runfold import PAUSED, WAITING, NodeState, RunFold
 
+PREVIEW_SLICE = 200  # nodes whose wire previews are set per loop turn after a big run's end
 FRAME_MS = 33  # one repaint tick (~30 Hz) for state changes and the pulse together
 PULSE_PERIOD_MS = 1200.0
 BUTTON_W, BUTTON_H = 64.0, 20.0
@@ -67,6 +69,9 @@ class RunOverlay(QObject):
         # nodes whose wires' previews are not set yet: set when a tooltip is asked for or the
         # run ends (a tooltip per wire per batch cost a 1 000-node run ~50 ms of the loop)
         self._to_preview: set[str] = set()
+        self._previews = QTimer(self)  # the run ended: the rest of the previews, a slice a turn
+        self._previews.setInterval(0)
+        self._previews.timeout.connect(self._preview_slice)
         self._unsubscribe: list[Callable[[], None]] = []
         self._frame = QTimer(self)
         self._frame.setInterval(FRAME_MS)
@@ -121,11 +126,29 @@ class RunOverlay(QObject):
             self._drop_layer(keep)
             self._ensure_layer()
 
+    def warm(self, workflow: Any) -> None:
+        """Make the run layer now, while the editor is idle (the window warmed up, a document
+        was shown), so the first run keeps it like any later one: making it — placing 1 000
+        rects, putting a scene-wide item in the scene's index — was 20-30 ms of that run's
+        start. It paints nothing until a run is shown (no node has a state)."""
+        if self.layer is not None or self.views:
+            return
+        node_item = self.canvas.node_item
+        rects: dict[str, QRectF] = {}
+        for nid in workflow.nodes:
+            item = node_item(nid)
+            if item is not None:
+                rects[nid] = item.mapRectToScene(item.rect)
+        layer = self.layer = RunLayer(self)
+        layer.set_rects(rects)
+        self.canvas.graph_scene.addItem(layer)
+
     def clear(self, keep_layer: bool = False) -> None:
         """Remove the run state from the canvas (e.g. the document changed); `keep_layer`:
         a new run is about to be shown with it (`reset`)."""
         self._frame.stop()
         self._relayout.stop()
+        self._previews.stop()
         self._moved.clear()
         self._running.clear()
         self._dirty.clear()
@@ -249,24 +272,28 @@ class RunOverlay(QObject):
         """The fold changed these nodes: their look is repainted on the next frame tick."""
         views = self.views
         layer = self._ensure_layer()
+        running, failed_set, to_preview, dirty = \
+            self._running, self.failed, self._to_preview, self._dirty
+        buttons = layer.buttons
         for nid in changed:
             view = views.get(nid)
             if view is None:
                 continue
             shown = view.shown
             if shown == "running":
-                self._running.add(nid)
+                running.add(nid)
             else:
-                self._running.discard(nid)
+                running.discard(nid)
             failed = shown == "failed"
-            if failed != (nid in self.failed):
-                (self.failed.add if failed else self.failed.discard)(nid)
+            if failed != (nid in failed_set):
+                (failed_set.add if failed else failed_set.discard)(nid)
                 layer.forget_shape()
-            self._to_preview.add(nid)
-            self._sync_buttons(layer, nid)
-            self._dirty.add(nid)
+            to_preview.add(nid)
+            if shown in _BUTTONS or nid in buttons:  # (else it has none and wants none)
+                self._sync_buttons(layer, nid)
+            dirty.add(nid)
         if self.fold.finished is not None:  # the run is over: every wire says what crossed it
-            self.flush_previews()
+            self._flush_previews_soon()
         if (self._running or self._dirty) and not self._frame.isActive():
             self._frame.start()
 
@@ -297,6 +324,22 @@ class RunOverlay(QObject):
         pending, self._to_preview = self._to_preview, set()
         for nid in pending:
             self._preview_wires(nid)
+
+    def _flush_previews_soon(self) -> None:
+        """The run ended: every wire's preview set now, or — past PREVIEW_SLICE nodes, which
+        took a 1 000-node run's end ~20 ms in one go — a slice per loop turn (a tooltip asked
+        for meanwhile sets them all first, see eventFilter)."""
+        if len(self._to_preview) <= PREVIEW_SLICE:
+            self.flush_previews()
+        elif not self._previews.isActive():
+            self._previews.start()
+
+    def _preview_slice(self) -> None:
+        pending = self._to_preview
+        for _ in range(min(PREVIEW_SLICE, len(pending))):
+            self._preview_wires(pending.pop())
+        if not pending:
+            self._previews.stop()
 
     def _preview_wires(self, node_id: str) -> None:
         edges = self._out_edges.get(node_id)

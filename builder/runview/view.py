@@ -14,6 +14,7 @@ Reject…, Show error). The dialogs it opens are attributes a test may replace:
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import logging
 from collections.abc import Callable
@@ -74,6 +75,7 @@ class RunView(QObject):
         self.folder: Path | None = None  # where the last run's relative paths started
         self.docks: list[Any] = []
         self.warmed = False  # warm_up() has built everything the first frame left out
+        self._panels_start: tuple[Any, str, RunFold] | None = None  # (see _on_started)
         if PANELS_AVAILABLE:
             self._add_panels()
         c, o = self.controller, self.overlay
@@ -118,6 +120,10 @@ class RunView(QObject):
             steps += [lambda attr=attr: self.panels.panel(attr) for attr in self.panels.names]
         steps.append(self.controller.history_store)
         steps.append(self.controller.preload)
+        # the open document's fingerprints and content hash, in a thread, for its first run,
+        # and the canvas's run layer
+        steps.append(lambda: self.controller.prepared.ahead(self.window.document.workflow))
+        steps.append(lambda: self.overlay.warm(self.window.document.workflow))
 
         def step() -> None:
             if steps:
@@ -140,12 +146,20 @@ class RunView(QObject):
         """Another document is shown (New, Open, Close, restore): the run state on screen
         belongs to the document that ran, so the canvas, the inspector's Last run and the
         Log/Timeline/Charts panels are cleared (a run still going keeps running unseen)."""
+        self._panels_start = None  # (a run's panels not shown yet: not any more)
         self.overlay.clear()
         self.alerts.clear()
         self.controller.forget(self.window.document.workflow)
+        if self.warmed:  # (before that, warm_up does it)
+            self.controller.prepared.ahead(self.window.document.workflow)
+            QTimer.singleShot(0, self, self._warm_overlay)  # (once the canvas shows it)
         if self.panels is not None:
             self.panels.clear_run()
         self.path_changed()
+
+    def _warm_overlay(self) -> None:
+        if not self.controller.running:
+            self.overlay.warm(self.window.document.workflow)
 
     def _shows_run(self) -> bool:
         """The open document is the one the current (or last) run was started from."""
@@ -208,6 +222,16 @@ class RunView(QObject):
         self.overlay.reset(self.window.document.workflow, fold)
         self.alerts.clear()
         if self.panels is not None:
+            # the panels' reset on the loop's next turn: with the canvas's, one step of 25-35
+            # ms at a 1 000-node run's start. Before anything else reaches the panels, though
+            # (a batch, the run's end, another document): they never see a batch before it.
+            self._panels_start = (compiled, run_id, fold)
+            asyncio.get_running_loop().call_soon(self._start_panels)
+
+    def _start_panels(self) -> None:
+        pending, self._panels_start = self._panels_start, None
+        if pending is not None:
+            compiled, run_id, fold = pending
             self.panels.on_run_started(compiled, run_id, fold=fold)
 
     def _on_events(self, batch: list[Any], changed: set[str]) -> None:
@@ -215,9 +239,11 @@ class RunView(QObject):
             return
         self.overlay.show(changed)
         if self.panels is not None:
+            self._start_panels()
             self.panels.on_events(batch)
 
     def _on_finished(self, result: Any) -> None:
+        self._start_panels()
         if not self._shows_run():
             if self.panels is not None and result is not None:
                 self.panels.history.refresh()
@@ -234,7 +260,7 @@ class RunView(QObject):
         """The success line, fitted beside the status bar's node count (the whole line, and
         where relative outputs went, in its tooltip)."""
         w = self.window
-        text = self.controller.lines[-1] if self.controller.lines else "Run succeeded"
+        text = self.controller.last_line or "Run succeeded"
         if w.document.path is None and self.folder is not None:
             text += f" · files in {shown(self.folder)}"
         bar = w.statusBar()
@@ -247,6 +273,7 @@ class RunView(QObject):
         """Show a recorded run (History ▸ open) on the canvas and in the panels: the
         recorded events folded once, into a fold of the replay's own."""
         workflow = self.window.document.workflow
+        self._panels_start = None
         fold = RunFold()
         fold.reset(workflow)
         self.overlay.reset(workflow, fold)
