@@ -77,13 +77,16 @@ def _uniform(value: dict[Any, Any], newline: str) -> str | None:
     if (text.count("{") != len(entries) + 1 or text.count("}") != len(entries) + 1
             or text.count("[") != len(lists) or text.count("]") != len(lists)):
         return None  # a bracket inside a string
-    body = text[1:-1].replace("}," + two, "}\0")  # between entries: their own separator
-    body = body.replace("{", "{" + two).replace("}", one + "}")
+    # each entry's brackets get their newline and indent; between entries "}," + `two` (the
+    # separator the encoder used) becomes the entries' own
+    body = text[1:-1].replace("{", "{" + two).replace("}", one + "}")
+    body = body.replace("}," + two, "}," + one)
     if lists:
         three = two + "  "
-        body = body.replace("[]", "\1").replace("[", "[" + three).replace("]", two + "]")
-        body = body.replace("\1", "[]")
-    return "{" + one + body.replace("\0", "," + one) + newline + "}"
+        body = body.replace("[", "[" + three).replace("]", two + "]")
+        if 0 in set(map(len, lists)):  # an empty list stays "[]"
+            body = body.replace("[" + three + two + "]", "[]")
+    return "{" + one + body + newline + "}"
 
 
 def dumps_indented(value: Any) -> str:

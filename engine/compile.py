@@ -17,8 +17,10 @@ All problems are collected and raised together as one CompileError.
 from __future__ import annotations
 
 import gc
+import operator
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 import networkx as nx
@@ -536,9 +538,23 @@ def _topological_order(graph: nx.DiGraph) -> list[str] | None:
     return order if len(order) == len(indegree) else None
 
 
+_MERGE_FIRST = operator.attrgetter("merge_first")
+_SOURCE = operator.attrgetter("source")
+_TARGET = operator.attrgetter("target")
+
+
 def _acyclic(workflow: Workflow) -> bool:
     """Whether the edges, every one a dependency, leave the nodes without a cycle (False
     also for an edge to or from a node not in the workflow: the graph's check words it)."""
+    # Every edge from an earlier node in the file to a later one cannot close a cycle: proved
+    # at C speed (maps over the whole list); else Kahn's count below
+    position = dict(zip(workflow.nodes, range(len(workflow.nodes))))
+    try:
+        if all(map(operator.lt, map(position.__getitem__, map(_SOURCE, workflow.edges)),
+                   map(position.__getitem__, map(_TARGET, workflow.edges)))):
+            return True
+    except KeyError:
+        return False
     indegree = dict.fromkeys(workflow.nodes, 0)
     succ: dict[str, list[str]] = {}
     for e in workflow.edges:
@@ -696,13 +712,12 @@ def _own_type(node_type: type[NodeType]) -> bool:
 
 def _make_plan(loop_id: str | None, graph: nx.DiGraph, nodes: dict[str, PlanNode],
                order: list[str], one_edge_per_pair: bool = False) -> Plan:
-    members = {nid: nodes[nid] for nid in order}
+    members = dict(zip(order, map(nodes.__getitem__, order)))
     if one_edge_per_pair:  # a consumer per successor; the in-degree is the predecessors'
         for u, targets in graph._succ.items():
             if targets:
-                members[u].consumers.extend([members[v] for v in targets])
-        pred = graph._pred
-        indegree = {nid: len(pred[nid]) for nid in members}
+                members[u].consumers.extend(map(members.__getitem__, targets))
+        indegree = dict(zip(members, map(len, map(graph._pred.__getitem__, members))))
         return _plan(loop_id, graph, members, indegree)
     # networkx's adjacency, read directly (edges() builds a view tuple per edge): each node's
     # consumers, one entry per edge, then each node's in-degree as its count among them
@@ -718,9 +733,10 @@ def _make_plan(loop_id: str | None, graph: nx.DiGraph, nodes: dict[str, PlanNode
 
 def _plan(loop_id: str | None, graph: nx.DiGraph, members: dict[str, PlanNode],
           indegree: dict[str, int]) -> Plan:
-    sources = tuple(nid for nid, count in indegree.items() if count == 0)
+    sources = tuple(compress(indegree, map(operator.not_, indegree.values())))
     first_from_outside = tuple(
         nid for nid, pn in members.items()
         if pn.merge_first and any(src not in members
-                                  for _, keys, _, _ in pn.in_ports for src, _ in keys))
+                                  for _, keys, _, _ in pn.in_ports for src, _ in keys)
+    ) if any(map(_MERGE_FIRST, members.values())) else ()
     return Plan(loop_id, graph, members, indegree, sources, first_from_outside)
