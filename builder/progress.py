@@ -48,12 +48,23 @@ class TerminalProgress:
         self.live = live
         self.color = color
         self.total = len(workflow.nodes)
-        self.fold = RunFold()
-        self.fold.reset(workflow)
+        self._fold: RunFold | None = None  # made on first use: only the bar reads it
+        if live:  # the bar reads it from the first batch: made now, as before
+            self._fold = RunFold()
+            self._fold.reset(workflow)
         self._settled: set[str] = set()  # without the bar: the nodes settled at least once
         self.t0 = time.monotonic()
         self._bar_shown = False
         self._tick: asyncio.TimerHandle | None = None
+
+    @property
+    def fold(self) -> RunFold:
+        """The run's fold (RunFold.reset of a 10 000-node workflow costs ~10 ms, so it is made
+        when first read: without the bar it never is)."""
+        if self._fold is None:
+            self._fold = RunFold()
+            self._fold.reset(self.workflow)
+        return self._fold
 
     # --- wiring ---------------------------------------------------------------------------
     def attach(self, run: Any) -> None:

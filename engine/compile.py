@@ -17,8 +17,10 @@ All problems are collected and raised together as one CompileError.
 from __future__ import annotations
 
 import gc
+import operator
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 import networkx as nx
@@ -187,8 +189,12 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
         problems += _check_scope_crossings(workflow, types, scope_of)
     if problems:
         raise CompileError(problems + warnings)
-    graphs, wiring = _scope_graphs(workflow, types, scope_of)
+    graphs: dict[str | None, nx.DiGraph] = {}
+    wiring: _Wiring | None = None
     orders: dict[str | None, list[str]] = {}
+    # Only the problems wanted, no loop, no tools, no cycle: no graph is needed
+    if build or tool_nodes or _back_ports(types) or not _acyclic(workflow):
+        graphs, wiring = _scope_graphs(workflow, types, scope_of)
     for key, graph in graphs.items():
         order = _topological_order(graph)
         if order is None:
@@ -433,7 +439,7 @@ def _scope_graphs(workflow: Workflow, types: dict[str, type[NodeType]],
         if node_type.kind in LOOP_PORTS:
             graphs[nid] = nx.DiGraph(loop=nid)
     if len(graphs) == 1:
-        graphs[None].add_nodes_from(workflow.nodes)
+        _add_nodes(graphs[None], workflow.nodes)
     else:
         for nid in workflow.nodes:
             graphs[scope_of[nid]].add_node(nid)
@@ -467,6 +473,19 @@ def _scope_graphs(workflow: Workflow, types: dict[str, type[NodeType]],
     for key, pairs in wired.items():
         graphs[key].add_edges_from((u, v, {"edges": edges}) for (u, v), edges in pairs.items())
     return graphs, None
+
+
+def _add_nodes(graph: nx.DiGraph, ids: dict[str, Any]) -> None:
+    """`graph.add_nodes_from(ids)` for a new graph, written into networkx's dicts (its loop
+    makes three dicts a node through factory attributes and checks each for tuples)."""
+    if (graph._succ or graph.adjlist_inner_dict_factory is not dict
+            or graph.node_attr_dict_factory is not dict):
+        graph.add_nodes_from(ids)
+        return
+    graph._succ.update({nid: {} for nid in ids})
+    graph._pred.update({nid: {} for nid in ids})
+    graph._node.update({nid: {} for nid in ids})
+    nx._clear_cache(graph)
 
 
 def _add_edges(graph: nx.DiGraph, edges: list[Edge]) -> _Wiring:
@@ -519,6 +538,46 @@ def _topological_order(graph: nx.DiGraph) -> list[str] | None:
     return order if len(order) == len(indegree) else None
 
 
+_MERGE_FIRST = operator.attrgetter("merge_first")
+_SOURCE = operator.attrgetter("source")
+_TARGET = operator.attrgetter("target")
+
+
+def _acyclic(workflow: Workflow) -> bool:
+    """Whether the edges, every one a dependency, leave the nodes without a cycle (False
+    also for an edge to or from a node not in the workflow: the graph's check words it)."""
+    # Every edge from an earlier node in the file to a later one cannot close a cycle: proved
+    # at C speed (maps over the whole list); else Kahn's count below
+    position = dict(zip(workflow.nodes, range(len(workflow.nodes))))
+    try:
+        if all(map(operator.lt, map(position.__getitem__, map(_SOURCE, workflow.edges)),
+                   map(position.__getitem__, map(_TARGET, workflow.edges)))):
+            return True
+    except KeyError:
+        return False
+    indegree = dict.fromkeys(workflow.nodes, 0)
+    succ: dict[str, list[str]] = {}
+    for e in workflow.edges:
+        if e.source not in indegree or e.target not in indegree:
+            return False
+        indegree[e.target] += 1
+        targets = succ.get(e.source)
+        if targets is None:
+            succ[e.source] = [e.target]
+        else:
+            targets.append(e.target)
+    ready = [nid for nid, count in indegree.items() if count == 0]
+    settled = 0
+    while ready:
+        nid = ready.pop()
+        settled += 1
+        for v in succ.get(nid, ()):
+            indegree[v] -= 1
+            if indegree[v] == 0:
+                ready.append(v)
+    return settled == len(indegree)
+
+
 def _cycle_problems(graph: nx.DiGraph) -> list[Problem]:
     problems = []
     for component in nx.strongly_connected_components(graph):
@@ -544,7 +603,7 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
     problems: list[Problem] = []
     # target -> its input port -> the (source, source port) of each edge into it, in order
     inputs_of: dict[str, dict[str, list[tuple[str, str]]]] = grouped or {}
-    for e in workflow.edges if grouped is None else ():
+    for e in workflow.edges if grouped is None and build else ():
         by_port = inputs_of.get(e.target)
         if by_port is None:
             inputs_of[e.target] = {e.target_port: [(e.source, e.source_port)]}
@@ -560,9 +619,20 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
     out_names: dict[int, tuple[str, ...]] = {}
     no_ports: tuple[tuple[str, tuple[tuple[str, str], ...], bool, str], ...] = ()
     nodes: dict[str, PlanNode] = {}
+    # Without `build`: what setting up one of Flowloom's own pure types said about params the
+    # check found equal (one shared dict) holds for each node with them: (type, id) -> problem
+    set_up: dict[tuple[type[NodeType], int], str | None] = {}
     for nid, node in workflow.nodes.items():
         node_type = types[nid]
         found = checked_params.get(nid) if checked_params is not None else None
+        memo = None
+        if not build and found is not None and node_type.pure and _own_type(node_type):
+            memo = (node_type, id(found))
+            if memo in set_up:
+                said = set_up[memo]
+                if said is not None:
+                    problems.append(Problem(said, node_id=nid))
+                continue
         if found is None:
             params = node_type.with_defaults(node.params)
         else:  # the defaults as found, then the node's own values (its own objects)
@@ -572,8 +642,12 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
             impl = node_type(params, nid)
         except Exception as exc:  # setup() rejecting its params
             problems.append(Problem(f"cannot be set up: {exc}", node_id=nid))
+            if memo is not None:
+                set_up[memo] = problems[-1].message
             continue
         if not build:
+            if memo is not None:
+                set_up[memo] = None
             continue
         in_spec, out_spec = ports[nid]
         wired = inputs_of.get(nid)
@@ -581,6 +655,11 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
         kind = node_type.kind
         if wired is None:
             in_ports = no_ports
+        elif len(wired) == 1 and kind not in LOOP_PORTS:  # (most nodes: one input wired)
+            for port_name, sources in wired.items():
+                port = in_spec.get(port_name)
+                in_ports = ((port_name, tuple(sources), port.multi, port.type),) \
+                    if port is not None else no_ports
         elif kind not in LOOP_PORTS:
             in_ports = tuple([(port_name, tuple(sources), port.multi, port.type)
                               for port_name, port in in_spec.items()
@@ -608,9 +687,12 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
         # the usual node keeps PlanNode's defaults for every setting below
         if node.retry:
             plan_node.retry = RetryPolicy.from_setting(node.retry)
-        plan_node.timeout_s = node.timeout_s
-        plan_node.pool = node.pool
-        plan_node.priority = node.priority
+        if node.timeout_s is not None:
+            plan_node.timeout_s = node.timeout_s
+        if node.pool is not None:
+            plan_node.pool = node.pool
+        if node.priority != 0 or type(node.priority) is not int:  # (kept as written)
+            plan_node.priority = node.priority
         if node.on_error:
             plan_node.on_error = node.on_error
         if kind == "merge" and params.get("mode") == "first":
@@ -623,15 +705,19 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
     return nodes, problems
 
 
+def _own_type(node_type: type[NodeType]) -> bool:
+    """One of Flowloom's own node types (engine/, nodes/), not a plugin's."""
+    return node_type.__module__.partition(".")[0] in ("engine", "nodes")
+
+
 def _make_plan(loop_id: str | None, graph: nx.DiGraph, nodes: dict[str, PlanNode],
                order: list[str], one_edge_per_pair: bool = False) -> Plan:
-    members = {nid: nodes[nid] for nid in order}
+    members = dict(zip(order, map(nodes.__getitem__, order)))
     if one_edge_per_pair:  # a consumer per successor; the in-degree is the predecessors'
         for u, targets in graph._succ.items():
             if targets:
-                members[u].consumers.extend([members[v] for v in targets])
-        pred = graph._pred
-        indegree = {nid: len(pred[nid]) for nid in members}
+                members[u].consumers.extend(map(members.__getitem__, targets))
+        indegree = dict(zip(members, map(len, map(graph._pred.__getitem__, members))))
         return _plan(loop_id, graph, members, indegree)
     # networkx's adjacency, read directly (edges() builds a view tuple per edge): each node's
     # consumers, one entry per edge, then each node's in-degree as its count among them
@@ -647,9 +733,10 @@ def _make_plan(loop_id: str | None, graph: nx.DiGraph, nodes: dict[str, PlanNode
 
 def _plan(loop_id: str | None, graph: nx.DiGraph, members: dict[str, PlanNode],
           indegree: dict[str, int]) -> Plan:
-    sources = tuple(nid for nid, count in indegree.items() if count == 0)
+    sources = tuple(compress(indegree, map(operator.not_, indegree.values())))
     first_from_outside = tuple(
         nid for nid, pn in members.items()
         if pn.merge_first and any(src not in members
-                                  for _, keys, _, _ in pn.in_ports for src, _ in keys))
+                                  for _, keys, _, _ in pn.in_ports for src, _ in keys)
+    ) if any(map(_MERGE_FIRST, members.values())) else ()
     return Plan(loop_id, graph, members, indegree, sources, first_from_outside)

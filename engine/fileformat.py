@@ -32,7 +32,7 @@ from typing import Any
 from engine import limits
 from engine.errors import Problem, WorkflowFileError
 from engine.frame_records import FRAMES_KEY, frame_records, read_frames
-from engine.model import Edge, Frame, Node, Workflow
+from engine.model import Edge, Frame, Node, Workflow, new_edge
 from engine.nodetype import NodeType, Port
 from engine.registry import upgrade_type_ids
 from engine.secretparams import secret_literal_problems
@@ -81,6 +81,7 @@ _DEPTH_STEP = [0] * 256
 _DEPTH_STEP[ord("[")] = _DEPTH_STEP[ord("{")] = 1
 _DEPTH_STEP[ord("]")] = _DEPTH_STEP[ord("}")] = -1
 _NOT_BRACKET_OR_QUOTE = bytes(sorted(set(range(256)) - set(b'[]{}"')))
+_NOT_COLON_OR_QUOTE = bytes(sorted(set(range(256)) - set(b':"')))
 _QUOTED_BYTES = re.compile(rb'"[^"]*"')
 _LONG_RUN = re.compile(f'"[^"]{{{limits.MAX_STRING_CHARS + 1}}}')
 # digits -> "0", e and E -> "e", anything else -> " " (for _plain_numbers)
@@ -132,6 +133,27 @@ def _within_depth(text: str) -> bool:
     return not brackets
 
 
+def _counting(append: Callable[[int], None]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """An object_hook that hands each object's number of keys to `append`."""
+
+    def hook(obj: dict[str, Any]) -> dict[str, Any]:
+        append(len(obj))
+        return obj
+
+    return hook
+
+
+def _colons_outside_strings(text: str) -> int:
+    """How many colons of valid JSON `text` are not inside a string: its key/value pairs."""
+    if "\\" in text:
+        return _JSON_STRING.sub("", text).count(":")
+    # As _outside_brackets: quotes and colons kept, strings without a colon dropped, then the
+    # strings left (valid JSON: every string is closed)
+    marks = text.encode("utf-8", "surrogatepass").translate(None, _NOT_COLON_OR_QUOTE)
+    marks = marks.replace(b'""', b"")
+    return (_QUOTED_BYTES.sub(b"", marks) if b'"' in marks else marks).count(b":")
+
+
 def _strings_suspect(text: str) -> bool:
     if len(text) > limits.MAX_STRING_CHARS:  # a string may be over the limit: find the longest
         if "\\" not in text:  # a string is a run without quotes: is there a run that long?
@@ -144,7 +166,8 @@ def _strings_suspect(text: str) -> bool:
             text.encode("utf-8")
         except UnicodeEncodeError:
             return True  # a raw surrogate in the text itself
-    return ("\\ud" in text or "\\uD" in text) and _SURROGATE_ESCAPE.search(text) is not None
+    return ("\\" in text and ("\\ud" in text or "\\uD" in text)
+            and _SURROGATE_ESCAPE.search(text) is not None)
 
 
 def _long_run(text: str) -> bool:
@@ -167,7 +190,8 @@ def _plain_numbers(text: str) -> bool:
         data = text.encode("utf-8", "surrogatepass")
     marks = data.translate(_NUMBER_MARKS)
     return (b"0" * (limits.MAX_INT_DIGITS + 1) not in marks and b"0e" not in marks
-            and b"NaN" not in data and b"Infinity" not in data)
+            and (b"N" not in data or b"NaN" not in data)  # (one byte: a C memchr)
+            and (b"I" not in data or b"Infinity" not in data))
 
 
 class _Reader:
@@ -261,7 +285,15 @@ def read_json(text: str, source: str = "the workflow") -> tuple[Any, list[Proble
         "parse_int": reader.integer, "parse_float": reader.real,
         "parse_constant": reader.constant}
     try:
-        value = json.loads(text, object_pairs_hook=reader.pairs, **numbers)
+        # Read with C-built dicts, each counted: an object with a repeated key makes a dict
+        # shorter than its pairs, so as many keys kept as the text has pairs (a colon outside
+        # a string is one) means no key repeats. Else read again, noting each repeated key
+        # (object_pairs_hook builds a list of pairs per object: ~2x json's own cost).
+        sizes: list[int] = []
+        value = json.loads(text, object_hook=_counting(sizes.append), **numbers)
+        kept = sum(sizes)
+        if kept != text.count(":") and kept != _colons_outside_strings(text):
+            value = json.loads(text, object_pairs_hook=reader.pairs, **numbers)
     except json.JSONDecodeError as exc:
         raise WorkflowFileError(
             f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
@@ -419,6 +451,51 @@ def _read_edge(raw: Any, index: int, problems: list[Problem],
                 else {k: v for k, v in raw.items() if k not in _EDGE_KEYS})
 
 
+def _read_nodes(raw_nodes: list[Any], problems: list[Problem]) -> dict[str, Node]:
+    """The nodes by id, entry by entry: each problem noted, the entries in error left out."""
+    nodes: dict[str, Node] = {}
+    for index, raw in enumerate(raw_nodes):
+        node = _usual_node(raw)
+        if node is None:
+            node = _read_node(raw, index, problems)
+            if node is None:
+                continue
+        if node.id in nodes:
+            problems.append(Problem(f"duplicate node id (node #{index + 1} repeats it); "
+                                    f"the repeat was left out", node_id=node.id))
+            continue
+        nodes[node.id] = node
+    return nodes
+
+
+def _read_edges(raw_edges: list[Any], problems: list[Problem]) -> list[Edge]:
+    """The edges, entry by entry: each problem noted, the entries in error left out."""
+    edges: list[Edge] = []
+    seen: set[tuple[str, str, str, str]] = set()
+    for index, raw in enumerate(raw_edges):
+        if type(raw) is dict and len(raw) == 4:  # the usual edge: its four strings only
+            key = (raw.get("source"), raw.get("source_port"), raw.get("target"),
+                   raw.get("target_port"))
+            source, source_port, target, target_port = key
+            if (type(source) is str and type(source_port) is str and type(target) is str
+                    and type(target_port) is str and source and source_port and target
+                    and target_port and key not in seen):
+                seen.add(key)
+                edges.append(new_edge(source, source_port, target, target_port))
+                continue
+        key = _edge_key(raw)
+        if key is not None and key in seen:  # (a repeat is not built only to be dropped)
+            problems.append(Problem("the same edge is listed twice; the repeat was left out",
+                                    edge=key))
+            continue
+        edge = _read_edge(raw, index, problems, key)
+        if edge is None:
+            continue
+        seen.add(key)  # type: ignore[arg-type]
+        edges.append(edge)
+    return edges
+
+
 def from_document(doc: dict[str, Any]) -> Loaded:
     """A current-version document -> Workflow, with the problems of entries left out."""
     problems: list[Problem] = []
@@ -445,41 +522,8 @@ def from_document(doc: dict[str, Any]) -> Loaded:
             raise WorkflowFileError(f"the workflow has {limits.amount(len(entries))} {what}; "
                                     f"the limit is {limit_name} = {limits.amount(limit)} "
                                     f"(engine/limits.py).")
-    nodes: dict[str, Node] = {}
-    for index, raw in enumerate(raw_nodes):
-        node = _usual_node(raw)
-        if node is None:
-            node = _read_node(raw, index, problems)
-            if node is None:
-                continue
-        if node.id in nodes:
-            problems.append(Problem(f"duplicate node id (node #{index + 1} repeats it); "
-                                    f"the repeat was left out", node_id=node.id))
-            continue
-        nodes[node.id] = node
-    edges: list[Edge] = []
-    seen: set[tuple[str, str, str, str]] = set()
-    for index, raw in enumerate(raw_edges):
-        if type(raw) is dict and len(raw) == 4:  # the usual edge: its four strings only
-            key = (raw.get("source"), raw.get("source_port"), raw.get("target"),
-                   raw.get("target_port"))
-            source, source_port, target, target_port = key
-            if (type(source) is str and type(source_port) is str and type(target) is str
-                    and type(target_port) is str and source and source_port and target
-                    and target_port and key not in seen):
-                seen.add(key)
-                edges.append(Edge(source, source_port, target, target_port))
-                continue
-        key = _edge_key(raw)
-        if key is not None and key in seen:  # (a repeat is not built only to be dropped)
-            problems.append(Problem("the same edge is listed twice; the repeat was left out",
-                                    edge=key))
-            continue
-        edge = _read_edge(raw, index, problems, key)
-        if edge is None:
-            continue
-        seen.add(key)  # type: ignore[arg-type]
-        edges.append(edge)
+    nodes = _read_nodes(raw_nodes, problems)
+    edges = _read_edges(raw_edges, problems)
     extra = {k: v for k, v in doc.items() if k not in _DOC_KEYS}
     frames: list[Frame] = []
     if isinstance(extra.get(FRAMES_KEY), list):
@@ -498,7 +542,9 @@ def loads(text: str, registry: Any = None, source: str = "the workflow") -> Load
     loaded = from_document(doc)
     loaded.problems[:0] = problems
     if registry is not None:
-        upgrade_type_ids(loaded.workflow, registry)
+        current = registry.current_id  # a former type id is rare: look at each type once
+        if any(current(t) != t for t in {n.type for n in loaded.workflow.nodes.values()}):
+            upgrade_type_ids(loaded.workflow, registry)
         found = check_details(loaded.workflow, registry)
         loaded.ports, loaded.types, loaded.params = found.ports, found.types, found.params
         loaded.problems.extend(found.problems)

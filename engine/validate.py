@@ -201,10 +201,15 @@ def check_details(workflow: Workflow, registry: Registry) -> Checked:
     known: dict[str, type[NodeType] | None] = {}  # type id -> its type (None: unknown)
     done: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, Port], dict[str, Port],
                                       list[tuple[str, str]]]] = {}
+    # pool_problems and placement_problems find nothing unless some node has a pool, a
+    # priority that is not an int, or extra keys, or the workflow declares pools
+    pools_or_extra = "pools" in workflow.extra
     for node in workflow.nodes.values():
         if (node.on_error is not None or node.timeout_s is not None or node.retry is not None
                 or node.limits is not None):
             problems.extend(_check_settings(node))
+        if node.pool is not None or type(node.priority) is not int or node.extra:
+            pools_or_extra = True
         type_id = node.type
         node_type = known.get(type_id, registry)  # (the registry: not looked up yet)
         if node_type is registry:
@@ -242,8 +247,9 @@ def check_details(workflow: Workflow, registry: Registry) -> Checked:
                 output_names[name] = node.id
         elif type_id == "flow.start":
             starts.append(node.id)
-    problems.extend(pool_problems(workflow, types))
-    problems.extend(placement_problems(workflow))
+    if pools_or_extra:
+        problems.extend(pool_problems(workflow, types))
+        problems.extend(placement_problems(workflow))
     if len(starts) > 1:
         problems.append(Problem(f"a workflow has at most one flow.start node; found "
                                 f"{', '.join(starts)}", node_id=starts[1]))
