@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from builder.canvas.press import GestureFactory
 
 EdgeKey = tuple[str, str, str, str]
+Box = tuple[Edge, float, float, float, float]  # a held-back wire and its scene box
 SCENE_HALF = 100_000.0
 DEFER_WIRES_FROM = 500  # wires out of view are built after the first paint from this many on
 WIRE_SLICE = 250  # wires built per event-loop turn after it (a few ms each)
@@ -72,6 +73,7 @@ class GraphScene(QGraphicsScene):
         self._unsubscribe: list[Callable[[], None]] = []
         self._shared: dict[tuple, tuple] | None = None  # content shared during a build
         self._pending: dict[EdgeKey, Edge] = {}  # wires a deferred build has not made yet
+        self._boxes: dict[EdgeKey, Box] | None = None  # their boxes, worked out once
         self._edge_problems: dict[EdgeKey, str] = {}  # the last set_problems, for those
         self.gestures: GestureFactory | None = None
         self.gesture: Gesture | None = None
@@ -108,7 +110,7 @@ class GraphScene(QGraphicsScene):
 
     def _build_items(self, defer: bool = False) -> None:
         self.nodes, self.wires, self.frames = {}, {}, {}
-        self._pending, self._edge_problems = {}, {}
+        self._pending, self._edge_problems, self._boxes = {}, {}, None
         self.selected_wires = set()
         self._node_wires, self._node_frames = {}, {}
         self._shared = {}
@@ -166,10 +168,17 @@ class GraphScene(QGraphicsScene):
                 pending[(edge.source, edge.source_port, edge.target, edge.target_port)] = edge
         self._add_wires(now)
 
-    def _pending_boxes(self) -> list[tuple[Edge, float, float, float, float]]:
+    def _pending_boxes(self) -> list[Box]:
         """(edge, left, top, right, bottom) of each held-back wire: its bezier's control box
-        (which holds the curve) grown by WIRE_MARGIN for the pen."""
-        half, m, boxes = HEADER_H / 2, WIRE_MARGIN, []
+        (which holds the curve) grown by WIRE_MARGIN for the pen. Worked out once per deferred
+        build: nothing moves while wires are held back (a model change, a press or a new look
+        builds them all first), and each paint and the fit ask for them."""
+        if self._boxes is None:
+            self._boxes = self._work_out_boxes()
+        return list(self._boxes.values())
+
+    def _work_out_boxes(self) -> dict[EdgeKey, Box]:
+        half, m, boxes = HEADER_H / 2, WIRE_MARGIN, {}
         # (x, y, right edge, input rows, output rows) of each node, read once; an item sits
         # at its node's position (it follows node_changed)
         nodes = self.workflow.nodes
@@ -177,13 +186,14 @@ class GraphScene(QGraphicsScene):
         for node_id, item in self.nodes.items():
             x, y = nodes[node_id].position
             where[node_id] = (x, y, x + item.width, item.in_rows, item.out_rows)
-        for (src, out, dst, inp), edge in self._pending.items():
+        for key, edge in self._pending.items():
+            src, out, dst, inp = key
             a, b = where[src], where[dst]
             sx, sy = a[2], a[1] + a[4].get(out, half)
             ex, ey = b[0], b[1] + b[3].get(inp, half)
             dx = max(abs(ex - sx) * 0.5, 40.0)  # bezier()'s control points
-            boxes.append((edge, min(sx, ex - dx) - m, min(sy, ey) - m, max(sx + dx, ex) + m,
-                          max(sy, ey) + m))
+            boxes[key] = (edge, min(sx, ex - dx) - m, min(sy, ey) - m, max(sx + dx, ex) + m,
+                          max(sy, ey) + m)
         return boxes
 
     def build_wires_in(self, rect: QRectF) -> int:
@@ -226,9 +236,12 @@ class GraphScene(QGraphicsScene):
     def _build_pending(self, edges: list[Edge]) -> None:
         if not edges:
             return
-        pending = self._pending
+        pending, boxes = self._pending, self._boxes
         for edge in edges:
-            del pending[(edge.source, edge.source_port, edge.target, edge.target_port)]
+            key = (edge.source, edge.source_port, edge.target, edge.target_port)
+            del pending[key]
+            if boxes is not None:
+                boxes.pop(key, None)
         collecting = gc.isenabled()
         gc.disable()
         try:

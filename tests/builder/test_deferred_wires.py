@@ -165,3 +165,17 @@ def test_the_bounds_of_a_deferred_build_are_those_of_the_whole_scene(qtbot):
     assert deferred.items_bounds() == whole.itemsBoundingRect()
     assert deferred.wires_pending  # (only the wires that could reach out were built)
     _drop(whole, deferred)
+
+
+def test_the_held_back_wires_boxes_worked_out_once_stay_those_of_the_wires_left(qapp):
+    scene = _scene(grid(), defer=True)
+    first = scene._pending_boxes()  # worked out here and kept
+    assert len(first) == len(scene._pending) > 0
+    scene.build_wires_in(QRectF(0, 0, 800, 600))
+    scene.build_wires_slice(100)
+    kept = scene._pending_boxes()
+    fresh = list(scene._work_out_boxes().values())
+    assert kept == fresh and len(kept) == len(scene._pending) < len(first)
+    scene.finish_wires()
+    assert scene._pending_boxes() == []
+    _drop(scene)
