@@ -56,6 +56,7 @@ APP_NAME = "Flowloom"
 STATUS_MS = 6000
 FIRST_START_KEY = "templates/first_start_done"
 DEFAULT_SIZE = (1400, 860)  # the window of a first start (no saved geometry)
+OFFSCREEN = ("offscreen", "minimal")  # platforms without a real screen to fit
 # The docks' default share of the window (width for the side docks, height for the bottom
 # one) and its bounds in pixels: at 1400x860 about what it always was (230, 310, 230); in a
 # 1024x700 window the canvas keeps over half of each side.
@@ -72,6 +73,15 @@ def default_dock_sizes(width: int, height: int, run_panels: bool) -> tuple[int, 
     bottom = share(height, BOTTOM_SHARE, BOTTOM_PX) if run_panels else BOTTOM_PX[0] + 10
     return (share(width, PALETTE_SHARE, PALETTE_PX), share(width, INSPECTOR_SHARE, INSPECTOR_PX),
             bottom)
+
+
+def first_size(available: tuple[int, int] | None) -> tuple[int, int]:
+    """The window's size on a first start: DEFAULT_SIZE, shrunk to fit a smaller screen's
+    `available` (width, height) with room left for the window's frame and title bar."""
+    if available is None:
+        return DEFAULT_SIZE
+    room_w, room_h = int(available[0] * 0.96), int(available[1] * 0.92)
+    return min(DEFAULT_SIZE[0], room_w), min(DEFAULT_SIZE[1], room_h)
 
 
 def credential_names() -> list[str]:
@@ -158,7 +168,10 @@ class MainWindow(QMainWindow):
         self.acts["snap"].setChecked(snap in (True, "true"))
         self.setAcceptDrops(True)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_scheme_changed)
-        self.resize(*DEFAULT_SIZE)
+        screen = self.screen()  # (an offscreen platform's screen is a made-up 800 x 600)
+        real = screen is not None and QGuiApplication.platformName() not in OFFSCREEN
+        area = screen.availableGeometry() if real else None
+        self.resize(*first_size((area.width(), area.height()) if area is not None else None))
         self._restore_layout()
         if recover:
             QTimer.singleShot(0, self.offer_recovery)
@@ -434,6 +447,10 @@ class MainWindow(QMainWindow):
             self._size_docks_when_shown = False
             self._default_dock_sizes()
             QTimer.singleShot(0, self._default_dock_sizes)
+            # and once the run panels exist: their tabs join the bottom dock after the first
+            # frame, and Qt grew it to their plots' size hints (250 px in a 736 px window)
+            self.run_view.warmed_up.connect(self._default_dock_sizes,
+                                            Qt.ConnectionType.SingleShotConnection)
         self.start_page.window_shown()  # (built now: a start that opens a file never shows it)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override

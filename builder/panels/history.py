@@ -49,6 +49,8 @@ RUN_COLUMNS = ("Started", "Workflow", "Status", "Duration", "Nodes", "Alerts", "
 COMPARE_COLUMNS = ("Node", "Status A", "Status B", "Duration A", "Duration B", "Change")
 ID_ROLE = Qt.ItemDataRole.UserRole
 
+SPLITTER_MIN_H = 72  # px: a few rows of runs stay visible however low the dock is
+
 
 _RECORD_LABEL = {"complete": "kept", "over_limit": "incomplete", "pruned": "pruned"}
 
@@ -128,6 +130,9 @@ class HistoryPanel(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.runs)
         splitter.addWidget(bottom)
+        # its two tables' own minimums (~160 px) held the whole bottom dock at 250 px in a
+        # small window: the runs and the comparison share whatever height the dock has
+        splitter.setMinimumHeight(SPLITTER_MIN_H)
         top = QHBoxLayout()
         for widget in (self.scope_box, self.status_box):
             top.addWidget(widget)

@@ -33,3 +33,28 @@ def test_a_window_shown_small_without_a_saved_layout_sizes_its_docks_to_it(qtbot
     qtbot.waitUntil(lambda: abs(window.inspector_dock.width() - inspector) <= 12, timeout=3000)
     assert abs(window.palette_dock.width() - palette) <= 12
     assert window.canvas.width() > window.width() / 2
+
+
+def test_a_first_start_fits_the_window_to_a_smaller_screen():
+    from builder.mainwindow import DEFAULT_SIZE, first_size
+
+    assert first_size(None) == DEFAULT_SIZE
+    assert first_size((2560, 1440)) == DEFAULT_SIZE
+    width, height = first_size((1280, 800))
+    assert width <= 1280 * 0.96 and height <= 800 * 0.92
+    assert width > 1000 and height > 600  # as much of the screen as leaves room for a frame
+
+
+def test_once_the_run_panels_join_the_bottom_dock_it_keeps_its_size_in_a_small_window(
+        qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("FLOWLOOM_DATA_DIR", str(tmp_path / "data"))
+    window = MainWindow(make_registry(), temp_settings(tmp_path), Answers().prompts(),
+                        recover=False)
+    qtbot.addWidget(window)
+    window.resize(1228, 736)  # a 1280 x 800 screen's first start
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.run_view.warmed, timeout=10000)  # every run panel built
+    bottom = default_dock_sizes(window.width(), window.height(), True)[2]
+    # the History panel's two tables once held the bottom dock at 222 px and more
+    qtbot.waitUntil(lambda: window.problems_dock.height() <= bottom + 12, timeout=3000)
