@@ -29,6 +29,26 @@ from engine.runfold import Bar, RunFold
 __all__ = ["Bar", "TimelineModel"]
 
 
+
+def chain_step(bar: Bar, deps: dict[str, Any], by_key: dict[tuple[str, tuple[int, ...]], list[Bar]],
+               best: dict[int, tuple[float, Bar | None]]) -> None:
+    """One ended bar's step of the critical path: the longest chain ending at it (its length
+    and the bar before it, into `best`), from the bars it depends on that ended before it began.
+    A value reaches an execution from the same iteration or from an enclosing scope (a body
+    never feeds outwards), so candidates are looked up by iteration prefix."""
+    top, prev = 0.0, None
+    prefixes = [bar.iteration[:n] for n in range(len(bar.iteration) + 1)]
+    for source in deps.get(bar.node_id, ()):
+        for prefix in prefixes:
+            for cand in by_key.get((source, prefix), ()):
+                if cand.end > bar.start + 1e-9:  # type: ignore[operator]
+                    continue
+                length = best[id(cand)][0]
+                if prev is None or length > top:
+                    top, prev = length, cand
+    best[id(bar)] = (top + bar.length(0.0), prev)
+    by_key.setdefault((bar.node_id, bar.iteration), []).append(bar)
+
 class TimelineModel:
     """Bars of one run, read from its `engine.runfold.RunFold` (`fold.bars`).
 
@@ -121,23 +141,10 @@ class TimelineModel:
         done = [b for b in self.bars if b.end is not None and b.status in ("succeeded", "failed")]
         done.sort(key=lambda b: (b.start, b.end))
         deps = self._dependencies()
-        # a value reaches an execution from the same iteration or from an enclosing scope
-        # (a body never feeds outwards), so candidates are looked up by iteration prefix
         by_key: dict[tuple[str, tuple[int, ...]], list[Bar]] = {}
         best: dict[int, tuple[float, Bar | None]] = {}  # id(bar) -> (chain length, previous)
         for bar in done:
-            top, prev = 0.0, None
-            prefixes = [bar.iteration[:n] for n in range(len(bar.iteration) + 1)]
-            for source in deps.get(bar.node_id, ()):
-                for prefix in prefixes:
-                    for cand in by_key.get((source, prefix), ()):
-                        if cand.end > bar.start + 1e-9:  # type: ignore[operator]
-                            continue
-                        length = best[id(cand)][0]
-                        if prev is None or length > top:
-                            top, prev = length, cand
-            best[id(bar)] = (top + bar.length(0.0), prev)
-            by_key.setdefault((bar.node_id, bar.iteration), []).append(bar)
+            chain_step(bar, deps, by_key, best)
         if not best:
             return []
         last = max(done, key=lambda b: best[id(b)][0])
@@ -197,18 +204,7 @@ class _Chain:
         done.sort(key=lambda b: (b.start, b.end))
         deps, by_key, best = self.deps, self.by_key, self.best
         for bar in done:  # (the loop of _longest_chain)
-            top, prev = 0.0, None
-            prefixes = [bar.iteration[:m] for m in range(len(bar.iteration) + 1)]
-            for source in deps.get(bar.node_id, ()):
-                for prefix in prefixes:
-                    for cand in by_key.get((source, prefix), ()):
-                        if cand.end > bar.start + 1e-9:  # type: ignore[operator]
-                            continue
-                        length = best[id(cand)][0]
-                        if prev is None or length > top:
-                            top, prev = length, cand
-            best[id(bar)] = (top + bar.length(0.0), prev)
-            by_key.setdefault((bar.node_id, bar.iteration), []).append(bar)
+            chain_step(bar, deps, by_key, best)
             if self.last is None or best[id(bar)][0] > best[id(self.last)][0]:
                 self.last = bar
 
