@@ -160,6 +160,12 @@ class MainWindow(QMainWindow):
         self.welcome = WelcomeCard(self, self.new_from_template,
                                    lambda: self.acts["guide"].trigger())
         self.start_page = StartPage(self)  # while no workflow is open
+        # one fit a loop turn, however many documents were attached in it (a start that opens
+        # a file attaches the empty one first: two fits over a big file's items cost ~30 ms)
+        self._fit_soon = QTimer(self)
+        self._fit_soon.setSingleShot(True)
+        self._fit_soon.setInterval(0)
+        self._fit_soon.timeout.connect(lambda: self.canvas.fit_all())
         self._connect()
         self._attach(document)
         self._themed = False  # every part above was built in self.theme (see apply_theme)
@@ -233,7 +239,7 @@ class MainWindow(QMainWindow):
         self.trust.document_changed(document)
         self._update_undo()
         self._update_title()
-        QTimer.singleShot(0, self.canvas.fit_all)
+        self._fit_soon.start()
 
     def _after_first_frame(self) -> None:
         QTimer.singleShot(0, self, self._check_first)  # next turn: the frame's listeners first

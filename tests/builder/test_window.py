@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication
 
@@ -227,3 +227,21 @@ def test_stop_cancels_a_running_workflow(qtbot, qloop, tmp_path, data_dir):
     result = qloop.run_until_complete(asyncio.wait_for(window.runner.task, 5))
     assert result.status == "cancelled"
     assert window.statusBar().currentMessage() == "Run cancelled"
+
+
+def test_a_start_that_opens_a_file_fits_the_view_once(qtbot, tmp_path, data_dir, monkeypatch):
+    from builder.canvas.view import Canvas
+
+    fits, real_fit = [], Canvas.fit_all
+    monkeypatch.setattr(Canvas, "fit_all", lambda view: (fits.append(1), real_fit(view)))
+    window = MainWindow(make_registry(), temp_settings(tmp_path), Answers().prompts(),
+                        recover=False, theme_mode="dark")
+    qtbot.addWidget(window)
+    assert window.session.open_file(saved_small(tmp_path))  # the empty document came first
+    marker = []
+    QTimer.singleShot(0, lambda: marker.append(1))  # (queued after every fit asked for so far)
+    window.show()
+    qtbot.waitUntil(lambda: marker == [1])
+    assert fits == [1]
+    window.session.new()  # a later document is fitted again
+    qtbot.waitUntil(lambda: fits == [1, 1])
