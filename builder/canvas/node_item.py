@@ -105,9 +105,15 @@ class NodeItem(QGraphicsItem):
         # margin (the loop badge's room on loops): size the node so the whole title fits it,
         # up to MAX_TITLE_W; a longer title is elided and the tooltip gives it whole.
         right, summary, least_w, top, in_y, out_y, rows = _body_layout(lk, content)
-        self.title_text, advance = lk.title_text(content.title, MAX_TITLE_W)
+        title_room = PAD + ICON + TITLE_GAP + right + 2
+        bound = lk.title_bound(content.title)
+        if bound <= MAX_TITLE_W and bound + title_room <= least_w:
+            # the title fits the body's width whole, however it shapes: no need to shape it
+            self.title_text, title_w = content.title, least_w
+        else:
+            self.title_text, advance = lk.title_text(content.title, MAX_TITLE_W)
+            title_w = advance + title_room
         self.title_elided = self.title_text != content.title
-        title_w = advance + PAD + ICON + TITLE_GAP + right + 2
         self.summary = summary
         # up to the next 10 (rounding to the nearest cut the last letters of some titles)
         self.width = width = float(math.ceil(max(least_w, title_w) / 10) * 10)

@@ -4,6 +4,7 @@ the per-item computation gave; the previous computation is kept here as the spec
 from __future__ import annotations
 
 import math
+import random
 
 from builder.canvas.look import HEADER_H, ICON, MIN_W, PAD, ROW_H, SUMMARY_H, Look
 from builder.canvas.node_item import (
@@ -60,3 +61,35 @@ def test_items_alike_share_a_body_layout_and_keep_the_size_they_had(qtbot):
             assert (item.in_rows, item.out_rows) == (in_y, out_y)
             assert (item.rect.width(), item.rect.height()) == (width, height)
         assert 0 < len(look.node_layouts) < len(_contents())
+
+
+def _titles(rng: random.Random) -> list[str]:
+    kerned = ["AV", "To", "WA", "LT", "Ty", "Yo", "P.", "fi", "ff", "rn", "VA", "Te"]
+    printable = [chr(c) for c in range(32, 127)]
+    titles = [f"Step {i}" for i in range(0, 3000, 37)] + ["AVATAR TOWN", "WAVY Type", ""]
+    for _ in range(400):
+        parts = rng.choices(kerned + printable, k=rng.randint(1, 14))
+        titles.append("".join(parts))
+    titles += ["Résumé", "数据 step", "emoji 🙂 node", "Ünïcödé"]  # shaped, never bounded
+    return titles
+
+
+def test_a_title_short_enough_to_skip_shaping_sizes_the_node_as_shaping_it_would(qtbot):
+    rng = random.Random(17)
+    contents = []
+    for title in _titles(rng):
+        contents += [NodeContent(title, summary="x + y", inputs=[Port("x"), Port("y")],
+                                 outputs=[Port("out")]),
+                     NodeContent(title, summary="GET https://example.com/" + "p" * 80)]
+    skipped = 0
+    for theme in (dark_theme(), light_theme()):
+        look = Look(theme)
+        for content in contents:
+            bound = look.title_bound(content.title)
+            assert bound >= look.title_metrics.horizontalAdvance(content.title)
+            item = NodeItem("n", content, look)
+            title_text, summary, width, height, _in, _out = _previous(look, content)
+            assert (item.title_text, item.width, item.height) == (title_text, width, height)
+            assert item.title_elided == (title_text != content.title)
+            skipped += look.title_bound(content.title) + 42 <= width
+    assert skipped > len(contents) // 4  # the short path is taken, not only the long one
