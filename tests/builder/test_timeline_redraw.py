@@ -31,6 +31,16 @@ def expected(panel: TimelinePanel) -> dict[str, list[tuple[float, ...]]]:
     return {k: sorted(v) for k, v in out.items()}
 
 
+
+def shown_panel(qtbot, clock: list[float]) -> TimelinePanel:
+    """A Timeline panel on screen (800 x 300) whose clocks read `clock[0]`."""
+    panel = TimelinePanel(dark_theme(), clock=lambda: clock[0])
+    panel.wall_clock = lambda: clock[0]
+    qtbot.addWidget(panel)
+    panel.resize(800, 300)
+    panel.show()
+    return panel
+
 def test_a_long_run_is_drawn_exactly_while_ranges_change_in_steps(qtbot):
     clock = [100.0]
     panel = TimelinePanel(dark_theme(), clock=lambda: clock[0])
@@ -94,11 +104,7 @@ def test_a_new_run_in_the_same_panel_is_not_drawn_from_the_last_runs_cache(qtbot
 
 def test_a_short_run_is_shown_whole_once_it_ends(qtbot):
     clock = [100.0]
-    panel = TimelinePanel(dark_theme(), clock=lambda: clock[0])
-    panel.wall_clock = lambda: clock[0]
-    qtbot.addWidget(panel)
-    panel.resize(800, 300)
-    panel.show()
+    panel = shown_panel(qtbot, clock)
     fold = RunFold()
     panel.reset(None, fold)
     fold.feed([ev.RunStarted("r", "short", 0, {}, 100.0, 0.0)])

@@ -9,15 +9,12 @@ from builder.panels.timeline import FOLLOW_ROWS, SPAN_FIRST_S, TimelinePanel
 from builder.theme import dark_theme
 from engine import events as ev
 from engine.runfold import RunFold
+from tests.builder.test_timeline_redraw import shown_panel
 
 
 def test_the_first_redraws_of_a_run_leave_the_view_where_the_reset_put_it(qtbot):
     clock = [100.0]
-    panel = TimelinePanel(dark_theme(), clock=lambda: clock[0])
-    panel.wall_clock = lambda: clock[0]
-    qtbot.addWidget(panel)
-    panel.resize(800, 300)
-    panel.show()
+    panel = shown_panel(qtbot, clock)
     fold = RunFold()
     panel.reset(None, fold)
     (x0, x1), (y0, y1) = panel.view.viewRange()
