@@ -18,7 +18,7 @@ from engine.budget import Limits, limits_problem
 from engine.fileformat import dumps, loads
 from engine.validate import check_workflow
 
-HEAVY = "sum([sum(range(1000000)) for i in range(150)])"  # ~3-9 s of CPU
+HEAVY = "sum([sum(range(1000000)) for i in range(3000)])"  # 40 s of CPU or more, unbounded
 MEMORY_HOG = "len([list(range(100000)) for i in range(9999)])"  # ~40 GB if unbounded
 REGISTRY = core_registry()
 
