@@ -180,7 +180,7 @@ def _main(registry: Registry, path: str | None, screenshot: str | None, first_fr
     window = MainWindow(registry)
     if collecting:
         _collect_after_start(window)
-    window.run_view.warmed_up.connect(freeze_heap)
+    window.warmed_up.connect(freeze_heap)
     if first_frame:
         window.first_frame.painted.connect(lambda: _report_first_frame(window, first_frame, loop))
     if path:
