@@ -38,8 +38,8 @@ GC_START_MS = 3000
 # `preload()` before PySide6: see there.
 QT_FREE_AT_START = (
     "asyncio", "engine.connect", "engine.fileformat", "engine.validate", "engine.trust",
-    "engine.runfold", "engine.runstate", "engine.breakpoints", "engine.permissions",
-    "engine.context", "engine.suggest", "engine.secretparams", "engine.private",
+    "engine.runfold", "engine.runstate", "engine.permissions", "engine.context",
+    "engine.secretparams", "engine.private",
     "engine.expressions", "engine.loops", "engine.slots", "nodes", "nodes.credentials",
     "platformdirs", "datetime", "json", "sqlite3",
 )
