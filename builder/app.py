@@ -24,6 +24,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from builder import feature_scan
+
 if TYPE_CHECKING:  # pragma: no cover - typing only: Qt is imported after `preload()`
     from PySide6.QtWidgets import QApplication
 
@@ -62,6 +64,8 @@ def preload() -> Registry:
 
 def _application() -> QApplication:
     from PySide6.QtCore import Qt
+
+    feature_scan.install()  # its import hook's check on each module after this, made cheap
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
