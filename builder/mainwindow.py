@@ -68,6 +68,9 @@ OFFSCREEN = ("offscreen", "minimal")  # platforms without a real screen to fit
 PALETTE_SHARE, INSPECTOR_SHARE, BOTTOM_SHARE = 0.165, 0.22, 0.26
 PALETTE_PX, INSPECTOR_PX, BOTTOM_PX = (170, 260), (210, 330), (110, 250)
 PANELS_AVAILABLE = importlib.util.find_spec("builder.panels") is not None  # optional package
+# Where a file keeps its breakpoints: engine/breakpoints.py's UI_KEY and BREAKPOINTS_KEY, read
+# here so that a start need not import the run path to know (a test holds them equal).
+BREAKPOINTS_AT = ("ui", "breakpoints")
 
 
 def default_dock_sizes(width: int, height: int, run_panels: bool) -> tuple[int, int, int]:
@@ -109,6 +112,12 @@ def _history_path() -> Path:
     from engine.history.store import default_path  # imports SQLAlchemy's part lazily
 
     return default_path()
+
+
+def carries_breakpoints(workflow: Any) -> bool:
+    """The workflow's file lists breakpoints (their marks are drawn by the run view)."""
+    ui = getattr(workflow, "extra", {}).get(BREAKPOINTS_AT[0])
+    return isinstance(ui, dict) and bool(ui.get(BREAKPOINTS_AT[1]))
 
 
 def _last_run_widget(runner: Any, node_id: str) -> QWidget | None:
@@ -296,6 +305,8 @@ class MainWindow(QMainWindow):
         if self._run_view is not None:  # (else it follows the document when it is built)
             document.path_changed.connect(self._run_view.path_changed)  # Save As, not edits
             self._run_view.document_changed()
+        elif carries_breakpoints(document.workflow):  # their marks belong in the first frame
+            self._build_run_view()
         elif self.run_panels is not None:
             self.run_panels.clear_run()
             self.run_panels.set_workflow_path(document.path, document.workflow.name)

@@ -234,6 +234,24 @@ def test_the_deferred_part_is_built_after_the_first_frame_by_itself(qtbot, qloop
     assert not window.run_view.breakpoints.dock.isVisible()
 
 
+def test_a_file_with_breakpoints_has_its_marks_in_the_first_frame(qtbot, tmp_path, data_dir):
+    from engine.breakpoints import BREAKPOINTS_KEY, UI_KEY, Breakpoint, with_breakpoints
+
+    from builder.mainwindow import BREAKPOINTS_AT, carries_breakpoints
+
+    assert BREAKPOINTS_AT == (UI_KEY, BREAKPOINTS_KEY)
+    plain = new_window(qtbot, tmp_path, two_nodes(tmp_path))
+    assert not carries_breakpoints(plain.document.workflow) and plain._run_view is None
+    workflow = plain.document.workflow
+    workflow.extra = with_breakpoints(workflow.extra, [Breakpoint(node="b")])
+    path = tmp_path / "marked.loom.json"
+    save(workflow, path)
+    window = new_window(qtbot, tmp_path, path)
+    assert carries_breakpoints(window.document.workflow)
+    assert window._run_view is not None  # built with the document, before any frame
+    assert [bp.node for bp in window.run_view.breakpoints.breakpoints()] == ["b"]
+
+
 def test_the_stand_in_keeps_what_is_set_before_and_hands_it_over(qtbot, tmp_path, data_dir):
     window = new_window(qtbot, tmp_path)
     pending = window.runner
