@@ -1,9 +1,10 @@
 """Starting the editor: `main(path, screenshot)` is what `flowloom [FILE] [--screenshot OUT]` runs.
 
 It creates the QApplication (high-DPI scaling passes fractional factors through unrounded) and
-the MainWindow, opens `path`, and either runs Qt's event loop until the last window closes, or — with `screenshot` — lays the window out at a
-fixed size, fits the workflow in view, writes a PNG of the whole window and returns 0. Screenshot
-mode works with QT_QPA_PLATFORM=offscreen and never touches recovery files or saved layout.
+the MainWindow, opens `path`, and either runs Qt's event loop until the last window closes, or —
+with `screenshot` — lays the window out at a fixed size, fits the workflow in view, writes a PNG
+of the whole window and returns 0. Screenshot mode works with QT_QPA_PLATFORM=offscreen and
+never touches recovery files or saved layout.
 
 Runs execute on the same loop as the UI: qasync's asyncio loop over Qt's, made right after the
 first frame (qasync and its Qt classes are not first-frame work), or earlier the moment anything

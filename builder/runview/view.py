@@ -4,14 +4,14 @@
 the bridge and the run's one `RunFold`), the canvas `RunOverlay` and the wiring of the window's
 `RunPanels` docks (`window.run_panels`, made with the window: their tabs are in its first frame;
 None without the panels package). The window builds it right after its first frame, or when
-something needs it first (a Run pressed earlier: builder/runview/pending.py). Every way to start a run goes through `start()` (the checks, then
-the run); the controller folds the bridge's batches once and RunView tells the overlay which
-nodes changed and the panels that a batch arrived (both read the fold). It routes approvals
-to the waiting node's buttons and the review dialog, shows a node paused at a breakpoint
-(`show_paused`, `pause_action`), and adds the canvas context menu (Re-run from here, Approve…,
-Reject…, Show error). The dialogs it opens are attributes a test may replace:
-`ask_inputs(parent, declared)`, `approvals.dialog(parent, request, approve, done)` and
-`show_error(parent, node_id, text)`.
+something needs it first (a Run pressed earlier: builder/runview/pending.py). Every way to start
+a run goes through `start()` (the checks, then the run); the controller folds the bridge's
+batches once and RunView tells the overlay which nodes changed and the panels that a batch
+arrived (both read the fold). It routes approvals to the waiting node's buttons and the review
+dialog, shows a node paused at a breakpoint (`show_paused`, `pause_action`), and adds the canvas
+context menu (Re-run from here, Approve…, Reject…, Show error). The dialogs it opens are
+attributes a test may replace: `ask_inputs(parent, declared)`, `approvals.dialog(parent,
+request, approve, done)` and `show_error(parent, node_id, text)`.
 """
 
 from __future__ import annotations

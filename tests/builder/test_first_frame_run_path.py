@@ -235,9 +235,8 @@ def test_the_deferred_part_is_built_after_the_first_frame_by_itself(qtbot, qloop
 
 
 def test_a_file_with_breakpoints_has_its_marks_in_the_first_frame(qtbot, tmp_path, data_dir):
-    from engine.breakpoints import BREAKPOINTS_KEY, UI_KEY, Breakpoint, with_breakpoints
-
     from builder.mainwindow import BREAKPOINTS_AT, carries_breakpoints
+    from engine.breakpoints import BREAKPOINTS_KEY, UI_KEY, Breakpoint, with_breakpoints
 
     assert BREAKPOINTS_AT == (UI_KEY, BREAKPOINTS_KEY)
     plain = new_window(qtbot, tmp_path, two_nodes(tmp_path))
