@@ -126,9 +126,9 @@ def build(w: MainWindow) -> dict[str, QAction]:
     for dock in (w.palette_dock, w.inspector_dock, w.problems_dock):
         toggle = dock.toggleViewAction()
         panels.addAction(toggle)
-    if w.run_view.docks:
+    if w.run_docks:
         panels.addSeparator()
-        for dock in w.run_view.docks:
+        for dock in w.run_docks:
             panels.addAction(dock.toggleViewAction())
     panels.addSeparator()
     panels.addAction("Reset layout", w.reset_layout)
@@ -146,10 +146,12 @@ def build(w: MainWindow) -> dict[str, QAction]:
     add("&Run", "stop", "&Stop", w.stop_workflow, "Shift+F5")
     acts["stop"].setEnabled(False)
     menus["&Run"].addSeparator()
-    rv = w.run_view
-    add("&Run", "rerun_from", "Re-run from &Here", rv.rerun_selected, "Ctrl+F5")
-    add("&Run", "approve", "&Approve…", lambda: rv.review_selected(True), "Ctrl+Return")
-    add("&Run", "reject", "Re&ject…", lambda: rv.review_selected(False), "Ctrl+Backspace")
+    # (the run view is built after the first frame, or by the first of these)
+    add("&Run", "rerun_from", "Re-run from &Here", lambda: w.run_view.rerun_selected(),
+        "Ctrl+F5")
+    add("&Run", "approve", "&Approve…", lambda: w.run_view.review_selected(True), "Ctrl+Return")
+    add("&Run", "reject", "Re&ject…", lambda: w.run_view.review_selected(False),
+        "Ctrl+Backspace")
     _cluster_hook(w, add)
 
     add("&Help", "guide", "&User guide", lambda: _open_doc(w, "guide"), "F1")

@@ -1,10 +1,14 @@
 """Starting the editor: `main(path, screenshot)` is what `flowloom [FILE] [--screenshot OUT]` runs.
 
-It creates the QApplication (high-DPI scaling passes fractional factors through unrounded), the
-qasync event loop (so runs execute on the same loop as the UI) and the MainWindow, opens `path`,
-and either runs until the last window closes, or — with `screenshot` — lays the window out at a
-fixed size, fits the workflow in view, writes a PNG of the whole window and returns 0. Screenshot
-mode works with QT_QPA_PLATFORM=offscreen and never touches recovery files or saved layout.
+It creates the QApplication (high-DPI scaling passes fractional factors through unrounded) and
+the MainWindow, opens `path`, and either runs Qt's event loop until the last window closes, or —
+with `screenshot` — lays the window out at a fixed size, fits the workflow in view, writes a PNG
+of the whole window and returns 0. Screenshot mode works with QT_QPA_PLATFORM=offscreen and
+never touches recovery files or saved layout.
+
+Runs execute on the same loop as the UI: qasync's asyncio loop over Qt's, made right after the
+first frame (qasync and its Qt classes are not first-frame work), or earlier the moment anything
+asks asyncio for the loop — a Run pressed before that frame, say (`LoopWhenAsked`).
 
 `python -m builder.app [FILE] --first-frame OUT.png` starts exactly as a person's start does
 (their settings, recovery, the event loop) and, when the window's first frame has been painted,
@@ -21,8 +25,11 @@ import importlib
 import logging
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from builder import feature_scan
 
 if TYPE_CHECKING:  # pragma: no cover - typing only: Qt is imported after `preload()`
     from PySide6.QtWidgets import QApplication
@@ -38,8 +45,8 @@ GC_START_MS = 3000
 # `preload()` before PySide6: see there.
 QT_FREE_AT_START = (
     "asyncio", "engine.connect", "engine.fileformat", "engine.validate", "engine.trust",
-    "engine.runfold", "engine.runstate", "engine.breakpoints", "engine.permissions",
-    "engine.context", "engine.suggest", "engine.secretparams", "engine.private",
+    "engine.runfold", "engine.runstate", "engine.permissions", "engine.context",
+    "engine.secretparams", "engine.private",
     "engine.expressions", "engine.loops", "engine.slots", "nodes", "nodes.credentials",
     "platformdirs", "datetime", "json", "sqlite3",
 )
@@ -62,6 +69,8 @@ def preload() -> Registry:
 
 def _application() -> QApplication:
     from PySide6.QtCore import Qt
+
+    feature_scan.install()  # its import hook's check on each module after this, made cheap
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
@@ -134,6 +143,37 @@ def main(path: str | None = None, screenshot: str | None = None,
             gc.enable()
 
 
+class LoopWhenAsked(asyncio.DefaultEventLoopPolicy):
+    """The editor's asyncio policy: the main thread's loop is qasync's, running inside the Qt
+    loop that `app.exec()` runs (`already_running`), and is made the first time it is asked
+    for (`asyncio.get_event_loop()`, which `ensure_future` and friends call with no loop
+    running) or by `make()`. Other threads get the default policy's loops."""
+
+    def __init__(self, app: QApplication) -> None:
+        super().__init__()
+        self.app = app
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def get_event_loop(self) -> asyncio.AbstractEventLoop:
+        if self.loop is None and threading.current_thread() is threading.main_thread():
+            return self.make()
+        return super().get_event_loop()
+
+    def make(self) -> asyncio.AbstractEventLoop:
+        if self.loop is None:
+            import qasync
+
+            self.loop = qasync.QEventLoop(self.app, already_running=True)
+            self.set_event_loop(self.loop)
+        return self.loop
+
+    def close(self) -> None:
+        """After `app.exec()` returned: the loop (if it was made) stopped and closed."""
+        if self.loop is not None:
+            self.loop.stop()
+            self.loop.close()
+
+
 def _collect_after_start(window: object) -> None:
     """The collector back on once the first frame is painted (or after GC_START_MS, should
     the window not be painted: started minimised, say)."""
@@ -173,21 +213,26 @@ def _main(registry: Registry, path: str | None, screenshot: str | None, first_fr
             return EXIT_FAILED
         return EXIT_OK
 
-    import qasync
+    from PySide6.QtCore import QTimer
 
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    window = MainWindow(registry)
-    if collecting:
-        _collect_after_start(window)
-    window.run_view.warmed_up.connect(freeze_heap)
-    if first_frame:
-        window.first_frame.painted.connect(lambda: _report_first_frame(window, first_frame, loop))
-    if path:
-        window.session.open_file(path)
-    window.show()
-    with loop:
-        loop.run_forever()
+    policy = LoopWhenAsked(app)
+    asyncio.set_event_loop_policy(policy)
+    try:
+        window = MainWindow(registry)
+        if collecting:
+            _collect_after_start(window)
+        window.first_frame.painted.connect(policy.make)  # (or when first asked for)
+        QTimer.singleShot(GC_START_MS, policy.make)  # (a window never painted: minimised)
+        window.warmed_up.connect(freeze_heap)
+        if first_frame:
+            window.first_frame.painted.connect(lambda: _report_first_frame(window, first_frame))
+        if path:
+            window.session.open_file(path)
+        window.show()
+        app.exec()
+        policy.close()
+    finally:
+        asyncio.set_event_loop_policy(None)
     return EXIT_OK
 
 
@@ -201,14 +246,16 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-def _report_first_frame(window: object, out: str, loop: asyncio.AbstractEventLoop) -> None:
+def _report_first_frame(window: object, out: str) -> None:
     frame = window.first_frame
     sys.stdout.write(f"first_frame_at {frame.painted_at:.6f} cpu {frame.painted_cpu:.6f}\n")
     sys.stdout.flush()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(out), "PNG")
     window.session.autosave.discard()
-    loop.stop()
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.exit()
 
 
 def _cli(argv: list[str] | None = None) -> int:

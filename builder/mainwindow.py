@@ -6,18 +6,22 @@ commands, the inspector and problems panel follow the same workflow. Menus and t
 built in builder/actions.py. Dock layout, window geometry, theme and snapping are kept in
 QSettings; Run refuses with the reason while the problems panel lists errors.
 
-Start-up shows the window first: what its first frame does not show (the run panels' contents,
-the run history, the compiler, the first validation) is built right after that frame
-(`_after_first_frame`), or earlier where something asks for it.
+Start-up shows the window first: what its first frame does not show (the run view with the
+engine's run modules, the run panels' contents, the run history, the compiler, the first
+validation) is built right after that frame (`_after_first_frame`), or earlier where something
+asks for it: `window.run_view` builds the run view when first read, and `window.runner` is a
+stand-in until then (builder/runview/pending.py) that builds it for anything but the settings
+it keeps and `running`.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -38,8 +42,7 @@ from builder.host_limits import host_slots_for
 from builder.inspector import Inspector
 from builder.palette import Palette
 from builder.problems import ProblemsPanel
-from builder.runview import RunView
-from builder.runview.lastrun import last_run_widget
+from builder.runview.pending import PendingRunner
 from builder.start_page import StartPage
 from builder.style import MODES, apply_theme, stylesheet, theme_for
 from builder.trust_banner import TrustGate
@@ -48,6 +51,8 @@ from nodes import default_registry
 from nodes.credentials import CredentialStore
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from builder.panels import RunPanels
+    from builder.runview import RunView
     from builder.shortcuts_dialog import ShortcutsDialog
 
 log = logging.getLogger(__name__)
@@ -62,6 +67,10 @@ OFFSCREEN = ("offscreen", "minimal")  # platforms without a real screen to fit
 # 1024x700 window the canvas keeps over half of each side.
 PALETTE_SHARE, INSPECTOR_SHARE, BOTTOM_SHARE = 0.165, 0.22, 0.26
 PALETTE_PX, INSPECTOR_PX, BOTTOM_PX = (170, 260), (210, 330), (110, 250)
+PANELS_AVAILABLE = importlib.util.find_spec("builder.panels") is not None  # optional package
+# Where a file keeps its breakpoints: engine/breakpoints.py's UI_KEY and BREAKPOINTS_KEY, read
+# here so that a start need not import the run path to know (a test holds them equal).
+BREAKPOINTS_AT = ("ui", "breakpoints")
 
 
 def default_dock_sizes(width: int, height: int, run_panels: bool) -> tuple[int, int, int]:
@@ -105,7 +114,25 @@ def _history_path() -> Path:
     return default_path()
 
 
+def carries_breakpoints(workflow: Any) -> bool:
+    """The workflow's file lists breakpoints (their marks are drawn by the run view)."""
+    ui = getattr(workflow, "extra", {}).get(BREAKPOINTS_AT[0])
+    return isinstance(ui, dict) and bool(ui.get(BREAKPOINTS_AT[1]))
+
+
+def _last_run_widget(runner: Any, node_id: str) -> QWidget | None:
+    """The inspector's Last run box for `node_id` (none before the run view is built: no run
+    has happened then)."""
+    if isinstance(runner, PendingRunner) and not runner.built:
+        return None
+    from builder.runview.lastrun import last_run_widget
+
+    return last_run_widget(runner.node_record(node_id))
+
+
 class MainWindow(QMainWindow):
+    warmed_up = Signal()  # the run view is built and has built what the first frame left out
+
     def __init__(self, registry: Any = None, settings: QSettings | None = None,
                  prompts: Prompts | None = None, recover: bool = True,
                  theme_mode: str | None = None, parent: QWidget | None = None) -> None:
@@ -148,9 +175,12 @@ class MainWindow(QMainWindow):
                             | QMainWindow.DockOption.GroupedDragging)
         # The bottom area takes more panels later (Timeline, Charts, Log, History) as tabs.
         self.setTabPosition(Qt.DockWidgetArea.BottomDockWidgetArea, QTabWidget.TabPosition.North)
-        # the live run's owner: controller, fold, overlay, run panels, approvals
-        self.run_view = RunView(self, secrets=read_secret)
-        self.runner = self.run_view.controller
+        # The run panels' docks are in the first frame (their tabs; a saved layout places
+        # them); the panels in them are built later. The live run's owner (controller, fold,
+        # overlay, approvals: `run_view`) comes after the first frame, `runner` stands in.
+        self.run_panels: RunPanels | None = self._add_run_panels() if PANELS_AVAILABLE else None
+        self._run_view: RunView | None = None
+        self.runner: Any = PendingRunner(self._build_run_view)
         self.runner.host_slots = host_slots_for(self.settings)  # LLM host limits, app-wide
         self.status_label = QLabel()
         self.status_label.setProperty("role", "dim")
@@ -195,10 +225,51 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
+    def _add_run_panels(self) -> RunPanels:
+        from builder.panels import RunPanels
+
+        panels = RunPanels(self, self.theme)
+        for dock in panels.docks:
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+            self.tabifyDockWidget(self.problems_dock, dock)
+        self.problems_dock.raise_()
+        return panels
+
+    @property
+    def run_docks(self) -> list[QDockWidget]:
+        """The run panels' docks (Log, Timeline, Charts, History, Analytics)."""
+        return list(self.run_panels.docks) if self.run_panels is not None else []
+
+    @property
+    def run_view(self) -> RunView:
+        """The live run's owner, built when first read (after the first frame, or earlier for
+        a run started before it)."""
+        if self._run_view is None:
+            self._build_run_view()
+        return self._run_view
+
+    def _build_run_view(self) -> RunView:
+        if self._run_view is not None:
+            return self._run_view
+        from builder.runview.view import RunView
+
+        view = self._run_view = RunView(self, secrets=read_secret)
+        pending, self.runner = self.runner, view.controller
+        pending.hand_over(view.controller)
+        self.runner.status.connect(lambda text: self.statusBar().showMessage(text))
+        self.runner.running_changed.connect(self._on_running)
+        view.warmed_up.connect(self.warmed_up)
+        document = self.document
+        document.path_changed.connect(view.path_changed)  # (later documents: _attach)
+        view.document_changed()
+        if self.settings.value("window/state") is not None:  # placed as it was saved
+            self.restoreDockWidget(view.breakpoints.dock)
+        return view
+
     def _default_dock_sizes(self) -> None:
         """The docks' default sizes, in proportion to the window (`default_dock_sizes`)."""
         palette, inspector, bottom = default_dock_sizes(self.width(), self.height(),
-                                                        bool(self.run_view.docks))
+                                                        bool(self.run_docks))
         self.resizeDocks([self.palette_dock, self.inspector_dock], [palette, inspector],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.problems_dock], [bottom], Qt.Orientation.Vertical)
@@ -214,10 +285,7 @@ class MainWindow(QMainWindow):
         self.problems.problems_changed.connect(self._on_problems)
         self.problems.node_requested.connect(self.reveal_node)
         self.palette.node_activated.connect(self.add_node_in_view)
-        self.runner.status.connect(lambda text: self.statusBar().showMessage(text))
-        self.runner.running_changed.connect(self._on_running)
-        self.inspector.last_run = lambda node_id: last_run_widget(
-            self.runner.node_record(node_id))
+        self.inspector.last_run = lambda node_id: _last_run_widget(self.runner, node_id)
 
     def _attach(self, document: Document) -> None:
         """Show `document` everywhere (the session just put it in place)."""
@@ -234,16 +302,24 @@ class MainWindow(QMainWindow):
         stack.undoTextChanged.connect(self._update_undo)
         stack.redoTextChanged.connect(self._update_undo)
         document.modified_changed.connect(self._update_title)
-        document.path_changed.connect(self.run_view.path_changed)  # Save As, not edits
-        self.run_view.document_changed()
+        if self._run_view is not None:  # (else it follows the document when it is built)
+            document.path_changed.connect(self._run_view.path_changed)  # Save As, not edits
+            self._run_view.document_changed()
+        elif carries_breakpoints(document.workflow):  # their marks belong in the first frame
+            self._build_run_view()
+        elif self.run_panels is not None:
+            self.run_panels.clear_run()
+            self.run_panels.set_workflow_path(document.path, document.workflow.name)
         self.trust.document_changed(document)
         self._update_undo()
         self._update_title()
         self._fit_soon.start()
 
     def _after_first_frame(self) -> None:
-        QTimer.singleShot(0, self, self._check_first)  # next turn: the frame's listeners first
-        self.run_view.warm_up()
+        # next turns: the frame's listeners first, then the run view (its import and build are
+        # one step), then what it warms up a step at a time
+        QTimer.singleShot(0, self, self._check_first)
+        QTimer.singleShot(0, self, lambda: self.run_view.warm_up())
 
     def _check_first(self) -> None:
         if self.problems.pending():
@@ -361,7 +437,10 @@ class MainWindow(QMainWindow):
                 apply_theme(app, self.theme)
             self.canvas.set_theme(self.theme)
             self.welcome.set_theme(self.theme)
-            self.run_view.set_theme(self.theme)  # the canvas overlay and the run panels
+            if self._run_view is not None:  # the canvas overlay and the run panels
+                self._run_view.set_theme(self.theme)
+            elif self.run_panels is not None:  # (the overlay is made in the theme then)
+                self.run_panels.set_theme(self.theme)
             self.palette.set_colors(self.theme.categories, self.theme.text_dim)
         self._themed = True
         self.problems.set_colors(self.theme.problem, self.theme.state_color("waiting"))
@@ -394,7 +473,7 @@ class MainWindow(QMainWindow):
             dock.setFloating(False)
             self.addDockWidget(area, dock)
             dock.show()
-        for dock in self.run_view.docks:
+        for dock in self.run_docks:
             dock.setFloating(False)
             self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
             self.tabifyDockWidget(self.problems_dock, dock)
@@ -455,8 +534,8 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._default_dock_sizes)
             # and once the run panels exist: their tabs join the bottom dock after the first
             # frame, and Qt grew it to their plots' size hints (250 px in a 736 px window)
-            self.run_view.warmed_up.connect(self._default_dock_sizes,
-                                            Qt.ConnectionType.SingleShotConnection)
+            self.warmed_up.connect(self._default_dock_sizes,
+                                   Qt.ConnectionType.SingleShotConnection)
         self.start_page.window_shown()  # (built now: a start that opens a file never shows it)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override

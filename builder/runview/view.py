@@ -1,21 +1,22 @@
 """The live run in the window: controller, canvas overlay, run panels, approvals, re-run.
 
 `RunView(window, secrets)` owns the live run: the `RunController` (`window.runner`, which owns
-the bridge and the run's one `RunFold`), the canvas `RunOverlay` and, when the panels package is
-there, the `RunPanels` docks. Every way to start a run goes through `start()` (the checks, then
-the run); the controller folds the bridge's batches once and RunView tells the overlay which
-nodes changed and the panels that a batch arrived (both read the fold). It routes approvals
-to the waiting node's buttons and the review dialog, shows a node paused at a breakpoint
-(`show_paused`, `pause_action`), and adds the canvas context menu (Re-run from here, Approve…,
-Reject…, Show error). The dialogs it opens are attributes a test may replace:
-`ask_inputs(parent, declared)`, `approvals.dialog(parent, request, approve, done)` and
-`show_error(parent, node_id, text)`.
+the bridge and the run's one `RunFold`), the canvas `RunOverlay` and the wiring of the window's
+`RunPanels` docks (`window.run_panels`, made with the window: their tabs are in its first frame;
+None without the panels package). The window builds it right after its first frame, or when
+something needs it first (a Run pressed earlier: builder/runview/pending.py). Every way to start
+a run goes through `start()` (the checks, then the run); the controller folds the bridge's
+batches once and RunView tells the overlay which nodes changed and the panels that a batch
+arrived (both read the fold). It routes approvals to the waiting node's buttons and the review
+dialog, shows a node paused at a breakpoint (`show_paused`, `pause_action`), and adds the canvas
+context menu (Re-run from here, Approve…, Reject…, Show error). The dialogs it opens are
+attributes a test may replace: `ask_inputs(parent, declared)`, `approvals.dialog(parent,
+request, approve, done)` and `show_error(parent, node_id, text)`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -39,8 +40,6 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from builder.mainwindow import MainWindow
 
 log = logging.getLogger(__name__)
-
-PANELS_AVAILABLE = importlib.util.find_spec("builder.panels") is not None
 
 
 def show_error_text(parent: QWidget | None, node_id: str, text: str) -> QMessageBox:
@@ -71,13 +70,13 @@ class RunView(QObject):
         self.controller.alert_fired.connect(self.alerts.show_alert)
         self.ask_inputs = ask_inputs
         self.show_error = show_error_text
-        self.panels: Any = None
+        self.panels: Any = window.run_panels
         self.folder: Path | None = None  # where the last run's relative paths started
-        self.docks: list[Any] = []
+        self.docks: list[Any] = list(self.panels.docks) if self.panels is not None else []
         self.warmed = False  # warm_up() has built everything the first frame left out
         self._panels_start: tuple[Any, str, RunFold] | None = None  # (see _on_started)
-        if PANELS_AVAILABLE:
-            self._add_panels()
+        if self.panels is not None:
+            self._connect_panels()
         c, o = self.controller, self.overlay
         c.started.connect(self._on_started)
         c.folded.connect(self._on_events)  # the bridge's batches, folded once by the controller
@@ -93,16 +92,8 @@ class RunView(QObject):
         window.canvas.viewport().installEventFilter(self)
         self.breakpoints = BreakpointsView(self)  # F9, marks, the Breakpoint panel
 
-    def _add_panels(self) -> None:
-        from builder.panels import RunPanels  # optional package, looked up above
-
+    def _connect_panels(self) -> None:
         w = self.window
-        self.panels = RunPanels(w, w.theme)
-        self.docks = list(self.panels.docks)
-        for dock in self.docks:
-            w.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-            w.tabifyDockWidget(w.problems_dock, dock)
-        w.problems_dock.raise_()
         self.panels.node_selected.connect(w.reveal_node)
         self.panels.node_hovered.connect(self._on_panel_hover)
         self.panels.replay_requested.connect(self.replay)
