@@ -179,14 +179,19 @@ _sha256 = hashlib.sha256
 
 def recorded_keys(compiled: Compiled, outputs: Callable[[str], Any],
                   run_inputs: dict[str, Any], statics: dict[str, str],
-                  digest_of: Callable[[Any], str]) -> dict[str, str]:
+                  digest_of: Callable[[Any], str],
+                  texts: dict[str, tuple[str, str]] | None = None) -> dict[str, str]:
     """`node_keys` for a finished run, whose every source has run or not (`outputs(source)`
     gives its outputs as node_keys' `outputs_of` does, never UNKNOWN): the same keys, with the
     input digest's text written out for the usual parts (str ports and ids, hex digests)
     instead of going through the encoder, and an int or str value's digest taken here as
-    `digest_of` (codec.value_digest or a Canon's) takes it (tests/record/test_keys_fast.py
-    compares the two)."""
+    `digest_of` (codec.value_digest or a Canon's) takes it. `texts`: node -> codec.one_value
+    of its outputs, for the nodes the caller has it of (the usual node's value digest is
+    then the hash of that text, as value_digest takes it). tests/record/test_keys_fast.py
+    compares the two."""
     keys = {}
+    texts = {} if texts is None else texts
+    names: dict[str, str] = {}  # a port name -> its text (a few names, many wires)
     for node_id, pn in compiled.plan.nodes.items():
         static = statics[node_id]
         in_ports = pn.in_ports
@@ -194,6 +199,20 @@ def recorded_keys(compiled: Compiled, outputs: Callable[[str], Any],
             port, sources, _multi, _type = in_ports[0]
             if len(sources) == 1 and type(port) is str:
                 source, source_port = sources[0]
+                given = texts.get(source)
+                if given is not None and given[0] == source_port and type(source) is str:
+                    # one_value's key is a str; its text is codec.text of the value
+                    head = names.get(port)
+                    if head is None:
+                        head = names[port] = _enc(port)
+                    tail = names.get(source_port)
+                    if tail is None:
+                        tail = names[source_port] = _enc(source_port)
+                    value = _sha256(given[1].encode("utf-8")).hexdigest()
+                    digest = _sha256(f'[[{head},{_enc(source)},{tail},"{value}"]]'
+                                     .encode()).hexdigest()
+                    keys[node_id] = _sha256(f'["{static}","{digest}"]'.encode()).hexdigest()
+                    continue
                 given = outputs(source)
                 if type(source) is str and type(source_port) is str \
                         and type(given) is dict and source_port in given \

@@ -201,9 +201,19 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
         rec = tap.nodes.get((node_id, ()))
         return {} if rec is None else (rec["outputs"] or {})
 
+    # top-level node -> (its one output port, that value's text), for the usual node: the
+    # texts of the node's outputs, of the inputs of the node its one wire feeds, and that
+    # node's value digest are written from it (codec.one_value; the same texts as Canon's)
+    singles: dict[str, tuple[str, str]] = {}
+    for (node_id, iteration), rec in tap.nodes.items():
+        if not iteration:
+            outputs = rec["outputs"]
+            single = None if outputs is None else one_value(outputs)
+            if single is not None:
+                singles[node_id] = single
     loop_bodies = bodies(compiled)
     statics = static_keys(compiled, compiled.plan.nodes, loop_bodies)
-    keys = recorded_keys(compiled, outputs_of, tap.inputs, statics, canon.digest)
+    keys = recorded_keys(compiled, outputs_of, tap.inputs, statics, canon.digest, singles)
     wires = Wires(run.compiled, tap.nodes)
     batch: list[list[Any]] = []
     batch_chars = 0
@@ -240,10 +250,6 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
     max_run = policy.max_run_bytes
     probe: dict[str, Any] = {}
     unmasked = recorded(probe) is probe  # the run read no secret: values are kept as they are
-    # top-level node -> (its one output port, that value's text), for the usual node: the
-    # texts of the node's outputs, and of the inputs of the node its one wire feeds, are
-    # written from it (codec.one_value; the same texts as Canon's)
-    singles: dict[str, tuple[str, str]] = {}
     for (node_id, iteration), rec in tap.nodes.items():
         node = nodes.get(node_id)
         if node is None:
@@ -253,9 +259,8 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
             out_text = None if outputs is None else canon.text(outputs)
             inputs_text = canon.text(recorded(inputs_of(node_id, iteration)))
         else:
-            single = None if outputs is None else one_value(outputs)
+            single = singles.get(node_id)
             if single is not None:
-                singles[node_id] = single
                 out_text = one_text(*single)
             else:
                 out_text = None if outputs is None else canon.text(outputs)
