@@ -87,20 +87,6 @@ def static_key(compiled: Compiled, node_id: str,
     return _hash(parts)
 
 
-def _memo_key(node: Any, pn: Any) -> tuple[Any, ...] | None:
-    """A hashable stand-in for `_own(compiled, node.id)`: equal only for nodes whose own part
-    encodes alike. marshal writes each value with its exact type (1, True and 1.0, 0.0 and
-    -0.0, a list and a tuple are told apart) and reads back what it wrote, so equal bytes mean
-    equal values; a dict in another order only misses the memo. None when marshal refuses a
-    value (an object of another class: its key is worked out on its own)."""
-    try:
-        own = marshal.dumps((node.params, node.retry, node.timeout_s, node.on_error,
-                             node.limits, node.pool))
-    except ValueError:
-        return None
-    return (node.type, type(pn.impl) if pn is not None else None, own)
-
-
 def static_keys(compiled: Compiled, node_ids: Any,
                 loop_bodies: dict[str, list[str]] | None = None) -> dict[str, str]:
     """`static_key` of each of `node_ids`, worked out once per distinct (type, params,
@@ -117,7 +103,20 @@ def static_keys(compiled: Compiled, node_ids: Any,
         if loop_bodies.get(node_id) or (pn is not None and pn.tools):
             found[node_id] = static_key(compiled, node_id, loop_bodies)
             continue
-        memo_key = _memo_key(nodes[node_id], pn)
+        node = nodes[node_id]
+        # the memo's key, a hashable stand-in for `_own(compiled, node_id)`: equal only for
+        # nodes whose own part encodes alike. marshal writes each value with its exact type
+        # (1, True and 1.0, 0.0 and -0.0, a list and a tuple are told apart) and reads back
+        # what it wrote, so equal bytes mean equal values; a dict in another order only misses
+        # the memo. None when marshal refuses a value (an object of another class: its key is
+        # worked out on its own)
+        try:
+            memo_key: tuple[Any, ...] | None = (
+                node.type, type(pn.impl) if pn is not None else None,
+                marshal.dumps((node.params, node.retry, node.timeout_s, node.on_error,
+                               node.limits, node.pool)))
+        except ValueError:
+            memo_key = None
         key = None if memo_key is None else memo.get(memo_key)
         if key is None:
             key = _hash([_own(compiled, node_id), settings])

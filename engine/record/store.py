@@ -224,9 +224,10 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
     tops: list[list[Any]] = []
     types_at: dict[str, int] = {}
     statics_at: dict[str, int] = {}
+    places: dict[str, tuple[int, int]] = {}  # static key -> (its type's place, its place)
 
     def flush() -> None:
-        nonlocal batch, batch_chars, batch_seq, looped, tops, types_at, statics_at
+        nonlocal batch, batch_chars, batch_seq, looped, tops, types_at, statics_at, places
         if batch:
             try:  # plain by construction: ids, texts, and metas of str / bool / None
                 data = dumps_plain(batch).encode("utf-8")
@@ -239,7 +240,7 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
                 meta.update(nodes=tops, types=list(types_at), statics=list(statics_at))
             item("", "", BATCH, batch_seq, meta, key)
             batch, batch_chars, looped = [], 0, False
-            tops, types_at, statics_at = [], {}, {}
+            tops, types_at, statics_at, places = [], {}, {}, {}
             batch_seq += 1
 
     metas: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -250,6 +251,7 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
     max_run = policy.max_run_bytes
     probe: dict[str, Any] = {}
     unmasked = recorded(probe) is probe  # the run read no secret: values are kept as they are
+    heads: dict[str, str] = {}  # an output or input port name -> one_text's text before a value
     for (node_id, iteration), rec in tap.nodes.items():
         node = nodes.get(node_id)
         if node is None:
@@ -260,8 +262,11 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
             inputs_text = canon.text(recorded(inputs_of(node_id, iteration)))
         else:
             single = singles.get(node_id)
-            if single is not None:
-                out_text = one_text(*single)
+            if single is not None:  # one_text(*single), its head made once a port name
+                head = heads.get(single[0])
+                if head is None:
+                    head = heads[single[0]] = one_text(single[0], "")[:-1]
+                out_text = head + single[1] + "}"
             else:
                 out_text = None if outputs is None else canon.text(outputs)
             inputs_text = None
@@ -271,7 +276,10 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
                 port = wire.target_port
                 if given is not None and given[0] == wire.source_port \
                         and type(port) is str and port not in TAGS:
-                    inputs_text = one_text(port, given[1])
+                    head = heads.get(port)
+                    if head is None:
+                        head = heads[port] = one_text(port, "")[:-1]
+                    inputs_text = head + given[1] + "}"  # one_text(port, given[1])
             if inputs_text is None:
                 inputs_text = canon.text(recorded(top_inputs(node_id)))
         inline = len(inputs_text) <= INLINE_MAX
@@ -282,13 +290,15 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
             if inline and (small or out_text is None):  # the usual node: all in the batch
                 if looped:
                     flush()  # the loop's executions before the loop's own facts: order kept
-                kind = node.type
-                at_type = types_at.get(kind)
-                if at_type is None:
-                    at_type = types_at[kind] = len(types_at)
-                at_static = statics_at.get(static)
-                if at_static is None:
-                    at_static = statics_at[static] = len(statics_at)
+                at = places.get(static)  # a static key is of one type
+                if at is None:
+                    kind = node.type
+                    at_type = types_at.get(kind)
+                    if at_type is None:
+                        at_type = types_at[kind] = len(types_at)
+                    at = places[static] = (at_type, statics_at.setdefault(static,
+                                                                          len(statics_at)))
+                at_type, at_static = at
                 tops.append([node_id, rec["status"], rec["error"], rec["cached"], at_type,
                              bool(pn is not None and pn.impl.is_pure()), keys.get(node_id),
                              at_static])

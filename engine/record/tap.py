@@ -267,10 +267,15 @@ class RunTap:
 
     # --- events (the loop thread) ---------------------------------------------------------
     def _on_batch(self, batch: list[Any]) -> None:
+        finished = ev.NodeFinished
+        nodes, sequence = self.nodes, self.sequence
         for e in batch:
             kind = type(e)
-            if kind is ev.NodeFinished:
-                self._end(e, "succeeded", outputs=e.outputs, cached=e.cached)
+            if kind is finished:  # _end(e, "succeeded", ...) written out: one a node
+                node_id = e.node_id
+                nodes[(node_id, e.iteration)] = {"status": "succeeded", "outputs": e.outputs,
+                                                 "error": None, "cached": e.cached}
+                sequence.append((node_id, "succeeded"))
             elif kind is ev.NodeFailed:
                 self._end(e, "failed", error=e.error)
             elif kind is ev.NodeSkipped:
