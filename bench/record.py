@@ -3,6 +3,10 @@
 warm history database, runs alternating.
 
     .venv/bin/python bench/record.py [--nodes 10000] [--runs 3] [--dir DIR]
+                                     [--baseline OTHER/.venv/bin/flowloom]
+
+`--baseline`: the same figures for another checkout's flowloom (its own database), its runs
+alternating with these.
 """
 
 from __future__ import annotations
@@ -39,28 +43,35 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--dir", default=None)
+    parser.add_argument("--baseline", default=None, help="another flowloom to compare with")
     args = parser.parse_args()
     work = Path(args.dir or tempfile.mkdtemp(prefix="record-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     chain = work / "chain.loom.json"
     save(_engine_bench().chain(args.nodes), chain)
-    db = work / "history.db"
-    flowloom = str(Path(sys.executable).with_name("flowloom"))
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.setdefault("PYTHONPYCACHEPREFIX", str(work / "pycache"))
-    base = [flowloom, "run", str(chain), "--json", "--history-db", str(db)]
-    for _ in range(2):  # warm: the database, the .pyc files
-        cpu(base, env)
-        cpu(base + ["--no-record"], env)
-    with_record, without = [], []
+    flowlooms = {"this": str(Path(sys.executable).with_name("flowloom"))}
+    if args.baseline:
+        flowlooms["baseline"] = args.baseline
+    commands = {name: [exe, "run", str(chain), "--json", "--history-db",
+                       str(work / f"history-{name}.db")] for name, exe in flowlooms.items()}
+    for base in commands.values():  # warm: the databases, the .pyc files
+        for _ in range(2):
+            cpu(base, env)
+            cpu(base + ["--no-record"], env)
+    times: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in commands}
     for _ in range(args.runs):
-        with_record.append(cpu(base, env))
-        without.append(cpu(base + ["--no-record"], env))
-    per = sorted((a - b) / args.nodes * 1e6 for a, b in zip(with_record, without))
-    print(f"run --json: {', '.join(f'{t:.3f}' for t in with_record)} s CPU")
-    print(f"--no-record: {', '.join(f'{t:.3f}' for t in without)} s CPU")
-    print(f"record: {per[0]:.1f}-{per[-1]:.1f} us/node (median {per[len(per) // 2]:.1f})")
+        for name, base in commands.items():
+            times[name][0].append(cpu(base, env))
+            times[name][1].append(cpu(base + ["--no-record"], env))
+    for name, (with_record, without) in times.items():
+        per = sorted((a - b) / args.nodes * 1e6 for a, b in zip(with_record, without))
+        print(f"{name}: run --json {', '.join(f'{t:.3f}' for t in with_record)} s CPU; "
+              f"--no-record {', '.join(f'{t:.3f}' for t in without)} s CPU")
+        print(f"{name}: record {per[0]:.1f}-{per[-1]:.1f} us/node "
+              f"(median {per[len(per) // 2]:.1f})")
     print(f"load: {os.getloadavg()[0]:.2f}")
 
 

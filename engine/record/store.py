@@ -224,7 +224,8 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
     tops: list[list[Any]] = []
     types_at: dict[str, int] = {}
     statics_at: dict[str, int] = {}
-    places: dict[str, tuple[int, int]] = {}  # static key -> (its type's place, its place)
+    # static key -> (its type's place, its place, pure)
+    places: dict[str, tuple[int, int, bool]] = {}
 
     def flush() -> None:
         nonlocal batch, batch_chars, batch_seq, looped, tops, types_at, statics_at, places
@@ -247,10 +248,11 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
     nodes = compiled.workflow.nodes
     plan_nodes = compiled.nodes
     recorded = run.recorded
-    inputs_of, top_inputs, one_wire = wires.inputs_of, wires.top_inputs, wires.one_wire
+    inputs_of, top_inputs = wires.inputs_of, wires.top_inputs
     max_run = policy.max_run_bytes
     probe: dict[str, Any] = {}
     unmasked = recorded(probe) is probe  # the run read no secret: values are kept as they are
+    one_wire = wires.one_wires().get if unmasked else {}.get
     heads: dict[str, str] = {}  # an output or input port name -> one_text's text before a value
     for (node_id, iteration), rec in tap.nodes.items():
         node = nodes.get(node_id)
@@ -270,7 +272,7 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
             else:
                 out_text = None if outputs is None else canon.text(outputs)
             inputs_text = None
-            wire = one_wire(node_id) if unmasked else None
+            wire = one_wire(node_id)
             if wire is not None:
                 given = singles.get(wire.source)
                 port = wire.target_port
@@ -290,18 +292,20 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
             if inline and (small or out_text is None):  # the usual node: all in the batch
                 if looped:
                     flush()  # the loop's executions before the loop's own facts: order kept
-                at = places.get(static)  # a static key is of one type
+                # a static key is of one type, version and params, so of one purity (a type's
+                # is_pure is decided by its params)
+                at = places.get(static)
                 if at is None:
                     kind = node.type
                     at_type = types_at.get(kind)
                     if at_type is None:
                         at_type = types_at[kind] = len(types_at)
-                    at = places[static] = (at_type, statics_at.setdefault(static,
-                                                                          len(statics_at)))
-                at_type, at_static = at
+                    at = places[static] = (
+                        at_type, statics_at.setdefault(static, len(statics_at)),
+                        bool(pn is not None and pn.impl.is_pure()))
+                at_type, at_static, pure = at
                 tops.append([node_id, rec["status"], rec["error"], rec["cached"], at_type,
-                             bool(pn is not None and pn.impl.is_pure()), keys.get(node_id),
-                             at_static])
+                             pure, keys.get(node_id), at_static])
                 size = len(inputs_text) + (0 if out_text is None else len(out_text))
                 if used + size <= max_run and inputs_text.isascii() and (
                         out_text is None or out_text.isascii()):
