@@ -87,20 +87,6 @@ def static_key(compiled: Compiled, node_id: str,
     return _hash(parts)
 
 
-def _memo_key(node: Any, pn: Any) -> tuple[Any, ...] | None:
-    """A hashable stand-in for `_own(compiled, node.id)`: equal only for nodes whose own part
-    encodes alike. marshal writes each value with its exact type (1, True and 1.0, 0.0 and
-    -0.0, a list and a tuple are told apart) and reads back what it wrote, so equal bytes mean
-    equal values; a dict in another order only misses the memo. None when marshal refuses a
-    value (an object of another class: its key is worked out on its own)."""
-    try:
-        own = marshal.dumps((node.params, node.retry, node.timeout_s, node.on_error,
-                             node.limits, node.pool))
-    except ValueError:
-        return None
-    return (node.type, type(pn.impl) if pn is not None else None, own)
-
-
 def static_keys(compiled: Compiled, node_ids: Any,
                 loop_bodies: dict[str, list[str]] | None = None) -> dict[str, str]:
     """`static_key` of each of `node_ids`, worked out once per distinct (type, params,
@@ -117,7 +103,20 @@ def static_keys(compiled: Compiled, node_ids: Any,
         if loop_bodies.get(node_id) or (pn is not None and pn.tools):
             found[node_id] = static_key(compiled, node_id, loop_bodies)
             continue
-        memo_key = _memo_key(nodes[node_id], pn)
+        node = nodes[node_id]
+        # the memo's key, a hashable stand-in for `_own(compiled, node_id)`: equal only for
+        # nodes whose own part encodes alike. marshal writes each value with its exact type
+        # (1, True and 1.0, 0.0 and -0.0, a list and a tuple are told apart) and reads back
+        # what it wrote, so equal bytes mean equal values; a dict in another order only misses
+        # the memo. None when marshal refuses a value (an object of another class: its key is
+        # worked out on its own)
+        try:
+            memo_key: tuple[Any, ...] | None = (
+                node.type, type(pn.impl) if pn is not None else None,
+                marshal.dumps((node.params, node.retry, node.timeout_s, node.on_error,
+                               node.limits, node.pool)))
+        except ValueError:
+            memo_key = None
         key = None if memo_key is None else memo.get(memo_key)
         if key is None:
             key = _hash([_own(compiled, node_id), settings])
@@ -179,14 +178,19 @@ _sha256 = hashlib.sha256
 
 def recorded_keys(compiled: Compiled, outputs: Callable[[str], Any],
                   run_inputs: dict[str, Any], statics: dict[str, str],
-                  digest_of: Callable[[Any], str]) -> dict[str, str]:
+                  digest_of: Callable[[Any], str],
+                  texts: dict[str, tuple[str, str]] | None = None) -> dict[str, str]:
     """`node_keys` for a finished run, whose every source has run or not (`outputs(source)`
     gives its outputs as node_keys' `outputs_of` does, never UNKNOWN): the same keys, with the
     input digest's text written out for the usual parts (str ports and ids, hex digests)
     instead of going through the encoder, and an int or str value's digest taken here as
-    `digest_of` (codec.value_digest or a Canon's) takes it (tests/record/test_keys_fast.py
-    compares the two)."""
+    `digest_of` (codec.value_digest or a Canon's) takes it. `texts`: node -> codec.one_value
+    of its outputs, for the nodes the caller has it of (the usual node's value digest is
+    then the hash of that text, as value_digest takes it). tests/record/test_keys_fast.py
+    compares the two."""
     keys = {}
+    texts = {} if texts is None else texts
+    names: dict[str, str] = {}  # a port name -> its text (a few names, many wires)
     for node_id, pn in compiled.plan.nodes.items():
         static = statics[node_id]
         in_ports = pn.in_ports
@@ -194,6 +198,20 @@ def recorded_keys(compiled: Compiled, outputs: Callable[[str], Any],
             port, sources, _multi, _type = in_ports[0]
             if len(sources) == 1 and type(port) is str:
                 source, source_port = sources[0]
+                given = texts.get(source)
+                if given is not None and given[0] == source_port and type(source) is str:
+                    # one_value's key is a str; its text is codec.text of the value
+                    head = names.get(port)
+                    if head is None:
+                        head = names[port] = _enc(port)
+                    tail = names.get(source_port)
+                    if tail is None:
+                        tail = names[source_port] = _enc(source_port)
+                    value = _sha256(given[1].encode("utf-8")).hexdigest()
+                    digest = _sha256(f'[[{head},{_enc(source)},{tail},"{value}"]]'
+                                     .encode()).hexdigest()
+                    keys[node_id] = _sha256(f'["{static}","{digest}"]'.encode()).hexdigest()
+                    continue
                 given = outputs(source)
                 if type(source) is str and type(source_port) is str \
                         and type(given) is dict and source_port in given \

@@ -201,9 +201,19 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
         rec = tap.nodes.get((node_id, ()))
         return {} if rec is None else (rec["outputs"] or {})
 
+    # top-level node -> (its one output port, that value's text), for the usual node: the
+    # texts of the node's outputs, of the inputs of the node its one wire feeds, and that
+    # node's value digest are written from it (codec.one_value; the same texts as Canon's)
+    singles: dict[str, tuple[str, str]] = {}
+    for (node_id, iteration), rec in tap.nodes.items():
+        if not iteration:
+            outputs = rec["outputs"]
+            single = None if outputs is None else one_value(outputs)
+            if single is not None:
+                singles[node_id] = single
     loop_bodies = bodies(compiled)
     statics = static_keys(compiled, compiled.plan.nodes, loop_bodies)
-    keys = recorded_keys(compiled, outputs_of, tap.inputs, statics, canon.digest)
+    keys = recorded_keys(compiled, outputs_of, tap.inputs, statics, canon.digest, singles)
     wires = Wires(run.compiled, tap.nodes)
     batch: list[list[Any]] = []
     batch_chars = 0
@@ -214,9 +224,11 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
     tops: list[list[Any]] = []
     types_at: dict[str, int] = {}
     statics_at: dict[str, int] = {}
+    # static key -> (its type's place, its place, pure)
+    places: dict[str, tuple[int, int, bool]] = {}
 
     def flush() -> None:
-        nonlocal batch, batch_chars, batch_seq, looped, tops, types_at, statics_at
+        nonlocal batch, batch_chars, batch_seq, looped, tops, types_at, statics_at, places
         if batch:
             try:  # plain by construction: ids, texts, and metas of str / bool / None
                 data = dumps_plain(batch).encode("utf-8")
@@ -229,21 +241,19 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
                 meta.update(nodes=tops, types=list(types_at), statics=list(statics_at))
             item("", "", BATCH, batch_seq, meta, key)
             batch, batch_chars, looped = [], 0, False
-            tops, types_at, statics_at = [], {}, {}
+            tops, types_at, statics_at, places = [], {}, {}, {}
             batch_seq += 1
 
     metas: dict[tuple[Any, ...], dict[str, Any]] = {}
     nodes = compiled.workflow.nodes
     plan_nodes = compiled.nodes
     recorded = run.recorded
-    inputs_of, top_inputs, one_wire = wires.inputs_of, wires.top_inputs, wires.one_wire
+    inputs_of, top_inputs = wires.inputs_of, wires.top_inputs
     max_run = policy.max_run_bytes
     probe: dict[str, Any] = {}
     unmasked = recorded(probe) is probe  # the run read no secret: values are kept as they are
-    # top-level node -> (its one output port, that value's text), for the usual node: the
-    # texts of the node's outputs, and of the inputs of the node its one wire feeds, are
-    # written from it (codec.one_value; the same texts as Canon's)
-    singles: dict[str, tuple[str, str]] = {}
+    one_wire = wires.one_wires().get if unmasked else {}.get
+    heads: dict[str, str] = {}  # an output or input port name -> one_text's text before a value
     for (node_id, iteration), rec in tap.nodes.items():
         node = nodes.get(node_id)
         if node is None:
@@ -253,20 +263,25 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
             out_text = None if outputs is None else canon.text(outputs)
             inputs_text = canon.text(recorded(inputs_of(node_id, iteration)))
         else:
-            single = None if outputs is None else one_value(outputs)
-            if single is not None:
-                singles[node_id] = single
-                out_text = one_text(*single)
+            single = singles.get(node_id)
+            if single is not None:  # one_text(*single), its head made once a port name
+                head = heads.get(single[0])
+                if head is None:
+                    head = heads[single[0]] = one_text(single[0], "")[:-1]
+                out_text = head + single[1] + "}"
             else:
                 out_text = None if outputs is None else canon.text(outputs)
             inputs_text = None
-            wire = one_wire(node_id) if unmasked else None
+            wire = one_wire(node_id)
             if wire is not None:
                 given = singles.get(wire.source)
                 port = wire.target_port
                 if given is not None and given[0] == wire.source_port \
                         and type(port) is str and port not in TAGS:
-                    inputs_text = one_text(port, given[1])
+                    head = heads.get(port)
+                    if head is None:
+                        head = heads[port] = one_text(port, "")[:-1]
+                    inputs_text = head + given[1] + "}"  # one_text(port, given[1])
             if inputs_text is None:
                 inputs_text = canon.text(recorded(top_inputs(node_id)))
         inline = len(inputs_text) <= INLINE_MAX
@@ -277,16 +292,20 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
             if inline and (small or out_text is None):  # the usual node: all in the batch
                 if looped:
                     flush()  # the loop's executions before the loop's own facts: order kept
-                kind = node.type
-                at_type = types_at.get(kind)
-                if at_type is None:
-                    at_type = types_at[kind] = len(types_at)
-                at_static = statics_at.get(static)
-                if at_static is None:
-                    at_static = statics_at[static] = len(statics_at)
+                # a static key is of one type, version and params, so of one purity (a type's
+                # is_pure is decided by its params)
+                at = places.get(static)
+                if at is None:
+                    kind = node.type
+                    at_type = types_at.get(kind)
+                    if at_type is None:
+                        at_type = types_at[kind] = len(types_at)
+                    at = places[static] = (
+                        at_type, statics_at.setdefault(static, len(statics_at)),
+                        bool(pn is not None and pn.impl.is_pure()))
+                at_type, at_static, pure = at
                 tops.append([node_id, rec["status"], rec["error"], rec["cached"], at_type,
-                             bool(pn is not None and pn.impl.is_pure()), keys.get(node_id),
-                             at_static])
+                             pure, keys.get(node_id), at_static])
                 size = len(inputs_text) + (0 if out_text is None else len(out_text))
                 if used + size <= max_run and inputs_text.isascii() and (
                         out_text is None or out_text.isascii()):

@@ -46,6 +46,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
+# the ends of node executions RunTap keeps (folded into RunTap.nodes when it is read)
+_ENDS = frozenset({ev.NodeFinished, ev.NodeFailed, ev.NodeSkipped, ev.NodeCancelled})
 LLM_PARAMS = ("temperature", "max_tokens", "top_p", "top_k", "seed", "stop", "stream",
               "format", "options", "response_format", "tools", "tool_choice", "n")
 
@@ -178,9 +180,10 @@ class RunTap:
         self.http: list[HttpExchange] = []
         self.values: list[tuple[str, str, tuple[int, ...], float]] = []  # kind, node, iter, v
         self.approvals: list[tuple[str, tuple[int, ...], dict[str, Any]]] = []
-        # (node, iteration) -> {"status", "outputs", "error", "cached"}, in the order they ended
-        self.nodes: dict[tuple[str, tuple[int, ...]], dict[str, Any]] = {}
-        self.sequence: list[tuple[str, str]] = []  # (node, status) as they happened
+        # the node executions' ends not yet folded into `nodes` (see `nodes`)
+        self._ended: list[Any] = []
+        self._nodes: dict[tuple[str, tuple[int, ...]], dict[str, Any]] = {}
+        self._sequence: list[tuple[str, str]] = []
         self.inputs: dict[str, Any] = {}
         self.workflows: dict[str, tuple[str, str]] = {}  # sub-workflow path -> (node, text)
         self._unsubscribe: Callable[[], None] | None = None
@@ -267,18 +270,11 @@ class RunTap:
 
     # --- events (the loop thread) ---------------------------------------------------------
     def _on_batch(self, batch: list[Any]) -> None:
+        ended, kept = self._ended, _ENDS
         for e in batch:
             kind = type(e)
-            if kind is ev.NodeFinished:
-                self._end(e, "succeeded", outputs=e.outputs, cached=e.cached)
-            elif kind is ev.NodeFailed:
-                self._end(e, "failed", error=e.error)
-            elif kind is ev.NodeSkipped:
-                done = self.nodes.get((e.node_id, e.iteration))
-                if done is None or done["status"] == "skipped":
-                    self._end(e, "skipped", error=e.reason)
-            elif kind is ev.NodeCancelled:
-                self._end(e, "cancelled")
+            if kind in kept:  # folded when read: on the loop thread, one append a node
+                ended.append(e)
             elif kind is ev.ApprovalDecided:
                 self.approvals.append((e.node_id, e.iteration,
                                        {"approved": e.approved, "comment": e.comment,
@@ -286,11 +282,39 @@ class RunTap:
             elif kind is ev.RunStarted:
                 self.inputs = dict(e.inputs)
 
-    def _end(self, e: Any, status: str, *, outputs: dict[str, Any] | None = None,
-             error: str | None = None, cached: bool = False) -> None:
-        self.nodes[(e.node_id, e.iteration)] = {"status": status, "outputs": outputs,
-                                                "error": error, "cached": cached}
-        self.sequence.append((e.node_id, status))
+    @property
+    def nodes(self) -> dict[tuple[str, tuple[int, ...]], dict[str, Any]]:
+        """(node, iteration) -> {"status", "outputs", "error", "cached"}, in the order they
+        ended (a skip after another end of the same execution is not kept)."""
+        self._fold()
+        return self._nodes
+
+    @property
+    def sequence(self) -> list[tuple[str, str]]:
+        """(node, status) as they happened."""
+        self._fold()
+        return self._sequence
+
+    def _fold(self) -> None:
+        ended, self._ended = self._ended, []
+        nodes, sequence = self._nodes, self._sequence
+        finished, skipped = ev.NodeFinished, ev.NodeSkipped
+        for e in ended:
+            kind = type(e)
+            if kind is finished:
+                status, outputs, error, cached = "succeeded", e.outputs, None, e.cached
+            elif kind is ev.NodeFailed:
+                status, outputs, error, cached = "failed", None, e.error, False
+            elif kind is skipped:
+                done = nodes.get((e.node_id, e.iteration))
+                if done is not None and done["status"] != "skipped":
+                    continue
+                status, outputs, error, cached = "skipped", None, e.reason, False
+            else:  # NodeCancelled
+                status, outputs, error, cached = "cancelled", None, None, False
+            nodes[(e.node_id, e.iteration)] = {"status": status, "outputs": outputs,
+                                               "error": error, "cached": cached}
+            sequence.append((e.node_id, status))
 
 
 def _read_workflow(path: Path) -> str:

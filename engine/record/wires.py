@@ -56,6 +56,13 @@ class Wires:
             return None
         return incoming[0]
 
+    def one_wires(self) -> dict[str, Any]:
+        """node -> `one_wire(node)`, for the nodes that have one (its `get` is the lookup
+        without a call a node)."""
+        scope_of = self.compiled.scope_of
+        return {node_id: incoming[0] for node_id, incoming in self.incoming.items()
+                if len(incoming) == 1 and scope_of.get(node_id) is None}
+
     def top_inputs(self, node_id: str) -> dict[str, Any]:
         """`inputs_of(node_id, ())` for a node no loop is around (the usual top-level node),
         without the iteration walk: its sources ran at the top level or not at all."""
