@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from typing import Any
 
 from engine import Edge, Node, Workflow, compile_workflow
@@ -82,21 +83,28 @@ def test_static_keys_are_static_key_node_by_node():
     assert found["n0"] == found["n9"] and found["n5"] == found["n6"]  # [1] and (1,) encode alike
 
 
-def _outputs(rng: random.Random, compiled: Any) -> dict[str, Any]:
-    """Recorded outputs for each top-level node: a value, none (skipped), or no such port."""
+OUT_VALUES = [1, 7, -3, 2 ** 70, True, 1.5, "text", "née", "", None, [1, "a"], {"k": [1.0]},
+              b"raw", math.nan]
+
+
+def random_outputs(rng: random.Random, compiled: Any,
+                   value: Callable[[random.Random], Any] | None = None) -> dict[str, Any]:
+    """Recorded outputs for each top-level node: a value (`value(rng)`, by default one of
+    OUT_VALUES), none (skipped), or on another port too or instead."""
+    pick = value or (lambda r: r.choice(OUT_VALUES))
     found: dict[str, Any] = {}
     for nid in compiled.plan.nodes:
         roll = rng.random()
         if roll < 0.1:
             continue  # never ran
-        if roll < 0.2:
+        if roll < 0.15:
             found[nid] = {}  # ran, gave nothing
+        elif roll < 0.2:
+            found[nid] = {"other": pick(rng)}
         elif roll < 0.25:
-            found[nid] = {"other": 1}
+            found[nid] = {"out": pick(rng), "other": 1}
         else:
-            found[nid] = {"out": rng.choice([1, 7, -3, 2 ** 70, True, 1.5, "text", "née",
-                                             "", None, [1, "a"], {"k": [1.0]}, b"raw",
-                                             math.nan])}
+            found[nid] = {"out": pick(rng)}
     return found
 
 
@@ -105,7 +113,7 @@ def test_recorded_keys_are_node_keys_for_any_recorded_outputs():
         rng = random.Random(seed)
         compiled = compile_workflow(mixed_workflow(rng), REGISTRY)
         statics = static_keys(compiled, compiled.plan.nodes)
-        outputs = _outputs(rng, compiled)
+        outputs = random_outputs(rng, compiled)
 
         def outputs_of(nid: str, outputs: dict[str, Any] = outputs) -> Any:
             return outputs.get(nid) or {}
@@ -138,7 +146,7 @@ def test_top_inputs_are_inputs_of_at_the_top_level():
         compiled = compile_workflow(mixed_workflow(rng), REGISTRY)
         recorded = {(nid, ()): {"status": "succeeded", "outputs": value, "error": None,
                                 "cached": False}
-                    for nid, value in _outputs(rng, compiled).items()}
+                    for nid, value in random_outputs(rng, compiled).items()}
         for nid in list(recorded)[:5]:
             recorded[nid]["outputs"] = None  # a failed node: no outputs at all
         wires = Wires(compiled, recorded)

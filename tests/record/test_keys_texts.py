@@ -16,7 +16,7 @@ from engine import compile_workflow
 from engine.record.codec import Canon, one_value, value_digest
 from engine.record.keys import node_keys, recorded_keys, static_keys
 from nodes import default_registry
-from tests.record.test_keys_fast import mixed_workflow
+from tests.record.test_keys_fast import mixed_workflow, random_outputs
 
 REGISTRY = default_registry(plugins=False)
 
@@ -35,30 +35,13 @@ def _value(rng: random.Random) -> Any:
                        b"raw", bytearray(b"ba"), Opaque()])
 
 
-def _outputs(rng: random.Random, compiled: Any) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for nid in compiled.plan.nodes:
-        roll = rng.random()
-        if roll < 0.1:
-            continue  # never ran
-        if roll < 0.15:
-            found[nid] = {}
-        elif roll < 0.2:
-            found[nid] = {"other": _value(rng)}
-        elif roll < 0.25:
-            found[nid] = {"out": _value(rng), "other": 1}
-        else:
-            found[nid] = {"out": _value(rng)}
-    return found
-
-
 def test_recorded_keys_from_the_written_texts_are_node_keys():
     fast = 0
     for seed in range(40):
         rng = random.Random(seed)
         compiled = compile_workflow(mixed_workflow(rng), REGISTRY)
         statics = static_keys(compiled, compiled.plan.nodes)
-        outputs = _outputs(rng, compiled)
+        outputs = random_outputs(rng, compiled, _value)
         texts = {nid: single for nid, out in outputs.items()
                  if (single := one_value(out)) is not None}
 
