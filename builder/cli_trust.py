@@ -137,6 +137,8 @@ def cmd_trust(args: argparse.Namespace) -> int:
 # --- flowloom run --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Decision:
+    """Whether a run may go on, and with which grants."""
+
     refused: bool
     grants: Grants | None  # None: full powers (a trusted file)
 

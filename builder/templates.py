@@ -31,6 +31,8 @@ NEEDS_TEXT = {
 
 @dataclass(frozen=True)
 class Template:
+    """A workflow template of the gallery: its file and how the gallery shows it."""
+
     slug: str  # the file name without .loom.json
     path: Path
     title: str

@@ -22,6 +22,8 @@ def _colors(mapping: dict[str, str]) -> dict[str, QColor]:
 
 @dataclass
 class Theme:
+    """The colours of one editor theme (light or dark)."""
+
     name: str
     dark: bool
     background: QColor

@@ -53,6 +53,8 @@ UNITS = {"duration_s": " s", "cpu_percent": " %", "rss_mb": " MiB", "failure_rat
 
 @dataclass(frozen=True)
 class Alert:
+    """One alert rule of a workflow: a metric, the level it must not pass, over how many runs."""
+
     metric: str
     over: float
     node: str | None = None

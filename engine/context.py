@@ -40,6 +40,8 @@ EFFECTS_KEY = "flowloom.effects"
 
 @dataclass(frozen=True, slots=True)
 class ApprovalRequest:
+    """What an approval gate asks a person: a title, the value to judge, a message."""
+
     run_id: str
     node_id: str
     title: str
@@ -49,6 +51,8 @@ class ApprovalRequest:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """A person's answer to an ApprovalRequest."""
+
     approved: bool
     comment: str = ""
     by: str = ""

@@ -29,6 +29,8 @@ def summarise(value: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RunStarted:
+    """The run began: its id, the workflow's name, how many nodes, the inputs given."""
+
     run_id: str
     workflow: str
     node_count: int
@@ -39,6 +41,8 @@ class RunStarted:
 
 @dataclass(frozen=True, slots=True)
 class NodeStarted:
+    """A node (in a loop: one iteration of it) began an attempt."""
+
     node_id: str
     iteration: tuple[int, ...]
     attempt: int  # 1, 2, ... ; 0 when the outputs are replayed from an earlier run
@@ -47,6 +51,8 @@ class NodeStarted:
 
 @dataclass(frozen=True, slots=True)
 class NodeProgressed:
+    """A running node reported how far it got, or a new status message."""
+
     node_id: str
     iteration: tuple[int, ...]
     fraction: float | None  # 0..1, or None when only the message changed
@@ -56,6 +62,8 @@ class NodeProgressed:
 
 @dataclass(frozen=True, slots=True)
 class NodeLogged:
+    """A line a node wrote to its log."""
+
     node_id: str
     iteration: tuple[int, ...]
     level: str  # "debug" | "info" | "warning" | "error"
@@ -65,6 +73,8 @@ class NodeLogged:
 
 @dataclass(frozen=True, slots=True)
 class NodeRetrying:
+    """An attempt failed and the node will try again after a delay."""
+
     node_id: str
     iteration: tuple[int, ...]
     attempt: int  # the attempt that failed
@@ -76,6 +86,8 @@ class NodeRetrying:
 
 @dataclass(frozen=True, slots=True)
 class NodeFinished:
+    """A node succeeded, with the outputs it produced."""
+
     node_id: str
     iteration: tuple[int, ...]
     duration_s: float
@@ -94,6 +106,8 @@ class NodeFinished:
 
 @dataclass(frozen=True, slots=True)
 class NodeFailed:
+    """A node failed for good (every attempt used), with the error sentence."""
+
     node_id: str
     iteration: tuple[int, ...]
     duration_s: float
@@ -106,6 +120,8 @@ class NodeFailed:
 
 @dataclass(frozen=True, slots=True)
 class NodeSkipped:
+    """A node did not run: a branch not taken, or an input that never came."""
+
     node_id: str
     iteration: tuple[int, ...]
     reason: str
@@ -114,6 +130,8 @@ class NodeSkipped:
 
 @dataclass(frozen=True, slots=True)
 class NodeCancelled:
+    """A running node was stopped (Stop pressed, a timeout, a failing sibling)."""
+
     node_id: str
     iteration: tuple[int, ...]
     t: float
@@ -132,6 +150,8 @@ class ApprovalRequested:
 
 @dataclass(frozen=True, slots=True)
 class ApprovalDecided:
+    """A person (or --approve-all / --reject-all) answered an approval gate."""
+
     node_id: str
     iteration: tuple[int, ...]
     approved: bool
@@ -142,6 +162,8 @@ class ApprovalDecided:
 
 @dataclass(frozen=True, slots=True)
 class LoopIterated:
+    """A loop node finished one turn of its body (`index`: the turn that just ended)."""
+
     node_id: str
     iteration: tuple[int, ...]  # the loop node's own iteration path
     index: int  # the iteration that just ended (0-based)
@@ -151,6 +173,8 @@ class LoopIterated:
 
 @dataclass(frozen=True, slots=True)
 class RunFinished:
+    """The run ended: its status, duration, error sentence and workflow outputs."""
+
     run_id: str
     status: str  # "succeeded" | "failed" | "cancelled"
     outputs: dict[str, Any]

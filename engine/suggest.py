@@ -36,6 +36,8 @@ class Document:
 
 @dataclass(frozen=True)
 class Suggestion:
+    """A node type matching a goal's words, with its search score."""
+
     key: str
     score: float  # higher is better (FTS5's bm25() negated)
 

@@ -36,6 +36,8 @@ CHECK_TIMEOUT_S = 5.0
 
 @dataclass(frozen=True, slots=True)
 class Check:
+    """One finding of `flowloom doctor`: what was checked, whether it passed, and why."""
+
     name: str
     ok: bool
     detail: str

@@ -27,6 +27,8 @@ class ServerUnavailable(NodeFailure):
 
 @dataclass(frozen=True, slots=True)
 class Target:
+    """One LLM endpoint to try: provider, base URL, model and its key."""
+
     provider: str
     base: str
     model: str

@@ -40,6 +40,8 @@ class StreamProblem(Exception):
 
 @dataclass
 class ChatAnswer:
+    """An LLM reply gathered from its stream: text, tool calls and token counts."""
+
     text: str = ""
     tool_calls: list[dict[str, Any]] = field(default_factory=list)  # {"id", "name", "arguments"}
     prompt_tokens: int | None = None

@@ -41,6 +41,8 @@ def settings_params(prefix: str = "") -> tuple[Param, ...]:
 
 @dataclass(frozen=True)
 class RecallSettings:
+    """How a memory node searches: by full text, or by embeddings from a model."""
+
     key: str
     mode: str = "fts"
     model: str = ""

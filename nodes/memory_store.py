@@ -77,6 +77,8 @@ def default_path() -> Path:
 
 @dataclass(frozen=True)
 class Memory:
+    """One stored memory: its text, metadata and, from a search, its score."""
+
     id: int
     key: str
     text: str

@@ -48,6 +48,8 @@ class PlanFailed(FlowloomError):
 
 @dataclass(frozen=True)
 class LLMSettings:
+    """The LLM the planner asks: provider, address, model, key and time limit."""
+
     provider: str = "openai"
     base_url: str = ""
     model: str = ""
