@@ -50,6 +50,7 @@ from builder import cli_alerts, cli_break, cli_dask, cli_diff, cli_plan, cli_rep
 from builder.cli_doctor import add_doctor_command
 from builder.cli_history import add_commands, add_history_db_option, recorder_for_cli
 from builder.cli_json import dumps_converted
+from builder.cli_result import dumps_result
 from builder.progress import TerminalProgress
 from engine import (
     Compiled,
@@ -271,11 +272,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if recording is not None and recorder is not None:
         recording.finish(run)  # after the history row it belongs to is written
     alerts = cli_alerts.finish(watcher, args.file, args.history_db, recorder is not None)
-    if args.json:
-        data = {"run_id": result.run_id, **result.to_json()}
-        if alerts is not None:  # the workflow has an "alerts" list
-            data["alerts"] = alerts
-        print(_dump(data))
+    if args.json:  # _dump({"run_id": ..., **result.to_json(), "alerts": ...}), in one pass
+        after = {} if alerts is None else {"alerts": alerts}  # the workflow has "alerts"
+        print(dumps_result(result, {"run_id": result.run_id}, after, jsonable, _json_key))
     else:
         print(_dump(result.outputs))
         if result.error:
