@@ -253,7 +253,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                                     per_node=args.verbose or not args.json)
         progress.attach(run)
     recorder = None if args.no_history else recorder_for_cli(
-        args.file, args.history_db, workflow_text_or_hash=_file_hash(path))
+        args.file, args.history_db, workflow_text_or_hash=_file_hash(
+            path, recording.workflow_bytes if recording is not None else None))
     if recorder is not None:
         recorder.attach(run)
     if recording is not None:
@@ -284,11 +285,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return exit_code(result)
 
 
-def _file_hash(path: Path) -> str:
-    """sha256 of the workflow file as it is on disk, for the history's content hash: the
-    file Flowloom saved is its canonical text, so nothing is re-rendered only to hash it."""
+def _file_hash(path: Path, data: bytes | None = None) -> str:
+    """sha256 of the workflow file as it is on disk (`data`: its bytes, when the run's record
+    read them already), for the history's content hash: the file Flowloom saved is its
+    canonical text, so nothing is re-rendered only to hash it."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hashlib.sha256(path.read_bytes() if data is None else data).hexdigest()
     except OSError:
         return ""  # the recorder hashes the loaded model instead
 
