@@ -50,6 +50,7 @@ from builder import cli_alerts, cli_break, cli_dask, cli_diff, cli_plan, cli_rep
 from builder.cli_doctor import add_doctor_command
 from builder.cli_history import add_commands, add_history_db_option, recorder_for_cli
 from builder.cli_json import dumps_converted
+from builder.cli_result import dumps_result
 from builder.progress import TerminalProgress
 from engine import (
     Compiled,
@@ -252,7 +253,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                                     per_node=args.verbose or not args.json)
         progress.attach(run)
     recorder = None if args.no_history else recorder_for_cli(
-        args.file, args.history_db, workflow_text_or_hash=_file_hash(path))
+        args.file, args.history_db, workflow_text_or_hash=_file_hash(
+            path, recording.workflow_bytes if recording is not None else None))
     if recorder is not None:
         recorder.attach(run)
     if recording is not None:
@@ -271,11 +273,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if recording is not None and recorder is not None:
         recording.finish(run)  # after the history row it belongs to is written
     alerts = cli_alerts.finish(watcher, args.file, args.history_db, recorder is not None)
-    if args.json:
-        data = {"run_id": result.run_id, **result.to_json()}
-        if alerts is not None:  # the workflow has an "alerts" list
-            data["alerts"] = alerts
-        print(_dump(data))
+    if args.json:  # _dump({"run_id": ..., **result.to_json(), "alerts": ...}), in one pass
+        after = {} if alerts is None else {"alerts": alerts}  # the workflow has "alerts"
+        print(dumps_result(result, {"run_id": result.run_id}, after, jsonable, _json_key))
     else:
         print(_dump(result.outputs))
         if result.error:
@@ -285,11 +285,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return exit_code(result)
 
 
-def _file_hash(path: Path) -> str:
-    """sha256 of the workflow file as it is on disk, for the history's content hash: the
-    file Flowloom saved is its canonical text, so nothing is re-rendered only to hash it."""
+def _file_hash(path: Path, data: bytes | None = None) -> str:
+    """sha256 of the workflow file as it is on disk (`data`: its bytes, when the run's record
+    read them already), for the history's content hash: the file Flowloom saved is its
+    canonical text, so nothing is re-rendered only to hash it."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hashlib.sha256(path.read_bytes() if data is None else data).hexdigest()
     except OSError:
         return ""  # the recorder hashes the loaded model instead
 

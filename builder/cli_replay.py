@@ -102,6 +102,15 @@ def _policy(args: argparse.Namespace) -> Any:
 
 
 # --- recording a run ----------------------------------------------------------------------
+def _text_of(data: bytes) -> str:
+    """`Path.read_text(encoding="utf-8")` of a file holding `data`: its universal newlines
+    ("\\r\\n" and a lone "\\r" read as "\\n")."""
+    text = data.decode("utf-8")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
 class RunRecording:
     """Records one run (and serves what it reuses): `services(s)` before the Run is made,
     `attach(run)` before it executes, `finish(run)` after the history recorder closed."""
@@ -120,10 +129,13 @@ class RunRecording:
         # the file as it was when the run started: its record keeps that text, with no
         # re-render of the model (which costs more than the rest of the record)
         self.workflow_text: str | None = None
+        # its bytes too, which `flowloom run` hashes for the history (the file read once)
+        self.workflow_bytes: bytes | None = None
         file = getattr(args, "file", None)
         if file and replay_of is None:
             try:
-                self.workflow_text = Path(file).read_text(encoding="utf-8")
+                self.workflow_bytes = Path(file).read_bytes()
+                self.workflow_text = _text_of(self.workflow_bytes)
             except (OSError, UnicodeDecodeError):
                 self.workflow_text = None
 

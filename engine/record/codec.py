@@ -143,7 +143,7 @@ def dumps_plain(plain: Any) -> str:
     return _dumps(plain)
 
 
-_ONE_VALUE = {int: int.__repr__, str: _encode_str}  # what the C encoder writes for them
+_TAG_SET = frozenset(_TAGS)
 
 
 def one_value(value: Any) -> tuple[str, str] | None:
@@ -153,15 +153,20 @@ def one_value(value: Any) -> tuple[str, str] | None:
     other value."""
     if type(value) is not dict or len(value) != 1:
         return None
-    for key, item in value.items():
-        write = _ONE_VALUE.get(type(item))
-        if write is None or type(key) is not str or key in _TAGS:
-            return None
+    ((key, item),) = value.items()
+    kind = type(item)  # what the C encoder writes for an int or a str
+    if kind is int:
         try:
-            return key, write(item)
+            written = int.__repr__(item)
         except ValueError:  # an int too long to print: text() says how it is kept
             return None
-    return None  # pragma: no cover - a dict of one item has one item
+    elif kind is str:
+        written = _encode_str(item)
+    else:
+        return None
+    if type(key) is not str or key in _TAG_SET:
+        return None
+    return key, written
 
 
 def one_text(key: str, value_text: str) -> str:

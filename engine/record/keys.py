@@ -63,11 +63,11 @@ def _own(compiled: Compiled, node_id: str) -> list[Any]:
 def bodies(compiled: Compiled) -> dict[str, list[str]]:
     """Loop id -> every node inside it (nested loops' bodies included), sorted."""
     found: dict[str, list[str]] = {}
-    for nid in compiled.workflow.nodes:
-        scope = compiled.scope_of.get(nid)
+    scope_of = compiled.scope_of  # every node of the workflow -> its loop, or None
+    for nid, scope in scope_of.items():
         while scope is not None:
             found.setdefault(scope, []).append(nid)
-            scope = compiled.scope_of.get(scope)
+            scope = scope_of.get(scope)
     return {loop: sorted(ids) for loop, ids in found.items()}
 
 
@@ -191,6 +191,7 @@ def recorded_keys(compiled: Compiled, outputs: Callable[[str], Any],
     keys = {}
     texts = {} if texts is None else texts
     names: dict[str, str] = {}  # a port name -> its text (a few names, many wires)
+    hashed: dict[str, str] = {}  # a node of `texts` -> the digest of its value's text
     for node_id, pn in compiled.plan.nodes.items():
         static = statics[node_id]
         in_ports = pn.in_ports
@@ -207,7 +208,9 @@ def recorded_keys(compiled: Compiled, outputs: Callable[[str], Any],
                     tail = names.get(source_port)
                     if tail is None:
                         tail = names[source_port] = _enc(source_port)
-                    value = _sha256(given[1].encode("utf-8")).hexdigest()
+                    value = hashed.get(source)  # a source feeding many: hashed once
+                    if value is None:
+                        value = hashed[source] = _sha256(given[1].encode("utf-8")).hexdigest()
                     digest = _sha256(f'[[{head},{_enc(source)},{tail},"{value}"]]'
                                      .encode()).hexdigest()
                     keys[node_id] = _sha256(f'["{static}","{digest}"]'.encode()).hexdigest()

@@ -286,7 +286,6 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
                 inputs_text = canon.text(recorded(top_inputs(node_id)))
         inline = len(inputs_text) <= INLINE_MAX
         if not iteration:
-            pn = plan_nodes.get(node_id)
             static = statics.get(node_id) or static_key(compiled, node_id, loop_bodies)
             small = out_text is not None and len(out_text) <= INLINE_MAX
             if inline and (small or out_text is None):  # the usual node: all in the batch
@@ -296,6 +295,7 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
                 # is_pure is decided by its params)
                 at = places.get(static)
                 if at is None:
+                    pn = plan_nodes.get(node_id)
                     kind = node.type
                     at_type = types_at.get(kind)
                     if at_type is None:
@@ -323,6 +323,7 @@ def _write_record(store: Any, run: Run, tap: RunTap, policy: Policy | None,
             # facts batched so far (their order is kept)
             what = f"node {node_id!r}"
             flush()
+            pn = plan_nodes.get(node_id)
             meta = {"status": rec["status"], "error": rec["error"], "cached": rec["cached"],
                     "type": node.type, "pure": bool(pn is not None and pn.impl.is_pure()),
                     "key": keys.get(node_id), "static": static}
