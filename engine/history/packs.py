@@ -7,15 +7,18 @@ machine, the same facts as a few JSON texts ~4 µs. Stdlib only (the CLI's write
 imports it without SQLAlchemy); the same SQL runs over a SQLAlchemy connection and a sqlite3 one
 (anything with `exec_driver_sql(sql, params)`).
 
-A pack has two JSON arrays (either may be NULL, meaning empty):
+A pack has three columns (each NULL when it holds nothing):
 
-* `nodes`: node runs, each `[node_id, iteration, status, attempts, retries, started_at,
-  ended_at, duration_s, error, reason]` — the whole record as it stands at that flush. A node
-  run written by an earlier pack (started, then finished) is superseded by a later one: readers
-  fold a run's packs in id order and the last entry for (node_id, iteration) wins, while the
-  node run keeps the place of its first entry (what the row id was under schema 3).
-* `outputs`: output previews, each `[node_id, iteration, preview, truncated]`, appended in the
-  order the nodes finished (never superseded).
+* `nodes`: node runs as a JSON array, each `[node_id, iteration, status, attempts, retries,
+  error, reason]` — the whole record as it stands at that flush — and `times`, their
+  `started_at, ended_at, duration_s` as little-endian doubles, three per node run (NaN for
+  none). The times are binary because writing a float as JSON text (its shortest repr) cost
+  ~2 µs each here, 6 of the 7 µs a node run took to encode; packed they are exact and ~0.1 µs.
+  A node run written by an earlier pack (started, then finished) is superseded by a later one:
+  readers fold a run's packs in id order and the last entry for (node_id, iteration) wins,
+  while the node run keeps the place of its first entry (what the row id was under schema 3).
+* `outputs`: output previews as a JSON array, each `[node_id, iteration, preview, truncated]`,
+  appended in the order the nodes finished (never superseded).
 
 Crash recovery appends one pack with the run's `running` and `retrying` node runs changed to
 `interrupted` (`interrupt`), so readers never need to know about recovery.
@@ -24,15 +27,21 @@ Crash recovery appends one pack with the run's `running` and `retrying` node run
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Iterable, Sequence
+from itertools import chain
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from engine.history.names import INTERRUPTED, NODE_RUN_PACKS_TABLE, RETRYING, RUNNING
 
 PACK_ENTRIES = 1000  # the migration's pack size (the recorder's follows its flushes)
-INSERT_PACK = f"INSERT INTO {NODE_RUN_PACKS_TABLE} (run_id, nodes, outputs) VALUES (?, ?, ?)"
+INSERT_PACK = (f"INSERT INTO {NODE_RUN_PACKS_TABLE} (run_id, nodes, times, outputs) "
+               "VALUES (?, ?, ?, ?)")
 _CHUNK = 500  # run ids per query: under SQLite's bound-parameter limit
 _encoder = json.JSONEncoder(check_circular=False, separators=(",", ":"))  # C encoder, lists
+_NAN = float("nan")
+_fields, _times = itemgetter(0, 1, 2, 3, 4, 8, 9), itemgetter(5, 6, 7)  # of a node-run entry
 
 
 class NodeRun(NamedTuple):
@@ -52,8 +61,29 @@ class NodeRun(NamedTuple):
 
 
 def encode(entries: Sequence[Sequence[Any]]) -> str | None:
-    """A pack column's text (None for no entries); tuples are written as JSON arrays."""
+    """A JSON column's text (None for no entries); tuples are written as JSON arrays."""
     return _encoder.encode(entries) if entries else None
+
+
+def encode_nodes(entries: Sequence[Sequence[Any]]) -> tuple[str | None, bytes | None]:
+    """(nodes, times) of node-run entries in NodeRun's field order without run_id."""
+    if not entries:
+        return None, None
+    times = [_NAN if t is None else t for t in chain.from_iterable(map(_times, entries))]
+    return (_encoder.encode(list(map(_fields, entries))),
+            struct.pack(f"<{len(times)}d", *times))
+
+
+def pack(run_id: str, entries: Sequence[Sequence[Any]],
+         previews: Sequence[Sequence[Any]] = ()) -> tuple[Any, ...]:
+    """INSERT_PACK's parameters: a run's node-run entries and output previews."""
+    return (run_id, *encode_nodes(entries), encode(previews))
+
+
+def _decode(text: str, blob: bytes) -> Iterable[list[Any]]:
+    times = [None if t != t else t for t in struct.unpack(f"<{len(blob) // 8}d", blob)]
+    for i, e in enumerate(json.loads(text)):
+        yield [*e[:5], *times[3 * i:3 * i + 3], *e[5:]]
 
 
 def node_runs(conn: Any, run_ids: Sequence[str]) -> list[NodeRun]:
@@ -64,10 +94,10 @@ def node_runs(conn: Any, run_ids: Sequence[str]) -> list[NodeRun]:
         chunk = tuple(run_ids[start:start + _CHUNK])
         folded: dict[tuple[str, str, str], list[Any]] = {}
         rows = conn.exec_driver_sql(
-            f"SELECT run_id, nodes FROM {NODE_RUN_PACKS_TABLE} WHERE run_id IN "
+            f"SELECT run_id, nodes, times FROM {NODE_RUN_PACKS_TABLE} WHERE run_id IN "
             f"({', '.join('?' * len(chunk))}) AND nodes IS NOT NULL ORDER BY id", chunk)
-        for run_id, text in rows:
-            for entry in json.loads(text):
+        for run_id, text, blob in rows:
+            for entry in _decode(text, blob):
                 folded[(run_id, entry[0], entry[1])] = entry
         found.extend(NodeRun(key[0], *entry) for key, entry in folded.items())
     return found
@@ -90,7 +120,7 @@ def interrupt(conn: Any, run_id: str) -> int:
     stuck = [[*nr[1:3], INTERRUPTED, *nr[4:]] for nr in node_runs(conn, [run_id])
              if nr.status in (RUNNING, RETRYING)]
     if stuck:
-        conn.exec_driver_sql(INSERT_PACK, (run_id, encode(stuck), None))
+        conn.exec_driver_sql(INSERT_PACK, pack(run_id, stuck))
     return len(stuck)
 
 
@@ -120,11 +150,11 @@ def pack_rows(conn: Any) -> None:
     nodes = conn.exec_driver_sql(
         "SELECT run_id, node_id, iteration, status, attempts, retries, started_at, ended_at, "
         "duration_s, error, reason FROM node_runs ORDER BY id").fetchall()
-    packed = [(run_id, encode(entries), None) for run_id, entries in _chunks(nodes)]
+    packed = [pack(run_id, entries) for run_id, entries in _chunks(nodes)]
     previews = conn.exec_driver_sql(
         "SELECT run_id, node_id, iteration, preview, truncated FROM outputs "
         "ORDER BY run_id, id").fetchall()
-    packed += [(run_id, None, encode([(*e[:3], bool(e[3])) for e in entries]))
+    packed += [pack(run_id, (), [(*e[:3], bool(e[3])) for e in entries])
                for run_id, entries in _chunks(previews)]
     if packed:
         conn.exec_driver_sql(INSERT_PACK, packed)

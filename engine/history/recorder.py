@@ -40,7 +40,7 @@ from engine.history.names import (
     RUNS_TABLE,
     iteration_text,
 )
-from engine.history.packs import INSERT_PACK, encode
+from engine.history.packs import INSERT_PACK, pack
 from engine.history.preview import PREVIEW_CHARS, REDACT_MARGIN, preview
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -394,7 +394,7 @@ class HistoryRecorder:
             output_redact = redact if masks else None
             outputs = [(node_id, iteration, *_output_preview(value, output_redact))
                        for node_id, iteration, value in batch["outputs"]]
-            pack = (self.run_id, encode(batch["nodes"]), encode(outputs))
+            packed = pack(self.run_id, batch["nodes"], outputs)
             values: dict[str, Any] = {"heartbeat_at": time.time()}
             if batch["end"] is not None:
                 values.update(batch["end"])
@@ -405,7 +405,7 @@ class HistoryRecorder:
                     conn.exec_driver_sql(_insert_sql(RUNS_TABLE, tuple(insert_row)),
                                          tuple(insert_row.values()))
                 if batch["nodes"] or outputs:
-                    conn.exec_driver_sql(INSERT_PACK, pack)
+                    conn.exec_driver_sql(INSERT_PACK, packed)
                 if batch["logs"]:
                     conn.exec_driver_sql(_INSERT_LOG, batch["logs"])
                 conn.exec_driver_sql(

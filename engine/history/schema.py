@@ -81,6 +81,7 @@ class NodeRunPackRow(HistoryTable, table=True):
     id: int | None = Field(default=None, primary_key=True)
     run_id: str = Field(sa_column=_run_fk())
     nodes: str | None = None  # [[node_id, iteration, status, attempts, ...], ...]
+    times: bytes | None = Field(default=None, sa_column=Column(LargeBinary))  # 3 doubles each
     outputs: str | None = None  # [[node_id, iteration, preview, truncated], ...]
 
 

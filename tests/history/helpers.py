@@ -129,4 +129,4 @@ def insert_node_run(conn: Any, row: dict[str, Any]) -> None:
     defaults), written as the recorder writes node runs: a pack of one (engine/history/packs.py)."""
     values = {"iteration": "", "attempts": 0, "retries": 0, **row}
     entry = [values.get(name) for name in packs.NodeRun._fields[1:]]
-    conn.exec_driver_sql(packs.INSERT_PACK, (row["run_id"], packs.encode([entry]), None))
+    conn.exec_driver_sql(packs.INSERT_PACK, packs.pack(row["run_id"], [entry]))

@@ -96,8 +96,8 @@ def test_a_pack_round_trips_every_field_exactly(tmp_path: Path):
     with HistoryStore.open(tmp_path / "h.db") as store:
         with store.transaction() as conn:
             conn.execute(RunRow.__table__.insert(), {"id": "r", "started_at": 1.0})
-            conn.exec_driver_sql(packs.INSERT_PACK, ("r", packs.encode([entry]),
-                                                     packs.encode([("n", "2.0", "{}", True)])))
+            conn.exec_driver_sql(packs.INSERT_PACK,
+                                 packs.pack("r", [entry], [("n", "2.0", "{}", True)]))
         with store.reading() as conn:
             assert packs.node_runs(conn, ["r"]) == [packs.NodeRun("r", *entry)]
             assert packs.outputs(conn, "r") == [("n", "2.0", "{}", True)]
