@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 from engine.history.names import INTERRUPTED, NODE_RUN_PACKS_TABLE, RETRYING, RUNNING
 
 PACK_ENTRIES = 1000  # the migration's pack size (the recorder's follows its flushes)
+_PAGE = 50_000  # schema-3 rows the migration reads at a time
 INSERT_PACK = (f"INSERT INTO {NODE_RUN_PACKS_TABLE} (run_id, nodes, times, outputs) "
                "VALUES (?, ?, ?, ?)")
 _CHUNK = 500  # run ids per query: under SQLite's bound-parameter limit
@@ -137,26 +138,36 @@ def _chunks(rows: Iterable[tuple[Any, ...]]) -> Iterable[tuple[str, list[tuple[A
         yield run_id, entries
 
 
+def _pages(conn: Any, columns: str, table: str) -> Iterable[list[tuple[Any, ...]]]:
+    """A schema-3 table's rows in id order, _PAGE at a time (a big history is never held
+    whole); each row without its id."""
+    last = 0
+    while True:
+        rows = conn.exec_driver_sql(f"SELECT id, {columns} FROM {table} WHERE id > ? "
+                                    f"ORDER BY id LIMIT {_PAGE}", (last,)).fetchall()
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield [row[1:] for row in rows]
+
+
 def pack_rows(conn: Any) -> None:
-    """Schema 3 -> 4: move the `node_runs` and `outputs` rows into packs (node runs in id
-    order, so their order and the folding stay as the row ids had them; then each run's
-    outputs), and drop the two tables (a file without them has nothing to move)."""
+    """Schema 3 -> 4: move the `node_runs` and `outputs` rows into packs, in id order (so the
+    node runs' order and their folding stay as the row ids had them, and each run's outputs
+    keep theirs), and drop the two tables (a file without them has nothing to move)."""
     present = {name for (name,) in conn.exec_driver_sql(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('node_runs', 'outputs')")}
     if present != {"node_runs", "outputs"}:
         for name in sorted(present):
             conn.exec_driver_sql(f"DROP TABLE {name}")
         return
-    nodes = conn.exec_driver_sql(
-        "SELECT run_id, node_id, iteration, status, attempts, retries, started_at, ended_at, "
-        "duration_s, error, reason FROM node_runs ORDER BY id").fetchall()
-    packed = [pack(run_id, entries) for run_id, entries in _chunks(nodes)]
-    previews = conn.exec_driver_sql(
-        "SELECT run_id, node_id, iteration, preview, truncated FROM outputs "
-        "ORDER BY run_id, id").fetchall()
-    packed += [pack(run_id, (), [(*e[:3], bool(e[3])) for e in entries])
-               for run_id, entries in _chunks(previews)]
-    if packed:
-        conn.exec_driver_sql(INSERT_PACK, packed)
+    for rows in _pages(conn, "run_id, node_id, iteration, status, attempts, retries, "
+                             "started_at, ended_at, duration_s, error, reason", "node_runs"):
+        conn.exec_driver_sql(INSERT_PACK, [pack(run_id, entries)
+                                           for run_id, entries in _chunks(rows)])
+    for rows in _pages(conn, "run_id, node_id, iteration, preview, truncated", "outputs"):
+        conn.exec_driver_sql(INSERT_PACK, [pack(run_id, (), [(*e[:3], bool(e[3]))
+                                                             for e in entries])
+                                           for run_id, entries in _chunks(rows)])
     conn.exec_driver_sql("DROP TABLE outputs")
     conn.exec_driver_sql("DROP TABLE node_runs")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.history import SCHEMA_VERSION, HistoryStore
+from engine.history import SCHEMA_VERSION, HistoryStore, packs
 from engine.history.lite import LiteStore
 from tests.history.fixtures.make_v3 import ANSWERS, DB, answers
 
@@ -27,7 +27,12 @@ def _copy(tmp_path: Path) -> Path:
     return db
 
 
-def test_a_schema_3_history_gives_the_same_answers_after_the_migration(tmp_path):
+@pytest.mark.parametrize("page, pack_entries", [(50_000, 1000), (7, 3)])
+def test_a_schema_3_history_gives_the_same_answers_after_the_migration(tmp_path, monkeypatch,
+                                                                       page, pack_entries):
+    # (7, 3): rows read 7 at a time and packed 3 at a time, so runs span pages and packs
+    monkeypatch.setattr(packs, "_PAGE", page)
+    monkeypatch.setattr(packs, "PACK_ENTRIES", pack_entries)
     expected = json.loads(ANSWERS.read_text(encoding="utf-8"))
     with HistoryStore.open(_copy(tmp_path)) as store:
         assert store.schema_version() == SCHEMA_VERSION == 4
