@@ -34,9 +34,11 @@ def _packs(store: HistoryStore, run_id: str) -> int:
 async def test_a_run_written_in_many_packs_reads_as_one_written_at_once(tmp_path):
     with HistoryStore.open(tmp_path / "h.db") as store:
         flow = tmp_path / "loop.loom.json"
-        many, rec_many = await record(store, loop_workflow([3, 1, 4, 1, 5]), flow,
-                                      flush_events=1, flush_interval_s=0.001)
-        once, rec_once = await record(store, loop_workflow([3, 1, 4, 1, 5]), flow,
+        # each `pause` waits 0.2 s while the writer flushes every event batch: a pause is
+        # written running by one pack and succeeded by a later one
+        many, rec_many = await record(store, loop_workflow([3, 1, 4, 1, 5], delay_s=0.2), flow,
+                                      flush_events=1, flush_interval_s=0.005)
+        once, rec_once = await record(store, loop_workflow([3, 1, 4, 1, 5], delay_s=0.2), flow,
                                       flush_events=100_000, flush_interval_s=60)
         assert many.status == once.status == "succeeded"
         assert _packs(store, rec_many.run_id) > _packs(store, rec_once.run_id)
