@@ -1,11 +1,11 @@
-"""Node runs and output previews stored packed: one row of JSON text per recorder flush.
+"""Node runs and output previews stored packed: one row per recorder flush.
 
 Schema 4 keeps a run's node runs and output previews in `node_run_packs`, one row per write
-of the recorder (every flush, up to `flush_events` events), instead of one row per node run and
-one per output: SQLite inserting 10 000 indexed rows cost ~20-26 µs a node on the reference
-machine, the same facts as a few JSON texts ~4 µs. Stdlib only (the CLI's writer, lite.py,
-imports it without SQLAlchemy); the same SQL runs over a SQLAlchemy connection and a sqlite3 one
-(anything with `exec_driver_sql(sql, params)`).
+of the recorder (every flush, up to `flush_events` events), instead of one upserted row per node
+run and one per output: the writer thread's CPU for a 10 000-node chain fell from ~24 to ~8 µs a
+node run (bench/history.py; docs/perf.md "Packed node runs"). Stdlib only (the CLI's writer,
+lite.py, imports it without SQLAlchemy); the same SQL runs over a SQLAlchemy connection and a
+sqlite3 one (anything with `exec_driver_sql(sql, params)`).
 
 A pack has three columns (each NULL when it holds nothing):
 

@@ -6,7 +6,7 @@ outputs) under a lock; a writer thread owned by the recorder wakes every `flush_
 sooner when `flush_events` events are waiting or the run starts or ends, and writes everything
 pending in ONE transaction: the run row (inserted as `running` on the first write), one pack of
 the node runs changed since the last write and the new output previews (engine/history/packs.py:
-a JSON text, not a row per node), new logs, and a heartbeat. Serialising outputs into capped
+one row, not one per node), new logs, and a heartbeat. Serialising outputs into capped
 previews happens on the writer thread too. So the event loop never waits on the disk, and a run
 costs a handful of commits, not one per event.
 
