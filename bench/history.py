@@ -7,7 +7,8 @@ For each workload the run executes three ways: with a subscriber that only count
 floor for "events on"), and with a HistoryRecorder attached (a fresh database file each time).
 Reported: wall time of `run.execute()` both ways, the recorder's time on the loop thread
 (folding events into memory) per event, the time `close()` then waits for the final write, the
-number of commits, and the database size per run.
+number of commits, the writer thread's CPU time per node run (previews, encoding and SQLite in
+`_write`), and the database size per run.
 
 Workloads: a chain of `data.expression` nodes; a flow.foreach over N items with a two-node body
 (expression + zero-second util.delay), which is the event-heaviest shape; 100 parallel 50 ms
@@ -63,11 +64,17 @@ class TimedRecorder(HistoryRecorder):
     """Adds up the time the recorder spends on the loop thread."""
 
     loop_s = 0.0
+    write_cpu_s = 0.0
 
     def _on_batch(self, batch: list[Any]) -> None:
         t0 = time.perf_counter()
         super()._on_batch(batch)
         self.loop_s += time.perf_counter() - t0
+
+    def _write(self, batch: dict[str, Any]) -> None:
+        t0 = time.thread_time()  # the writer thread's CPU: previews, encoding, SQLite
+        super()._write(batch)
+        self.write_cpu_s += time.thread_time() - t0
 
 
 async def _counted(compiled: Any) -> tuple[float, int]:
@@ -105,6 +112,7 @@ async def _recorded(compiled: Any, folder: Path, index: int) -> dict[str, float]
     store.close()
     size = sum(p.stat().st_size for p in folder.glob(f"h{index}.db*"))
     return {"run_s": run_s, "loop_s": recorder.loop_s, "close_s": close_s,
+            "write_us_per_node_run": recorder.write_cpu_s / len(recorder._nodes) * 1e6,
             "commits": commits, "bytes": size}
 
 
@@ -123,7 +131,8 @@ def measure(name: str, wf: Workflow, repeats: int, folder: Path) -> dict[str, An
     return {"name": name, "nodes": len(wf.nodes), "events": events,
             "plain_s": statistics.median(plain), "recorded_s": med("run_s"),
             "loop_us_per_event": med("loop_s") / events * 1e6, "close_ms": med("close_s") * 1e3,
-            "commits": med("commits"), "kb": med("bytes") / 1024}
+            "commits": med("commits"), "kb": med("bytes") / 1024,
+            "write_us_per_node_run": med("write_us_per_node_run")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,12 +149,13 @@ def main(argv: list[str] | None = None) -> int:
         for name, wf in workloads:
             rows.append(measure(name, wf, repeats, Path(tmp)))
     print("| workload | events | run, events counted | run, recorded | recorder on loop "
-          "| final write | commits | DB size |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          "| final write | commits | writer CPU | DB size |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['name']} | {r['events']} | {r['plain_s'] * 1e3:.0f} ms "
               f"| {r['recorded_s'] * 1e3:.0f} ms | {r['loop_us_per_event']:.2f} µs/event "
-              f"| {r['close_ms']:.0f} ms | {r['commits']:.0f} | {r['kb']:.0f} KiB |")
+              f"| {r['close_ms']:.0f} ms | {r['commits']:.0f} "
+              f"| {r['write_us_per_node_run']:.1f} µs/node run | {r['kb']:.0f} KiB |")
     return 0
 
 

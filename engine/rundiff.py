@@ -22,7 +22,8 @@ from typing import Any
 import networkx as nx
 
 from engine.fileformat import loads
-from engine.history.names import NODE_RUNS_TABLE, RUNS_TABLE
+from engine.history import packs
+from engine.history.names import RUNS_TABLE
 from engine.record.codec import encode
 from engine.record.store import Record, load_record
 
@@ -38,11 +39,11 @@ def _nodes(store: Any, run_id: str) -> dict[str, dict[str, Any]]:
         if conn.exec_driver_sql(f"SELECT 1 FROM {RUNS_TABLE} WHERE id = ?",
                                 (run_id,)).fetchone() is None:
             raise RunMissing(f"no run {run_id} is in the history")
-        rows = conn.exec_driver_sql(
-            f"SELECT node_id, iteration, status, duration_s, started_at FROM {NODE_RUNS_TABLE} "
-            "WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
+        rows = packs.node_runs(conn, [run_id])  # in the order they were first written
     found: dict[str, dict[str, Any]] = {}
-    for node_id, _iteration, status, duration, started in rows:
+    for row in rows:
+        node_id, status, duration, started = (row.node_id, row.status, row.duration_s,
+                                              row.started_at)
         node = found.setdefault(node_id, {"statuses": [], "duration_s": None, "started": None})
         node["statuses"].append(status)
         if duration is not None:

@@ -24,8 +24,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine.history import packs
 from engine.history.queries import workflow_key
-from engine.history.schema import RUNNING, NodeRunRow, RunRow
+from engine.history.schema import RUNNING, RunRow
 from engine.history.store import HistoryStore
 
 _ENDED = ("succeeded", "failed")
@@ -149,14 +150,12 @@ def workflow_stats(store: HistoryStore, workflow: str | Path, *, last: int | Non
         rows_by_node: dict[str, list[Any]] = defaultdict(list)
         ids = [r.id for r in runs]
         for start in range(0, len(ids), 500):
-            node_query = (select(NodeRunRow.run_id, NodeRunRow.node_id, NodeRunRow.status,
-                                 NodeRunRow.attempts, NodeRunRow.retries,
-                                 NodeRunRow.duration_s, NodeRunRow.started_at)
-                          .where(NodeRunRow.run_id.in_(ids[start:start + 500]))
-                          .order_by(NodeRunRow.started_at.is_(None), NodeRunRow.started_at,
-                                    NodeRunRow.id))
-            for row in conn.execute(node_query):
-                rows_by_node[row.node_id].append(row)
+            # by start time, unstarted ones last; ties in the order they were first written
+            rows = packs.node_runs(conn, ids[start:start + 500])
+            order = sorted(range(len(rows)), key=lambda i: (rows[i].started_at is None,
+                                                            rows[i].started_at or 0.0, i))
+            for i in order:
+                rows_by_node[rows[i].node_id].append(rows[i])
     run_durations = [r.duration_s for r in runs
                      if r.status in _ENDED and r.duration_s is not None]
     stats = WorkflowStats(

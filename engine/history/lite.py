@@ -27,10 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import FlowloomError
+from engine.history import packs
 from engine.history.names import (
     INTERRUPTED,
-    NODE_RUNS_TABLE,
-    RETRYING,
     RUNNING,
     RUNS_TABLE,
     SCHEMA_VERSION,
@@ -218,8 +217,6 @@ class LiteStore:
                         "max(coalesce(heartbeat_at, 0.0), coalesce(started_at, 0.0)), ?) "
                         "WHERE id = ? AND status = ?",
                         (INTERRUPTED, INTERRUPTED_ERROR, now, run_id, RUNNING))
-                    self._raw.execute(
-                        f"UPDATE {NODE_RUNS_TABLE} SET status = ? WHERE run_id = ? "
-                        "AND status IN (?, ?)", (INTERRUPTED, run_id, RUNNING, RETRYING))
+                    packs.interrupt(_Connection(self._raw), run_id)
             log.info("history: marked %d run(s) interrupted: %s", len(dead), ", ".join(dead))
         return dead

@@ -7,7 +7,8 @@ of `flowloom run` (engine/history/lite.py, recorder.py) uses them without import
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3  # 2: the alerts table; 3: run records (blobs, records, record_items)
+SCHEMA_VERSION = 4  # 2: the alerts table; 3: run records (blobs, records, record_items);
+# 4: node runs and output previews packed (node_run_packs; engine/history/packs.py)
 
 # Statuses a run or a node run can have in the history, beyond the engine's own.
 RUNNING = "running"
@@ -17,9 +18,8 @@ INTERRUPTED = "interrupted"  # the process that recorded it went away mid-run
 # Table names (schema.py's __tablename__s; tests/history checks they agree).
 SCHEMA_VERSION_TABLE = "schema_version"
 RUNS_TABLE = "runs"
-NODE_RUNS_TABLE = "node_runs"
+NODE_RUN_PACKS_TABLE = "node_run_packs"  # node runs and output previews, JSON per flush
 LOGS_TABLE = "logs"
-OUTPUTS_TABLE = "outputs"
 BLOBS_TABLE = "blobs"  # content-addressed bytes of run records (engine/record/)
 RECORDS_TABLE = "records"  # one per recorded run: its workflow text, settings, size, state
 RECORD_ITEMS_TABLE = "record_items"  # per node execution: inputs, outputs, effects

@@ -16,13 +16,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.history.schema import (
-    LogRow,
-    NodeRunRow,
-    OutputRow,
-    RunRow,
-    iteration_path,
-)
+from engine.history import packs
+from engine.history.schema import LogRow, RunRow, iteration_path
 from engine.history.store import HistoryStore
 
 # Which status a node shows when its iterations ended differently (first one found wins).
@@ -180,10 +175,8 @@ def _run_info(row: Any, cls: type[RunInfo] = RunInfo, **extra: Any) -> RunInfo:
                row.node_count, **extra)
 
 
-def _node_info(row: Any) -> NodeRunInfo:
-    return NodeRunInfo(row.node_id, iteration_path(row.iteration), row.status, row.attempts,
-                       row.retries, row.started_at, row.ended_at, row.duration_s, row.error,
-                       row.reason)
+def _node_info(row: packs.NodeRun) -> NodeRunInfo:
+    return NodeRunInfo(row.node_id, iteration_path(row.iteration), *row[3:])
 
 
 def _order_nodes(rows: list[NodeRunInfo]) -> list[NodeRunInfo]:
@@ -194,10 +187,8 @@ def _order_nodes(rows: list[NodeRunInfo]) -> list[NodeRunInfo]:
 
 def _nodes_of(conn: Any, run_ids: list[str]) -> dict[str, list[NodeRunInfo]]:
     found: dict[str, list[NodeRunInfo]] = {rid: [] for rid in run_ids}
-    for start in range(0, len(run_ids), 500):  # stay under SQLite's bound-parameter limit
-        chunk = run_ids[start:start + 500]
-        for row in conn.execute(select(NodeRunRow).where(NodeRunRow.run_id.in_(chunk))):
-            found[row.run_id].append(_node_info(row))
+    for row in packs.node_runs(conn, run_ids):
+        found[row.run_id].append(_node_info(row))
     return {rid: _order_nodes(rows) for rid, rows in found.items()}
 
 
@@ -234,11 +225,9 @@ def get_run(store: HistoryStore, run_id: str) -> RunDetail | None:
         detail.logs = [LogLine(r.node_id, iteration_path(r.iteration), r.level, r.message, r.at)
                        for r in conn.execute(select(LogRow).where(LogRow.run_id == run_id)
                                              .order_by(LogRow.at, LogRow.id))]
-        detail.outputs = [OutputPreview(r.node_id, iteration_path(r.iteration), r.preview,
-                                        r.truncated)
-                          for r in conn.execute(select(OutputRow)
-                                                .where(OutputRow.run_id == run_id)
-                                                .order_by(OutputRow.id))]
+        detail.outputs = [OutputPreview(node_id, iteration_path(iteration), text, truncated)
+                          for node_id, iteration, text, truncated
+                          in packs.outputs(conn, run_id)]
     return detail
 
 

@@ -4,10 +4,11 @@
 folds events into memory (node-run records keyed by node id and iteration, pending log lines and
 outputs) under a lock; a writer thread owned by the recorder wakes every `flush_interval_s`, or
 sooner when `flush_events` events are waiting or the run starts or ends, and writes everything
-pending in ONE transaction: the run row (inserted as `running` on the first write), upserted node
-runs, new logs and output previews, and a heartbeat. Serialising outputs into capped previews
-happens on the writer thread too. So the event loop never waits on the disk, and a run costs a
-handful of commits, not one per event.
+pending in ONE transaction: the run row (inserted as `running` on the first write), one pack of
+the node runs changed since the last write and the new output previews (engine/history/packs.py:
+one row, not one per node), new logs, and a heartbeat. Serialising outputs into capped
+previews happens on the writer thread too. So the event loop never waits on the disk, and a run
+costs a handful of commits, not one per event.
 
 Times: events carry monotonic `t`; wall time = RunStarted.wall_time - RunStarted.t + t.
 Secrets: logs and errors arrive already redacted by the engine; output previews are passed
@@ -34,13 +35,12 @@ from engine.fileformat import dumps
 from engine.history.names import (
     INTERRUPTED,
     LOGS_TABLE,
-    NODE_RUNS_TABLE,
-    OUTPUTS_TABLE,
     RETRYING,
     RUNNING,
     RUNS_TABLE,
     iteration_text,
 )
+from engine.history.packs import INSERT_PACK, pack
 from engine.history.preview import PREVIEW_CHARS, REDACT_MARGIN, preview
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -56,26 +56,18 @@ INPUTS_CHARS = 65536
 HEARTBEAT_S = 30.0  # how often an idle run (a long wait) still touches its row
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _TERMINAL = ("succeeded", "failed", "skipped", "cancelled")
-_NODE_COLUMNS = ("status", "attempts", "retries", "started_at", "ended_at", "duration_s",
-                 "error", "reason")
 
 
 # Plain SQL over the driver (no SQLAlchemy constructs): the same statements run through a
 # HistoryStore's SQLAlchemy connection and a LiteStore's sqlite3 one, and SQLAlchemy's
 # per-row parameter handling cost more than SQLite itself here.
-def _insert_sql(table: str, columns: tuple[str, ...], upsert: tuple[str, ...] = ()) -> str:
-    sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
-           f"VALUES ({', '.join('?' * len(columns))})")
-    if upsert:
-        sql += (f" ON CONFLICT({', '.join(upsert)}) DO UPDATE SET "
-                + ", ".join(f"{c} = excluded.{c}" for c in columns if c not in upsert))
-    return sql
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    return (f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})")
 
 
-_KEY = ("run_id", "node_id", "iteration")
-_UPSERT_NODE = _insert_sql(NODE_RUNS_TABLE, _KEY + _NODE_COLUMNS, upsert=_KEY)
-_INSERT_LOG = _insert_sql(LOGS_TABLE, _KEY + ("level", "message", "at"))
-_INSERT_OUTPUT = _insert_sql(OUTPUTS_TABLE, _KEY + ("preview", "truncated"))
+_INSERT_LOG = _insert_sql(LOGS_TABLE, ("run_id", "node_id", "iteration", "level", "message",
+                                       "at"))
 
 
 def content_hash(text: str) -> str:
@@ -183,7 +175,7 @@ class HistoryRecorder:
         self._wall0 = 0.0
         # pending state, guarded by _cond
         self._nodes: dict[tuple[str, str], _NodeRec] = {}
-        self._dirty: set[tuple[str, str]] = set()
+        self._dirty: dict[tuple[str, str], None] = {}  # changed since the last write, in order
         self._logs: list[tuple[Any, ...]] = []
         self._outputs: list[tuple[str, str, Any]] = []
         self._run_row: dict[str, Any] | None = None
@@ -263,7 +255,7 @@ class HistoryRecorder:
         rec = self._nodes.get(key)
         if rec is None:
             rec = self._nodes[key] = _NodeRec()
-        self._dirty.add(key)
+        self._dirty[key] = None
         return rec
 
     def _end(self, rec: _NodeRec, status: str, t: float, duration_s: float | None) -> None:
@@ -375,12 +367,11 @@ class HistoryRecorder:
         if self._nothing_pending() and now - self._last_write < HEARTBEAT_S:
             return None
         self._last_write = now
-        run_id = self.run_id
-        nodes = [(run_id, *key, *self._nodes[key].row()) for key in self._dirty]
+        nodes = [(*key, *self._nodes[key].row()) for key in self._dirty]
         batch = {"insert": None if self._inserted else dict(self._run_row), "nodes": nodes,
                  "logs": self._logs, "outputs": self._outputs, "end": self._run_end,
                  "run_outputs": self._run_outputs}
-        self._dirty = set()
+        self._dirty = {}
         self._logs, self._outputs = [], []
         self._run_end = self._run_outputs = None
         self._inserted = True
@@ -400,9 +391,10 @@ class HistoryRecorder:
                 store = self.store
                 insert_row.update(pid=store.pid, pid_started_at=store.pid_started_at,
                                   host=store.host)
-            run_id, output_redact = self.run_id, redact if masks else None
-            outputs = [(run_id, node_id, iteration, *_output_preview(value, output_redact))
+            output_redact = redact if masks else None
+            outputs = [(node_id, iteration, *_output_preview(value, output_redact))
                        for node_id, iteration, value in batch["outputs"]]
+            packed = pack(self.run_id, batch["nodes"], outputs)
             values: dict[str, Any] = {"heartbeat_at": time.time()}
             if batch["end"] is not None:
                 values.update(batch["end"])
@@ -412,12 +404,10 @@ class HistoryRecorder:
                 if insert_row is not None:
                     conn.exec_driver_sql(_insert_sql(RUNS_TABLE, tuple(insert_row)),
                                          tuple(insert_row.values()))
-                if batch["nodes"]:
-                    conn.exec_driver_sql(_UPSERT_NODE, batch["nodes"])
+                if batch["nodes"] or outputs:
+                    conn.exec_driver_sql(INSERT_PACK, packed)
                 if batch["logs"]:
                     conn.exec_driver_sql(_INSERT_LOG, batch["logs"])
-                if outputs:
-                    conn.exec_driver_sql(_INSERT_OUTPUT, outputs)
                 conn.exec_driver_sql(
                     f"UPDATE {RUNS_TABLE} SET {', '.join(f'{c} = ?' for c in values)} "
                     "WHERE id = ?", (*values.values(), self.run_id))
@@ -451,7 +441,7 @@ class HistoryRecorder:
         with self._cond:
             if batch["insert"] is not None:
                 self._inserted = False
-            self._dirty.update((row[1], row[2]) for row in batch["nodes"])
+            self._dirty.update(dict.fromkeys((row[0], row[1]) for row in batch["nodes"]))
             self._logs[:0] = batch["logs"]
             self._outputs[:0] = batch["outputs"]
             if batch["end"] is not None and self._run_end is None:

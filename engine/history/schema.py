@@ -1,8 +1,10 @@
-"""The run-history tables (sqlmodel): runs, node runs, logs, output previews, schema version.
+"""The run-history tables (sqlmodel): runs, node-run packs, logs, alerts, records, schema version.
 
 Times are wall-clock seconds since the epoch (REAL), converted from the engine's monotonic event
 times by the recorder. A node run is one execution of one node in one loop iteration; its
-`iteration` is the dotted iteration path ("" outside loops, "2" or "2.0" inside them).
+`iteration` is the dotted iteration path ("" outside loops, "2" or "2.0" inside them). Node runs
+and output previews are stored packed, as JSON text per recorder flush (NodeRunPackRow; the
+format and its readers: engine/history/packs.py).
 The tables live in their own SQLAlchemy registry, so nothing else sharing SQLModel's default
 metadata can collide with them (or get created in the history database).
 
@@ -11,7 +13,7 @@ SCHEMA_VERSION is bumped with a migration in store.MIGRATIONS whenever a table c
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -19,8 +21,7 @@ from engine.history.names import (  # noqa: F401 - re-exported: the schema's pla
     BLOBS_TABLE,
     INTERRUPTED,
     LOGS_TABLE,
-    NODE_RUNS_TABLE,
-    OUTPUTS_TABLE,
+    NODE_RUN_PACKS_TABLE,
     RECORD_ITEMS_TABLE,
     RECORDS_TABLE,
     RETRYING,
@@ -72,23 +73,16 @@ def _run_fk(index: bool = True) -> Column:
                   index=index)
 
 
-class NodeRunRow(HistoryTable, table=True):
-    __tablename__ = NODE_RUNS_TABLE
-    __table_args__ = (UniqueConstraint("run_id", "node_id", "iteration"),
-                      Index("ix_node_runs_node", "node_id"))
+class NodeRunPackRow(HistoryTable, table=True):
+    """A run's node runs and output previews written by one flush (JSON arrays; packs.py)."""
+
+    __tablename__ = NODE_RUN_PACKS_TABLE
 
     id: int | None = Field(default=None, primary_key=True)
-    run_id: str = Field(sa_column=_run_fk(index=False))  # the unique key starts with it
-    node_id: str
-    iteration: str = ""
-    status: str
-    attempts: int = 0
-    retries: int = 0
-    started_at: float | None = None
-    ended_at: float | None = None
-    duration_s: float | None = None
-    error: str | None = None
-    reason: str | None = None  # why it was skipped
+    run_id: str = Field(sa_column=_run_fk())
+    nodes: str | None = None  # [[node_id, iteration, status, attempts, ...], ...]
+    times: bytes | None = Field(default=None, sa_column=Column(LargeBinary))  # 3 doubles each
+    outputs: str | None = None  # [[node_id, iteration, preview, truncated], ...]
 
 
 class LogRow(HistoryTable, table=True):
@@ -101,17 +95,6 @@ class LogRow(HistoryTable, table=True):
     level: str
     message: str
     at: float
-
-
-class OutputRow(HistoryTable, table=True):
-    __tablename__ = OUTPUTS_TABLE
-
-    id: int | None = Field(default=None, primary_key=True)
-    run_id: str = Field(sa_column=_run_fk())
-    node_id: str
-    iteration: str = ""
-    preview: str  # JSON (or repr) text, at most PREVIEW_CHARS long
-    truncated: bool = False
 
 
 class AlertRow(HistoryTable, table=True):
@@ -183,7 +166,7 @@ class RecordItemRow(HistoryTable, table=True):
     blob: str | None = None
 
 
-TABLES = (SchemaVersion.__table__, RunRow.__table__, NodeRunRow.__table__, LogRow.__table__,
-          OutputRow.__table__, AlertRow.__table__, BlobRow.__table__, RecordRow.__table__,
+TABLES = (SchemaVersion.__table__, RunRow.__table__, NodeRunPackRow.__table__, LogRow.__table__,
+          AlertRow.__table__, BlobRow.__table__, RecordRow.__table__,
           RecordItemRow.__table__)
 metadata = HistoryTable.metadata

@@ -2,8 +2,9 @@
 
 `HistoryStore.open(path)` creates or migrates the database and then marks as `interrupted` every
 run still `running` whose recording process is gone (a crash or a kill mid-run), together with
-its unfinished node runs. Every write goes through `store.transaction()`, one transaction per
-batch, so a reader never sees half a batch and a crash never leaves rows that break readers.
+its unfinished node runs (one pack appended with them `interrupted`: engine/history/packs.py).
+Every write goes through `store.transaction()`, one transaction per batch, so a reader never
+sees half a batch and a crash never leaves rows that break readers.
 
 Pragmas on every connection: WAL (readers never block the writer), synchronous=NORMAL (safe
 with WAL, one fsync per checkpoint instead of per commit), foreign keys on, a busy timeout so two
@@ -26,6 +27,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event, select, update
 from sqlalchemy.exc import OperationalError
 
+from engine.history import packs
 from engine.history.lite import (  # noqa: F401 - re-exported: where the database lives
     BUSY_TIMEOUT_MS,
     ENV_VAR,
@@ -40,12 +42,11 @@ from engine.history.lite import (  # noqa: F401 - re-exported: where the databas
 )
 from engine.history.schema import (
     INTERRUPTED,
-    RETRYING,
     RUNNING,
     SCHEMA_VERSION,
     AlertRow,
     BlobRow,
-    NodeRunRow,
+    NodeRunPackRow,
     RecordItemRow,
     RecordRow,
     RunRow,
@@ -72,8 +73,16 @@ def _add_record_tables(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _pack_node_runs(conn: Connection) -> None:
+    """3 -> 4: node runs and output previews packed (node_run_packs); the node_runs and
+    outputs rows move into packs and both tables go (engine/history/packs.py)."""
+    NodeRunPackRow.__table__.create(conn, checkfirst=True)
+    packs.pack_rows(conn)
+
+
 MIGRATIONS[1] = _add_alerts_table
 MIGRATIONS[2] = _add_record_tables
+MIGRATIONS[3] = _pack_node_runs
 
 
 class HistoryStore:
@@ -200,7 +209,4 @@ class HistoryStore:
                                                   RunRow.status == RUNNING)
                              .values(status=INTERRUPTED, ended_at=ended,
                                      error=INTERRUPTED_ERROR))
-                conn.execute(update(NodeRunRow)
-                             .where(NodeRunRow.run_id == run_id,
-                                    NodeRunRow.status.in_((RUNNING, RETRYING)))
-                             .values(status=INTERRUPTED))
+                packs.interrupt(conn, run_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from engine.history import HistoryStore
+from engine.history import SCHEMA_VERSION, HistoryStore
 from engine.history.alerts import list_alerts
 from tests.cli.conftest import run_cli
 
@@ -146,7 +146,7 @@ def test_a_version_1_history_gains_the_alerts_table_and_keeps_its_runs(write_wor
             conn.execute(f"DROP TABLE {table}")
         conn.execute("DELETE FROM schema_version WHERE version > 1")
     with HistoryStore.open(db) as store:
-        assert store.schema_version() == 3  # 1 -> 2 -> 3, step by step
+        assert store.schema_version() == SCHEMA_VERSION  # 1 -> 2 -> 3 -> 4, step by step
         assert list_alerts(store) == []
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM runs").fetchone() == (1,)

@@ -10,6 +10,7 @@ import sqlite3
 import pytest
 
 from builder.cli import jsonable, main
+from engine.history import HistoryStore, get_run
 from tests.cli.conftest import run_cli
 
 
@@ -64,7 +65,8 @@ def test_an_output_that_is_not_data_fails_its_node_and_closes_the_history_row(
     assert "node e failed: output 'out' is not plain data: it holds a dict_keys" in result["error"]
     with sqlite3.connect(db) as conn:
         assert [tuple(r) for r in conn.execute("select status from runs")] == [("failed",)]
-        nodes = dict(conn.execute("select node_id, status from node_runs").fetchall())
+    with HistoryStore.open(db) as store:
+        nodes = {n.node_id: n.status for n in get_run(store, result["run_id"]).nodes}
     assert nodes["e"] == "failed"
 
 

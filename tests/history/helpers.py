@@ -15,7 +15,7 @@ from engine import Edge, Node, Registry, Run, RunResult, Workflow, compile_workf
 from engine.context import Services
 from engine.corenodes import core_registry
 from engine.errors import NodeFailure
-from engine.history import HistoryRecorder, HistoryStore
+from engine.history import HistoryRecorder, HistoryStore, packs
 from engine.nodetype import NodeType, Param, Port
 
 RUN_TIMEOUT_S = 20.0
@@ -122,3 +122,11 @@ async def record(store: HistoryStore, wf: Workflow, path: str | Path, *,
     finally:
         await recorder.aclose(timeout=RUN_TIMEOUT_S)
     return result, recorder
+
+
+def insert_node_run(conn: Any, row: dict[str, Any]) -> None:
+    """A hand-made node run (`run_id`, `node_id`, `status`, ...; the rest as schema 3's column
+    defaults), written as the recorder writes node runs: a pack of one (engine/history/packs.py)."""
+    values = {"iteration": "", "attempts": 0, "retries": 0, **row}
+    entry = [values.get(name) for name in packs.NodeRun._fields[1:]]
+    conn.exec_driver_sql(packs.INSERT_PACK, packs.pack(row["run_id"], [entry]))

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from engine.history import HistoryStore, compare_runs, list_runs, percentile, workflow_stats
-from engine.history.schema import NodeRunRow, RunRow
+from engine.history.schema import RunRow
+from tests.history.helpers import insert_node_run
 
 T0 = 1_700_000_000.0
 # run id -> (status, run duration, {node id: [(status, duration, attempts, retries), ...]})
@@ -53,7 +54,7 @@ def store(tmp_path: Path):
                 offset = 0.0
                 for iteration, (nstatus, ndur, attempts, retries) in enumerate(rows):
                     ran = attempts > 0
-                    conn.execute(NodeRunRow.__table__.insert(), {
+                    insert_node_run(conn, {
                         "run_id": run_id, "node_id": node_id,
                         "iteration": str(iteration) if node_id == "step" else "",
                         "status": nstatus, "attempts": attempts, "retries": retries,
@@ -64,13 +65,13 @@ def store(tmp_path: Path):
         # noise that must not count: a run still going, and another workflow's run
         conn.execute(RunRow.__table__.insert(), {"id": "live", "workflow_path": str(flow),
                                                  "status": "running", "started_at": T0 + 900})
-        conn.execute(NodeRunRow.__table__.insert(), {
+        insert_node_run(conn, {
             "run_id": "live", "node_id": "fetch", "status": "running", "attempts": 1,
             "started_at": T0 + 900})
         conn.execute(RunRow.__table__.insert(), {
             "id": "other", "workflow_path": str(tmp_path / "other.loom.json"),
             "status": "failed", "started_at": T0 + 50, "duration_s": 99.0})
-        conn.execute(NodeRunRow.__table__.insert(), {
+        insert_node_run(conn, {
             "run_id": "other", "node_id": "fetch", "status": "failed", "attempts": 1,
             "started_at": T0 + 50, "duration_s": 99.0})
     opened.flow = flow

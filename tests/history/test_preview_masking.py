@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 from engine import Node, Run, Workflow, compile_workflow
-from engine.history import HistoryStore
+from engine.history import HistoryStore, get_run
 from engine.history.lite import LiteStore
 from engine.history.recorder import HistoryRecorder
 from nodes import default_registry
@@ -33,9 +32,9 @@ def _previews(db: Path, masked: bool) -> list[str]:
     recorder.store = store
     recorder._write(batch)  # as the writer thread writes a batch
     store.close()
-    with sqlite3.connect(db) as conn:
-        return [row[0] for row in conn.execute(
-            "SELECT preview FROM outputs WHERE iteration != '' ORDER BY iteration")]
+    with HistoryStore.open(db) as history:
+        detail = get_run(history, run.run_id)
+    return [o.preview for o in sorted(detail.outputs, key=lambda o: o.iteration) if o.iteration]
 
 
 def test_previews_are_masked_once_the_run_has_read_a_secret(tmp_path):

@@ -25,7 +25,8 @@ from engine.history import (
     workflow_stats,
 )
 from engine.history import store as store_module
-from engine.history.schema import NodeRunRow, RunRow, SchemaVersion
+from engine.history.schema import RunRow, SchemaVersion
+from tests.history.helpers import insert_node_run
 
 pytestmark = pytest.mark.timeout(60)
 REPO = Path(__file__).resolve().parents[2]
@@ -45,7 +46,7 @@ def test_a_new_database_records_its_schema_version_once(tmp_path):
             assert store.schema_version() == SCHEMA_VERSION
     with HistoryStore.open(tmp_path / "h.db") as store, store.reading() as conn:
         assert conn.execute(select(SchemaVersion.version)).scalars().all() == [SCHEMA_VERSION]
-        assert {"runs", "node_runs", "logs", "outputs", "schema_version"} <= set(
+        assert {"runs", "node_run_packs", "logs", "schema_version"} <= set(
             inspect(conn).get_table_names())
 
 
@@ -149,8 +150,8 @@ def _running_row(store: HistoryStore, run_id: str, **fields) -> None:
     row.update(fields)
     with store.transaction() as conn:
         conn.execute(RunRow.__table__.insert(), row)
-        conn.execute(NodeRunRow.__table__.insert(),
-                     {"run_id": run_id, "node_id": "n", "status": "running", "attempts": 1})
+        insert_node_run(conn, {"run_id": run_id, "node_id": "n", "status": "running",
+                               "attempts": 1})
 
 
 def test_only_runs_whose_recording_process_is_gone_are_interrupted(tmp_path):

@@ -14,7 +14,7 @@ from engine.compile import compile_workflow
 from engine.context import Decision, Services
 from engine.executor import Run
 from engine.fileformat import loads
-from engine.history import HistoryRecorder, HistoryStore
+from engine.history import SCHEMA_VERSION, HistoryRecorder, HistoryStore
 from engine.nodetype import NodeType, Port
 from engine.record.replay import prepare_replay
 from engine.record.serve import MASKED_SECRET
@@ -132,10 +132,10 @@ def test_a_version_2_history_is_migrated_to_3_keeping_its_runs(tmp_path, flowloo
     with sqlite3.connect(history_db) as conn:  # back to what schema version 2 had
         for table in ("record_items", "records", "blobs"):
             conn.execute(f"DROP TABLE {table}")
-        conn.execute("DELETE FROM schema_version WHERE version = 3")
+        conn.execute("DELETE FROM schema_version WHERE version >= 3")
 
     with HistoryStore.open(history_db) as store:
-        assert store.schema_version() == 3
+        assert store.schema_version() == SCHEMA_VERSION  # 2 -> 3 -> 4
     with sqlite3.connect(history_db) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"blobs", "records", "record_items"} <= tables
