@@ -240,11 +240,48 @@ class HistoryRecorder:
     # --- the loop thread: fold events into memory -----------------------------------------
     def _on_batch(self, batch: list[Any]) -> None:
         handlers = self._handlers
+        started, finished = ev.NodeStarted, ev.NodeFinished
         with self._cond:
+            nodes, dirty, outputs = self._nodes, self._dirty, self._outputs
             for event in batch:
-                handler = handlers.get(type(event))
-                if handler is not None:
-                    handler(event)
+                kind = type(event)
+                # a top-level node's start and end, most of a run's events: _node_started and
+                # _node_finished written out (tests/history/test_recorder_fold.py compares)
+                if kind is finished and not event.iteration:
+                    key = (event.node_id, "")
+                    rec = nodes.get(key)
+                    if rec is None:
+                        rec = nodes[key] = _NodeRec()
+                    dirty[key] = None
+                    rec.status = "succeeded"
+                    rec.ended_at = ended = self._wall0 + event.t
+                    duration = event.duration_s
+                    if duration is not None:
+                        if rec.started_at is None:
+                            rec.started_at = ended - duration
+                        rec.duration_s = duration
+                    elif rec.started_at is not None:
+                        rec.duration_s = ended - rec.started_at
+                    if rec.attempts < 1:
+                        rec.attempts = 1
+                    rec.error = None
+                    if event.outputs:
+                        outputs.append((event.node_id, "", event.outputs))
+                elif kind is started and not event.iteration:
+                    key = (event.node_id, "")
+                    rec = nodes.get(key)
+                    if rec is None:
+                        rec = nodes[key] = _NodeRec()
+                    dirty[key] = None
+                    if rec.started_at is None:
+                        rec.started_at = self._wall0 + event.t
+                    rec.status = RUNNING
+                    if event.attempt > rec.attempts:
+                        rec.attempts = event.attempt
+                else:
+                    handler = handlers.get(kind)
+                    if handler is not None:
+                        handler(event)
             self._waiting += len(batch)
             if self._waiting >= self.flush_events or self._wake:
                 self._wake = True
