@@ -36,7 +36,8 @@ from builder.theme import Theme
 from engine import events as ev
 from engine.runfold import PAUSED, WAITING, NodeState, RunFold
 
-PREVIEW_SLICE = 200  # nodes whose wire previews are set per loop turn after a big run's end
+PREVIEW_SLICE = 50  # nodes whose wire previews are set per loop turn after a big run's end
+# (200 a turn took ~7 ms of the loop each on a slow machine)
 FRAME_MS = 33  # one repaint tick (~30 Hz) for state changes and the pulse together
 PULSE_PERIOD_MS = 1200.0
 BUTTON_W, BUTTON_H = 64.0, 20.0
@@ -76,6 +77,7 @@ class RunOverlay(QObject):
         self._frame = QTimer(self)
         self._frame.setInterval(FRAME_MS)
         self._frame.timeout.connect(self._tick)
+        self._repaint_all = False  # the whole layer at the next frame tick (a run's start)
         self._moved: set[str] = set()  # nodes whose rect to look up again
         self._relayout = QTimer(self)
         self._relayout.setSingleShot(True)
@@ -121,7 +123,11 @@ class RunOverlay(QObject):
             rects = self._scene_rects()
             if rects != keep.rects:
                 keep.set_rects(rects)
-            keep.update()  # every node is pending again
+            # every node is pending again: repainted at the first frame tick, not in the loop
+            # turn right after this one (the run's start is tens of ms of the loop already:
+            # the canvas's whole repaint, ~9 ms on a slow machine, was added to it)
+            self._repaint_all = True
+            self._frame.start()
         else:
             self._drop_layer(keep)
             self._ensure_layer()
@@ -149,6 +155,7 @@ class RunOverlay(QObject):
         self._frame.stop()
         self._relayout.stop()
         self._previews.stop()
+        self._repaint_all = False
         self._moved.clear()
         self._running.clear()
         self._dirty.clear()
@@ -305,10 +312,15 @@ class RunOverlay(QObject):
             return
         dirty, self._dirty = self._dirty, set()
         areas, rects = layer.areas, layer.rects
-        for nid in dirty:
-            area = areas.get(nid)
-            if area is not None:
-                layer.dirty(area)
+        if self._repaint_all:  # (every node's area with it: no ring repainted on its own)
+            self._repaint_all = False
+            layer.update()
+            dirty = set(rects)
+        else:
+            for nid in dirty:
+                area = areas.get(nid)
+                if area is not None:
+                    layer.dirty(area)
         if self._running:
             self.phase += 2 * math.pi * FRAME_MS / PULSE_PERIOD_MS
             for nid in self._running - dirty:
