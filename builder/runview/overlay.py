@@ -78,6 +78,7 @@ class RunOverlay(QObject):
         self._frame.setInterval(FRAME_MS)
         self._frame.timeout.connect(self._tick)
         self._repaint_all = False  # the whole layer at the next frame tick (a run's start)
+        self.pacer: Any = None  # a runview.pacer.FramePacer shared with the timeline, or None
         self._moved: set[str] = set()  # nodes whose rect to look up again
         self._relayout = QTimer(self)
         self._relayout.setSingleShot(True)
@@ -310,6 +311,9 @@ class RunOverlay(QObject):
         if layer is None or not shiboken6.isValid(layer):
             self._frame.stop()
             return
+        if self.pacer is not None and (self._dirty or self._repaint_all) \
+                and not self.pacer.claim("canvas"):
+            return  # (the timeline just redrew: this frame's repaint at the next tick)
         dirty, self._dirty = self._dirty, set()
         areas, rects = layer.areas, layer.rects
         if self._repaint_all:  # (every node's area with it: no ring repainted on its own)

@@ -123,3 +123,20 @@ def test_a_kept_run_layer_is_repainted_whole_at_the_first_frame_tick(qtbot):
     assert overlay.layer is layer and updates == []  # not in the run's first loop turn
     qtbot.waitUntil(lambda: updates == [()], timeout=2000)
     assert not overlay._repaint_all
+
+
+def test_a_burst_of_events_reaches_the_views_a_bounded_batch_per_loop_turn(qtbot):
+    from builder.bridge import MAX_BATCH, RunBridge
+
+    bridge = RunBridge(interval_ms=10)
+    batches: list[list] = []
+    bridge.events.connect(batches.append)
+    burst = [ev.NodeLogged("a", (), "info", str(i), 0.0) for i in range(2 * MAX_BATCH + 100)]
+    bridge._on_batch(burst)
+    qtbot.waitUntil(lambda: sum(map(len, batches)) == len(burst), timeout=2000)
+    assert [len(b) for b in batches] == [MAX_BATCH, MAX_BATCH, 100]
+    assert [e for b in batches for e in b] == burst
+    assert bridge._timer.interval() == 10  # (the next events wait for the timer again)
+    done = ev.RunFinished("r", "succeeded", {}, None, 0.1, 0.0)
+    bridge._on_batch(burst + [done])  # the run's end: everything at once, one batch
+    assert batches[-1] == burst + [done]
