@@ -5,11 +5,12 @@ layer (builder/runview/layer.py); `show(changed)` is told which nodes' state the
 repaints just those — coalesced with the running nodes' pulse into one repaint per frame tick
 (FRAME_MS), so a burst of batches or a pulse never repaints a node twice a frame. `apply(batch)`
 folds a batch into the overlay's fold first (a replay, or the overlay on its own in a test).
-The node items below are cached as pixmaps (DeviceCoordinateCache) from the time a document
-is shown (`clear`, which the run view calls then) — not first at a run's start, where making
-100 pixmaps was the first run's longest stall — and stay cached (switching it off and on
-again throws every pixmap away): a decoration repaint then blits them instead of painting each
-node again through Python.
+The node items below — and the wires, whose antialiased curves were most of a canvas repaint
+during a run — are cached as pixmaps (DeviceCoordinateCache) from the time a document is shown
+(`clear`, which the run view calls then) — not first at a run's start, where making 100 pixmaps
+was the first run's longest stall — and stay cached (switching it off and on again throws
+every pixmap away): a decoration repaint then blits them instead of painting each node again
+through Python.
 
 A node shows: a state ring and header tint, a progress bar and message under it, the duration,
 a retry counter, a loop counter, a merge node's rule, a red badge on a failed node (click =
@@ -149,6 +150,7 @@ class RunOverlay(QObject):
         layer = self.layer = RunLayer(self)
         layer.set_rects(rects)
         self.canvas.graph_scene.addItem(layer)
+        self._cache_nodes()  # (the wires a deferred build made since the document was shown)
 
     def clear(self, keep_layer: bool = False) -> None:
         """Remove the run state from the canvas (e.g. the document changed); `keep_layer`:
@@ -189,9 +191,11 @@ class RunOverlay(QObject):
             layer.scene().removeItem(layer)
 
     def _cache_nodes(self) -> None:
-        for item in self.canvas.graph_scene.nodes.values():
-            if item.cacheMode() != _CACHE:
-                item.setCacheMode(_CACHE)
+        scene = self.canvas.graph_scene
+        for items in (scene.nodes.values(), scene.wires.values()):
+            for item in items:
+                if item.cacheMode() != _CACHE:
+                    item.setCacheMode(_CACHE)
 
     def state_color(self, state: str) -> Any:
         return self.decorations.state_color(state)
