@@ -140,3 +140,32 @@ def test_a_burst_of_events_reaches_the_views_a_bounded_batch_per_loop_turn(qtbot
     done = ev.RunFinished("r", "succeeded", {}, None, 0.1, 0.0)
     bridge._on_batch(burst + [done])  # the run's end: everything at once, one batch
     assert batches[-1] == burst + [done]
+
+
+def test_the_pacer_keeps_the_canvas_and_the_timeline_repaints_apart():
+    from builder.runview.pacer import GAP_S, FramePacer
+
+    now = [10.0]
+    pacer = FramePacer(clock=lambda: now[0])
+    assert pacer.claim("canvas")
+    assert pacer.claim("canvas")  # (its own next frame: not held back by itself)
+    assert not pacer.claim("panels")  # the canvas repainted just now
+    now[0] += GAP_S
+    assert pacer.claim("panels")
+    assert not pacer.claim("canvas")
+    now[0] += GAP_S
+    assert pacer.claim("canvas")
+
+
+def test_a_live_timeline_redraw_refused_by_the_pacer_comes_a_little_later(qtbot):
+    from builder.panels import RunPanels
+    from builder.runview.pacer import FramePacer
+
+    panels = RunPanels()
+    redraws: list[int] = []
+    panels.refresh = lambda: redraws.append(1)
+    pacer = panels.pacer = FramePacer()
+    assert pacer.claim("canvas")
+    panels._tick()  # the canvas has just repainted: not now
+    assert redraws == [] and panels._retry.isActive()
+    qtbot.waitUntil(lambda: redraws == [1], timeout=2000)
