@@ -267,7 +267,7 @@ class RunPanels(QObject):
 
     def _final_refresh(self) -> None:
         if self.fold.finished is not None:  # (not a new run started meanwhile)
-            self.refresh()
+            self.paint_later(self.refresh)
 
     def on_run_finished(self, result: Any) -> None:
         """The run's RunResult (or None): final redraw, history refreshed."""
@@ -285,15 +285,18 @@ class RunPanels(QObject):
         if self.pacer is not None and not self.pacer.claim("panels"):
             self._retry.start()
             return
-        # the redraw's paint (5-20 ms when an axis is laid out again) after the loop's next
-        # timers, not straight after this turn's: Qt paints in the turn's posted events,
-        # before any timer, so a late tick waited for the redraw and its paint together
+        self.paint_later(self.refresh)
+
+    def paint_later(self, redraw: Callable[[], None]) -> None:
+        """`redraw()`, with the timeline's paint (5-20 ms when an axis is laid out again) after
+        the loop's next timers, not straight after this turn's: Qt paints in a turn's posted
+        events, before any timer, so a late tick waited for the redraw and its paint."""
         view = self._panels["timeline"].plot if "timeline" in self._panels else None
         held = view is not None and view.updatesEnabled()
         if held:
             view.setUpdatesEnabled(False)
         try:
-            self.refresh()
+            redraw()
         finally:
             if held:
                 QTimer.singleShot(0, view, lambda: view.setUpdatesEnabled(True))

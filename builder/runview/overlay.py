@@ -71,6 +71,7 @@ class RunOverlay(QObject):
         # nodes whose wires' previews are not set yet: set when a tooltip is asked for or the
         # run ends (a tooltip per wire per batch cost a 1 000-node run ~50 ms of the loop)
         self._to_preview: set[str] = set()
+        self._stale: set[tuple[str, str]] = set()  # (node, port) previewed by a run before
         self._previews = QTimer(self)  # the run ended: the rest of the previews, a slice a turn
         self._previews.setInterval(0)
         self._previews.timeout.connect(self._preview_slice)
@@ -176,13 +177,14 @@ class RunOverlay(QObject):
             self._drop_layer(layer)
             self._cache_nodes()
         self.failed.clear()
-        if self._previewed:
-            for wire in self.canvas.graph_scene.wires.values():
-                if wire.edge is not None and (wire.edge.source, wire.edge.source_port) \
-                        in self._previewed:
-                    wire.setToolTip(str(wire.edge))
+        # the last run's previews: for a new run of the same document, put back only when a
+        # tooltip is next asked for or this run's previews are set (flush_previews) — resetting
+        # 1 000 wires' tooltips was ~4 ms of the run's first step on a slow machine
+        self._stale.update(self._previewed)
         self._previewed.clear()
         self._to_preview.clear()
+        if not keep_layer:
+            self._reset_stale()
         self.fold = RunFold()
 
     @staticmethod
@@ -344,6 +346,20 @@ class RunOverlay(QObject):
         pending, self._to_preview = self._to_preview, set()
         for nid in pending:
             self._preview_wires(nid)
+        self._reset_stale()
+
+    def _reset_stale(self) -> None:
+        """The wires still previewing an earlier run's value say only what they join again."""
+        stale, self._stale = self._stale, set()
+        if not stale:
+            return
+        previewed = self._previewed
+        for wire in self.canvas.graph_scene.wires.values():
+            edge = wire.edge
+            if edge is not None:
+                key = (edge.source, edge.source_port)
+                if key in stale and key not in previewed:
+                    wire.setToolTip(str(edge))
 
     def _flush_previews_soon(self) -> None:
         """The run ended: every wire's preview set now, or — past PREVIEW_SLICE nodes, which
@@ -360,6 +376,7 @@ class RunOverlay(QObject):
             self._preview_wires(pending.pop())
         if not pending:
             self._previews.stop()
+            self._reset_stale()
 
     def _preview_wires(self, node_id: str) -> None:
         edges = self._out_edges.get(node_id)

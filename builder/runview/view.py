@@ -226,7 +226,9 @@ class RunView(QObject):
         pending, self._panels_start = self._panels_start, None
         if pending is not None:
             compiled, run_id, fold = pending
-            self.panels.on_run_started(compiled, run_id, fold=fold)
+            # (the timeline's first paint of the run after the loop's next timers)
+            self.panels.paint_later(lambda: self.panels.on_run_started(compiled, run_id,
+                                                                        fold=fold))
 
     def _on_events(self, batch: list[Any], changed: set[str]) -> None:
         if not self._shows_run():  # a run of a document no longer open

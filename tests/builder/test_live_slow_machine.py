@@ -169,3 +169,28 @@ def test_a_live_timeline_redraw_refused_by_the_pacer_comes_a_little_later(qtbot)
     panels._tick()  # the canvas has just repainted: not now
     assert redraws == [] and panels._retry.isActive()
     qtbot.waitUntil(lambda: redraws == [1], timeout=2000)
+
+
+def test_a_new_runs_wires_never_show_the_last_runs_value_when_a_tooltip_is_asked(qtbot):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication
+
+    canvas, overlay = make(qtbot)
+    wire = next(w for w in canvas.graph_scene.wires.values() if w.edge.source == "a")
+    plain = str(wire.edge)  # (what a wire says once a preview is taken back)
+    overlay.apply([ev.NodeStarted("a", (), 1, 1.0),
+                   ev.NodeFinished("a", (), 0.1, {"out": 41}, 1.1),
+                   ev.RunFinished("r", "succeeded", {}, None, 0.2, 1.2)])
+    assert "= 41" in wire.toolTip()
+    overlay.reset(canvas.workflow)  # the next run of the same document (the layer kept)
+    overlay.apply([ev.NodeStarted("a", (), 1, 2.0)])  # a runs again: no value yet
+    local = canvas.mapFromScene(wire.path().pointAtPercent(0.5))
+    QApplication.sendEvent(canvas.viewport(), QHelpEvent(
+        QEvent.Type.ToolTip, local, canvas.viewport().mapToGlobal(local)))
+    assert wire.toolTip() == plain  # asked for: the last run's value is gone first
+    overlay.apply([ev.NodeFinished("a", (), 0.1, {"out": 43}, 2.1),
+                   ev.RunFinished("r2", "succeeded", {}, None, 0.2, 2.2)])
+    assert "= 43" in wire.toolTip()
+    overlay.clear()  # another document: the plain tooltip at once
+    assert wire.toolTip() == plain
