@@ -41,7 +41,7 @@ os.environ["FLOWLOOM_CONFIG_DIR"] = os.path.join(_TMP, "config")
 
 import qasync  # noqa: E402
 from PySide6.QtCore import QSettings, Qt, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from engine.model import Edge, Node, Workflow  # noqa: E402
 
@@ -78,10 +78,13 @@ class Ticker:
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._tick)
         self._last = 0.0
+        self.frames: Any = None  # `--frames`: a bench/live_frames.FrameLog told of each tick
 
     def start(self) -> None:
         self.late_ms = []
+        self.cpu_ms: list[float] = []  # the loop thread's CPU time between two ticks
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
         self.timer.start()
 
     def stop(self) -> list[float]:
@@ -92,6 +95,11 @@ class Ticker:
         now = time.perf_counter()
         self.late_ms.append(max(0.0, (now - self._last) * 1000.0 - TICK_MS))
         self._last = now
+        cpu = time.thread_time()
+        self.cpu_ms.append((cpu - self._last_cpu) * 1000.0)
+        self._last_cpu = cpu
+        if self.frames is not None:
+            self.frames.tick(self.late_ms[-1])
 
 
 class StallWatch:
@@ -166,6 +174,7 @@ class SlotTimes:
         self.totals: collections.Counter[str] = collections.Counter()
         self.cpu: collections.Counter[str] = collections.Counter()  # thread CPU ms
         self.counts: collections.Counter[str] = collections.Counter()
+        self.frames: Any = None  # `--frames`: a bench/live_frames.FrameLog
 
     def note(self, ms: float, what: str, cpu_ms: float = 0.0) -> None:
         self.totals[what] += ms
@@ -207,6 +216,9 @@ class SlotTimes:
                     name = f"task {getattr(coro, '__qualname__', coro)}{where}"
                 watch.note((time.perf_counter() - t) * 1000.0, f"asyncio {name}",
                            (time.thread_time() - c) * 1000.0)
+                if watch.frames is not None:
+                    watch.frames.add(watch.depth, f"asyncio {name}",
+                                     (time.thread_time() - c) * 1000.0)
 
         asyncio.events.Handle._run = timed  # type: ignore[method-assign]
 
@@ -246,6 +258,10 @@ def timed_app(slots: SlotTimes) -> QApplication:
             if not slots.on:
                 return super().notify(receiver, event)
             name = f"{type(receiver).__name__}({receiver.objectName()}) {event.type().name}"
+            if slots.frames is not None and type(receiver) in (QWidget, QTimer):  # a view's
+                # viewport, a timer: named after their parent
+                name = f"{type(receiver.parent()).__name__}.{type(receiver).__name__} " \
+                    f"{event.type().name}"
             outer = slots.current
             slots.current = f"{outer} > {name}" if outer else name
             slots.depth += 1
@@ -255,6 +271,8 @@ def timed_app(slots: SlotTimes) -> QApplication:
             finally:
                 slots.depth -= 1
                 slots.current = outer
+                if slots.frames is not None:
+                    slots.frames.add(slots.depth, name, (time.thread_time() - c) * 1000.0)
                 if not slots.depth:
                     slots.note((time.perf_counter() - t) * 1000.0, name,
                                (time.thread_time() - c) * 1000.0)
@@ -328,6 +346,13 @@ def main() -> int:
     parser.add_argument("--slots", action="store_true",
                         help="also time every Qt event dispatch and asyncio callback "
                              "(slower; names the longest stalls)")
+    parser.add_argument("--tick-cpu", action="store_true",
+                        help="also the loop thread's CPU time between two ticks (p99/max per "
+                             "run: what the loop itself did, steadier than lateness on a "
+                             "shared machine)")
+    parser.add_argument("--frames", action="store_true",
+                        help="with --slots: what each late tick's wait was made of "
+                             "(bench/live_frames.py)")
     parser.add_argument("--profile", metavar="FILE",
                         help="also write a cProfile of the loop thread during the runs")
     args = parser.parse_args()
@@ -365,6 +390,10 @@ def main() -> int:
     # redraws wait until they are shown).
     window.run_view.panels.dock("TimelineDock").raise_()
     ticker = Ticker()
+    if args.frames and slots is not None:
+        from live_frames import FrameLog
+
+        ticker.frames = slots.frames = FrameLog()
     watch = StallWatch(ticker, slots=slots, after_ms=15 if slots else 60,
                        every_s=0.005 if slots else 0.02) if args.stalls else None
     collector = GcWatch()
@@ -375,6 +404,8 @@ def main() -> int:
         return ticker.stop()
 
     loop_cpu: list[float] = []  # CPU seconds of the loop thread per run (steadier than wall)
+
+    tick_cpu: list[list[float]] = []
 
     async def one_run() -> tuple[list[float], float, int]:
         batches0 = window.run_view.bridge.batches
@@ -387,6 +418,7 @@ def main() -> int:
         elapsed = time.perf_counter() - t0
         loop_cpu.append(time.thread_time() - cpu0)
         late = ticker.stop()
+        tick_cpu.append(ticker.cpu_ms)
         if result is None or result.status != "succeeded":
             raise SystemExit(f"the run did not succeed: {result and result.error}")
         return late, elapsed, window.run_view.bridge.batches - batches0
@@ -433,6 +465,11 @@ def main() -> int:
         print(line("idle editor", idle_late))
         for i, late in enumerate(per_run, 1):
             print(line(f"during run {i}", late) + f"   loop CPU {loop_cpu[i - 1]:.2f} s")
+            if args.tick_cpu:
+                cpu = tick_cpu[i - 1]
+                print(f"  loop CPU between ticks: p50 {statistics.median(cpu):5.2f} ms   p99 "
+                      f"{pct(cpu, 0.99):6.2f} ms   max {max(cpu):6.2f} ms   "
+                      f"ticks over 8 ms: {sum(c > 8 for c in cpu)}")
         worst_p99 = max(pct(late, 0.99) for late in per_run)
         worst_max = max(max(late) for late in per_run)
         complete = recorded == earlier + runs
@@ -446,6 +483,8 @@ def main() -> int:
             print(watch.report())
         if slots is not None:
             print(slots.report())
+        if ticker.frames is not None:
+            print(ticker.frames.report())
         window.hide()
     return 0 if ok else 1
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; the modules load when a pan
     from builder.panels.timeline import TimelinePanel
 
 REFRESH_MS = 50  # the redraw timer while a run is live (20 Hz; events arrive at <= 60 Hz)
+PACED_RETRY_MS = 8  # a live redraw the pacer refused is tried again this much later
 SLOWEST_REFRESH_MS = 250  # big runs: the interval grows with the bars drawn, up to this
 # attribute, dock title, dock objectName, module and class of each panel, in tab order
 PANELS = (("log", "Log", "LogDock", "runlog", "LogPanel"),
@@ -88,7 +89,14 @@ class RunPanels(QObject):
             self._add_dock(attr, title, name, parent)
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
-        self.timer.timeout.connect(self.refresh)
+        self.timer.timeout.connect(self._tick)
+        # the live redraw's pacer (builder/runview/pacer.py), shared with the canvas's run
+        # repaint so the two never paint in one loop turn; None: redraw at every tick
+        self.pacer: Any = None
+        self._retry = QTimer(self)  # refused by the pacer: again a little later
+        self._retry.setSingleShot(True)
+        self._retry.setInterval(PACED_RETRY_MS)
+        self._retry.timeout.connect(self._tick)
 
     def _add_dock(self, attr: str, title: str, name: str, parent: QWidget | None) -> None:
         dock = QDockWidget(title, parent)
@@ -226,6 +234,7 @@ class RunPanels(QObject):
     def clear_run(self) -> None:
         """No run is shown (another document opened): Log, Timeline and Charts empty."""
         self.timer.stop()
+        self._retry.stop()
         self.compiled, self.run_id, self.result = None, None, None
         # only panels already built: one built later starts empty anyway
         self._log_backlog = []
@@ -251,23 +260,46 @@ class RunPanels(QObject):
         self.panel("charts").feed(batch)
         if any(isinstance(e, ev.RunFinished) for e in batch):
             self.timer.stop()
+            self._retry.stop()
             # the final redraw (the whole run in view, the critical path), on the loop's next
             # turn: this batch comes in the engine's last step, with every subscriber's end
             QTimer.singleShot(0, self, self._final_refresh)
 
     def _final_refresh(self) -> None:
         if self.fold.finished is not None:  # (not a new run started meanwhile)
-            self.refresh()
+            self.paint_later(self.refresh)
 
     def on_run_finished(self, result: Any) -> None:
         """The run's RunResult (or None): final redraw, history refreshed."""
         self.result = result
         self.timer.stop()
+        self._retry.stop()
         self.panel("charts").finish(result)
         self.refresh()
         if result is not None:  # a live run was recorded: the lists and numbers moved on
             self._refresh("history")
             self._refresh("analytics")
+
+    def _tick(self) -> None:
+        """The live redraw timer: a redraw, unless the canvas has just repainted (then soon)."""
+        if self.pacer is not None and not self.pacer.claim("panels"):
+            self._retry.start()
+            return
+        self.paint_later(self.refresh)
+
+    def paint_later(self, redraw: Callable[[], None]) -> None:
+        """`redraw()`, with the timeline's paint (5-20 ms when an axis is laid out again) after
+        the loop's next timers, not straight after this turn's: Qt paints in a turn's posted
+        events, before any timer, so a late tick waited for the redraw and its paint."""
+        view = self._panels["timeline"].plot if "timeline" in self._panels else None
+        held = view is not None and view.updatesEnabled()
+        if held:
+            view.setUpdatesEnabled(False)
+        try:
+            redraw()
+        finally:
+            if held:
+                QTimer.singleShot(0, view, lambda: view.setUpdatesEnabled(True))
 
     def refresh(self) -> None:
         """Redraw what changed (the timer calls this; tests may call it directly); a panel out

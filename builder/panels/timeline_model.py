@@ -21,6 +21,8 @@ test_critical_path_live.py), and the whole pass is taken whenever that cannot be
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from typing import Any
 
 from engine.loops import LOOP_PORTS as _LOOP_PORTS
@@ -110,14 +112,18 @@ class TimelineModel:
             self._critical_at = self.fold.version
         return self._critical
 
-    def advance(self) -> _Chain:
+    def advance(self, budget_s: float | None = None) -> _Chain:
         """Carry the critical path's pass forward over the bars that ended (the timeline calls
         it at its redraws while the run goes on), so that at the end only the last bars are
-        left to it: the whole pass took 15-50 ms of the loop at a 1 000-node run's end."""
+        left to it: the whole pass took 15-50 ms of the loop at a 1 000-node run's end. With
+        `budget_s`, a live redraw steps through at most that long (hundreds of bars that end
+        at once — a burst of quick nodes — are passed over a few redraws, not in one); once
+        the run has ended the pass always goes to the end."""
         chain = getattr(self, "_chain", None)
         if chain is None or chain.bars is not self.fold.bars:
             chain = self._chain = _Chain(self.fold.bars, self._dependencies())
-        chain.advance(self.fold.finished_at is not None)
+        finished = self.fold.finished_at is not None
+        chain.advance(finished, None if finished else budget_s)
         return chain
 
     def _dependencies(self) -> dict[str, set[str]]:
@@ -175,8 +181,11 @@ class _Chain:
         self.best: dict[int, tuple[float, Bar | None]] = {}
         self.last: Bar | None = None  # the first bar of greatest chain length, in order
         self.finished = False
+        # the chunks' bars taken but not stepped through yet, in the pass's order (a chunk's
+        # bars sorted, chunks in turn: each chunk's bars start before the next chunk's)
+        self.backlog: deque[Bar] = deque()
 
-    def advance(self, finished: bool) -> None:
+    def advance(self, finished: bool, budget_s: float | None = None) -> None:
         bars, i = self.bars, self.cursor
         n = len(bars)
         j = i
@@ -189,24 +198,33 @@ class _Chain:
         k = i
         while k < j and bars[k].start < frontier:
             k += 1
-        if k == i:
-            self.finished = finished and k == n
-            return
-        chunk = bars[i:k]
-        self.cursor = k
-        for bar in chunk:
-            if bar.start < self.frontier:
-                self.valid = False
-            self.seen.append((bar, bar.start, bar.end, bar.status))
-        self.frontier = max(self.frontier, frontier)
-        self.finished = finished and k == n
-        done = [b for b in chunk if b.status in ("succeeded", "failed")]
-        done.sort(key=lambda b: (b.start, b.end))
-        deps, by_key, best = self.deps, self.by_key, self.best
-        for bar in done:  # (the loop of _longest_chain)
+        if k != i:
+            chunk = bars[i:k]
+            self.cursor = k
+            for bar in chunk:
+                if bar.start < self.frontier:
+                    self.valid = False
+                self.seen.append((bar, bar.start, bar.end, bar.status))
+            self.frontier = max(self.frontier, frontier)
+            done = [b for b in chunk if b.status in ("succeeded", "failed")]
+            done.sort(key=lambda b: (b.start, b.end))
+            self.backlog.extend(done)
+        self._step(budget_s)
+        self.finished = finished and k == n and not self.backlog
+
+    def _step(self, budget_s: float | None) -> None:
+        """Step through the backlog (the loop of _longest_chain), for at most `budget_s`."""
+        backlog, deps, by_key, best = self.backlog, self.deps, self.by_key, self.best
+        until = None if budget_s is None else time.perf_counter() + budget_s
+        count = 0
+        while backlog:
+            bar = backlog.popleft()
             chain_step(bar, deps, by_key, best)
             if self.last is None or best[id(bar)][0] > best[id(self.last)][0]:
                 self.last = bar
+            count += 1
+            if until is not None and not count % 16 and time.perf_counter() > until:
+                break
 
     def result(self) -> list[Bar] | None:
         if not self.finished or not self.valid or self.cursor != len(self.bars) \

@@ -31,6 +31,7 @@ from PySide6.QtCore import QObject, Signal
 
 from builder.bridge import RunBridge
 from builder.runview.approvals import Approvals
+from builder.runview.handover import QuickHandover
 from builder.runview.prepared import Prepared, prepare
 from builder.runview.status import StatusLines
 from engine.context import Services
@@ -90,6 +91,7 @@ class RunController(QObject):
         self.prepared = Prepared()
         self._status = StatusLines()
         self._collector = FullCollectionsWait()
+        self._handover = QuickHandover()  # the GIL back to the loop quickly while live
         self._stopping = False
         self._recording: Any = None
         # What runs may touch (engine/permissions.py); None: everything. builder/trust_banner.py
@@ -149,6 +151,7 @@ class RunController(QObject):
             recording = EditorRecording()
         self._recording = recording
         self._collector.hold()  # (released when the run's task ends, see _launch)
+        self._handover.hold()
         # the generation of `workflow` the snapshot is a copy of (None: a snapshot given)
         generation = self.prepared.follow(workflow) if snapshot is None else None
         snapshot = workflow.copy() if snapshot is None else snapshot
@@ -179,6 +182,7 @@ class RunController(QObject):
                                            rerun_from, replay, path, text, generation)
         finally:
             self._collector.release()
+            self._handover.release()
 
     async def _launch_held(self, workflow: Workflow, snapshot: Workflow, registry: Any,
                            services: Services, inputs: dict[str, Any] | None,

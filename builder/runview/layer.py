@@ -25,6 +25,19 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from builder.runview.overlay import RunOverlay
 
 LAYER_Z = 4.0  # above nodes, selected ones included (3), below a wire being drawn (5)
+CELL = 512.0  # the side of a cell of the areas' index (scene units)
+
+
+def _span(rect: QRectF) -> tuple[int, int, int, int]:
+    return (math.floor(rect.left() / CELL), math.floor(rect.right() / CELL),
+            math.floor(rect.top() / CELL), math.floor(rect.bottom() / CELL))
+
+
+def _cells_of(rect: QRectF) -> Iterator[tuple[int, int]]:
+    x0, x1, y0, y1 = _span(rect)
+    for cx in range(x0, x1 + 1):
+        for cy in range(y0, y1 + 1):
+            yield cx, cy
 
 
 class Button(QGraphicsItem):
@@ -66,6 +79,10 @@ class RunLayer(QGraphicsItem):
         self.buttons: dict[str, dict[str, Button]] = {}
         self._bounds = QRectF()
         self._shape: QPainterPath | None = None
+        # the areas by index cell, made when a paint first needs it: a paint looks at the
+        # nodes near the exposed rect, not at all 1 000 (~1.2 ms a paint on a slow machine)
+        self._cells: dict[tuple[int, int], list[str]] | None = None
+        self._order: dict[str, int] = {}
         self._pressed = ""
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
         self.setZValue(LAYER_Z)
@@ -90,6 +107,7 @@ class RunLayer(QGraphicsItem):
                 self._bounds = self._bounds.united(area) if not self._bounds.isNull() \
                     else QRectF(area)
             self.dirty(area)
+        self._cells = None
         self.forget_shape()
 
     def set_rects(self, rects: dict[str, QRectF]) -> None:
@@ -100,6 +118,7 @@ class RunLayer(QGraphicsItem):
         for area in self.areas.values():
             bounds = bounds.united(area)
         self._bounds = bounds
+        self._cells = None
         self.forget_shape()
         self.update()
 
@@ -160,10 +179,27 @@ class RunLayer(QGraphicsItem):
                 ) -> Iterator[tuple[str, QRectF]]:
         """The nodes whose area meets `rect` (and, given, one of `parts`: the rects of the
         region being repainted, which Qt hands an item as one bounding `rect`)."""
-        rects = self.rects
-        for nid, area in self.areas.items():
+        rects, areas = self.rects, self.areas
+        for nid in self._near(rect):
+            area = areas[nid]
             if area.intersects(rect) and (not parts or any(area.intersects(p) for p in parts)):
                 yield nid, rects[nid]
+
+    def _near(self, rect: QRectF) -> list[str]:
+        """The nodes whose area may meet `rect`, in the areas' order (the painting order)."""
+        cells = self._cells
+        if cells is None:
+            cells, self._order = {}, {}
+            for i, (nid, area) in enumerate(self.areas.items()):
+                self._order[nid] = i
+                for cell in _cells_of(area):
+                    cells.setdefault(cell, []).append(nid)
+            self._cells = cells
+        x0, x1, y0, y1 = _span(rect)
+        if (x1 - x0 + 1) * (y1 - y0 + 1) > len(cells):  # (more cells than the index holds)
+            return list(self.areas)
+        found = {nid for cell in _cells_of(rect) for nid in cells.get(cell, ())}
+        return sorted(found, key=self._order.__getitem__)
 
     @staticmethod
     def _parts(painter: QPainter) -> list[QRectF]:

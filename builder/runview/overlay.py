@@ -5,11 +5,12 @@ layer (builder/runview/layer.py); `show(changed)` is told which nodes' state the
 repaints just those — coalesced with the running nodes' pulse into one repaint per frame tick
 (FRAME_MS), so a burst of batches or a pulse never repaints a node twice a frame. `apply(batch)`
 folds a batch into the overlay's fold first (a replay, or the overlay on its own in a test).
-The node items below are cached as pixmaps (DeviceCoordinateCache) from the time a document
-is shown (`clear`, which the run view calls then) — not first at a run's start, where making
-100 pixmaps was the first run's longest stall — and stay cached (switching it off and on
-again throws every pixmap away): a decoration repaint then blits them instead of painting each
-node again through Python.
+The node items below — and the wires, whose antialiased curves were most of a canvas repaint
+during a run — are cached as pixmaps (DeviceCoordinateCache) from the time a document is shown
+(`clear`, which the run view calls then) — not first at a run's start, where making 100 pixmaps
+was the first run's longest stall — and stay cached (switching it off and on again throws
+every pixmap away): a decoration repaint then blits them instead of painting each node again
+through Python.
 
 A node shows: a state ring and header tint, a progress bar and message under it, the duration,
 a retry counter, a loop counter, a merge node's rule, a red badge on a failed node (click =
@@ -36,7 +37,8 @@ from builder.theme import Theme
 from engine import events as ev
 from engine.runfold import PAUSED, WAITING, NodeState, RunFold
 
-PREVIEW_SLICE = 200  # nodes whose wire previews are set per loop turn after a big run's end
+PREVIEW_SLICE = 50  # nodes whose wire previews are set per loop turn after a big run's end
+# (200 a turn took ~7 ms of the loop each on a slow machine)
 FRAME_MS = 33  # one repaint tick (~30 Hz) for state changes and the pulse together
 PULSE_PERIOD_MS = 1200.0
 BUTTON_W, BUTTON_H = 64.0, 20.0
@@ -69,6 +71,7 @@ class RunOverlay(QObject):
         # nodes whose wires' previews are not set yet: set when a tooltip is asked for or the
         # run ends (a tooltip per wire per batch cost a 1 000-node run ~50 ms of the loop)
         self._to_preview: set[str] = set()
+        self._stale: set[tuple[str, str]] = set()  # (node, port) previewed by a run before
         self._previews = QTimer(self)  # the run ended: the rest of the previews, a slice a turn
         self._previews.setInterval(0)
         self._previews.timeout.connect(self._preview_slice)
@@ -76,6 +79,8 @@ class RunOverlay(QObject):
         self._frame = QTimer(self)
         self._frame.setInterval(FRAME_MS)
         self._frame.timeout.connect(self._tick)
+        self._repaint_all = False  # the whole layer at the next frame tick (a run's start)
+        self.pacer: Any = None  # a runview.pacer.FramePacer shared with the timeline, or None
         self._moved: set[str] = set()  # nodes whose rect to look up again
         self._relayout = QTimer(self)
         self._relayout.setSingleShot(True)
@@ -121,7 +126,11 @@ class RunOverlay(QObject):
             rects = self._scene_rects()
             if rects != keep.rects:
                 keep.set_rects(rects)
-            keep.update()  # every node is pending again
+            # every node is pending again: repainted at the first frame tick, not in the loop
+            # turn right after this one (the run's start is tens of ms of the loop already:
+            # the canvas's whole repaint, ~9 ms on a slow machine, was added to it)
+            self._repaint_all = True
+            self._frame.start()
         else:
             self._drop_layer(keep)
             self._ensure_layer()
@@ -142,6 +151,7 @@ class RunOverlay(QObject):
         layer = self.layer = RunLayer(self)
         layer.set_rects(rects)
         self.canvas.graph_scene.addItem(layer)
+        self._cache_nodes()  # (the wires a deferred build made since the document was shown)
 
     def clear(self, keep_layer: bool = False) -> None:
         """Remove the run state from the canvas (e.g. the document changed); `keep_layer`:
@@ -149,6 +159,7 @@ class RunOverlay(QObject):
         self._frame.stop()
         self._relayout.stop()
         self._previews.stop()
+        self._repaint_all = False
         self._moved.clear()
         self._running.clear()
         self._dirty.clear()
@@ -166,13 +177,14 @@ class RunOverlay(QObject):
             self._drop_layer(layer)
             self._cache_nodes()
         self.failed.clear()
-        if self._previewed:
-            for wire in self.canvas.graph_scene.wires.values():
-                if wire.edge is not None and (wire.edge.source, wire.edge.source_port) \
-                        in self._previewed:
-                    wire.setToolTip(str(wire.edge))
+        # the last run's previews: for a new run of the same document, put back only when a
+        # tooltip is next asked for or this run's previews are set (flush_previews) — resetting
+        # 1 000 wires' tooltips was ~4 ms of the run's first step on a slow machine
+        self._stale.update(self._previewed)
         self._previewed.clear()
         self._to_preview.clear()
+        if not keep_layer:
+            self._reset_stale()
         self.fold = RunFold()
 
     @staticmethod
@@ -181,9 +193,11 @@ class RunOverlay(QObject):
             layer.scene().removeItem(layer)
 
     def _cache_nodes(self) -> None:
-        for item in self.canvas.graph_scene.nodes.values():
-            if item.cacheMode() != _CACHE:
-                item.setCacheMode(_CACHE)
+        scene = self.canvas.graph_scene
+        for items in (scene.nodes.values(), scene.wires.values()):
+            for item in items:
+                if item.cacheMode() != _CACHE:
+                    item.setCacheMode(_CACHE)
 
     def state_color(self, state: str) -> Any:
         return self.decorations.state_color(state)
@@ -303,12 +317,20 @@ class RunOverlay(QObject):
         if layer is None or not shiboken6.isValid(layer):
             self._frame.stop()
             return
+        if self.pacer is not None and (self._dirty or self._repaint_all) \
+                and not self.pacer.claim("canvas"):
+            return  # (the timeline just redrew: this frame's repaint at the next tick)
         dirty, self._dirty = self._dirty, set()
         areas, rects = layer.areas, layer.rects
-        for nid in dirty:
-            area = areas.get(nid)
-            if area is not None:
-                layer.dirty(area)
+        if self._repaint_all:  # (every node's area with it: no ring repainted on its own)
+            self._repaint_all = False
+            layer.update()
+            dirty = set(rects)
+        else:
+            for nid in dirty:
+                area = areas.get(nid)
+                if area is not None:
+                    layer.dirty(area)
         if self._running:
             self.phase += 2 * math.pi * FRAME_MS / PULSE_PERIOD_MS
             for nid in self._running - dirty:
@@ -324,6 +346,20 @@ class RunOverlay(QObject):
         pending, self._to_preview = self._to_preview, set()
         for nid in pending:
             self._preview_wires(nid)
+        self._reset_stale()
+
+    def _reset_stale(self) -> None:
+        """The wires still previewing an earlier run's value say only what they join again."""
+        stale, self._stale = self._stale, set()
+        if not stale:
+            return
+        previewed = self._previewed
+        for wire in self.canvas.graph_scene.wires.values():
+            edge = wire.edge
+            if edge is not None:
+                key = (edge.source, edge.source_port)
+                if key in stale and key not in previewed:
+                    wire.setToolTip(str(edge))
 
     def _flush_previews_soon(self) -> None:
         """The run ended: every wire's preview set now, or — past PREVIEW_SLICE nodes, which
@@ -340,6 +376,7 @@ class RunOverlay(QObject):
             self._preview_wires(pending.pop())
         if not pending:
             self._previews.stop()
+            self._reset_stale()
 
     def _preview_wires(self, node_id: str) -> None:
         edges = self._out_edges.get(node_id)

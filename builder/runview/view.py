@@ -32,6 +32,7 @@ from builder.runview.comment_popover import CommentPopover
 from builder.runview.controller import RunController
 from builder.runview.inputs import ask_inputs, declared_inputs
 from builder.runview.overlay import RunOverlay
+from builder.runview.pacer import FramePacer
 from engine import events as ev
 from engine.breakpoints import Breakpoint
 from engine.runfold import RunFold
@@ -77,6 +78,8 @@ class RunView(QObject):
         self._panels_start: tuple[Any, str, RunFold] | None = None  # (see _on_started)
         if self.panels is not None:
             self._connect_panels()
+            # the canvas's run repaint and the timeline's redraw in different loop turns
+            self.overlay.pacer = self.panels.pacer = FramePacer()
         c, o = self.controller, self.overlay
         c.started.connect(self._on_started)
         c.folded.connect(self._on_events)  # the bridge's batches, folded once by the controller
@@ -223,7 +226,9 @@ class RunView(QObject):
         pending, self._panels_start = self._panels_start, None
         if pending is not None:
             compiled, run_id, fold = pending
-            self.panels.on_run_started(compiled, run_id, fold=fold)
+            # (the timeline's first paint of the run after the loop's next timers)
+            self.panels.paint_later(lambda: self.panels.on_run_started(compiled, run_id,
+                                                                        fold=fold))
 
     def _on_events(self, batch: list[Any], changed: set[str]) -> None:
         if not self._shows_run():  # a run of a document no longer open
