@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 import operator
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import Any
@@ -26,11 +27,14 @@ from typing import Any
 import networkx as nx
 
 from engine.compile_graph import (
+    Flat,
     _acyclic,
     _cycle_problems,
     _scope_graphs,
     _topological_order,
     _Wiring,
+    flat_order,
+    flat_wiring,
 )
 from engine.errors import CompileError, Problem
 from engine.limits import MAX_RETRY_DELAY_S
@@ -97,13 +101,24 @@ class PlanNode:
 @dataclass(slots=True, eq=False)
 class Plan:
     loop_id: str | None
-    graph: nx.DiGraph
+    built: nx.DiGraph | None  # the scope's graph; None until `graph` is first read
     nodes: dict[str, PlanNode]
     indegree: dict[str, int]
     sources: tuple[str, ...]
     # merge-first nodes of this plan that read a value from outside it (a loop body reading
     # from around the loop): that value is there from the start, so it may be the first.
     first_from_outside: tuple[str, ...] = ()
+    # what makes the graph when `built` is None (a workflow without loops is planned without
+    # one: running it never reads it, only rerun and --reuse-from do)
+    make_graph: Callable[[], nx.DiGraph] | None = field(default=None, repr=False)
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The scope's nodes and edges (with {"edges": [each Edge between the two]})."""
+        if self.built is None:
+            assert self.make_graph is not None
+            self.built, self.make_graph = self.make_graph(), None
+        return self.built
 
 
 @dataclass(slots=True, eq=False)
@@ -200,8 +215,17 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
     graphs: dict[str | None, nx.DiGraph] = {}
     wiring: _Wiring | None = None
     orders: dict[str | None, list[str]] = {}
+    flat: Flat | None = None
+    if build and not _back_ports(types):  # one scope: planned without a graph (compile_graph)
+        flat = flat_wiring(workflow)
+        order = flat_order(flat)
+        if order is None:
+            problems += _cycle_problems(flat.graph())
+        else:
+            orders[None] = order
+        wiring = _Wiring(flat.inputs_of, flat.one_edge_per_pair)
     # Only the problems wanted, no loop, no tools, no cycle: no graph is needed
-    if build or tool_nodes or _back_ports(types) or not _acyclic(workflow):
+    elif build or tool_nodes or _back_ports(types) or not _acyclic(workflow):
         graphs, wiring = _scope_graphs(workflow, types, scope_of)
     for key, graph in graphs.items():
         order = _topological_order(graph)
@@ -219,7 +243,10 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
     if problems:
         raise CompileError(problems + warnings)
     if len(original.nodes) > 1:
-        if wiring is not None and not tool_nodes:  # one graph holding every edge: ask it
+        if flat is not None and not tool_nodes:  # every edge in the one pass: ask it
+            succ, preds = flat.succ, flat.preds
+            lonely = [nid for nid in original.nodes if nid not in succ and not preds[nid]]
+        elif wiring is not None and not tool_nodes:  # one graph holding every edge: ask it
             succ, pred = graphs[None]._succ, graphs[None]._pred
             lonely = [nid for nid in original.nodes if not succ[nid] and not pred[nid]]
         else:
@@ -232,7 +259,8 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
         return warnings
     plans = {key: _make_plan(key, graph, nodes, orders[key],
                              wiring is not None and wiring.one_edge_per_pair)
-             for key, graph in graphs.items()}
+             for key, graph in graphs.items()} if flat is None else {
+        None: _make_flat_plan(flat, nodes, orders[None])}
     for loop_id, plan in plans.items():
         if loop_id is not None:
             nodes[loop_id].body = plan
@@ -434,12 +462,30 @@ def _make_plan(loop_id: str | None, graph: nx.DiGraph, nodes: dict[str, PlanNode
     return _plan(loop_id, graph, members, {nid: counts[pn] for nid, pn in members.items()})
 
 
-def _plan(loop_id: str | None, graph: nx.DiGraph, members: dict[str, PlanNode],
-          indegree: dict[str, int]) -> Plan:
+def _make_flat_plan(flat: Flat, nodes: dict[str, PlanNode], order: list[str]) -> Plan:
+    """What `_make_plan(None, flat.graph(), ...)` gives, the graph made only when read."""
+    members = dict(zip(order, map(nodes.__getitem__, order)))
+    if flat.one_edge_per_pair:
+        for u, targets in flat.succ.items():
+            members[u].consumers.extend(map(members.__getitem__, targets))
+        indegree = dict(zip(members, map(flat.preds.__getitem__, members)))
+    else:  # a consumer per edge; the in-degree is the edges into the node
+        for u, targets in flat.succ.items():
+            members[u].consumers.extend(
+                [members[v] for v, count in targets.items() for _ in range(count)])
+        inputs_of, none = flat.inputs_of, {}
+        indegree = {nid: sum(map(len, inputs_of.get(nid, none).values())) for nid in members}
+    return _plan(None, None, members, indegree, flat.graph)
+
+
+def _plan(loop_id: str | None, graph: nx.DiGraph | None, members: dict[str, PlanNode],
+          indegree: dict[str, int],
+          make_graph: Callable[[], nx.DiGraph] | None = None) -> Plan:
     sources = tuple(compress(indegree, map(operator.not_, indegree.values())))
     first_from_outside = tuple(
         nid for nid, pn in members.items()
         if pn.merge_first and any(src not in members
                                   for _, keys, _, _ in pn.in_ports for src, _ in keys)
     ) if any(map(_MERGE_FIRST, members.values())) else ()
-    return Plan(loop_id, graph, members, indegree, sources, first_from_outside)
+    return Plan(loop_id, graph, members, indegree, sources, first_from_outside,
+                make_graph)

@@ -186,3 +186,73 @@ def _cycle_problems(graph: nx.DiGraph) -> list[Problem]:
             f"cycle with no loop node: {path}; repeat work with flow.foreach or flow.while",
             node_id=sorted(component)[0]))
     return problems
+
+
+@dataclass(slots=True)
+class Flat:
+    """A workflow without loops in one pass over its edges: what planning it needs, with no
+    networkx graph (`graph()` makes the one `_scope_graphs` would have, when it is read)."""
+
+    ids: tuple[str, ...]  # the nodes, in workflow order
+    edges: list[Edge]  # the edges, in order (a copy: the workflow may change later)
+    succ: dict[str, dict[str, int]]  # source -> each target -> edges between them, in order
+    preds: dict[str, int]  # every node -> how many distinct nodes feed it
+    inputs_of: dict[str, dict[str, list[tuple[str, str]]]]  # target -> port -> sources
+    one_edge_per_pair: bool  # no two edges join the same two nodes
+
+    def graph(self) -> nx.DiGraph:
+        graph = nx.DiGraph()
+        _add_nodes(graph, dict.fromkeys(self.ids))
+        _add_edges(graph, self.edges)
+        return graph
+
+
+def flat_wiring(workflow: Workflow) -> Flat:
+    """`Flat` of a workflow whose every edge joins two of its nodes and none is a back edge."""
+    ids = tuple(workflow.nodes)
+    edges = list(workflow.edges)
+    succ: dict[str, dict[str, int]] = {}
+    preds = dict.fromkeys(ids, 0)
+    inputs_of: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    one_edge_per_pair = True
+    for e in edges:
+        u, v, port = e.source, e.target, e.target_port
+        targets = succ.get(u)
+        if targets is None:
+            succ[u] = {v: 1}
+            preds[v] += 1
+        elif v in targets:
+            targets[v] += 1
+            one_edge_per_pair = False
+        else:
+            targets[v] = 1
+            preds[v] += 1
+        by_port = inputs_of.get(v)
+        if by_port is None:
+            inputs_of[v] = {port: [(u, e.source_port)]}
+            continue
+        sources = by_port.get(port)
+        if sources is None:
+            by_port[port] = [(u, e.source_port)]
+        else:
+            sources.append((u, e.source_port))
+    return Flat(ids, edges, succ, preds, inputs_of, one_edge_per_pair)
+
+
+def flat_order(flat: Flat) -> list[str] | None:
+    """What `_topological_order(flat.graph())` gives, from `flat` alone."""
+    succ = flat.succ
+    indegree = dict(flat.preds)
+    generation = [nid for nid, count in indegree.items() if count == 0]
+    order: list[str] = []
+    none: dict[str, int] = {}
+    while generation:
+        order += generation
+        following = []
+        for nid in generation:
+            for v in succ.get(nid, none):
+                indegree[v] -= 1
+                if indegree[v] == 0:
+                    following.append(v)
+        generation = following
+    return order if len(order) == len(indegree) else None
