@@ -131,6 +131,10 @@ def _edge(rng: random.Random, ids: list[str]) -> Any:
 def _document(rng: random.Random) -> str:
     count = rng.choice([0, 1, 3, 20, 60])
     nodes = [_node(rng, i) for i in range(count)]
+    if rng.random() < 0.5:  # every node with its five keys, as a saved file has them
+        usual = {"id": "n", "type": "data.expression", "title": "", "params": {},
+                 "position": [0, 0]}
+        nodes = [{**usual, **n} if isinstance(n, dict) else n for n in nodes]
     ids = [n["id"] for n in nodes if isinstance(n, dict) and isinstance(n.get("id"), str)]
     edges = [_edge(rng, ids) for _ in range(rng.randrange(2 * count + 1))]
     if edges and rng.random() < 0.05:
@@ -216,11 +220,12 @@ def test_refusals_keep_their_sentences():
         assert usual_workflow(variant, fileformat.FORMAT, fileformat.VERSION) is None
         with pytest.raises(WorkflowFileError, match=words):
             fileformat.loads(variant)
-    for position in (f"[0, {'9' * 301}]", f"[-{'9' * 301}, 0]"):
-        big = text.replace('"params"', f'"position": {position}, "params"')
-        assert usual_workflow(big, fileformat.FORMAT, fileformat.VERSION) is None
-        with pytest.raises(WorkflowFileError, match="MAX_INT_DIGITS"):
-            fileformat.loads(big)
+    for position in (f"[0, {'9' * 301}]", f"[-{'9' * 301}, 0]", f"[1.5, {'9' * 301}]"):
+        for title in ("", '"title": "", '):  # a node of three keys, or of all five
+            big = text.replace('"params"', f'{title}"position": {position}, "params"')
+            assert usual_workflow(big, fileformat.FORMAT, fileformat.VERSION) is None
+            with pytest.raises(WorkflowFileError, match="MAX_INT_DIGITS"):
+                fileformat.loads(big)
     # a params value sits at level 5 (document, nodes, node, params): 96 brackets reach 100
     for brackets, fast in ((96, True), (97, False)):
         variant = text.replace('"n": 0', f'"n": {"[" * brackets}{"]" * brackets}')
