@@ -15,7 +15,7 @@ import pytest
 
 from engine import WorkflowFileError, fileformat
 from engine.fastload import usual_workflow
-from engine.model import Node, Workflow, new_node
+from engine.model import Edge, Node, Workflow, new_edge, new_node
 from tests.engine.fuzzing import KINDS, SHIPPED, mutate
 
 
@@ -243,3 +243,11 @@ def test_new_node_is_the_dataclass_with_its_defaults():
     assert vars(made) == vars(Node("a", "t", "T", {"p": 1}, (1, 2.5)))
     assert list(vars(made)) == list(vars(Node("a", "t", "T", {"p": 1}, (1, 2.5))))
     assert made == Node("a", "t", "T", {"p": 1}, (1, 2.5))
+
+
+def test_new_edge_is_the_dataclass():
+    made = new_edge("a", "out", "b", "x")
+    assert list(vars(made).items()) == list(vars(Edge("a", "out", "b", "x")).items())
+    assert made == Edge("a", "out", "b", "x") and hash(made) == hash(Edge("a", "out", "b", "x"))
+    assert made.extra is not new_edge("a", "out", "b", "x").extra
+    assert new_node("a", "t", "", {}, (0, 0)).extra is not new_node("a", "t", "", {}, (0, 0)).extra
