@@ -7,7 +7,6 @@ from `flat_wiring` alone, its graph made only when someone reads `Plan.graph` (i
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -19,12 +18,16 @@ from engine.nodetype import NodeType
 from engine.scopes import _back_ports
 
 
-@dataclass(slots=True)
 class _Wiring:
-    """What the one pass over the edges of a loop-free workflow found besides the graph."""
+    """What the one pass over the edges of a loop-free workflow found besides the graph.
+    (A plain class: a dataclass costs ~1 ms to create at import, on every run's path.)"""
 
-    inputs_of: dict[str, dict[str, list[tuple[str, str]]]]  # target -> port -> sources
-    one_edge_per_pair: bool  # no two edges join the same two nodes
+    __slots__ = ("inputs_of", "one_edge_per_pair")
+
+    def __init__(self, inputs_of: dict[str, dict[str, list[tuple[str, str]]]],
+                 one_edge_per_pair: bool) -> None:
+        self.inputs_of = inputs_of  # target -> port -> sources
+        self.one_edge_per_pair = one_edge_per_pair  # no two edges join the same two nodes
 
 
 def _scope_graphs(workflow: Workflow, types: dict[str, type[NodeType]],
@@ -188,17 +191,22 @@ def _cycle_problems(graph: nx.DiGraph) -> list[Problem]:
     return problems
 
 
-@dataclass(slots=True)
 class Flat:
     """A workflow without loops in one pass over its edges: what planning it needs, with no
     networkx graph (`graph()` makes the one `_scope_graphs` would have, when it is read)."""
 
-    ids: tuple[str, ...]  # the nodes, in workflow order
-    edges: list[Edge]  # the edges, in order (a copy: the workflow may change later)
-    succ: dict[str, dict[str, int]]  # source -> each target -> edges between them, in order
-    preds: dict[str, int]  # every node -> how many distinct nodes feed it
-    inputs_of: dict[str, dict[str, list[tuple[str, str]]]]  # target -> port -> sources
-    one_edge_per_pair: bool  # no two edges join the same two nodes
+    __slots__ = ("ids", "edges", "succ", "preds", "inputs_of", "one_edge_per_pair")
+
+    def __init__(self, ids: tuple[str, ...], edges: list[Edge],
+                 succ: dict[str, dict[str, int]], preds: dict[str, int],
+                 inputs_of: dict[str, dict[str, list[tuple[str, str]]]],
+                 one_edge_per_pair: bool) -> None:
+        self.ids = ids  # the nodes, in workflow order
+        self.edges = edges  # the edges, in order (a copy: the workflow may change later)
+        self.succ = succ  # source -> each target -> edges between them, in first-edge order
+        self.preds = preds  # every node -> how many distinct nodes feed it
+        self.inputs_of = inputs_of  # target -> port -> sources
+        self.one_edge_per_pair = one_edge_per_pair  # no two edges join the same two nodes
 
     def graph(self) -> nx.DiGraph:
         graph = nx.DiGraph()
