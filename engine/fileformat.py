@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import os
 import tempfile
 from collections.abc import Callable
@@ -59,6 +60,7 @@ _EDGE_KEYS = ("source", "source_port", "target", "target_port")
 _NODE_KEY_SET = frozenset(_NODE_KEYS)
 _NODE_BASE_KEYS = frozenset(("id", "type", "title", "params", "position"))
 _LINE_WIDTH = 100
+_TYPE = operator.attrgetter("type")
 
 
 @dataclass
@@ -320,7 +322,7 @@ def loads(text: str, registry: Any = None, source: str = "the workflow") -> Load
         loaded.problems[:0] = problems
     if registry is not None:
         current = registry.current_id  # a former type id is rare: look at each type once
-        if any(current(t) != t for t in {n.type for n in loaded.workflow.nodes.values()}):
+        if any(current(t) != t for t in set(map(_TYPE, loaded.workflow.nodes.values()))):
             upgrade_type_ids(loaded.workflow, registry)
         found = check_details(loaded.workflow, registry)
         loaded.ports, loaded.types, loaded.params = found.ports, found.types, found.params
