@@ -18,19 +18,32 @@ from __future__ import annotations
 
 import gc
 import operator
-from collections import Counter, deque
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import Any
 
 import networkx as nx
 
+from engine.compile_graph import (
+    Flat,
+    _acyclic,
+    _cycle_problems,
+    _scope_graphs,
+    _topological_order,
+    _Wiring,
+    flat_order,
+    flat_wiring,
+)
 from engine.errors import CompileError, Problem
+from engine.expressions import Expression
 from engine.limits import MAX_RETRY_DELAY_S
 from engine.loops import LOOP_PORTS
 from engine.model import Edge, Workflow
 from engine.nodetype import NodeType, Port
 from engine.registry import Registry
+from engine.scopes import _back_ports, _check_scope_crossings, _find_loop_scopes
 from engine.validate import check_details, node_ports
 
 
@@ -89,13 +102,24 @@ class PlanNode:
 @dataclass(slots=True, eq=False)
 class Plan:
     loop_id: str | None
-    graph: nx.DiGraph
+    built: nx.DiGraph | None  # the scope's graph; None until `graph` is first read
     nodes: dict[str, PlanNode]
     indegree: dict[str, int]
     sources: tuple[str, ...]
     # merge-first nodes of this plan that read a value from outside it (a loop body reading
     # from around the loop): that value is there from the start, so it may be the first.
     first_from_outside: tuple[str, ...] = ()
+    # what makes the graph when `built` is None (a workflow without loops is planned without
+    # one: running it never reads it, only rerun and --reuse-from do)
+    make_graph: Callable[[], nx.DiGraph] | None = field(default=None, repr=False)
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The scope's nodes and edges (with {"edges": [each Edge between the two]})."""
+        if self.built is None:
+            assert self.make_graph is not None
+            self.built, self.make_graph = self.make_graph(), None
+        return self.built
 
 
 @dataclass(slots=True, eq=False)
@@ -192,8 +216,17 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
     graphs: dict[str | None, nx.DiGraph] = {}
     wiring: _Wiring | None = None
     orders: dict[str | None, list[str]] = {}
+    flat: Flat | None = None
+    if build and not _back_ports(types):  # one scope: planned without a graph (compile_graph)
+        flat = flat_wiring(workflow)
+        order = flat_order(flat)
+        if order is None:
+            problems += _cycle_problems(flat.graph())
+        else:
+            orders[None] = order
+        wiring = _Wiring(flat.inputs_of, flat.one_edge_per_pair)
     # Only the problems wanted, no loop, no tools, no cycle: no graph is needed
-    if build or tool_nodes or _back_ports(types) or not _acyclic(workflow):
+    elif build or tool_nodes or _back_ports(types) or not _acyclic(workflow):
         graphs, wiring = _scope_graphs(workflow, types, scope_of)
     for key, graph in graphs.items():
         order = _topological_order(graph)
@@ -211,7 +244,10 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
     if problems:
         raise CompileError(problems + warnings)
     if len(original.nodes) > 1:
-        if wiring is not None and not tool_nodes:  # one graph holding every edge: ask it
+        if flat is not None and not tool_nodes:  # every edge in the one pass: ask it
+            succ, preds = flat.succ, flat.preds
+            lonely = [nid for nid in original.nodes if nid not in succ and not preds[nid]]
+        elif wiring is not None and not tool_nodes:  # one graph holding every edge: ask it
             succ, pred = graphs[None]._succ, graphs[None]._pred
             lonely = [nid for nid in original.nodes if not succ[nid] and not pred[nid]]
         else:
@@ -224,7 +260,8 @@ def _compile(workflow: Workflow, registry: Registry, checked: list[Problem] | No
         return warnings
     plans = {key: _make_plan(key, graph, nodes, orders[key],
                              wiring is not None and wiring.one_edge_per_pair)
-             for key, graph in graphs.items()}
+             for key, graph in graphs.items()} if flat is None else {
+        None: _make_flat_plan(flat, nodes, orders[None])}
     for loop_id, plan in plans.items():
         if loop_id is not None:
             nodes[loop_id].body = plan
@@ -283,314 +320,6 @@ def _find_tools(workflow: Workflow, types: dict[str, type[NodeType]],
     return tools_of, tool_nodes, problems
 
 
-def _find_loop_scopes(workflow: Workflow,
-                      types: dict[str, type[NodeType]]) -> tuple[dict[str, str | None],
-                                                                  list[Problem]]:
-    problems: list[Problem] = []
-    loops = {nid for nid, t in types.items() if t.kind in LOOP_PORTS}
-    if not loops:
-        return dict.fromkeys(workflow.nodes), problems  # one scope: no edge to look at
-    succ: dict[str, list[Edge]] = {nid: [] for nid in workflow.nodes}
-    into_loop: dict[str, list[Edge]] = {}  # loop id -> the edges into it
-    for e in workflow.edges:
-        succ[e.source].append(e)
-        if e.target in loops:
-            into_loop.setdefault(e.target, []).append(e)
-    bodies: dict[str, set[str]] = {}
-    for loop_id, node_type in types.items():
-        if node_type.kind not in LOOP_PORTS:
-            continue
-        out_port, back_port = LOOP_PORTS[node_type.kind]
-        body: set[str] = set()
-        queue = deque(e.target for e in succ[loop_id] if e.source_port == out_port)
-        while queue:
-            nid = queue.popleft()
-            if nid == loop_id or nid in body:
-                continue
-            body.add(nid)
-            for e in succ[nid]:
-                if e.target == loop_id:
-                    if e.target_port != back_port:
-                        problems.append(Problem(
-                            f"body node {e.source!r} feeds the loop's own input "
-                            f"{e.target_port!r}, which makes a cycle; wire the body's end into "
-                            f"{back_port!r}", node_id=loop_id, edge=e.key()))
-                else:
-                    queue.append(e.target)
-        bodies[loop_id] = body
-        # Nodes that run after the loop (fed, directly or not, by its results/done output):
-        # a body node feeding one of them is wired out of the loop.
-        after = _reachable(succ, [e.target for e in succ[loop_id] if e.source_port != out_port],
-                           loop_id)
-        for nid in body - after:
-            for e in succ[nid]:
-                if e.target in after:
-                    problems.append(Problem(
-                        f"is in the body of loop {loop_id!r} but feeds {e.target!r}, which runs "
-                        f"after the loop; values leave a loop only through the loop node",
-                        node_id=nid, edge=e.key()))
-        # (only the edges touching this loop: a pass over every edge per loop was O(L x E))
-        for e in into_loop.get(loop_id, []) + succ[loop_id]:
-            if e.target == loop_id and e.target_port == back_port and e.source not in body:
-                problems.append(Problem(
-                    f"input {back_port!r} must be wired from the loop's body (reachable from "
-                    f"{out_port!r}), but {e.source!r} is not in it", node_id=loop_id,
-                    edge=e.key()))
-            if (e.source == loop_id and e.source_port != out_port and e.target in body):
-                problems.append(Problem(
-                    f"node {e.target!r} is in the loop's body but also fed by its "
-                    f"{e.source_port!r} output, which only exists after the loop ends",
-                    node_id=loop_id, edge=e.key()))
-    scope_of: dict[str, str | None] = {nid: None for nid in workflow.nodes}
-    containing: dict[str, list[str]] = {}
-    for loop_id, body in bodies.items():
-        for nid in body:
-            containing.setdefault(nid, []).append(loop_id)
-    for nid, loops in containing.items():
-        loops.sort(key=lambda lid: len(bodies[lid]))
-        for inner, outer in zip(loops, loops[1:]):
-            if not bodies[inner] <= bodies[outer] or inner not in bodies[outer]:
-                problems.append(Problem(
-                    f"is in the bodies of both {inner!r} and {outer!r}, which are not nested; "
-                    f"a node belongs to one loop (and the loops that contain it)", node_id=nid))
-                break
-        scope_of[nid] = loops[0]
-    for nid, loop_id in scope_of.items():
-        if loop_id is not None and types[nid].kind == "output":
-            problems.append(Problem(f"a flow.output cannot be inside the body of loop "
-                                    f"{loop_id!r}; take the loop's results out first",
-                                    node_id=nid))
-    return scope_of, problems
-
-
-def _reachable(succ: dict[str, list[Edge]], starts: list[str], stop: str) -> set[str]:
-    """Every node reachable from `starts` without passing through `stop`."""
-    seen: set[str] = set()
-    queue = deque(starts)
-    while queue:
-        nid = queue.popleft()
-        if nid == stop or nid in seen:
-            continue
-        seen.add(nid)
-        queue.extend(e.target for e in succ[nid])
-    return seen
-
-
-def _ancestors(scope: str | None, scope_of: dict[str, str | None]) -> list[str | None]:
-    """The chain of scopes from `scope` outwards, ending with None (the top level)."""
-    chain: list[str | None] = []
-    while scope is not None:
-        chain.append(scope)
-        scope = scope_of[scope]
-    chain.append(None)
-    return chain
-
-
-def _back_ports(types: dict[str, type[NodeType]]) -> dict[str, str]:
-    """Loop node id -> the input its back edge enters (result / next)."""
-    return {nid: LOOP_PORTS[t.kind][1] for nid, t in types.items() if t.kind in LOOP_PORTS}
-
-
-def _is_back_edge(e: Edge, types: dict[str, type[NodeType]]) -> bool:
-    kind = types[e.target].kind
-    return kind in LOOP_PORTS and e.target_port == LOOP_PORTS[kind][1]
-
-
-def _check_scope_crossings(workflow: Workflow, types: dict[str, type[NodeType]],
-                           scope_of: dict[str, str | None]) -> list[Problem]:
-    problems: list[Problem] = []
-    back_ports = _back_ports(types)
-    if not back_ports:
-        return problems  # no loop, one scope: nothing can cross
-    for e in workflow.edges:
-        source_scope, target_scope = scope_of[e.source], scope_of[e.target]
-        if source_scope == target_scope and back_ports.get(e.target) != e.target_port:
-            continue  # the common case: within one scope, not a back edge
-        if _is_back_edge(e, types):
-            if source_scope != e.target:
-                where = "outside it" if source_scope is None else f"in loop {source_scope!r}"
-                problems.append(Problem(
-                    f"the back edge into loop {e.target!r} must come from its own body, not "
-                    f"from a node {where}", edge=e.key()))
-            continue
-        if source_scope not in _ancestors(target_scope, scope_of):
-            problems.append(Problem(
-                f"node {e.source!r} is inside the body of loop {source_scope!r} but feeds "
-                f"{e.target!r} outside it; values leave a loop through its results/done port",
-                node_id=e.source, edge=e.key()))
-    return problems
-
-
-@dataclass(slots=True)
-class _Wiring:
-    """What the one pass over the edges of a loop-free workflow found besides the graph."""
-
-    inputs_of: dict[str, dict[str, list[tuple[str, str]]]]  # target -> port -> sources
-    one_edge_per_pair: bool  # no two edges join the same two nodes
-
-
-def _scope_graphs(workflow: Workflow, types: dict[str, type[NodeType]],
-                  scope_of: dict[str, str | None]
-                  ) -> tuple[dict[str | None, nx.DiGraph], _Wiring | None]:
-    """One graph per scope; for a workflow without loops, also its _Wiring (from the same pass
-    over the edges, which _instantiate would otherwise make again)."""
-    graphs: dict[str | None, nx.DiGraph] = {None: nx.DiGraph()}
-    for nid, node_type in types.items():
-        if node_type.kind in LOOP_PORTS:
-            graphs[nid] = nx.DiGraph(loop=nid)
-    if len(graphs) == 1:
-        _add_nodes(graphs[None], workflow.nodes)
-    else:
-        for nid in workflow.nodes:
-            graphs[scope_of[nid]].add_node(nid)
-    back_ports = _back_ports(types)
-    if not back_ports:  # no loop: one scope, every edge a graph edge
-        return graphs, _add_edges(graphs[None], workflow.edges)
-    # (u, v) -> the edges between them, per scope; added in one add_edges_from each (one
-    # networkx add_edge call per edge cost more than everything else compile does per edge)
-    wired: dict[str | None, dict[tuple[str, str], list[Edge | None]]] = {
-        key: {} for key in graphs}
-    for e in workflow.edges:
-        if back_ports.get(e.target) == e.target_port:
-            continue  # a back edge
-        source_scope, target_scope = scope_of[e.source], scope_of[e.target]
-        if source_scope == target_scope:
-            pair, edge = (e.source, e.target), e
-        else:
-            # A value entering a body: the outermost loop around the target that sits in the
-            # source's scope must wait for the source.
-            holder = e.target
-            while scope_of[holder] != source_scope:
-                holder = scope_of[holder]  # type: ignore[assignment]
-            if holder == e.source:
-                continue
-            pair, edge = (e.source, holder), None
-        edges = wired[source_scope].get(pair)
-        if edges is None:
-            wired[source_scope][pair] = [edge]
-        else:
-            edges.append(edge)
-    for key, pairs in wired.items():
-        graphs[key].add_edges_from((u, v, {"edges": edges}) for (u, v), edges in pairs.items())
-    return graphs, None
-
-
-def _add_nodes(graph: nx.DiGraph, ids: dict[str, Any]) -> None:
-    """`graph.add_nodes_from(ids)` for a new graph, written into networkx's dicts (its loop
-    makes three dicts a node through factory attributes and checks each for tuples)."""
-    if (graph._succ or graph.adjlist_inner_dict_factory is not dict
-            or graph.node_attr_dict_factory is not dict):
-        graph.add_nodes_from(ids)
-        return
-    graph._succ.update({nid: {} for nid in ids})
-    graph._pred.update({nid: {} for nid in ids})
-    graph._node.update({nid: {} for nid in ids})
-    nx._clear_cache(graph)
-
-
-def _add_edges(graph: nx.DiGraph, edges: list[Edge]) -> _Wiring:
-    """Each edge into `graph` (whose nodes are all there) as the edge (source, target) with
-    {"edges": [every Edge between them]}: what add_edges_from gives, in the same order, but
-    written into networkx's adjacency dicts (add_edges_from costs ~3 µs an edge: most of
-    compiling a dense graph). The same pass groups each target's inputs for _instantiate."""
-    succ, pred = graph._succ, graph._pred
-    inputs_of: dict[str, dict[str, list[tuple[str, str]]]] = {}
-    one_edge_per_pair = True
-    for e in edges:
-        u, v, port = e.source, e.target, e.target_port
-        targets = succ[u]
-        data = targets.get(v)
-        if data is None:
-            targets[v] = pred[v][u] = {"edges": [e]}
-        else:
-            data["edges"].append(e)
-            one_edge_per_pair = False
-        by_port = inputs_of.get(v)
-        if by_port is None:
-            inputs_of[v] = {port: [(u, e.source_port)]}
-            continue
-        sources = by_port.get(port)
-        if sources is None:
-            by_port[port] = [(u, e.source_port)]
-        else:
-            sources.append((u, e.source_port))
-    nx._clear_cache(graph)
-    return _Wiring(inputs_of, one_edge_per_pair)
-
-
-def _topological_order(graph: nx.DiGraph) -> list[str] | None:
-    """The nodes generation by generation — the order nx.topological_sort gives — or None on
-    a cycle. (Kahn over networkx's adjacency dicts, read directly: this walks every edge once,
-    where the cycle check by strongly connected components cost several times more.)"""
-    succ = graph._succ
-    indegree = {nid: len(preds) for nid, preds in graph._pred.items()}
-    generation = [nid for nid, count in indegree.items() if count == 0]
-    order: list[str] = []
-    while generation:
-        order += generation
-        following = []
-        for nid in generation:
-            for v in succ[nid]:
-                indegree[v] -= 1
-                if indegree[v] == 0:
-                    following.append(v)
-        generation = following
-    return order if len(order) == len(indegree) else None
-
-
-_MERGE_FIRST = operator.attrgetter("merge_first")
-_SOURCE = operator.attrgetter("source")
-_TARGET = operator.attrgetter("target")
-
-
-def _acyclic(workflow: Workflow) -> bool:
-    """Whether the edges, every one a dependency, leave the nodes without a cycle (False
-    also for an edge to or from a node not in the workflow: the graph's check words it)."""
-    # Every edge from an earlier node in the file to a later one cannot close a cycle: proved
-    # at C speed (maps over the whole list); else Kahn's count below
-    position = dict(zip(workflow.nodes, range(len(workflow.nodes))))
-    try:
-        if all(map(operator.lt, map(position.__getitem__, map(_SOURCE, workflow.edges)),
-                   map(position.__getitem__, map(_TARGET, workflow.edges)))):
-            return True
-    except KeyError:
-        return False
-    indegree = dict.fromkeys(workflow.nodes, 0)
-    succ: dict[str, list[str]] = {}
-    for e in workflow.edges:
-        if e.source not in indegree or e.target not in indegree:
-            return False
-        indegree[e.target] += 1
-        targets = succ.get(e.source)
-        if targets is None:
-            succ[e.source] = [e.target]
-        else:
-            targets.append(e.target)
-    ready = [nid for nid, count in indegree.items() if count == 0]
-    settled = 0
-    while ready:
-        nid = ready.pop()
-        settled += 1
-        for v in succ.get(nid, ()):
-            indegree[v] -= 1
-            if indegree[v] == 0:
-                ready.append(v)
-    return settled == len(indegree)
-
-
-def _cycle_problems(graph: nx.DiGraph) -> list[Problem]:
-    problems = []
-    for component in nx.strongly_connected_components(graph):
-        if len(component) < 2:
-            continue
-        cycle = nx.find_cycle(graph.subgraph(component))
-        path = " -> ".join([u for u, _ in cycle] + [cycle[0][0]])
-        problems.append(Problem(
-            f"cycle with no loop node: {path}; repeat work with flow.foreach or flow.while",
-            node_id=sorted(component)[0]))
-    return problems
-
-
 def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
                  ports: dict[str, tuple[dict[str, Port], dict[str, Port]]],
                  grouped: dict[str, dict[str, list[tuple[str, str]]]] | None = None,
@@ -622,6 +351,8 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
     # Without `build`: what setting up one of Flowloom's own pure types said about params the
     # check found equal (one shared dict) holds for each node with them: (type, id) -> problem
     set_up: dict[tuple[type[NodeType], int], str | None] = {}
+    # (type, id of params found equal) -> the first node's instance, when the rest may copy it
+    made: dict[tuple[type[NodeType], int], NodeType | None] = {}
     for nid, node in workflow.nodes.items():
         node_type = types[nid]
         found = checked_params.get(nid) if checked_params is not None else None
@@ -638,13 +369,23 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
         else:  # the defaults as found, then the node's own values (its own objects)
             params = dict(found)
             params.update(node.params)
-        try:
-            impl = node_type(params, nid)
-        except Exception as exc:  # setup() rejecting its params
-            problems.append(Problem(f"cannot be set up: {exc}", node_id=nid))
-            if memo is not None:
-                set_up[memo] = problems[-1].message
-            continue
+        shared = None if found is None else (node_type, id(found))
+        template = _UNSEEN if shared is None else made.get(shared, _UNSEEN)
+        if template is not _UNSEEN and template is not None:  # (see _template)
+            impl = _new(node_type)
+            impl.__dict__.update(template.__dict__)
+            impl.params = params
+            impl.node_id = nid
+        else:
+            try:
+                impl = node_type(params, nid)
+            except Exception as exc:  # setup() rejecting its params
+                problems.append(Problem(f"cannot be set up: {exc}", node_id=nid))
+                if memo is not None:
+                    set_up[memo] = problems[-1].message
+                continue
+            if shared is not None and template is _UNSEEN:
+                made[shared] = _template(impl)
         if not build:
             if memo is not None:
                 set_up[memo] = None
@@ -705,6 +446,30 @@ def _instantiate(workflow: Workflow, types: dict[str, type[NodeType]],
     return nodes, problems
 
 
+_MERGE_FIRST = operator.attrgetter("merge_first")
+_UNSEEN = object()
+_new = object.__new__
+# What setup() of one of Flowloom's own pure types may make for the copies to share
+_IMMUTABLE = frozenset((Expression, str, int, float, bool, type(None)))
+
+
+def _template(impl: NodeType) -> NodeType | None:
+    """`impl`, when other nodes of its type with equal params may be copies of it instead of
+    running setup() again (~1 µs a node of a 10 000-node file), else None: only Flowloom's
+    own pure types, whose setup() reads nothing but the params, whose __init__ is
+    NodeType's, and only when all setup() made is immutable (a compiled Expression, plain
+    values), so no copy can see another's state. A copy gets its own params and node id."""
+    node_type = type(impl)
+    if not (node_type.pure and type(node_type).__call__ is type.__call__
+            and node_type.__init__ is NodeType.__init__ and node_type.__new__ is object.__new__
+            and _own_type(node_type)):
+        return None
+    for name, value in impl.__dict__.items():
+        if name not in ("params", "node_id") and type(value) not in _IMMUTABLE:
+            return None
+    return impl
+
+
 def _own_type(node_type: type[NodeType]) -> bool:
     """One of Flowloom's own node types (engine/, nodes/), not a plugin's."""
     return node_type.__module__.partition(".")[0] in ("engine", "nodes")
@@ -731,12 +496,30 @@ def _make_plan(loop_id: str | None, graph: nx.DiGraph, nodes: dict[str, PlanNode
     return _plan(loop_id, graph, members, {nid: counts[pn] for nid, pn in members.items()})
 
 
-def _plan(loop_id: str | None, graph: nx.DiGraph, members: dict[str, PlanNode],
-          indegree: dict[str, int]) -> Plan:
+def _make_flat_plan(flat: Flat, nodes: dict[str, PlanNode], order: list[str]) -> Plan:
+    """What `_make_plan(None, flat.graph(), ...)` gives, the graph made only when read."""
+    members = dict(zip(order, map(nodes.__getitem__, order)))
+    if flat.one_edge_per_pair:
+        for u, targets in flat.succ.items():
+            members[u].consumers.extend(map(members.__getitem__, targets))
+        indegree = dict(zip(members, map(flat.preds.__getitem__, members)))
+    else:  # a consumer per edge; the in-degree is the edges into the node
+        for u, targets in flat.succ.items():
+            members[u].consumers.extend(
+                [members[v] for v, count in targets.items() for _ in range(count)])
+        inputs_of, none = flat.inputs_of, {}
+        indegree = {nid: sum(map(len, inputs_of.get(nid, none).values())) for nid in members}
+    return _plan(None, None, members, indegree, flat.graph)
+
+
+def _plan(loop_id: str | None, graph: nx.DiGraph | None, members: dict[str, PlanNode],
+          indegree: dict[str, int],
+          make_graph: Callable[[], nx.DiGraph] | None = None) -> Plan:
     sources = tuple(compress(indegree, map(operator.not_, indegree.values())))
     first_from_outside = tuple(
         nid for nid, pn in members.items()
         if pn.merge_first and any(src not in members
                                   for _, keys, _, _ in pn.in_ports for src, _ in keys)
     ) if any(map(_MERGE_FIRST, members.values())) else ()
-    return Plan(loop_id, graph, members, indegree, sources, first_from_outside)
+    return Plan(loop_id, graph, members, indegree, sources, first_from_outside,
+                make_graph)

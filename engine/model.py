@@ -89,16 +89,40 @@ class Edge:
 
 
 _new = object.__new__
-_set = object.__setattr__
+# Every field of a Node at its default, in field order (each new_node gets its own `extra`)
+_NODE_DEFAULTS = {"id": "", "type": "", "title": "", "params": None, "position": (0.0, 0.0),
+                  "retry": None, "timeout_s": None, "on_error": None, "limits": None,
+                  "pool": None, "priority": 0, "extra": None}
 
 
 def new_edge(source: str, source_port: str, target: str, target_port: str) -> Edge:
     """`Edge(source, source_port, target, target_port)`, made without the frozen dataclass's
-    `__init__` (an `object.__setattr__` call per field: half the cost of reading an edge)."""
+    `__init__` (an `object.__setattr__` call per field: half the cost of reading an edge):
+    the fields written straight into the new instance's own dict, in field order."""
     edge = _new(Edge)
-    _set(edge, "__dict__", {"source": source, "source_port": source_port, "target": target,
-                            "target_port": target_port, "extra": {}})
+    fields = edge.__dict__
+    fields["source"] = source
+    fields["source_port"] = source_port
+    fields["target"] = target
+    fields["target_port"] = target_port
+    fields["extra"] = {}
     return edge
+
+
+def new_node(node_id: str, node_type: str, title: str, params: dict[str, Any],
+             position: tuple[float, float]) -> Node:
+    """`Node(node_id, node_type, title, params, position)` with every other field at its
+    default, made without the dataclass's `__init__` (the defaults copied in one C call, then
+    the five set: the usual node of a 10 000-node file, engine/fastload.py)."""
+    node = _new(Node)
+    node.__dict__.update(_NODE_DEFAULTS)
+    node.id = node_id
+    node.type = node_type
+    node.title = title
+    node.params = params
+    node.position = position
+    node.extra = {}
+    return node
 
 
 @dataclass
