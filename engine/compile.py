@@ -49,6 +49,8 @@ from engine.validate import check_details, node_ports
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
+    """How often a failing node is tried again, and how long it waits between tries."""
+
     max_attempts: int = 3
     backoff_s: float = 1.0
     factor: float = 2.0
@@ -72,6 +74,8 @@ class RetryPolicy:
 
 @dataclass(slots=True, eq=False)
 class PlanNode:
+    """One node as the scheduler runs it: its implementation, how it runs, its wiring."""
+
     id: str
     label: str
     impl: NodeType
@@ -101,6 +105,8 @@ class PlanNode:
 
 @dataclass(slots=True, eq=False)
 class Plan:
+    """The nodes of one scope (the workflow, or a loop's body) and the order they may run in."""
+
     loop_id: str | None
     built: nx.DiGraph | None  # the scope's graph; None until `graph` is first read
     nodes: dict[str, PlanNode]
@@ -124,6 +130,8 @@ class Plan:
 
 @dataclass(slots=True, eq=False)
 class Compiled:
+    """A checked workflow ready to run: its top-level plan, every node's scope and warnings."""
+
     workflow: Workflow
     plan: Plan
     scope_of: dict[str, str | None]  # node id -> id of the loop whose body holds it

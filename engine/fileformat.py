@@ -65,6 +65,8 @@ _TYPE = operator.attrgetter("type")
 
 @dataclass
 class Loaded:
+    """A workflow read from a file, the problems found in it, and what the check worked out."""
+
     workflow: Workflow
     problems: list[Problem] = field(default_factory=list)
     # With a registry: each known node's (inputs, outputs) as the check found them, for

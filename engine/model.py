@@ -51,6 +51,8 @@ class Topic:
 
 @dataclass
 class Node:
+    """One node of a workflow as its file holds it: type, params, position and run settings."""
+
     id: str
     type: str
     title: str = ""
@@ -75,6 +77,8 @@ class Node:
 
 @dataclass(frozen=True)
 class Edge:
+    """A wire from one node's output port to another node's input port."""
+
     source: str
     source_port: str
     target: str

@@ -75,6 +75,8 @@ class NodeRun:
 
 @dataclass(slots=True)
 class RunResult:
+    """How a run ended: status, workflow outputs, every node's run, error and warnings."""
+
     run_id: str
     status: str  # "succeeded" | "failed" | "cancelled"
     outputs: dict[str, Any]

@@ -50,6 +50,8 @@ class Check:
 
 @dataclass(frozen=True, slots=True)
 class Server:
+    """An LLM server `flowloom doctor` checks: provider, address, model and key."""
+
     provider: str
     base: str
     model: str = ""

@@ -67,6 +67,8 @@ class StartingPoint:
 
 @dataclass
 class PlanResult:
+    """What the planner made: the workflow, why it looks so, and how many drafts it took."""
+
     workflow: Workflow
     explanation: str
     rounds: int  # how many drafts it took

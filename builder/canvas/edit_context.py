@@ -31,6 +31,8 @@ PendingWire = tuple[str, str, str]
 
 @dataclass
 class EditContext:
+    """What the canvas's editing gestures need from the view: scene, undo stack, status line."""
+
     scene: GraphScene  # item lookups: nodes, wires, frames, node_at, selection
     undo_stack: QUndoStack
     say: Callable[[str], None]  # a line for the status bar

@@ -22,6 +22,8 @@ from engine.history.store import HistoryStore
 
 @dataclass(frozen=True, slots=True)
 class AlertInfo:
+    """One alert fired by a recorded run, as the history holds it."""
+
     run_id: str
     workflow_path: str
     metric: str

@@ -45,6 +45,8 @@ def percentile(values: list[float], q: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class DurationStats:
+    """Count, extremes, mean, spread and percentiles of a set of durations."""
+
     count: int
     min_s: float | None
     max_s: float | None
@@ -74,6 +76,8 @@ def _round(value: float | None) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class NodeStats:
+    """One node over a workflow's runs: how often it ran, failed and retried, and how long."""
+
     node_id: str
     count: int  # executions that succeeded or failed
     succeeded: int
@@ -99,6 +103,8 @@ class NodeStats:
 
 @dataclass(frozen=True, slots=True)
 class TrendPoint:
+    """One run on a workflow's trend line: when it started, how it ended, how long."""
+
     run_id: str
     started_at: float
     status: str
@@ -107,6 +113,8 @@ class TrendPoint:
 
 @dataclass
 class WorkflowStats:
+    """A workflow file over its finished runs: success rate, durations, trend, nodes."""
+
     workflow: str
     runs: int
     succeeded: int

@@ -25,6 +25,8 @@ CSV_COLUMNS = ("workflow", "name", "runs", "success_rate", "p50_s", "p95_s", "sl
 
 @dataclass(frozen=True, slots=True)
 class WorkflowSummary:
+    """One workflow's line on the dashboard."""
+
     workflow: str
     name: str
     runs: int
@@ -43,6 +45,8 @@ class WorkflowSummary:
 
 @dataclass(frozen=True, slots=True)
 class Day:
+    """Runs and successes on one day (UTC)."""
+
     day: str  # YYYY-MM-DD (UTC)
     runs: int
     succeeded: int
@@ -54,6 +58,8 @@ class Day:
 
 @dataclass
 class Dashboard:
+    """The history at a glance: every workflow's summary and the runs per day."""
+
     workflows: list[WorkflowSummary] = field(default_factory=list)
     days: list[Day] = field(default_factory=list)
 

@@ -39,6 +39,8 @@ def workflow_key(path: str | Path) -> str:
 
 @dataclass(frozen=True, slots=True)
 class NodeRunInfo:
+    """One node execution (a node, or one loop iteration of it) of a recorded run."""
+
     node_id: str
     iteration: tuple[int, ...]
     status: str
@@ -73,6 +75,8 @@ class NodeSummary:
 
 @dataclass(frozen=True, slots=True)
 class LogLine:
+    """One log line a node wrote during a recorded run."""
+
     node_id: str
     iteration: tuple[int, ...]
     level: str
@@ -82,6 +86,8 @@ class LogLine:
 
 @dataclass(frozen=True, slots=True)
 class OutputPreview:
+    """A node's outputs, shortened and masked, as the history keeps them."""
+
     node_id: str
     iteration: tuple[int, ...]
     preview: str
@@ -90,6 +96,8 @@ class OutputPreview:
 
 @dataclass
 class RunInfo:
+    """One recorded run: which file, with what inputs, how and when it ended."""
+
     id: str
     workflow: str
     workflow_name: str
@@ -127,6 +135,8 @@ class RunDetail(RunInfo):
 
 @dataclass(frozen=True, slots=True)
 class NodeComparison:
+    """One node in two runs side by side."""
+
     node_id: str
     a: NodeSummary | None  # None: the node did not appear in that run
     b: NodeSummary | None
@@ -145,6 +155,8 @@ class NodeComparison:
 
 @dataclass
 class Comparison:
+    """Two runs side by side, node by node."""
+
     a: RunInfo
     b: RunInfo
     nodes: list[NodeComparison]

@@ -71,6 +71,8 @@ class Unreplayable(FlowloomError):
 
 @dataclass
 class Replay:
+    """What replaying a recorded run needs: the record, the compiled file, inputs, settings."""
+
     run_id: str
     record: Record
     compiled: Compiled

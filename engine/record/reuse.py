@@ -32,6 +32,8 @@ REUSED, RUN, RESEND, SKIP = "reuse", "run", "resend", "skip"
 
 @dataclass
 class ReusePlan:
+    """Which nodes of the next run take an earlier run's outputs, which run again, and why."""
+
     reuse: dict[str, dict[str, Any]] = field(default_factory=dict)
     actions: dict[str, str] = field(default_factory=dict)  # top-level node -> REUSED/RUN/...
     why: dict[str, str] = field(default_factory=dict)  # node -> why it runs

@@ -65,6 +65,8 @@ RUN_ENV, TOTAL_ENV = "FLOWLOOM_RECORD_MAX_RUN_MB", "FLOWLOOM_RECORD_MAX_TOTAL_MB
 
 @dataclass(frozen=True)
 class Policy:
+    """The record's size limits: per run, and for all records together."""
+
     max_run_bytes: int = 50 * MB
     max_total_bytes: int = 2048 * MB
 
@@ -109,6 +111,8 @@ def _meta_json(meta: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Written:
+    """How writing a run's record went: complete or over its limit, its size, what was pruned."""
+
     state: str  # COMPLETE or OVER_LIMIT
     note: str | None  # why it is over its limit
     size_bytes: int
@@ -446,6 +450,8 @@ def prune(store: Any, max_total_bytes: int) -> list[str]:
 # --- reading ------------------------------------------------------------------------------
 @dataclass
 class NodeFact:
+    """What a record keeps of a top-level node execution: status, error, keys, purity."""
+
     status: str
     error: str | None = None
     key: str | None = None
@@ -459,6 +465,8 @@ class NodeFact:
 
 @dataclass
 class Record:
+    """A run's record as read back: settings, node facts, values and effects."""
+
     run_id: str
     state: str
     note: str | None

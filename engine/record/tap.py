@@ -54,6 +54,8 @@ LLM_PARAMS = ("temperature", "max_tokens", "top_p", "top_k", "seed", "stop", "st
 
 @dataclass
 class HttpExchange:
+    """One HTTP request a node made and the response it got, as recorded for replay."""
+
     node_id: str
     method: str
     url: str
