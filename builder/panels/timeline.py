@@ -10,6 +10,7 @@ pans or zooms it.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -33,6 +34,7 @@ from engine.runfold import RunFold
 
 BAR_HEIGHT = 0.7
 MAX_LABELLED_ROWS = 40
+LABEL_PX = 15.0  # the least room a row name needs on the left axis, in pixels
 RANGE_EVERY_S = 0.5  # the rows followed turn a page at most this often while running
 SPAN_FIRST_S, SPAN_GROWTH = 1.0, 2.0  # while running, the time axis shows at least 1 s and,
 # when a bar reaches its end, twice the time so far (a few axis layouts per run, not one per
@@ -130,6 +132,7 @@ class TimelinePanel(QWidget):
         self._drawn_version = -1
         self._last_range = 0.0
         self._rows_labelled = -1
+        self._label_step = 1  # every how many rows a name is shown (see _label_rows)
         self.wall_clock = time.monotonic  # what the redraw throttles go by (a test's own)
         self._relabel = False  # the view turned a page of rows: label them with it
         self._labelled_at = 0.0
@@ -147,6 +150,8 @@ class TimelinePanel(QWidget):
         self._open_rows: list[int] = []
         self._cached_upto = 0
         self.view.sigRangeChangedManually.connect(self._user_moved)
+        self.view.sigRangeChanged.connect(self._range_changed)
+        self.view.sigResized.connect(self._range_changed)
         scene = self.plot.scene()
         scene.sigMouseMoved.connect(self._mouse_moved)
         scene.sigMouseClicked.connect(self._mouse_clicked)
@@ -272,10 +277,29 @@ class TimelinePanel(QWidget):
                 and (self.following or wall - self._labelled_at < RANGE_EVERY_S):
             return
         self._relabel, self._labelled_at = False, wall
-        step = max(1, len(bars) // MAX_LABELLED_ROWS)
+        step = self._label_step = self._step_for_view()
         ticks = [(b.row, self.row_label(b)) for b in bars[::step]]
         self.plot.getPlotItem().getAxis("left").setTicks([ticks, []])
         self._rows_labelled = len(bars)
+
+    def _step_for_view(self) -> int:
+        """Every how many rows a name goes on the axis: at most MAX_LABELLED_ROWS names, and
+        no two closer than LABEL_PX on screen at the rows the view shows (a small window, or
+        the whole of a long run fitted, would otherwise print them over each other)."""
+        count = len(self.model.bars)
+        (_x, (low, high)) = self.view.viewRange()
+        pixels = self.view.height()
+        crowded = math.ceil(LABEL_PX * (high - low) / pixels) if pixels > 0 else 1
+        return max(1, count // MAX_LABELLED_ROWS, crowded)
+
+    def _range_changed(self, *_: Any) -> None:
+        """Zoomed, fitted or resized: the names spaced again if they would now crowd (or
+        leave room for more). While a run adds rows, _label_rows' own pace decides."""
+        if self.model.running or self._rows_labelled < 0:
+            return
+        if self._step_for_view() != self._label_step:
+            self._rows_labelled = -1
+            self._label_rows()
 
     def row_label(self, bar: Bar) -> str:
         if self._labels_of is not self.model.compiled:

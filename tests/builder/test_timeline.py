@@ -158,3 +158,43 @@ async def test_hovering_a_bar_emits_its_node_and_leaving_emits_empty(qtbot):
         QPointF(bar.start + bar.length(0) / 2, len(timeline.model.bars) + 3)))
     QTest.mouseMove(timeline.plot.viewport(), empty)
     qtbot.waitUntil(lambda: hovered[-1] == "", timeout=3000)
+
+
+def _labels(timeline: TimelinePanel) -> list[str]:
+    return [text for _, text in timeline.plot.getPlotItem().getAxis("left")._tickLevels[0]]
+
+
+def test_row_names_never_crowd_a_small_timeline(qtbot, qloop):
+    """A long run fitted into a short panel names every few rows, at least LABEL_PX apart on
+    screen, and more of them once the panel is taller."""
+    from builder.panels.timeline import LABEL_PX
+
+    n = 120
+    nodes = [Node("n0", "data.value", params={"value": 0})]
+    nodes += [Node(f"n{i}", "data.expression", params={"expr": "x + 1"}) for i in range(1, n)]
+    edges = [Edge(f"n{i - 1}", "out", f"n{i}", "x") for i in range(1, n)]
+    compiled = compile_workflow(Workflow("long", nodes=nodes, edges=edges), default_registry())
+    batches, _result = record(qloop, compiled)
+    timeline = TimelinePanel(dark_theme())
+    qtbot.addWidget(timeline)
+    timeline.resize(700, 200)
+    timeline.show()
+    qtbot.waitExposed(timeline)
+    timeline.reset(compiled)
+    for batch in batches:
+        timeline.feed(batch)
+    timeline.fit()
+    assert len(timeline.model.bars) == n and not timeline.model.running
+
+    def spacing() -> float:  # pixels between two names on the axis
+        low, high = timeline.view.viewRange()[1]
+        shown = max(len(_labels(timeline)), 1)
+        return timeline.view.height() / shown * (n / (high - low))
+
+    qtbot.waitUntil(lambda: timeline.view.height() < 200)
+    qtbot.waitUntil(lambda: 0 < len(_labels(timeline)) and spacing() >= LABEL_PX)
+    few = len(_labels(timeline))
+    assert few < 12
+    timeline.resize(700, 900)
+    qtbot.waitUntil(lambda: len(_labels(timeline)) > few)
+    assert spacing() >= LABEL_PX
