@@ -15,11 +15,12 @@ Workflow the general path gives, and every other file is read by the general pat
 
 from __future__ import annotations
 
-import json
 import math
 import operator
 from itertools import chain
 from typing import Any
+
+import orjson
 
 from engine import limits
 from engine.jsonread import _colons_outside_strings, _strings_suspect
@@ -28,6 +29,9 @@ from engine.model import Edge, Node, Workflow, new_edge, new_node
 _DOC_KEYS = frozenset(("format", "version", "name", "description", "nodes", "edges"))
 _NODE_KEYS = frozenset(("id", "type", "title", "params", "position"))
 _INT_BOUND = 10 ** limits.MAX_INT_DIGITS  # an int with more digits is refused by the reader
+# orjson reads an integer past 64 bits as a float (json: an int): a float this large may have
+# been one, so the general reader reads the file
+_FLOAT_BOUND = 2.0 ** 63
 _PARAMS_LEVEL = 4  # the document, its nodes list, a node, its params: a value sits deeper
 _STR_ONLY = frozenset((str,))
 _STR, _DICT, _LIST = {str}, {dict}, {list}
@@ -45,9 +49,9 @@ def usual_workflow(text: str, format_name: str, version: int) -> Workflow | None
     without a single problem, else None."""
     if len(text) > limits.MAX_FILE_BYTES or _strings_suspect(text):
         return None
-    try:
-        doc = json.loads(text)
-    except Exception:  # not JSON, too deep for the parser, an integer too long to convert
+    try:  # orjson: the same values as json.loads for what it takes, in about half the time
+        doc = orjson.loads(text)
+    except Exception:  # not JSON, NaN, too deep, an integer past 64 bits, a lone surrogate
         return None
     if (type(doc) is not dict or doc.get("format") != format_name
             or type(doc.get("version")) is not int or doc["version"] != version
@@ -99,9 +103,11 @@ def _node_columns(raw_nodes: list[dict[str, Any]]) -> tuple[dict[str, Node], int
             ints = column if len(kinds) == 1 else [v for v in column if type(v) is int]
             if not -_INT_BOUND < min(ints) or not max(ints) < _INT_BOUND:
                 return None
-        if float in kinds and not all(map(math.isfinite, column if len(kinds) == 1 else
-                                          [v for v in column if type(v) is float])):
-            return None
+        if float in kinds:
+            floats = column if len(kinds) == 1 else [v for v in column if type(v) is float]
+            if not (all(map(math.isfinite, floats)) and -_FLOAT_BOUND < min(floats)
+                    and max(floats) < _FLOAT_BOUND):
+                return None
     keys = 5 * len(raw_nodes) + sum(map(len, params))
     values = list(chain.from_iterable(map(dict.values, params)))
     kinds = set(map(type, values))
@@ -161,7 +167,7 @@ def _number(value: Any) -> bool:
     kind = type(value)
     if kind is int:
         return -_INT_BOUND < value < _INT_BOUND
-    return kind is float and math.isfinite(value)
+    return kind is float and -_FLOAT_BOUND < value < _FLOAT_BOUND  # (not inf, not NaN)
 
 
 def _plain(value: Any, level: int) -> int | None:
